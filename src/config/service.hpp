@@ -1,0 +1,48 @@
+// One upstream service of the table (SPEC §1).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/headers.hpp"
+
+namespace llmgw::config {
+
+// scheme://host[:port][/base-path], split once when the table is loaded.
+struct BaseUrl {
+    std::string scheme;     // "https" or "http"
+    std::string host;       // no brackets for IPv6 literals
+    std::uint16_t port = 0; // 0: the scheme's default
+    std::string base_path;  // "" or "/openai" (never a trailing slash)
+    std::string text;       // canonical form: scheme://host[:port]base_path
+};
+
+// How `llmgw call` authenticates from the environment (never logged).
+struct ApiKeyAuth {
+    std::string env;            // e.g. OPENAI_API_KEY; empty: none
+    std::string header;         // e.g. Authorization
+    std::string prefix;         // e.g. "Bearer "
+};
+
+struct Service {
+    std::string name;
+    std::vector<std::string> aliases;
+    BaseUrl base_url;
+    Headers headers;                                  // default request headers
+    std::optional<std::int64_t> timeout_ms;           // edge: until upstream headers
+    int max_retries = 1;
+    std::vector<std::string> retry_methods{"GET", "HEAD", "OPTIONS", "POST"};
+    std::optional<std::uint64_t> max_response_bytes;  // unset: gateway max_response_size; 0: none
+    bool streaming = true;
+    bool fallback = true;
+    bool enabled = true;
+    std::string description;
+    ApiKeyAuth auth;
+    // Where the service's fields came from: "built-in", a file path, "PROXY_CONFIG",
+    // or "built-in + FILE" when a file changed a built-in entry.
+    std::string origin;
+};
+
+}  // namespace llmgw::config

@@ -1,0 +1,43 @@
+#include "util/redact.hpp"
+
+#include "util/strings.hpp"
+
+namespace llmgw {
+
+bool is_secret_header(std::string_view name) {
+    for (std::string_view s : {"authorization", "x-api-key", "x-goog-api-key", "api-key", "cookie",
+                               "proxy-authorization", "set-cookie"}) {
+        if (str::iequals(name, s)) return true;
+    }
+    return false;
+}
+
+std::string redact_header_value(std::string_view name, std::string_view value) {
+    return is_secret_header(name) ? std::string("***") : std::string(value);
+}
+
+std::string redact_target(std::string_view target) {
+    const std::size_t q = target.find('?');
+    if (q == std::string_view::npos) return std::string(target);
+    std::string out(target.substr(0, q + 1));
+    bool first = true;
+    for (std::string_view param : str::split(target.substr(q + 1), '&')) {
+        if (!first) out += '&';
+        first = false;
+        const std::size_t eq = param.find('=');
+        const std::string_view key = param.substr(0, eq);
+        bool secret = false;
+        for (std::string_view s : {"key", "api_key", "token", "access_token"}) {
+            if (str::iequals(key, s)) secret = true;
+        }
+        if (secret && eq != std::string_view::npos) {
+            out += key;
+            out += "=***";
+        } else {
+            out += param;
+        }
+    }
+    return out;
+}
+
+}  // namespace llmgw

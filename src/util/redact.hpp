@@ -1,0 +1,16 @@
+// Secrets never reach a log line (SPEC §8): header values of credential headers and
+// credential query parameters are shown as ***.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace llmgw {
+
+bool is_secret_header(std::string_view name);
+// "***" for secret headers, else the value.
+std::string redact_header_value(std::string_view name, std::string_view value);
+// The path with the values of key, api_key, token and access_token replaced by ***.
+std::string redact_target(std::string_view path_and_query);
+
+}  // namespace llmgw
