@@ -1,0 +1,209 @@
+#include "common.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <sstream>
+
+#include "util/strings.hpp"
+
+namespace llmgw::cli {
+
+namespace {
+
+constexpr std::string_view kBold = "\033[1m";
+constexpr std::string_view kReset = "\033[0m";
+
+const char* const kRootFooter = R"(Examples:
+  llmgw services
+  llmgw services --json --config ./my-services.toml
+  llmgw route /gateway/openai/v1/models
+  llmgw route POST /gateway/claude/v1/messages -d '{"stream": true}'
+  llmgw route http://127.0.0.1:8787/gateway/openai/v1/embeddings -d @request.json
+
+Run 'llmgw SUBCOMMAND --help' for the flags of a subcommand.)";
+
+// CLI11 spells a two-value positional "args(1x)"; a positional with an option_text
+// ("[METHOD] PATH") shows that text instead, in the usage line and in the list.
+class Formatter : public CLI::Formatter {
+public:
+    std::string make_option(const CLI::Option* opt, bool is_positional) const override {
+        if (!is_positional || opt->get_option_text().empty()) {
+            return CLI::Formatter::make_option(opt, is_positional);
+        }
+        std::ostringstream out;
+        CLI::detail::format_help(out, opt->get_option_text(), make_option_desc(opt),
+                                 get_column_width());
+        return out.str();
+    }
+    std::string make_option_usage(const CLI::Option* opt) const override {
+        if (opt->get_option_text().empty()) return CLI::Formatter::make_option_usage(opt);
+        return opt->get_option_text();
+    }
+};
+
+}  // namespace
+
+void setup_app(CLI::App& app) {
+    app.name("llmgw");
+    app.description("llmgw " LLMGW_VERSION
+                    ": a local gateway and command-line proxy for LLM APIs.\n"
+                    "A request to /gateway/{service}/{path} goes to the service's base URL, on the\n"
+                    "edge lane (quick and streaming requests) or the background lane (long-running\n"
+                    "APIs and large bodies).");
+    app.set_version_flag("--version", "llmgw " LLMGW_VERSION, "Print the version and exit");
+    app.footer(kRootFooter);
+    // Before any add_subcommand(): subcommands take the formatter of their parent.
+    app.formatter(std::make_shared<Formatter>());
+    app.get_formatter()->column_width(34);
+}
+
+int report_parse_error(CLI::App& app, const CLI::ParseError& error) {
+    if (error.get_exit_code() == 0) {
+        // --help or --version: CLI11 prints the selected subcommand's help to stdout.
+        return app.exit(error);
+    }
+    print_error(std::cerr, error.what());
+    std::string help_for = "llmgw";
+    for (const CLI::App* sub : app.get_subcommands()) help_for += " " + sub->get_name();
+    std::cerr << "Run '" << help_for << " --help' for usage.\n";
+    return exit_usage;
+}
+
+void print_error(std::ostream& err, std::string_view message) {
+    err << "llmgw: " << message << '\n';
+}
+
+bool stdout_is_styled_terminal() {
+    const char* no_color = std::getenv("NO_COLOR");
+    if (no_color != nullptr && *no_color != '\0') return false;
+    const char* term = std::getenv("TERM");
+    if (term != nullptr && std::string_view(term) == "dumb") return false;
+    return ::isatty(STDOUT_FILENO) == 1;
+}
+
+void add_config_option(CLI::App& sub, ConfigOptions& opts) {
+    sub.add_option("--config", opts.config_file,
+                   "Override file (default: $LLMGW_CONFIG, ~/.config/llmgw/config.toml)")
+        ->type_name("FILE");
+}
+
+std::optional<config::Config> load_config_or_report(const ConfigOptions& opts, std::ostream& err) {
+    config::LoadOptions load;
+    load.builtin_toml = config::builtin_services_toml();
+    if (!opts.config_file.empty()) load.config_flag = opts.config_file;
+    load.env = opts.env ? opts.env : config::process_env();
+    auto loaded = config::load_config(load);
+    if (!loaded) {
+        print_error(err, loaded.error().message);
+        return std::nullopt;
+    }
+    return std::move(loaded).value();
+}
+
+void add_header_option(CLI::App& sub, std::vector<std::string>& headers) {
+    const CLI::Validator header_syntax(
+        [](std::string& arg) -> std::string {
+            auto field = parse_header_arg(arg);
+            return field ? std::string() : field.error();
+        },
+        "", "header");
+    sub.add_option("-H,--header", headers, "Request header (repeatable)")
+        ->type_name("'NAME: VALUE'")
+        ->allow_extra_args(false)
+        ->check(header_syntax);
+}
+
+Result<HeaderField> parse_header_arg(std::string_view arg) {
+    const std::size_t colon = arg.find(':');
+    if (colon == std::string_view::npos) {
+        return unexpected("header '" + std::string(arg) + "' has no colon; write 'Name: value'");
+    }
+    const std::string_view name = str::trim(arg.substr(0, colon));
+    if (name.empty()) {
+        return unexpected("header '" + std::string(arg) + "' has no name; write 'Name: value'");
+    }
+    for (char c : name) {
+        // RFC 9110 token characters only: a space or control byte would corrupt the request.
+        if (c <= ' ' || c >= 127 || std::strchr("\"(),/:;<=>?@[\\]{}", c) != nullptr) {
+            return unexpected("header name '" + std::string(name) + "' is not a valid token");
+        }
+    }
+    return HeaderField{std::string(name), std::string(str::trim(arg.substr(colon + 1)))};
+}
+
+CLI::Option* add_data_option(CLI::App& sub, BodyArg& body) {
+    return sub
+        .add_option_function<std::string>(
+            "-d,--data",
+            [&body](const std::string& spec) {
+                body.spec = spec;
+                body.given = true;
+            },
+            "Request body: DATA, @FILE (its bytes as they are) or @- (stdin)")
+        ->type_name("DATA|@FILE|@-");
+}
+
+Result<std::string> read_body_arg(std::string_view spec, std::istream& in) {
+    if (spec.empty() || spec.front() != '@') return std::string(spec);
+    const std::string path(spec.substr(1));
+    if (path == "-") {
+        return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    if (path.empty()) return unexpected(std::string("-d @ needs a file name (or @- for stdin)"));
+    // stdio rather than ifstream: errno then says why the file could not be read.
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
+                                                        &std::fclose);
+    if (!file) return unexpected("cannot read " + path + ": " + std::strerror(errno));
+    std::string body;
+    char buffer[65536];
+    std::size_t n = 0;
+    while ((n = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) body.append(buffer, n);
+    if (std::ferror(file.get())) return unexpected("cannot read " + path + ": " + std::strerror(errno));
+    return body;
+}
+
+void print_table(std::ostream& out, const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows, bool styled) {
+    std::vector<std::size_t> widths(header.size(), 0);
+    const auto measure = [&widths](const std::vector<std::string>& row) {
+        for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i) {
+            widths[i] = std::max(widths[i], row[i].size());
+        }
+    };
+    measure(header);
+    for (const auto& row : rows) measure(row);
+
+    const auto print_row = [&](const std::vector<std::string>& row) {
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            out << row[i];
+            if (i + 1 < row.size()) out << std::string(widths[i] - row[i].size() + 2, ' ');
+        }
+    };
+    if (styled) out << kBold;
+    print_row(header);
+    if (styled) out << kReset;
+    out << '\n';
+    for (const auto& row : rows) {
+        print_row(row);
+        out << '\n';
+    }
+}
+
+void print_key_values(std::ostream& out,
+                      const std::vector<std::pair<std::string, std::string>>& lines) {
+    std::size_t width = 0;
+    for (const auto& [key, value] : lines) width = std::max(width, key.size());
+    for (const auto& [key, value] : lines) {
+        out << key << ':' << std::string(width - key.size() + 2, ' ') << value << '\n';
+    }
+}
+
+}  // namespace llmgw::cli

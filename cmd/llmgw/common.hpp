@@ -1,0 +1,80 @@
+// What every subcommand shares: exit statuses, the one way a command is run, loading the
+// configuration, error and table output, and the curl-like -H / -d arguments.
+#pragma once
+
+#include <functional>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// GCC 12 reports a false -Wnull-dereference inside CLI11 2.1's inline string helpers.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#include <CLI/CLI.hpp>
+#pragma GCC diagnostic pop
+
+#include "config/config.hpp"
+#include "util/headers.hpp"
+#include "util/result.hpp"
+
+namespace llmgw::cli {
+
+// Exit statuses of every subcommand (documented in README.md).
+enum ExitStatus : int {
+    exit_ok = 0,
+    exit_failure = 1,  // the command ran and failed (an upstream error, an internal error)
+    exit_usage = 2,    // bad arguments, bad configuration, a path that cannot be routed
+};
+
+// The subcommand CLI11 selected, set by its callback and run by main() after parsing,
+// so parse errors and run errors stay apart.
+using Command = std::function<int()>;
+
+// Root app: description, --version, examples footer.
+void setup_app(CLI::App& app);
+
+// Prints a CLI11 parse error (or the help/version it carries) and returns the exit status:
+// 0 for --help and --version, exit_usage for everything else.
+int report_parse_error(CLI::App& app, const CLI::ParseError& error);
+
+// "llmgw: <message>" on one line.
+void print_error(std::ostream& err, std::string_view message);
+
+// True when stdout may carry ANSI styling: a terminal, NO_COLOR unset or empty, TERM not dumb.
+bool stdout_is_styled_terminal();
+
+// Options every config-reading subcommand has.
+struct ConfigOptions {
+    std::string config_file;   // --config FILE; empty: not given
+    config::EnvLookup env;     // unset: the process environment
+};
+void add_config_option(CLI::App& sub, ConfigOptions& opts);
+
+// Built-in table + override file + environment, as SPEC §10 orders them. On error the
+// message (FILE:LINE:COL: … or the variable's name) is printed to `err` and nullopt returned.
+std::optional<config::Config> load_config_or_report(const ConfigOptions& opts, std::ostream& err);
+
+// -H 'Name: value' (repeatable), validated by CLI11 so a missing colon is a usage error.
+void add_header_option(CLI::App& sub, std::vector<std::string>& headers);
+// "Name: value" → field; an error text when there is no colon or no name.
+Result<HeaderField> parse_header_arg(std::string_view arg);
+
+// -d DATA|@FILE|@- as curl spells it.
+struct BodyArg {
+    std::string spec;        // as given
+    bool given = false;      // -d was on the command line (an empty body is still a body)
+};
+CLI::Option* add_data_option(CLI::App& sub, BodyArg& body);
+// The body bytes: DATA itself, the whole of FILE (binary-safe), or all of `in` for @-.
+Result<std::string> read_body_arg(std::string_view spec, std::istream& in);
+
+// Columns padded to the widest cell; the header row bold when `styled`. No trailing blanks.
+void print_table(std::ostream& out, const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows, bool styled);
+// "key:   value" lines, values aligned.
+void print_key_values(std::ostream& out,
+                      const std::vector<std::pair<std::string, std::string>>& lines);
+
+}  // namespace llmgw::cli

@@ -1,0 +1,262 @@
+#include "route_command.hpp"
+
+#include <algorithm>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <ostream>
+
+#include "routing/router.hpp"
+#include "routing/target.hpp"
+#include "util/strings.hpp"
+
+namespace llmgw::cli {
+
+namespace {
+
+const char* const kFooter = R"(Runs the routing code of the gateway on the request and prints its decision: lane, rule
+and reason, service, upstream URL, timeouts, retries, fallback and the response size limit.
+Nothing is sent anywhere.
+
+METHOD defaults to GET, or POST when -d is given. With -d and no Content-Type header the
+body is sent as application/json. A Content-Length header overrides the body's size, so a
+large upload can be tried without a file.
+
+Examples:
+  llmgw route /gateway/openai/v1/models
+  llmgw route POST /gateway/openai/v1/chat/completions -d '{"model": "gpt-4o", "stream": true}'
+  llmgw route POST /gateway/openai/v1/embeddings -d @request.json
+  llmgw route POST /gateway/openai/v1/files -H 'Content-Length: 5000000'
+  llmgw route http://127.0.0.1:8787/gateway/gemini/v1beta/models/gemini-pro:streamGenerateContent
+  echo '{"stream": true}' | llmgw route /gateway/claude/v1/messages -d @- --json)";
+
+// Everything route() needs, owned here so the facts' views stay valid.
+struct Request {
+    std::string method;
+    std::string target;
+    Headers headers;
+    std::string body;
+    std::optional<std::uint64_t> content_length;
+};
+
+bool is_token(std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    });
+}
+
+// Explicit Content-Length wins over the body size; chunked means there is none.
+Result<std::optional<std::uint64_t>> content_length_of(const Request& request, bool body_given) {
+    if (const auto te = request.headers.get("Transfer-Encoding"); te && str::icontains(*te, "chunked")) {
+        return std::optional<std::uint64_t>();
+    }
+    if (const auto cl = request.headers.get("Content-Length")) {
+        const auto n = str::parse_u64(*cl);
+        if (!n) return unexpected("Content-Length '" + std::string(*cl) + "' is not a number");
+        return std::optional<std::uint64_t>(*n);
+    }
+    if (body_given) return std::optional<std::uint64_t>(request.body.size());
+    return std::optional<std::uint64_t>();
+}
+
+Result<Request> build_request(const RouteOptions& opts, std::istream& in) {
+    if (opts.args.empty() || opts.args.size() > 2) {
+        return unexpected(std::string("expected [METHOD] PATH"));
+    }
+    Request request;
+    request.method = opts.args.size() == 2 ? str::to_upper(opts.args[0])
+                     : opts.body.given     ? "POST"
+                                           : "GET";
+    if (!is_token(request.method)) {
+        return unexpected("'" + opts.args[0] + "' is not an HTTP method");
+    }
+    auto target = request_target_from(opts.args.back());
+    if (!target) return unexpected(target.error());
+    request.target = std::move(*target);
+    for (const auto& arg : opts.headers) {
+        auto field = parse_header_arg(arg);
+        if (!field) return unexpected(field.error());
+        request.headers.add(field->name, field->value);
+    }
+    if (opts.body.given) {
+        auto body = read_body_arg(opts.body.spec, in);
+        if (!body) return unexpected(body.error());
+        request.body = std::move(*body);
+        if (!request.headers.contains("Content-Type")) {
+            request.headers.add("Content-Type", "application/json");
+        }
+    }
+    auto length = content_length_of(request, opts.body.given);
+    if (!length) return unexpected(length.error());
+    request.content_length = *length;
+    return request;
+}
+
+// The alias the target used, when it named the service by one.
+std::optional<std::string> alias_used(const Request& request, const config::Service& service) {
+    const auto target = routing::parse_target(request.target);
+    if (!target || str::iequals(target->service, service.name)) return std::nullopt;
+    return std::string(target->service);
+}
+
+std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+    return out;
+}
+
+std::string ms_or_none(std::int64_t ms) { return ms > 0 ? std::to_string(ms) + "ms" : "none"; }
+
+std::string retry_text(const routing::Decision& d, const config::Config& config,
+                       const Request& request) {
+    const auto& methods = d.service->retry_methods;
+    if (d.policy.retry.enabled) {
+        const int n = d.policy.retry.max_retries;
+        return "up to " + std::to_string(n) + (n == 1 ? " retry" : " retries") + " (methods " +
+               join(methods) + ")";
+    }
+    if (!config.gateway.enable_retry) return "none (ENABLE_RETRY is off)";
+    if (std::find(methods.begin(), methods.end(), request.method) == methods.end()) {
+        return "none (" + request.method + " is not in retry_methods: " + join(methods) + ")";
+    }
+    return "none";
+}
+
+std::string fallback_text(const routing::Decision& d, const config::Config& config) {
+    if (d.lane == routing::Lane::edge) return "no (already on the edge lane)";
+    if (d.policy.fallback_eligible) {
+        return "yes (once on the edge lane if the background lane is full or the connection "
+               "fails)";
+    }
+    if (!config.gateway.enable_fallback) return "no (ENABLE_FALLBACK is off)";
+    return "no (fallback = false for " + d.service->name + ")";
+}
+
+void print_text(std::ostream& out, const routing::Decision& d, const config::Config& config,
+                const Request& request) {
+    const auto alias = alias_used(request, *d.service);
+    std::vector<std::pair<std::string, std::string>> lines{
+        {"request", request.method + " " + request.target}};
+    if (request.content_length) {
+        lines.emplace_back("body", std::to_string(*request.content_length) + " bytes");
+    }
+    lines.insert(lines.end(),
+                 {{"lane", std::string(routing::to_string(d.lane))},
+                  {"rule", std::string(routing::to_string(d.rule))},
+                  {"reason", d.reason},
+                  {"service", d.service->name + (alias ? " (alias " + *alias + ")" : "")},
+                  {"upstream url", d.upstream_url},
+                  {"headers timeout", ms_or_none(d.policy.headers_timeout_ms)},
+                  {"total timeout", ms_or_none(d.policy.total_timeout_ms)},
+                  {"idle timeout", ms_or_none(d.policy.idle_timeout_ms)},
+                  {"retries", retry_text(d, config, request)},
+                  {"fallback", fallback_text(d, config)},
+                  {"max response bytes",
+                   d.policy.max_response_bytes == 0
+                       ? "none"
+                       : std::to_string(d.policy.max_response_bytes) + " (" +
+                             str::format_megabytes(d.policy.max_response_bytes) + ")"}});
+    print_key_values(out, lines);
+}
+
+nlohmann::ordered_json positive_or_null(std::int64_t ms) {
+    return ms > 0 ? nlohmann::ordered_json(ms) : nlohmann::ordered_json(nullptr);
+}
+
+void print_json(std::ostream& out, const routing::Decision& d, const Request& request) {
+    const auto alias = alias_used(request, *d.service);
+    nlohmann::ordered_json j;
+    j["method"] = request.method;
+    j["target"] = request.target;
+    j["body_bytes"] = request.content_length ? nlohmann::ordered_json(*request.content_length)
+                                             : nlohmann::ordered_json(nullptr);
+    j["lane"] = routing::to_string(d.lane);
+    j["rule"] = routing::to_string(d.rule);
+    j["reason"] = d.reason;
+    j["service"] = d.service->name;
+    j["alias"] = alias ? nlohmann::ordered_json(*alias) : nlohmann::ordered_json(nullptr);
+    j["upstream_url"] = d.upstream_url;
+    j["headers_timeout_ms"] = d.policy.headers_timeout_ms;
+    j["total_timeout_ms"] = positive_or_null(d.policy.total_timeout_ms);
+    j["idle_timeout_ms"] = positive_or_null(d.policy.idle_timeout_ms);
+    j["retry_enabled"] = d.policy.retry.enabled;
+    j["max_retries"] = d.policy.retry.max_retries;
+    j["retry_methods"] = d.service->retry_methods;
+    j["fallback_eligible"] = d.policy.fallback_eligible;
+    j["max_response_bytes"] = d.policy.max_response_bytes == 0
+                                  ? nlohmann::ordered_json(nullptr)
+                                  : nlohmann::ordered_json(d.policy.max_response_bytes);
+    // The path passes byte for byte, so it may hold bytes that are not UTF-8.
+    out << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
+}
+
+}  // namespace
+
+void add_route_command(CLI::App& app, Command& selected) {
+    auto opts = std::make_shared<RouteOptions>();
+    CLI::App* sub = app.add_subcommand(
+        "route", "Explain how a request would be routed: lane, rule, service, upstream URL");
+    sub->footer(kFooter);
+    sub->add_option("PATH", opts->args,
+                    "METHOD: GET by default, POST with -d\n"
+                    "PATH: /gateway/{service}/{path}[?query], or a full URL\n"
+                    "      such as http://127.0.0.1:8787/gateway/openai/v1/models")
+        ->option_text("[METHOD] PATH")
+        ->required()
+        ->expected(1, 2);
+    add_header_option(*sub, opts->headers);
+    add_data_option(*sub, opts->body);
+    add_config_option(*sub, opts->config);
+    sub->add_flag("--json", opts->json, "Print the decision as a JSON object");
+    sub->callback([opts, &selected] {
+        selected = [opts] { return run_route(*opts, std::cin, std::cout, std::cerr); };
+    });
+}
+
+int run_route(const RouteOptions& opts, std::istream& in, std::ostream& out, std::ostream& err) {
+    auto request = build_request(opts, in);
+    if (!request) {
+        print_error(err, request.error());
+        return exit_usage;
+    }
+    const auto config = load_config_or_report(opts.config, err);
+    if (!config) return exit_usage;
+
+    const routing::RequestFacts facts{request->method, request->target, &request->headers,
+                                      request->body, request->content_length};
+    const auto decision = routing::route(*config, facts);
+    if (!decision) {
+        // The routing message may end with the list for HTTP clients; here it gets its own line.
+        const std::string& message = decision.error().message;
+        print_error(err, message.substr(0, message.find(" Available services: ")));
+        err << "Available services: " << config->service_names() << '\n';
+        return exit_usage;
+    }
+    if (opts.json) {
+        print_json(out, *decision, *request);
+    } else {
+        print_text(out, *decision, *config, *request);
+    }
+    return exit_ok;
+}
+
+Result<std::string> request_target_from(std::string_view path_or_url) {
+    std::string_view target = path_or_url;
+    if (str::istarts_with(target, "http://") || str::istarts_with(target, "https://")) {
+        target.remove_prefix(target.find("://") + 3);
+        const std::size_t path_start = target.find_first_of("/?#");
+        if (path_start == 0) return unexpected("URL '" + std::string(path_or_url) + "' has no host");
+        target = path_start == std::string_view::npos ? std::string_view() : target.substr(path_start);
+    } else if (target.empty() || target.front() != '/') {
+        return unexpected("PATH '" + std::string(path_or_url) +
+                          "' must start with /gateway/ or be a URL such as "
+                          "http://127.0.0.1:8787/gateway/openai/v1/models");
+    }
+    target = target.substr(0, target.find('#'));
+    if (target.empty() || target.front() != '/') return "/" + std::string(target);
+    return std::string(target);
+}
+
+}  // namespace llmgw::cli

@@ -1,0 +1,78 @@
+#include "serve_command.hpp"
+
+#include <curl/curl.h>
+
+#include <csignal>
+#include <iostream>
+#include <memory>
+
+#include "server/gateway.hpp"
+#include "util/log.hpp"
+
+namespace llmgw::cli {
+
+void add_serve_command(CLI::App& app, Command& selected) {
+    auto opts = std::make_shared<ServeOptions>();
+    CLI::App* sub = app.add_subcommand("serve", "Run the gateway (default http://127.0.0.1:8787)");
+    sub->footer(
+        "Examples:\n"
+        "  llmgw serve\n"
+        "  llmgw serve --port 9000 --log-format json\n"
+        "  OPENAI_BASE_URL=http://127.0.0.1:8787/gateway/openai/v1 python app.py\n\n"
+        "SIGINT/SIGTERM stop accepting, let in-flight requests finish for up to\n"
+        "--drain-timeout ms, then exit 0; a second signal exits at once with status 1.");
+    add_config_option(*sub, opts->config);
+    sub->add_option_function<std::string>(
+           "--host", [opts](const std::string& v) { opts->flags.host = v; },
+           "Address to listen on (default 127.0.0.1; others are reachable by anyone on the network)")
+        ->type_name("HOST");
+    sub->add_option_function<std::uint16_t>(
+           "-p,--port", [opts](const std::uint16_t& v) { opts->flags.port = v; },
+           "Port to listen on (default 8787; 0 picks a free one)")
+        ->type_name("PORT");
+    sub->add_option_function<std::string>(
+           "--log-level", [opts](const std::string& v) { opts->flags.log_level = v; },
+           "debug, info, warn or error (default info, or LOG_LEVEL)")
+        ->type_name("LEVEL");
+    sub->add_option_function<std::string>(
+           "--log-format", [opts](const std::string& v) { opts->flags.log_format = v; },
+           "text or json (default text)")
+        ->type_name("FORMAT");
+    sub->add_option_function<int>(
+           "--threads", [opts](const int& v) { opts->flags.threads = v; },
+           "Event-loop threads (default: the number of cores)")
+        ->type_name("N")
+        ->check(CLI::Range(1, 256));
+    sub->add_option_function<std::int64_t>(
+           "--drain-timeout", [opts](const std::int64_t& v) { opts->flags.drain_timeout_ms = v; },
+           "Milliseconds to let in-flight requests finish on shutdown (default 10000)")
+        ->type_name("MS")
+        ->check(CLI::Range(static_cast<std::int64_t>(0), static_cast<std::int64_t>(3600000)));
+    sub->callback([opts, &selected] {
+        selected = [opts] { return run_serve(*opts, std::cerr); };
+    });
+}
+
+int run_serve(const ServeOptions& opts, std::ostream& err) {
+    config::LoadOptions load;
+    load.builtin_toml = config::builtin_services_toml();
+    if (!opts.config.config_file.empty()) load.config_flag = opts.config.config_file;
+    load.env = opts.config.env ? opts.config.env : config::process_env();
+    load.flags = opts.flags;
+    auto loaded = config::load_config(load);
+    if (!loaded) {
+        print_error(err, loaded.error().message);
+        return exit_usage;
+    }
+    const config::Config& config = *loaded;
+    const auto level = parse_log_level(config.gateway.log_level).value_or(LogLevel::info);
+    const auto format = parse_log_format(config.gateway.log_format).value_or(LogFormat::text);
+    log_setup(level, format);
+    std::signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const int status = server::run_gateway(config);
+    curl_global_cleanup();
+    return status;
+}
+
+}  // namespace llmgw::cli

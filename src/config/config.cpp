@@ -1,0 +1,113 @@
+// load_config: built-in table < user TOML < environment < flags (SPEC §10), merged field by field.
+#include "config/config.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <exception>
+
+#include "config/env_loader.hpp"
+#include "config/flags.hpp"
+#include "config/proxy_config.hpp"
+#include "config/toml_loader.hpp"
+#include "config/user_file.hpp"
+#include "util/strings.hpp"
+
+namespace llmgw::config {
+namespace {
+
+constexpr std::string_view kBuiltinFile = "services.toml (built-in)";
+
+// Names and aliases are looked up case-insensitively, so no two may be equal ignoring case.
+MaybeError check_aliases(const std::vector<Service>& services) {
+    std::vector<std::pair<std::string, const Service*>> seen;
+    for (const Service& s : services) seen.emplace_back(str::to_lower(s.name), &s);
+    for (const Service& s : services) {
+        for (const std::string& alias : s.aliases) {
+            const std::string lower = str::to_lower(alias);
+            const auto other = std::find_if(seen.begin(), seen.end(),
+                                            [&](const auto& e) { return e.first == lower; });
+            if (other != seen.end()) {
+                return ConfigError{"alias '" + alias + "' of service '" + s.name + "' (" +
+                                   s.origin + ") is already the name or an alias of service '" +
+                                   other->second->name + "'"};
+            }
+            seen.emplace_back(lower, &s);
+        }
+    }
+    return std::nullopt;
+}
+
+Result<Config, ConfigError> finish(Config draft) {
+    std::erase_if(draft.services, [](const Service& s) { return !s.enabled; });
+    std::sort(draft.services.begin(), draft.services.end(),
+              [](const Service& a, const Service& b) { return a.name < b.name; });
+    if (auto error = check_aliases(draft.services)) return unexpected(std::move(*error));
+    return draft;
+}
+
+Result<Config, ConfigError> load(const LoadOptions& options) {
+    const EnvLookup env = options.env ? options.env : process_env();
+    const FileReader read = options.read_file ? options.read_file : FileReader(read_real_file);
+    const std::string_view builtin =
+        options.builtin_toml.empty() ? builtin_services_toml() : options.builtin_toml;
+    Config draft;
+    if (auto e = apply_toml(draft, builtin, {std::string(kBuiltinFile), "built-in"})) {
+        return unexpected(*e);
+    }
+    auto user = find_user_file(options.config_flag, env, read);
+    if (!user) return unexpected(user.error());
+    if (*user) {
+        const UserFile& file = **user;
+        if (auto e = apply_toml(draft, file.text, {file.path, file.path})) return unexpected(*e);
+        draft.user_file = file.path;
+    }
+    if (auto e = apply_env(draft.gateway, env)) return unexpected(*e);
+    if (auto proxy = env("PROXY_CONFIG"); proxy && !str::trim(*proxy).empty()) {
+        if (auto e = apply_proxy_config(draft.services, *proxy)) return unexpected(*e);
+    }
+    if (auto e = apply_flags(draft.gateway, options.flags)) return unexpected(*e);
+    return finish(std::move(draft));
+}
+
+}  // namespace
+
+const Service* Config::find(std::string_view name_or_alias) const {
+    for (const Service& s : services) {
+        if (str::iequals(s.name, name_or_alias)) return &s;
+    }
+    for (const Service& s : services) {
+        for (const std::string& alias : s.aliases) {
+            if (str::iequals(alias, name_or_alias)) return &s;
+        }
+    }
+    return nullptr;
+}
+
+std::string Config::service_names() const {
+    std::string names;
+    for (const Service& s : services) {
+        if (!names.empty()) names += ", ";
+        names += s.name;
+    }
+    return names;
+}
+
+EnvLookup process_env() {
+    return [](std::string_view name) -> std::optional<std::string> {
+        const char* value = std::getenv(std::string(name).c_str());
+        if (!value) return std::nullopt;
+        return std::string(value);
+    };
+}
+
+Result<Config, ConfigError> load_config(const LoadOptions& options) {
+    // Setup code, not the request path: a stray exception (bad_alloc, a throwing reader)
+    // becomes an ordinary configuration error instead of escaping.
+    try {
+        return load(options);
+    } catch (const std::exception& e) {
+        return unexpected(ConfigError{std::string("configuration: ") + e.what()});
+    }
+}
+
+}  // namespace llmgw::config

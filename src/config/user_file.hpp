@@ -1,0 +1,27 @@
+// Finding the user's override file (SPEC §1): --config, $LLMGW_CONFIG, then the XDG location.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "config/config.hpp"
+
+namespace llmgw::config {
+
+struct UserFile {
+    std::string path;
+    std::string text;
+};
+
+using FileReader = std::function<std::optional<std::string>(const std::string&)>;
+
+// The file named by --config or $LLMGW_CONFIG must be readable ("FILE: cannot read file").
+// Otherwise $XDG_CONFIG_HOME/llmgw/config.toml, or ~/.config/llmgw/config.toml when
+// XDG_CONFIG_HOME is unset or empty, is used if it can be read; nullopt when none applies.
+Result<std::optional<UserFile>, ConfigError> find_user_file(
+    const std::optional<std::string>& config_flag, const EnvLookup& env, const FileReader& read);
+
+// Reads a whole regular file; nullopt when it is missing, not a regular file or unreadable.
+std::optional<std::string> read_real_file(const std::string& path);
+
+}  // namespace llmgw::config

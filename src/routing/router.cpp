@@ -1,0 +1,152 @@
+#include "routing/router.hpp"
+
+#include <string>
+
+#include "routing/target.hpp"
+#include "util/strings.hpp"
+
+namespace llmgw::routing {
+namespace {
+
+bool is_edge_method(std::string_view method) {
+    return str::iequals(method, "GET") || str::iequals(method, "HEAD") ||
+           str::iequals(method, "OPTIONS");
+}
+
+// Exactly a parameter named "stream" with the value "true" among the &-separated ones.
+bool query_has_stream_true(std::string_view query) {
+    for (const std::string_view param : str::split(query, '&')) {
+        if (param == "stream=true") return true;
+    }
+    return false;
+}
+
+bool accepts_event_stream(const Headers& headers) {
+    for (const HeaderField& field : headers) {
+        if (str::iequals(field.name, "Accept") &&
+            str::icontains(field.value, "text/event-stream")) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// application/json, with or without parameters such as "; charset=utf-8".
+bool is_json_content_type(const Headers& headers) {
+    const std::optional<std::string_view> value = headers.get("Content-Type");
+    if (!value) return false;
+    const std::string_view media_type = str::trim(value->substr(0, value->find(';')));
+    return str::iequals(media_type, "application/json");
+}
+
+std::uint64_t body_size(const RequestFacts& facts) {
+    return facts.content_length.value_or(facts.body.size());
+}
+
+bool json_body_streams(const config::Config& config, const RequestFacts& facts,
+                       const Headers& headers) {
+    const std::uint64_t limit = config.routing.stream_peek_bytes;
+    if (!is_json_content_type(headers) || facts.body.size() > limit || body_size(facts) > limit) {
+        return false;
+    }
+    return peek_json_stream_flag(facts.body) == JsonStreamFlag::is_true;
+}
+
+// The stream signal that matched, as the reason names it; empty when none did.
+std::string_view stream_signal(const config::Config& config, const RequestFacts& facts,
+                               const Headers& headers, const Target& target) {
+    if (target.has_query && query_has_stream_true(target.query)) return "query stream=true";
+    if (accepts_event_stream(headers)) return "Accept: text/event-stream";
+    if (target.upstream_path.ends_with(":streamGenerateContent")) {
+        return "Gemini :streamGenerateContent";
+    }
+    if (json_body_streams(config, facts, headers)) return "JSON body \"stream\": true";
+    return {};
+}
+
+// The long-running prefix or method suffix that matched; empty when none did.
+std::string_view long_running_match(const config::RoutingSettings& routing, std::string_view path) {
+    for (const std::string& prefix : routing.long_prefixes) {
+        if (!prefix.empty() && path.starts_with(prefix)) return prefix;
+    }
+    // Gemini puts the method after a colon on the last segment: /v1beta/models/m:embedContent.
+    const std::string_view last_segment = path.substr(path.rfind('/') + 1);
+    for (const std::string& suffix : routing.long_suffixes) {
+        if (!suffix.empty() && last_segment.ends_with(suffix)) return suffix;
+    }
+    return {};
+}
+
+void classify(const config::Config& config, const RequestFacts& facts, const Target& target,
+              Decision& decision) {
+    static const Headers kNoHeaders;
+    const Headers& headers = facts.headers != nullptr ? *facts.headers : kNoHeaders;
+    const auto decide = [&](Lane lane, Rule rule, std::string reason) {
+        decision.lane = lane;
+        decision.rule = rule;
+        decision.reason = std::move(reason);
+    };
+
+    if (is_edge_method(facts.method)) {
+        return decide(Lane::edge, Rule::method, "Method suitable for edge");
+    }
+    if (const std::string_view signal = stream_signal(config, facts, headers, target);
+        !signal.empty()) {
+        decision.streaming = true;
+        return decide(Lane::edge, Rule::stream, "Streaming request (" + std::string(signal) + ")");
+    }
+    if (const std::string_view match = long_running_match(config.routing, target.upstream_path);
+        !match.empty()) {
+        return decide(Lane::background, Rule::long_running,
+                      "Long-running API (" + std::string(match) + ")");
+    }
+    if (const std::uint64_t size = body_size(facts); size > config.routing.large_body_bytes) {
+        return decide(Lane::background, Rule::large,
+                      "Large request body: " + str::format_megabytes(size));
+    }
+    decide(Lane::edge, Rule::default_rule, "Default to edge");
+}
+
+RouteError bad_request(std::string message) {
+    return RouteError{RouteErrorKind::bad_request, std::move(message)};
+}
+
+RouteError not_a_proxy_target(const config::Config& config, const Target& target) {
+    if (target.kind == TargetKind::gateway_bare) {
+        return bad_request(
+            "Missing upstream path: use /gateway/{service}/{path}, e.g. "
+            "/gateway/openai/v1/chat/completions. Available services: " +
+            config.service_names());
+    }
+    return bad_request("Not a gateway path: use /gateway/{service}/{path}");
+}
+
+}  // namespace
+
+Result<Decision, RouteError> route(const config::Config& config, const RequestFacts& facts) {
+    const Result<Target, TargetError> parsed = parse_target(facts.target);
+    if (!parsed) return unexpected(bad_request("Invalid path: " + parsed.error().reason));
+    const Target& target = *parsed;
+    if (target.kind != TargetKind::proxy) return unexpected(not_a_proxy_target(config, target));
+
+    const config::Service* service = config.find(target.service);
+    if (service == nullptr) {
+        return unexpected(RouteError{RouteErrorKind::not_found,
+                                     "Unknown service '" + std::string(target.service) +
+                                         "'. Available services: " + config.service_names()});
+    }
+
+    Decision decision;
+    decision.service = service;
+    decision.upstream_path = std::string(target.upstream_path);
+    if (target.has_query) {
+        decision.upstream_path += '?';
+        decision.upstream_path += target.query;
+    }
+    decision.upstream_url = service->base_url.text + decision.upstream_path;
+    classify(config, facts, target, decision);
+    decision.policy = policy_for(config, *service, decision.lane, facts.method);
+    return decision;
+}
+
+}  // namespace llmgw::routing

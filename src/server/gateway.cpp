@@ -1,0 +1,130 @@
+#include "server/gateway.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "server/listener.hpp"
+#include "server/loop.hpp"
+#include "server/session.hpp"
+#include "util/log.hpp"
+
+namespace llmgw::server {
+
+namespace asio = boost::asio;
+
+namespace {
+
+int thread_count(const config::Config& config) {
+    if (config.gateway.threads > 0) return config.gateway.threads;
+    const unsigned cores = std::thread::hardware_concurrency();
+    return cores == 0 ? 1 : static_cast<int>(cores);
+}
+
+class Gateway {
+public:
+    explicit Gateway(const config::Config& config) {
+        shared_.config = &config;
+        shared_.handler.config = &config;
+        shared_.handler.started = std::chrono::steady_clock::now();
+        const int n = thread_count(config);
+        for (int i = 0; i < n; ++i) loops_.push_back(std::make_unique<Loop>(shared_));
+        signals_.emplace(loops_[0]->io, SIGINT, SIGTERM);
+        drain_timer_.emplace(loops_[0]->io);
+    }
+
+    int run() {
+        const auto& g = shared_.config->gateway;
+        auto listener = Listener::open(loops_, g.host, g.port);
+        if (!listener) {
+            log_line(LogLevel::error, "", "cannot listen",
+                     {log_str("address", g.host + ":" + std::to_string(g.port)),
+                      log_str("reason", listener.error())});
+            return 1;
+        }
+        listener_ = std::move(*listener);
+        listener_->start();
+        watch_signals();
+        log_line(LogLevel::info, "", "llmgw listening",
+                 {log_str("url", "http://" + listener_->address()),
+                  log_num("threads", static_cast<long long>(loops_.size())),
+                  log_num("services", static_cast<long long>(shared_.config->services.size())),
+                  log_str("version", LLMGW_VERSION)});
+        if (!listener_->is_loopback()) {
+            log_line(LogLevel::warn, "", "listening on a non-loopback address: anyone who can reach "
+                     "it can use this gateway and the API keys it is sent",
+                     {log_str("address", listener_->address())});
+        }
+        std::vector<std::thread> threads;
+        for (std::size_t i = 1; i < loops_.size(); ++i) {
+            threads.emplace_back([loop = loops_[i].get()] { run_loop(*loop); });
+        }
+        run_loop(*loops_[0]);
+        for (auto& t : threads) t.join();
+        log_line(LogLevel::info, "", "llmgw stopped");
+        return 0;
+    }
+
+private:
+    static void run_loop(Loop& loop) {
+        auto guard = asio::make_work_guard(loop.io);
+        loop.io.run();
+    }
+
+    void watch_signals() {
+        signals_->async_wait([this](const boost::system::error_code& ec, int sig) {
+            if (ec) return;
+            if (shared_.draining.exchange(true)) {
+                log_line(LogLevel::warn, "", "second signal: exiting now");
+                std::_Exit(1);
+            }
+            log_line(LogLevel::info, "", "draining",
+                     {log_num("signal", sig), log_num("in_flight", shared_.busy_sessions.load()),
+                      log_num("drain_timeout_ms", shared_.config->gateway.drain_timeout_ms)});
+            listener_->stop();
+            for (auto& loop : loops_) {
+                asio::post(loop->io, [l = loop.get()] {
+                    std::vector<Session*> sessions(l->sessions.begin(), l->sessions.end());
+                    for (Session* s : sessions) s->drain();
+                });
+            }
+            drain_deadline_ = std::chrono::steady_clock::now() +
+                              std::chrono::milliseconds(shared_.config->gateway.drain_timeout_ms);
+            watch_signals();  // a second signal exits at once
+            poll_drain();
+        });
+    }
+
+    void poll_drain() {
+        if (shared_.busy_sessions.load() == 0 || std::chrono::steady_clock::now() >= drain_deadline_) {
+            for (auto& loop : loops_) loop->io.stop();
+            return;
+        }
+        drain_timer_->expires_after(std::chrono::milliseconds(20));
+        drain_timer_->async_wait([this](const boost::system::error_code& ec) {
+            if (!ec) poll_drain();
+        });
+    }
+
+    SharedState shared_;
+    std::vector<std::unique_ptr<Loop>> loops_;
+    std::unique_ptr<Listener> listener_;
+    std::optional<asio::signal_set> signals_;
+    std::optional<asio::steady_timer> drain_timer_;
+    std::chrono::steady_clock::time_point drain_deadline_;
+};
+
+}  // namespace
+
+int run_gateway(const config::Config& config) {
+    Gateway gateway(config);
+    return gateway.run();
+}
+
+}  // namespace llmgw::server

@@ -1,0 +1,166 @@
+#include "server/handler.hpp"
+
+#include <cstdio>
+
+#include "routing/header_policy.hpp"
+#include "routing/router.hpp"
+#include "routing/target.hpp"
+#include "server/cors.hpp"
+#include "server/pages.hpp"
+#include "util/ids.hpp"
+#include "util/strings.hpp"
+
+namespace llmgw::server {
+namespace {
+
+Reply json_reply(const config::Config& config, const Headers& request, std::string_view request_id,
+                 int status, std::string body) {
+    Reply r;
+    r.status = status;
+    r.headers.add("Content-Type", "application/json");
+    r.headers.add("X-Request-Id", request_id);
+    r.headers.add("X-Gateway-Request-Id", request_id);
+    add_cors_headers(r.headers, config.gateway.allowed_origin, request);
+    r.body = std::move(body);
+    return r;
+}
+
+HandlerResult error_result(const HandlerContext& ctx, const IncomingRequest& req, std::string id,
+                           ErrorType type, std::string message) {
+    HandlerResult result;
+    result.error_type = std::string(to_string(type));
+    result.action = error_reply(*ctx.config, *req.headers, id, type, message);
+    result.request_id = std::move(id);
+    return result;
+}
+
+}  // namespace
+
+std::string choose_request_id(const Headers& request) {
+    for (std::string_view name : {"x-request-id", "x-correlation-id", "x-trace-id"}) {
+        if (const auto v = request.get(name); v && is_valid_request_id(*v)) return std::string(*v);
+    }
+    return new_uuid_v4();
+}
+
+Reply error_reply(const config::Config& config, const Headers& request, std::string_view request_id,
+                  ErrorType type, std::string_view message, int status) {
+    if (status == 0) status = http_status(type);
+    return json_reply(config, request, request_id, status,
+                      error_body(GatewayError{type, std::string(message)}, request_id, status));
+}
+
+HandlerResult handle_request(const HandlerContext& ctx, const IncomingRequest& req) {
+    const config::Config& config = *ctx.config;
+    const Headers& headers = *req.headers;
+    std::string id = choose_request_id(headers);
+
+    if (req.method == "OPTIONS") {
+        HandlerResult result;
+        Reply r;
+        r.status = 204;
+        r.headers = preflight_headers(config.gateway.allowed_origin, headers);
+        r.headers.add("X-Request-Id", id);
+        r.headers.add("X-Gateway-Request-Id", id);
+        result.action = std::move(r);
+        result.request_id = std::move(id);
+        return result;
+    }
+
+    const auto target = routing::parse_target(req.target);
+    if (!target) {
+        return error_result(ctx, req, std::move(id), ErrorType::bad_request,
+                            "Invalid path: " + target.error().reason);
+    }
+    const bool read_only = req.method == "GET" || req.method == "HEAD";
+    switch (target->kind) {
+        case routing::TargetKind::health:
+        case routing::TargetKind::root: {
+            if (!read_only) break;
+            HandlerResult result;
+            Reply r = target->kind == routing::TargetKind::health
+                          ? health_page(ctx.started)
+                          : welcome_page(config);
+            r.headers.add("X-Request-Id", id);
+            r.headers.add("X-Gateway-Request-Id", id);
+            add_cors_headers(r.headers, config.gateway.allowed_origin, headers);
+            result.action = std::move(r);
+            result.request_id = std::move(id);
+            return result;
+        }
+        case routing::TargetKind::gateway_bare:
+            return error_result(ctx, req, std::move(id), ErrorType::bad_request,
+                                "Missing API path: use /gateway/{service}/{path}, e.g. "
+                                "/gateway/openai/v1/chat/completions. Available services: " +
+                                    config.service_names());
+        case routing::TargetKind::unknown:
+            break;
+        case routing::TargetKind::proxy: {
+            routing::RequestFacts facts{req.method, req.target, req.headers,
+                                        req.body ? std::string_view(*req.body) : std::string_view(),
+                                        req.content_length};
+            auto decision = routing::route(config, facts);
+            if (!decision) {
+                const bool not_found = decision.error().kind == routing::RouteErrorKind::not_found;
+                return error_result(ctx, req, std::move(id),
+                                    not_found ? ErrorType::not_found : ErrorType::bad_request,
+                                    decision.error().message);
+            }
+            HandlerResult result;
+            ProxyPlan plan;
+            plan.request.method = std::string(req.method);
+            plan.request.url = decision->upstream_url;
+            plan.request.headers =
+                routing::upstream_request_headers(headers, *decision->service, id);
+            plan.request.body = req.body;
+            plan.decision = std::move(*decision);
+            result.action = std::move(plan);
+            result.request_id = std::move(id);
+            return result;
+        }
+    }
+    return error_result(ctx, req, std::move(id), ErrorType::not_found,
+                        "Route not found: " + std::string(req.method) + " " +
+                            std::string(req.target.substr(0, req.target.find('?'))) +
+                            ". Use /gateway/{service}/{path}. Available services: " +
+                            config.service_names());
+}
+
+Headers proxied_response_headers(const config::Config& config, const Headers& request,
+                                 const Headers& upstream, std::string_view request_id,
+                                 routing::Lane lane, double processing_ms, bool fell_back) {
+    Headers out;
+    out.reserve(upstream.size() + 10);
+    bool has_request_id = false;
+    bool is_sse = false;
+    for (const HeaderField& f : upstream) {
+        if (routing::is_dropped_response_header(f.name) || str::iequals(f.name, "content-length")) {
+            continue;
+        }
+        if (str::istarts_with(f.name, "access-control-")) continue;  // ours replace them
+        if (str::iequals(f.name, "x-request-id")) has_request_id = true;
+        if (str::iequals(f.name, "content-type") && str::icontains(f.value, "text/event-stream")) {
+            is_sse = true;
+        }
+        if (is_sse && (str::iequals(f.name, "cache-control") || str::iequals(f.name, "x-accel-buffering"))) {
+            continue;
+        }
+        out.add(f.name, f.value);
+    }
+    if (is_sse) {
+        out.remove("cache-control");
+        out.add("Cache-Control", "no-cache");
+        out.add("X-Accel-Buffering", "no");
+    }
+    out.add("X-Gateway-Request-Id", request_id);
+    if (!has_request_id) out.add("X-Request-Id", request_id);
+    out.add("X-Processing-Mode", routing::to_string(lane));
+    char ms[32];
+    std::snprintf(ms, sizeof ms, "%.2f", processing_ms);
+    out.add("X-Processing-Time", ms);
+    if (fell_back) out.add("X-Fallback", "background");
+    add_cors_headers(out, config.gateway.allowed_origin, request);
+    return out;
+}
+
+}  // namespace llmgw::server

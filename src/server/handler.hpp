@@ -1,0 +1,66 @@
+// What the gateway does with one complete request (SPEC §9). Pure: no sockets, no clocks
+// beyond the uptime it is given. The session executes the plan.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "config/config.hpp"
+#include "routing/decision.hpp"
+#include "upstream/request.hpp"
+#include "util/gateway_error.hpp"
+#include "util/headers.hpp"
+
+namespace llmgw::server {
+
+struct IncomingRequest {
+    std::string_view method;
+    std::string_view target;
+    const Headers* headers = nullptr;
+    std::shared_ptr<const std::string> body;
+    std::optional<std::uint64_t> content_length;
+};
+
+// A response the gateway makes itself (health, welcome page, preflight, errors).
+struct Reply {
+    int status = 200;
+    Headers headers;
+    std::string body;
+};
+
+// A request to relay upstream.
+struct ProxyPlan {
+    routing::Decision decision;
+    upstream::UpstreamRequest request;
+};
+
+struct HandlerResult {
+    std::string request_id;
+    std::variant<Reply, ProxyPlan> action;
+    std::string error_type;  // for the log when the reply is a gateway error
+};
+
+struct HandlerContext {
+    const config::Config* config = nullptr;
+    std::chrono::steady_clock::time_point started;
+};
+
+HandlerResult handle_request(const HandlerContext& ctx, const IncomingRequest& request);
+
+// The incoming request id when valid (X-Request-Id, X-Correlation-Id, X-Trace-Id), else a new one.
+std::string choose_request_id(const Headers& request);
+
+// A gateway-made JSON error with CORS and id headers (SPEC §7).
+Reply error_reply(const config::Config& config, const Headers& request, std::string_view request_id,
+                  ErrorType type, std::string_view message, int status = 0);
+
+// Headers for a proxied response: the upstream's minus dropped ones, plus ids, lane, timing,
+// CORS and the SSE anti-buffering pair (SPEC §5). Framing headers are the session's.
+Headers proxied_response_headers(const config::Config& config, const Headers& request,
+                                 const Headers& upstream, std::string_view request_id,
+                                 routing::Lane lane, double processing_ms, bool fell_back);
+
+}  // namespace llmgw::server

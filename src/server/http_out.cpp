@@ -1,0 +1,67 @@
+#include "server/http_out.hpp"
+
+#include <cstdio>
+
+namespace llmgw::server {
+
+std::string_view reason_phrase(int status) {
+    switch (status) {
+        case 100: return "Continue";
+        case 200: return "OK";
+        case 201: return "Created";
+        case 202: return "Accepted";
+        case 204: return "No Content";
+        case 206: return "Partial Content";
+        case 301: return "Moved Permanently";
+        case 302: return "Found";
+        case 304: return "Not Modified";
+        case 307: return "Temporary Redirect";
+        case 308: return "Permanent Redirect";
+        case 400: return "Bad Request";
+        case 401: return "Unauthorized";
+        case 403: return "Forbidden";
+        case 404: return "Not Found";
+        case 405: return "Method Not Allowed";
+        case 408: return "Request Timeout";
+        case 409: return "Conflict";
+        case 413: return "Content Too Large";
+        case 415: return "Unsupported Media Type";
+        case 422: return "Unprocessable Content";
+        case 429: return "Too Many Requests";
+        case 431: return "Request Header Fields Too Large";
+        case 500: return "Internal Server Error";
+        case 501: return "Not Implemented";
+        case 502: return "Bad Gateway";
+        case 503: return "Service Unavailable";
+        case 504: return "Gateway Timeout";
+        case 529: return "Site Overloaded";
+        default: return "Unknown";
+    }
+}
+
+void append_head(std::string& out, int status, const Headers& headers) {
+    char line[64];
+    const int n = std::snprintf(line, sizeof line, "HTTP/1.1 %d ", status);
+    out.append(line, static_cast<std::size_t>(n));
+    out += reason_phrase(status);
+    out += "\r\n";
+    for (const HeaderField& f : headers) {
+        if (f.value.find_first_of("\r\n") != std::string::npos) continue;
+        out += f.name;
+        out += ": ";
+        out += f.value;
+        out += "\r\n";
+    }
+    out += "\r\n";
+}
+
+void append_chunk(std::string& out, std::string_view data) {
+    if (data.empty()) return;
+    char size[24];
+    const int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+    out.append(size, static_cast<std::size_t>(n));
+    out.append(data);
+    out += "\r\n";
+}
+
+}  // namespace llmgw::server

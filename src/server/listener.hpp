@@ -1,0 +1,33 @@
+// Accepts connections on one loop and hands each socket to the next loop in turn.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/loop.hpp"
+#include "util/result.hpp"
+
+namespace llmgw::server {
+
+class Listener {
+public:
+    static Result<std::unique_ptr<Listener>> open(std::vector<std::unique_ptr<Loop>>& loops,
+                                                  const std::string& host, std::uint16_t port);
+    void start();
+    void stop();
+    std::string address() const;  // "127.0.0.1:8787" (the bound port when 0 was asked)
+    bool is_loopback() const;
+
+    explicit Listener(std::vector<std::unique_ptr<Loop>>& loops);  // use open()
+
+private:
+    void accept_next();
+
+    std::vector<std::unique_ptr<Loop>>& loops_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    std::size_t next_loop_ = 0;
+};
+
+}  // namespace llmgw::server

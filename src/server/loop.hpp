@@ -1,0 +1,35 @@
+// One event loop: an io_context run by one thread, the curl multi handle it drives, and the
+// sessions it owns. Sessions never leave their loop, so nothing in here needs a lock.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <unordered_set>
+
+#include "config/config.hpp"
+#include "server/handler.hpp"
+#include "upstream/curl_multi.hpp"
+
+namespace llmgw::server {
+
+class Session;
+
+// What every loop shares: read-only configuration and a few counters.
+struct SharedState {
+    const config::Config* config = nullptr;
+    HandlerContext handler;
+    std::atomic<bool> draining{false};
+    std::atomic<int> connections{0};
+    std::atomic<int> busy_sessions{0};  // with a request in progress
+};
+
+struct Loop {
+    explicit Loop(SharedState& s) : multi(io), shared(s) {}
+    boost::asio::io_context io{1};
+    upstream::CurlMulti multi;
+    SharedState& shared;
+    std::unordered_set<Session*> sessions;
+};
+
+}  // namespace llmgw::server

@@ -1,0 +1,284 @@
+#include "server/session.hpp"
+
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/read.hpp>
+
+#include "server/http_out.hpp"
+#include "util/ids.hpp"
+#include "util/log.hpp"
+#include "util/redact.hpp"
+#include "util/strings.hpp"
+
+namespace llmgw::server {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using boost::system::error_code;
+
+namespace {
+constexpr std::uint32_t kHeaderLimit = 16 * 1024;      // SPEC §6: larger → 431
+constexpr std::size_t kPipelineLimit = 64 * 1024;      // buffered early bytes of a next request
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+std::string_view sv(boost::beast::string_view s) { return {s.data(), s.size()}; }
+}  // namespace
+
+Session::Session(asio::ip::tcp::socket socket, Loop& loop)
+    : socket_(std::move(socket)), loop_(loop), config_(*loop.shared.config), timer_(loop.io) {
+    loop_.sessions.insert(this);
+    loop_.shared.connections.fetch_add(1, std::memory_order_relaxed);
+}
+
+Session::~Session() {
+    loop_.sessions.erase(this);
+    loop_.shared.connections.fetch_sub(1, std::memory_order_relaxed);
+    if (exchange_) exchange_->cancel();
+}
+
+void Session::start() {
+    error_code ignored;
+    socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+    read_header();
+}
+
+void Session::drain() {
+    if (phase_ == Phase::reading) close();
+    else keep_alive_ = false;
+}
+
+void Session::arm_timer(std::int64_t ms) {
+    timer_.expires_after(std::chrono::milliseconds(ms));
+    timer_.async_wait([weak = weak_from_this()](const error_code& ec) {
+        if (ec) return;
+        if (auto self = weak.lock()) self->close();  // too slow: free the slot
+    });
+}
+
+void Session::read_header() {
+    if (loop_.shared.draining.load(std::memory_order_relaxed)) {
+        close();
+        return;
+    }
+    phase_ = Phase::reading;
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    parser_->body_limit(config_.gateway.max_request_bytes);
+    arm_timer(requests_served_ == 0 ? config_.gateway.header_timeout_ms
+                                    : config_.gateway.keepalive_timeout_ms);
+    http::async_read_header(socket_, buffer_, *parser_,
+                            [self = shared_from_this()](const error_code& ec, std::size_t) {
+                                self->on_header_read(ec);
+                            });
+}
+
+void Session::on_header_read(const error_code& ec) {
+    if (phase_ == Phase::closed) return;
+    if (ec) {
+        if (ec == http::error::header_limit) {
+            reject_request(431, ErrorType::bad_request, "request headers exceed 16 KiB");
+        } else if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+                   ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+                   ec == asio::error::bad_descriptor) {
+            close();
+        } else {
+            reject_request(400, ErrorType::bad_request, "malformed HTTP request: " + ec.message());
+        }
+        return;
+    }
+    started_ = Clock::now();
+    const auto& req = parser_->get();
+    const auto length = parser_->content_length();
+    if (length && *length > config_.gateway.max_request_bytes) {
+        reject_request(413, ErrorType::size_limit,
+                       "request body of " + std::to_string(*length) + " bytes exceeds the limit of " +
+                           std::to_string(config_.gateway.max_request_bytes) + " bytes");
+        return;
+    }
+    const auto expect = req.find(http::field::expect);
+    if (expect != req.end() && str::iequals(sv(expect->value()), "100-continue") && !parser_->is_done()) {
+        asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
+                          [self = shared_from_this()](const error_code&, std::size_t) {});
+    }
+    read_body();
+}
+
+void Session::read_body() {
+    arm_timer(config_.gateway.keepalive_timeout_ms);
+    http::async_read(socket_, buffer_, *parser_,
+                     [self = shared_from_this()](const error_code& ec, std::size_t) {
+                         self->on_body_read(ec);
+                     });
+}
+
+void Session::on_body_read(const error_code& ec) {
+    if (phase_ == Phase::closed) return;
+    timer_.cancel();
+    if (ec == http::error::body_limit) {
+        reject_request(413, ErrorType::size_limit,
+                       "request body exceeds the limit of " +
+                           std::to_string(config_.gateway.max_request_bytes) + " bytes");
+        return;
+    }
+    if (ec) {
+        if (ec == asio::error::operation_aborted || ec == asio::error::eof ||
+            ec == http::error::end_of_stream || ec == asio::error::connection_reset) {
+            close();
+        } else {
+            reject_request(400, ErrorType::bad_request, "malformed HTTP request: " + ec.message());
+        }
+        return;
+    }
+    dispatch();
+}
+
+// Broken framing or limits: answer once and close, since the stream can't be trusted.
+void Session::reject_request(int status, ErrorType type, const std::string& message) {
+    timer_.cancel();
+    started_ = Clock::now();
+    keep_alive_ = false;
+    const Headers none;
+    request_id_ = new_uuid_v4();
+    error_type_ = std::string(to_string(type));
+    method_ = "-";
+    target_ = "-";
+    send_reply(error_reply(config_, none, request_id_, type, message, status));
+}
+
+void Session::dispatch() {
+    auto req = parser_->release();
+    method_ = std::string(sv(req.method_string()));
+    target_ = std::string(sv(req.target()));
+    headers_ = Headers();
+    headers_.reserve(16);
+    for (const auto& field : req) headers_.add(sv(field.name_string()), sv(field.value()));
+    keep_alive_ = req.keep_alive();
+    http10_ = req.version() < 11;
+    const bool has_length = req.find(http::field::content_length) != req.end();
+    const std::uint64_t body_size = req.body().size();
+    body_ = std::make_shared<const std::string>(std::move(req.body()));
+
+    IncomingRequest in{method_, target_, &headers_, body_,
+                       has_length ? std::optional<std::uint64_t>(body_size) : std::nullopt};
+    HandlerResult result = handle_request(loop_.shared.handler, in);
+    request_id_ = std::move(result.request_id);
+    error_type_ = std::move(result.error_type);
+    if (auto* plan = std::get_if<ProxyPlan>(&result.action)) {
+        start_proxy(std::move(*plan));
+    } else {
+        send_reply(std::move(std::get<Reply>(result.action)));
+    }
+}
+
+void Session::begin_response() {
+    phase_ = Phase::responding;
+    if (!busy_) {
+        busy_ = true;
+        loop_.shared.busy_sessions.fetch_add(1, std::memory_order_relaxed);
+    }
+}
+
+void Session::end_busy() {
+    if (!busy_) return;
+    busy_ = false;
+    loop_.shared.busy_sessions.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Session::send_reply(Reply reply) {
+    begin_response();
+    status_ = reply.status;
+    const bool head_only = method_ == "HEAD" || reply.status == 204 || reply.status == 304;
+    if (reply.status != 204 && reply.status != 304) {
+        reply.headers.add("Content-Length", std::to_string(reply.body.size()));
+    }
+    add_connection_headers(reply.headers, false);
+    append_head(out_pending_, reply.status, reply.headers);
+    if (!head_only) out_pending_ += reply.body;
+    finishing_ = true;
+    flush();
+}
+
+void Session::start_proxy(ProxyPlan plan) {
+    begin_response();
+    service_ = plan.decision.service->name;
+    lane_value_ = plan.decision.lane;
+    lane_ = std::string(routing::to_string(plan.decision.lane));
+    rule_ = std::string(routing::to_string(plan.decision.rule));
+    no_body_ = method_ == "HEAD";
+    if (log_enabled(LogLevel::debug)) {
+        log_line(LogLevel::debug, request_id_, "route",
+                 {log_str("lane", lane_), log_str("rule", rule_),
+                  log_str("reason", plan.decision.reason),
+                  log_str("upstream", redact_target(plan.decision.upstream_url))});
+    }
+    self_while_proxying_ = shared_from_this();
+    watch_client();
+    exchange_ = upstream::Exchange::start(loop_.multi, std::move(plan.request),
+                                          plan.decision.policy, *this);
+}
+
+// While the upstream answers, keep one read pending so a client that goes away is noticed at
+// once and its upstream transfer cancelled. Early bytes of a pipelined request are kept.
+void Session::watch_client() {
+    if (watching_ || phase_ != Phase::responding || buffer_.size() >= kPipelineLimit) return;
+    watching_ = true;
+    socket_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](
+                                                       const error_code& ec, std::size_t n) {
+        self->watching_ = false;
+        if (self->phase_ == Phase::closed) return;
+        if (ec == asio::error::operation_aborted) {
+            if (self->phase_ == Phase::reading) self->read_header();
+            return;
+        }
+        if (ec) {
+            if (self->exchange_ && log_enabled(LogLevel::warn)) {
+                log_line(LogLevel::warn, self->request_id_, "client went away, upstream cancelled");
+            }
+            self->status_ = self->status_ == 0 ? 499 : self->status_;
+            self->close();
+            return;
+        }
+        self->buffer_.commit(n);
+        if (self->phase_ == Phase::reading) {
+            self->read_header();
+        } else {
+            self->watch_client();
+        }
+    });
+}
+
+void Session::close() {
+    if (phase_ == Phase::closed) return;
+    const bool was_busy = phase_ == Phase::responding;
+    phase_ = Phase::closed;
+    timer_.cancel();
+    if (exchange_) {
+        exchange_->cancel();
+        exchange_.reset();
+    }
+    if (was_busy) log_request();
+    end_busy();
+    error_code ignored;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    self_while_proxying_.reset();  // may destroy this session: last statement
+}
+
+void Session::log_request() {
+    if (!log_enabled(LogLevel::info) || method_.empty()) return;
+    const double duration =
+        std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
+    log_line(LogLevel::info, request_id_, "request",
+             {log_str("method", method_), log_str("service", service_.empty() ? "-" : service_),
+              log_str("path", redact_target(target_)), log_str("lane", lane_),
+              log_str("rule", rule_), log_num("status", status_),
+              log_num("bytes_in", body_ ? static_cast<long long>(body_->size()) : 0),
+              log_num("bytes_out", static_cast<long long>(bytes_out_)),
+              log_ms("ttfb_ms", outcome_.ttfb_ms), log_ms("duration_ms", duration),
+              log_num("attempts", outcome_.attempts), log_bool("fallback", false),
+              log_str("error", error_type_.empty() ? "-" : error_type_),
+              log_str("upstream_request_id",
+                      upstream_request_id_.empty() ? "-" : upstream_request_id_)});
+    method_.clear();
+}
+
+}  // namespace llmgw::server

@@ -1,0 +1,108 @@
+// One client connection: reads requests with Beast's parser (limits and timeouts here, SPEC
+// §5, §6), runs what the handler decided, and relays a proxied response as it arrives. The
+// write queue is bounded: when it is full the upstream transfer pauses (backpressure).
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "server/handler.hpp"
+#include "server/loop.hpp"
+#include "upstream/exchange.hpp"
+
+namespace llmgw::server {
+
+class Session : public std::enable_shared_from_this<Session>, public upstream::ExchangeSink {
+public:
+    Session(boost::asio::ip::tcp::socket socket, Loop& loop);
+    ~Session() override;
+    void start();
+    // Graceful shutdown: an idle connection closes now, a busy one after its response.
+    void drain();
+
+private:
+    using Clock = std::chrono::steady_clock;
+    enum class Phase { reading, responding, closed };
+
+    // Reading and dispatching (session.cpp).
+    void read_header();
+    void on_header_read(const boost::system::error_code& ec);
+    void read_body();
+    void on_body_read(const boost::system::error_code& ec);
+    void reject_request(int status, ErrorType type, const std::string& message);
+    void dispatch();
+    void begin_response();
+    void end_busy();
+    void send_reply(Reply reply);
+    void start_proxy(ProxyPlan plan);
+    void watch_client();
+    void arm_timer(std::int64_t ms);
+    void close();
+    void log_request();
+
+    // Relaying and writing (session_relay.cpp).
+    void on_head(const upstream::ResponseHead& head) override;
+    bool on_body(std::string_view chunk) override;
+    void on_end(const upstream::ExchangeOutcome& outcome) override;
+    void on_retry(int next_attempt, std::string_view why, std::int64_t delay_ms) override;
+    void add_connection_headers(Headers& headers, bool close_delimited);
+    void flush();
+    void on_written(const boost::system::error_code& ec, std::size_t bytes);
+    void response_done();
+    double outcome_ttfb_now() const;
+
+    boost::asio::ip::tcp::socket socket_;
+    Loop& loop_;
+    const config::Config& config_;
+    boost::beast::flat_buffer buffer_;
+    std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+    boost::asio::steady_timer timer_;
+    Phase phase_ = Phase::reading;
+    int requests_served_ = 0;
+    bool busy_ = false;  // counted in SharedState::busy_sessions
+
+    // The request in progress.
+    std::string method_;
+    std::string target_;
+    Headers headers_;
+    std::shared_ptr<const std::string> body_;
+    bool keep_alive_ = true;
+    bool http10_ = false;
+    Clock::time_point started_;
+    std::string request_id_;
+    std::string service_;
+    std::string lane_ = "-";
+    std::string rule_ = "-";
+    std::string error_type_;
+    std::string upstream_request_id_;
+
+    // The proxied exchange and its response.
+    std::shared_ptr<upstream::Exchange> exchange_;
+    std::shared_ptr<Session> self_while_proxying_;
+    upstream::ExchangeOutcome outcome_;
+    routing::Lane lane_value_ = routing::Lane::edge;
+    bool watching_ = false;
+    bool paused_upstream_ = false;
+    bool head_sent_ = false;
+    bool chunked_ = false;
+    bool sse_ = false;
+    bool no_body_ = false;
+    bool finishing_ = false;      // everything is queued; finish after the last write
+    bool close_after_ = false;    // close once written (Connection: close)
+    bool cut_ = false;            // the response was cut: close without a final chunk
+    int status_ = 0;
+    std::uint64_t bytes_out_ = 0;
+
+    std::string out_pending_;
+    std::string out_writing_;
+    bool writing_ = false;
+};
+
+}  // namespace llmgw::server

@@ -1,0 +1,193 @@
+// The response half of a session: relaying the upstream's answer as it arrives, the bounded
+// write queue, and how a response ends (complete, error reply, or cut).
+#include <boost/asio/write.hpp>
+
+#include "server/http_out.hpp"
+#include "server/session.hpp"
+#include "util/log.hpp"
+#include "util/strings.hpp"
+
+namespace llmgw::server {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+// Above this many unsent bytes the upstream transfer pauses; below the low mark it resumes.
+constexpr std::size_t kHighWater = 256 * 1024;
+constexpr std::size_t kLowWater = 64 * 1024;
+constexpr std::int64_t kSendTimeoutMs = 60000;
+}  // namespace
+
+void Session::add_connection_headers(Headers& headers, bool close_delimited) {
+    if (loop_.shared.draining.load(std::memory_order_relaxed)) keep_alive_ = false;
+    if (close_delimited) keep_alive_ = false;
+    if (!keep_alive_) {
+        close_after_ = true;
+        headers.add("Connection", "close");
+        return;
+    }
+    if (http10_) headers.add("Connection", "keep-alive");
+    headers.add("Keep-Alive", "timeout=" + std::to_string(config_.gateway.keepalive_timeout_ms / 1000));
+}
+
+void Session::on_head(const upstream::ResponseHead& head) {
+    if (phase_ == Phase::closed) return;
+    status_ = head.status;
+    head_sent_ = true;
+    if (const auto id = head.headers.get("x-request-id")) upstream_request_id_ = std::string(*id);
+    Headers out = proxied_response_headers(config_, headers_, head.headers, request_id_, lane_value_,
+                                           outcome_ttfb_now(), false);
+    if (const auto type = head.headers.get("content-type")) {
+        sse_ = str::icontains(*type, "text/event-stream");
+    }
+    const bool bodiless = no_body_ || head.status == 204 || head.status == 304;
+    bool close_delimited = false;
+    if (head.content_length && head.status != 204) {
+        out.add("Content-Length", std::to_string(*head.content_length));
+    } else if (!bodiless) {
+        if (http10_) {
+            close_delimited = true;
+        } else {
+            out.add("Transfer-Encoding", "chunked");
+            chunked_ = true;
+        }
+    }
+    no_body_ = bodiless;
+    add_connection_headers(out, close_delimited);
+    append_head(out_pending_, head.status, out);
+    flush();
+}
+
+double Session::outcome_ttfb_now() const {
+    return std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
+}
+
+bool Session::on_body(std::string_view chunk) {
+    if (phase_ == Phase::closed) return true;  // dropped: the exchange is being cancelled
+    if (out_pending_.size() >= kHighWater) {
+        paused_upstream_ = true;
+        return false;
+    }
+    if (no_body_) return true;
+    if (chunked_) {
+        append_chunk(out_pending_, chunk);
+    } else {
+        out_pending_.append(chunk);
+    }
+    flush();
+    return true;
+}
+
+void Session::on_retry(int next_attempt, std::string_view why, std::int64_t delay_ms) {
+    log_line(LogLevel::warn, request_id_, "retrying upstream request",
+             {log_num("attempt", next_attempt), log_num("delay_ms", delay_ms),
+              log_str("reason", std::string(why))});
+}
+
+void Session::on_end(const upstream::ExchangeOutcome& outcome) {
+    if (phase_ == Phase::closed) return;
+    outcome_ = outcome;
+    auto keep = exchange_;  // the exchange is still on the stack
+    exchange_.reset();
+    if (outcome.error && !outcome.head_delivered) {
+        const GatewayError& e = *outcome.error;
+        error_type_ = std::string(to_string(e.type));
+        if (log_enabled(LogLevel::error)) {
+            log_line(LogLevel::error, request_id_, "upstream failed",
+                     {log_str("type", error_type_), log_str("message", e.message),
+                      log_num("attempts", outcome.attempts)});
+        }
+        Reply reply = error_reply(config_, headers_, request_id_, e.type, e.message);
+        if (outcome.retried_error) reply.headers.add("x-should-retry", "false");
+        send_reply(std::move(reply));
+        return;
+    }
+    if (outcome.error) {
+        // Bytes already reached the client: the only honest ending is a broken one.
+        const GatewayError& e = *outcome.error;
+        error_type_ = std::string(to_string(e.type));
+        log_line(LogLevel::warn, request_id_, "response cut",
+                 {log_str("type", error_type_), log_str("message", e.message)});
+        if (sse_ && !no_body_) {
+            const std::string event =
+                "event: error\ndata: " + error_body(e, request_id_) + "\n\n";
+            if (chunked_) append_chunk(out_pending_, event);
+            else out_pending_ += event;
+        }
+        keep_alive_ = false;
+        close_after_ = true;
+        cut_ = true;
+    } else if (chunked_) {
+        out_pending_ += kLastChunk;
+    }
+    finishing_ = true;
+    flush();
+}
+
+void Session::flush() {
+    if (writing_ || phase_ == Phase::closed) return;
+    if (out_pending_.empty()) {
+        if (finishing_) response_done();
+        return;
+    }
+    std::swap(out_writing_, out_pending_);
+    out_pending_.clear();
+    writing_ = true;
+    arm_timer(kSendTimeoutMs);
+    asio::async_write(socket_, asio::buffer(out_writing_),
+                      [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                          self->on_written(ec, n);
+                      });
+}
+
+void Session::on_written(const error_code& ec, std::size_t bytes) {
+    writing_ = false;
+    timer_.cancel();
+    out_writing_.clear();
+    if (phase_ == Phase::closed) return;
+    if (ec) {
+        if (exchange_ && log_enabled(LogLevel::warn)) {
+            log_line(LogLevel::warn, request_id_, "client went away, upstream cancelled");
+        }
+        close();
+        return;
+    }
+    bytes_out_ += bytes;
+    if (paused_upstream_ && exchange_ && out_pending_.size() < kLowWater) {
+        paused_upstream_ = false;
+        exchange_->resume();  // may call on_body right here, which may start a write
+    }
+    flush();
+}
+
+void Session::response_done() {
+    if (close_after_ || cut_) {
+        close();
+        return;
+    }
+    timer_.cancel();
+    log_request();
+    end_busy();
+    ++requests_served_;
+    finishing_ = false;
+    head_sent_ = chunked_ = sse_ = no_body_ = paused_upstream_ = false;
+    status_ = 0;
+    bytes_out_ = 0;
+    outcome_ = {};
+    service_.clear();
+    lane_ = rule_ = "-";
+    error_type_.clear();
+    upstream_request_id_.clear();
+    body_.reset();
+    phase_ = Phase::reading;
+    auto self = shared_from_this();
+    self_while_proxying_.reset();
+    if (watching_) {
+        socket_.cancel();  // the watch handler starts the next read
+    } else {
+        read_header();
+    }
+}
+
+}  // namespace llmgw::server

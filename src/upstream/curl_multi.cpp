@@ -1,0 +1,204 @@
+#include "upstream/curl_multi.hpp"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+namespace llmgw::upstream {
+
+namespace asio = boost::asio;
+
+struct CurlMulti::SocketWatch {
+    SocketWatch(asio::io_context& io, curl_socket_t fd, std::uint64_t serial)
+        : desc(io, fd), id(serial) {}
+    asio::posix::stream_descriptor desc;
+    std::uint64_t id;  // tells a reused fd number from the socket a handler was waiting on  // never owns the fd: released before curl closes it
+    int what = CURL_POLL_NONE;
+    bool read_waiting = false;
+    bool write_waiting = false;
+};
+
+CurlMulti::CurlMulti(asio::io_context& io) : io_(io), multi_(curl_multi_init()), timer_(io) {
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlMulti::on_socket);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlMulti::on_timer);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+}
+
+CurlMulti::~CurlMulti() {
+    *alive_ = false;
+    timer_.cancel();
+    // Cleanup closes cached connections through on_close_socket, which still needs sockets_.
+    curl_multi_cleanup(multi_);
+    for (auto& [fd, w] : sockets_) {
+        boost::system::error_code ignored;
+        w->desc.cancel(ignored);
+        (void)w->desc.release();
+    }
+}
+
+bool CurlMulti::add(CURL* easy, CurlCompletion* done) {
+    curl_easy_setopt(easy, CURLOPT_PRIVATE, done);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &CurlMulti::on_close_socket);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, this);
+    if (curl_multi_add_handle(multi_, easy) != CURLM_OK) return false;
+    ++running_;
+    return true;
+}
+
+void CurlMulti::remove(CURL* easy) {
+    if (curl_multi_remove_handle(multi_, easy) == CURLM_OK && running_ > 0) --running_;
+}
+
+void CurlMulti::kick() {
+    if (kick_pending_) return;
+    kick_pending_ = true;
+    asio::post(io_, [this, alive = alive_] {
+        if (!*alive) return;
+        kick_pending_ = false;
+        act(CURL_SOCKET_TIMEOUT, 0);
+    });
+}
+
+int CurlMulti::on_socket(CURL*, curl_socket_t fd, int what, void* self, void*) {
+    auto* m = static_cast<CurlMulti*>(self);
+    if (what == CURL_POLL_REMOVE) {
+        m->unwatch(fd);
+    } else {
+        m->watch(fd, what);
+    }
+    return 0;
+}
+
+int CurlMulti::on_timer(CURLM*, long timeout_ms, void* self) {
+    auto* m = static_cast<CurlMulti*>(self);
+    if (timeout_ms < 0) {
+        m->timer_.cancel();
+        return 0;
+    }
+    // curl must not be re-entered from its own callback: even a zero timeout goes through
+    // the loop.
+    m->timer_.expires_after(std::chrono::milliseconds(timeout_ms));
+    m->timer_.async_wait([m, alive = m->alive_](const boost::system::error_code& ec) {
+        if (ec || !*alive) return;
+        m->act(CURL_SOCKET_TIMEOUT, 0);
+    });
+    return 0;
+}
+
+int CurlMulti::on_close_socket(void* self, curl_socket_t fd) {
+    auto* m = static_cast<CurlMulti*>(self);
+    auto it = m->sockets_.find(fd);
+    if (it != m->sockets_.end()) {
+        boost::system::error_code ignored;
+        it->second->desc.cancel(ignored);
+        (void)it->second->desc.release();  // deregisters without closing
+        m->sockets_.erase(it);
+    }
+    return ::close(fd);
+}
+
+void CurlMulti::watch(curl_socket_t fd, int what) {
+    auto it = sockets_.find(fd);
+    if (it == sockets_.end()) {
+        it = sockets_.emplace(fd, std::make_unique<SocketWatch>(io_, fd, ++next_socket_id_)).first;
+    }
+    it->second->what = what;
+    arm(fd, *it->second);
+}
+
+void CurlMulti::unwatch(curl_socket_t fd) {
+    auto it = sockets_.find(fd);
+    if (it == sockets_.end()) return;
+    it->second->what = CURL_POLL_NONE;
+    boost::system::error_code ignored;
+    it->second->desc.cancel(ignored);
+}
+
+// Asio's reactor is edge-triggered while curl expects level-triggered readiness. Before
+// waiting, ask the kernel whether the socket is ready already; if so act on the next turn.
+void CurlMulti::arm(curl_socket_t fd, SocketWatch& w) {
+    const bool want_read = (w.what & CURL_POLL_IN) != 0 && !w.read_waiting;
+    const bool want_write = (w.what & CURL_POLL_OUT) != 0 && !w.write_waiting;
+    if (!want_read && !want_write) return;
+
+    pollfd p{fd, static_cast<short>((want_read ? POLLIN : 0) | (want_write ? POLLOUT : 0)), 0};
+    if (::poll(&p, 1, 0) > 0) {
+        int bits = 0;
+        if (p.revents & (POLLIN | POLLHUP | POLLERR)) bits |= CURL_CSELECT_IN;
+        if (p.revents & POLLOUT) bits |= CURL_CSELECT_OUT;
+        if (p.revents & POLLERR) bits |= CURL_CSELECT_ERR;
+        if (bits != 0) {
+            // Counted as waiting until the posted action runs, so it is not posted twice.
+            w.read_waiting = w.read_waiting || want_read;
+            w.write_waiting = w.write_waiting || want_write;
+            asio::post(io_, [this, fd, bits, want_read, want_write, id = w.id, alive = alive_] {
+                if (!*alive) return;
+                auto it = sockets_.find(fd);
+                if (it == sockets_.end() || it->second->id != id) return;
+                if (want_read) it->second->read_waiting = false;
+                if (want_write) it->second->write_waiting = false;
+                act_and_rearm(fd, id, bits);
+            });
+            return;
+        }
+    }
+    const auto on_ready = [this, fd, id = w.id, alive = alive_](int bit,
+                                                                const boost::system::error_code& ec) {
+        if (!*alive) return;
+        auto it = sockets_.find(fd);
+        if (it == sockets_.end() || it->second->id != id) return;
+        SocketWatch& sw = *it->second;
+        (bit == CURL_CSELECT_IN ? sw.read_waiting : sw.write_waiting) = false;
+        if (ec) {
+            arm(fd, sw);  // cancelled by a change of interest: wait again for what is wanted
+            return;
+        }
+        act_and_rearm(fd, id, bit);
+    };
+    if (want_read) {
+        w.read_waiting = true;
+        w.desc.async_wait(asio::posix::stream_descriptor::wait_read,
+                          [on_ready](const boost::system::error_code& ec) {
+                              on_ready(CURL_CSELECT_IN, ec);
+                          });
+    }
+    if (want_write) {
+        w.write_waiting = true;
+        w.desc.async_wait(asio::posix::stream_descriptor::wait_write,
+                          [on_ready](const boost::system::error_code& ec) {
+                              on_ready(CURL_CSELECT_OUT, ec);
+                          });
+    }
+}
+
+// curl only calls the socket callback when its interest changes, so after every action the
+// socket is watched again for whatever curl still wants.
+void CurlMulti::act_and_rearm(curl_socket_t fd, std::uint64_t id, int bits) {
+    act(fd, bits);
+    auto it = sockets_.find(fd);
+    if (it != sockets_.end() && it->second->id == id) arm(fd, *it->second);
+}
+
+void CurlMulti::act(curl_socket_t fd, int bits) {
+    int still_running = 0;
+    curl_multi_socket_action(multi_, fd, bits, &still_running);
+    drain_messages();
+}
+
+void CurlMulti::drain_messages() {
+    int left = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
+        if (msg->msg != CURLMSG_DONE) continue;
+        CURL* easy = msg->easy_handle;
+        const CURLcode result = msg->data.result;
+        CurlCompletion* done = nullptr;
+        curl_easy_getinfo(easy, CURLINFO_PRIVATE, reinterpret_cast<char**>(&done));
+        remove(easy);
+        if (done) done->on_curl_done(result);
+    }
+}
+
+}  // namespace llmgw::upstream

@@ -1,0 +1,104 @@
+// One proxied request upstream: the attempt loop with retries and backoff (SPEC §4), the
+// timeouts of the request's lane (SPEC §3) and the response size limit (SPEC §6). The
+// response is handed to an ExchangeSink as it arrives; the sink pushes back by refusing a
+// chunk, and the exchange pauses the transfer until resume(). Serve and call share it.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "upstream/curl_multi.hpp"
+#include "upstream/request.hpp"
+#include "util/gateway_error.hpp"
+#include "util/request_policy.hpp"
+
+namespace llmgw::upstream {
+
+struct ExchangeOutcome {
+    std::optional<GatewayError> error;  // none: the response ended cleanly
+    bool head_delivered = false;        // on_head was called (bytes may have reached the client)
+    int attempts = 0;
+    double ttfb_ms = 0;                 // from start to the delivered head
+    std::uint64_t body_bytes = 0;       // delivered to the sink
+    bool retried_error = false;         // the error came after at least one retry
+};
+
+class ExchangeSink {
+public:
+    virtual ~ExchangeSink() = default;
+    virtual void on_head(const ResponseHead& head) = 0;
+    // False: the sink cannot take this chunk now. It is offered again after resume().
+    virtual bool on_body(std::string_view chunk) = 0;
+    virtual void on_end(const ExchangeOutcome& outcome) = 0;
+    // Before a retry waits `delay_ms`; for logging.
+    virtual void on_retry(int next_attempt, std::string_view why, std::int64_t delay_ms) {
+        (void)next_attempt;
+        (void)why;
+        (void)delay_ms;
+    }
+};
+
+class Exchange : public std::enable_shared_from_this<Exchange> {
+public:
+    static std::shared_ptr<Exchange> start(CurlMulti& multi, UpstreamRequest request,
+                                           const RequestPolicy& policy, ExchangeSink& sink);
+    ~Exchange();
+
+    // The sink can take data again.
+    void resume();
+    // Stops at once (the client went away). The sink hears nothing more.
+    void cancel();
+
+    Exchange(CurlMulti& multi, UpstreamRequest request, const RequestPolicy& policy,
+             ExchangeSink& sink);  // use start()
+
+private:
+    using Clock = std::chrono::steady_clock;
+
+    static std::size_t on_header_line(char* data, std::size_t size, std::size_t n, void* self);
+    static std::size_t on_write(char* data, std::size_t size, std::size_t n, void* self);
+
+    void launch_attempt();
+    bool configure(CURL* easy);
+    std::size_t handle_head();
+    std::size_t handle_body(std::string_view chunk);
+    void attempt_ended(std::optional<GatewayError> error);
+    bool retry_allowed(std::int64_t delay_ms) const;
+    void schedule_retry(const std::string& why, std::int64_t delay_ms);
+    void arm_deadline(Clock::time_point at, std::string message);
+    void arm_idle();
+    void abort_attempt(GatewayError error);
+    void finish(std::optional<GatewayError> error);
+    void release_easy();
+
+    class Completion;
+    CurlMulti& multi_;
+    UpstreamRequest request_;
+    RequestPolicy policy_;
+    ExchangeSink* sink_;
+    std::unique_ptr<Completion> completion_;
+
+    CURL* easy_ = nullptr;
+    curl_slist* header_list_ = nullptr;
+    HeadParser parser_;
+    boost::asio::steady_timer deadline_timer_;
+    boost::asio::steady_timer idle_timer_;
+    boost::asio::steady_timer backoff_timer_;
+
+    Clock::time_point started_;
+    Clock::time_point headers_deadline_;           // the lane's deadline for every attempt
+    std::optional<Clock::time_point> total_deadline_;  // background: the whole exchange
+    Clock::time_point last_activity_;
+    std::optional<GatewayError> pending_error_;  // why we aborted the running attempt
+    std::optional<std::string> retry_reason_;    // a retryable status was seen
+    std::int64_t retry_delay_ms_ = 0;
+    ExchangeOutcome outcome_;
+    int retries_done_ = 0;
+    bool paused_ = false;
+    bool idle_armed_ = false;
+    bool finished_ = false;
+};
+
+}  // namespace llmgw::upstream

@@ -1,0 +1,38 @@
+#include "upstream/request.hpp"
+
+#include "util/strings.hpp"
+
+namespace llmgw::upstream {
+
+HeadParser::Step HeadParser::feed(std::string_view line) {
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+    if (line.empty()) {
+        if (head_.status == 0) return Step::bad;
+        if (head_.status >= 100 && head_.status < 200) {  // 100 Continue and friends
+            head_ = {};
+            return Step::more;
+        }
+        return Step::complete;
+    }
+    if (str::istarts_with(line, "HTTP/")) {
+        // A new status line starts a new head (after 1xx or a proxy CONNECT answer).
+        head_ = {};
+        const std::size_t sp = line.find(' ');
+        if (sp == std::string_view::npos || line.size() < sp + 4) return Step::bad;
+        head_.http_version = std::string(line.substr(5, sp - 5));
+        const auto code = str::parse_u64(line.substr(sp + 1, 3));
+        if (!code || *code < 100 || *code > 999) return Step::bad;
+        head_.status = static_cast<int>(*code);
+        return Step::more;
+    }
+    if (head_.status == 0) return Step::bad;
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) return Step::more;  // tolerate junk
+    const std::string_view name = line.substr(0, colon);
+    const std::string_view value = str::trim(line.substr(colon + 1));
+    if (str::iequals(name, "content-length")) head_.content_length = str::parse_u64(value);
+    head_.headers.add(name, value);
+    return Step::more;
+}
+
+}  // namespace llmgw::upstream

@@ -1,0 +1,40 @@
+// What one upstream exchange sends and what its answer starts with.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "util/headers.hpp"
+
+namespace llmgw::upstream {
+
+struct UpstreamRequest {
+    std::string method;
+    std::string url;                          // absolute, passed to curl unchanged
+    Headers headers;                          // already filtered by the header policy
+    std::shared_ptr<const std::string> body;  // replayed byte for byte on each attempt
+};
+
+struct ResponseHead {
+    int status = 0;
+    std::string http_version;                 // "1.1", "2"
+    Headers headers;                          // as the upstream sent them
+    std::optional<std::uint64_t> content_length;
+};
+
+// Feeds header lines as curl delivers them; says when a final (non-1xx) head is complete.
+class HeadParser {
+public:
+    enum class Step { more, complete, bad };
+    Step feed(std::string_view line);
+    ResponseHead& head() { return head_; }
+    void reset() { head_ = {}; }
+
+private:
+    ResponseHead head_;
+};
+
+}  // namespace llmgw::upstream

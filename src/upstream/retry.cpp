@@ -1,0 +1,65 @@
+#include "upstream/retry.hpp"
+
+#include <algorithm>
+#include <ctime>
+#include <random>
+#include <string>
+
+#include "util/strings.hpp"
+
+namespace llmgw::upstream {
+
+std::int64_t backoff_delay_ms(int retry_number, double unit) {
+    const int exponent = std::clamp(retry_number - 1, 0, 30);
+    const double base = std::min(100.0 * static_cast<double>(1LL << exponent), 5000.0);
+    const double jitter = base * 0.15 * (2.0 * std::clamp(unit, 0.0, 1.0) - 1.0);
+    return std::max<std::int64_t>(100, static_cast<std::int64_t>(base + jitter));
+}
+
+std::int64_t backoff_delay_ms(int retry_number) {
+    thread_local std::mt19937 rng{std::random_device{}()};
+    std::uniform_real_distribution<double> dist(0.0, 1.0);
+    return backoff_delay_ms(retry_number, dist(rng));
+}
+
+std::optional<std::int64_t> parse_retry_after_ms(std::string_view value,
+                                                 std::chrono::system_clock::time_point now) {
+    value = str::trim(value);
+    if (auto secs = str::parse_u64(value)) {
+        if (*secs > 1000000000ULL) return std::nullopt;
+        return static_cast<std::int64_t>(*secs) * 1000;
+    }
+    // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"
+    std::tm tm{};
+    const std::string text(value);
+    const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (end == nullptr || *end != '\0') return std::nullopt;
+    const std::time_t at = timegm(&tm);
+    const auto delta = std::chrono::system_clock::from_time_t(at) - now;
+    return std::max<std::int64_t>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(delta).count());
+}
+
+bool is_retryable_status(int status, std::optional<std::int64_t> retry_after_ms,
+                         std::int64_t max_retry_after_ms) {
+    switch (status) {
+        case 500:
+        case 502:
+        case 503:
+        case 504:
+        case 529:
+            return true;
+        case 429:
+            return retry_after_ms.has_value() && *retry_after_ms <= max_retry_after_ms;
+        default:
+            return false;
+    }
+}
+
+std::int64_t next_delay_ms(int retry_number, std::optional<std::int64_t> retry_after_ms,
+                           std::int64_t max_retry_after_ms) {
+    if (retry_after_ms) return std::max<std::int64_t>(100, std::min(*retry_after_ms, max_retry_after_ms));
+    return backoff_delay_ms(retry_number);
+}
+
+}  // namespace llmgw::upstream

@@ -1,0 +1,34 @@
+// The retry rules of SPEC §4 as pure functions, so serve and call share them and tests can
+// check every bound without timing anything.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "util/gateway_error.hpp"
+#include "util/request_policy.hpp"
+
+namespace llmgw::upstream {
+
+// Backoff before attempt n (n = 1 is the first retry): base = min(100 * 2^(n-1), 5000) ms,
+// plus jitter in [-15 %, +15 %] of base chosen by `unit` in [0, 1), never under 100 ms.
+std::int64_t backoff_delay_ms(int retry_number, double unit);
+// The same with a thread-local random source.
+std::int64_t backoff_delay_ms(int retry_number);
+
+// Retry-After as delta-seconds or an HTTP date; nullopt when absent or unparsable.
+std::optional<std::int64_t> parse_retry_after_ms(std::string_view value,
+                                                 std::chrono::system_clock::time_point now);
+
+// 500, 502, 503, 504, 529; 429 only with a Retry-After of at most max_retry_after_ms.
+bool is_retryable_status(int status, std::optional<std::int64_t> retry_after_ms,
+                         std::int64_t max_retry_after_ms);
+
+// The wait before the next attempt: Retry-After (capped) when the upstream gave one,
+// else the backoff.
+std::int64_t next_delay_ms(int retry_number, std::optional<std::int64_t> retry_after_ms,
+                           std::int64_t max_retry_after_ms);
+
+}  // namespace llmgw::upstream

@@ -1,0 +1,28 @@
+// The per-request policy that the routing engine decides and the upstream exchange enforces:
+// timeouts, retries and limits. Plain numbers, so both layers share it without depending on
+// each other (util ← routing, util ← upstream).
+#pragma once
+
+#include <cstdint>
+
+namespace llmgw {
+
+struct RetryPolicy {
+    bool enabled = false;        // ENABLE_RETRY and the method is in retry_methods
+    int max_retries = 0;         // extra attempts
+    std::int64_t max_retry_after_ms = 10000;
+};
+
+struct RequestPolicy {
+    // Until upstream response headers, per attempt (edge: timeout_ms or DEFAULT_TIMEOUT).
+    std::int64_t headers_timeout_ms = 20000;
+    // Covers every attempt and the whole exchange; 0 = no total cap (edge).
+    std::int64_t total_timeout_ms = 0;
+    // Longest silence between body bytes once headers arrived; 0 = none.
+    std::int64_t idle_timeout_ms = 120000;
+    RetryPolicy retry;
+    bool fallback_eligible = false;          // background → edge once (SPEC §3)
+    std::uint64_t max_response_bytes = 0;    // 0 = none
+};
+
+}  // namespace llmgw

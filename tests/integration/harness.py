@@ -1,0 +1,153 @@
+"""Starts real processes for integration tests: the mock upstream and `llmgw serve`.
+
+Everything listens on 127.0.0.1 with ports chosen by the kernel; every wait is bounded.
+"""
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LLMGW = os.environ.get("LLMGW_BIN", "llmgw")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Mock:
+    def __init__(self):
+        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "mock_upstream.py")],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("PORT "):
+            raise RuntimeError("mock upstream did not start: %r" % line)
+        self.port = int(line.split()[1])
+
+    def get(self, path):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn.request("GET", path)
+        data = conn.getresponse().read()
+        conn.close()
+        return json.loads(data)
+
+    def requests(self):
+        return self.get("/__mock/requests")
+
+    def closed(self):
+        return self.get("/__mock/closed")
+
+    def reset(self):
+        self.get("/__mock/reset")
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+
+class Gateway:
+    """`llmgw serve` with a config that points the `mock` service at the mock upstream."""
+
+    def __init__(self, mock_port, extra_toml="", env=None, args=(), services_toml=None):
+        self.dir = tempfile.mkdtemp(prefix="llmgw-it-")
+        self.config = os.path.join(self.dir, "config.toml")
+        dead_port = free_port()  # nothing listens there
+        toml = services_toml if services_toml is not None else f"""
+[services.mock]
+base_url = "http://127.0.0.1:{mock_port}"
+aliases = ["mock-alias"]
+headers = {{ "x-default-header" = "from-config" }}
+timeout_ms = 5000
+max_retries = 1
+
+[services.mockbase]
+base_url = "http://127.0.0.1:{mock_port}/base/path"
+
+[services.dead]
+base_url = "http://127.0.0.1:{dead_port}"
+max_retries = 0
+
+[services.nowhere]
+base_url = "http://llmgw-test.invalid"
+max_retries = 0
+"""
+        with open(self.config, "w") as f:
+            f.write(toml + "\n" + extra_toml)
+        self.log_path = os.path.join(self.dir, "gateway.log")
+        self.log_file = open(self.log_path, "w+")
+        full_env = {k: v for k, v in os.environ.items() if k not in ("LLMGW_CONFIG",)}
+        full_env["XDG_CONFIG_HOME"] = self.dir
+        full_env.update(env or {})
+        self.proc = subprocess.Popen(
+            [LLMGW, "serve", "--port", "0", "--config", self.config, "--log-level", "debug",
+             *args],
+            stdout=subprocess.DEVNULL, stderr=self.log_file, env=full_env)
+        self.port = self._wait_for_port()
+
+    def _wait_for_port(self):
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("llmgw serve exited early:\n" + self.log())
+            m = re.search(r'(?:url=|"url":)"?http://127\.0\.0\.1:(\d+)', self.log())
+            if m:
+                return int(m.group(1))
+            time.sleep(0.05)
+        raise RuntimeError("llmgw serve did not start:\n" + self.log())
+
+    def log(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def conn(self, timeout=30):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def request(self, method, path, body=None, headers=None, timeout=30):
+        """Returns (status, headers dict lower-case, body bytes)."""
+        c = self.conn(timeout)
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        data = r.read()
+        hdrs = {k.lower(): v for k, v in r.getheaders()}
+        c.close()
+        return r.status, hdrs, data
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log_file.close()
+        return self.proc.returncode
+
+
+def raw_request(port, data, timeout=10, read_until_close=True):
+    """Sends raw bytes; returns everything read until close or timeout."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.sendall(data)
+    chunks = []
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            chunks.append(b)
+            if not read_until_close:
+                break
+    except socket.timeout:
+        pass
+    finally:
+        s.close()
+    return b"".join(chunks)

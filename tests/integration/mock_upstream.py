@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""A scriptable HTTP/1.1 upstream for llmgw's integration tests (127.0.0.1 only).
+
+The behaviour of each request is chosen by the `x-mock` request header, or by the `mock`
+query parameter, as `name;key=value;key=value`:
+
+  echo                      200 JSON describing the request (method, raw target, headers, body)
+  status;code=503;body=..   that status with a small JSON body (retry_after=S adds Retry-After)
+  sse;events=5;interval_ms=200;done=1
+                            text/event-stream, chunked, one event per interval, then [DONE]
+  sse_cut;events=3;interval_ms=50
+                            SSE events, then the connection is reset (no [DONE], no last chunk)
+  delay;ms=3000             waits before answering like echo
+  hang                      never answers
+  reset                     resets the connection before any byte of the answer
+  bytes;n=1000;length=1     n bytes of 'x' (length=0: chunked, no Content-Length)
+  gzip                      a gzip-compressed JSON body with Content-Encoding: gzip
+  flaky;key=K;fail=1;code=503
+                            the first `fail` requests with that key get `code`, then echo
+  headers;name=value        echo plus extra response headers (Server, Set-Cookie, ... for tests)
+
+Every request is recorded; `GET /__mock/requests` returns them as JSON, `/__mock/reset` clears
+them, and `/__mock/closed` lists (time, peer) of connections that closed before their answer
+was complete. The listening port is printed on stdout as `PORT <n>` once ready.
+"""
+import argparse
+import asyncio
+import gzip
+import json
+import socket
+import struct
+import sys
+import time
+import urllib.parse
+
+RECORDS = []
+CLOSED = []
+FLAKY = {}
+
+
+def parse_behaviour(target, headers):
+    spec = headers.get("x-mock")
+    if spec is None:
+        query = urllib.parse.urlsplit(target).query
+        spec = urllib.parse.parse_qs(query).get("mock", ["echo"])[0]
+    parts = spec.split(";")
+    opts = {}
+    for p in parts[1:]:
+        if "=" in p:
+            k, v = p.split("=", 1)
+            opts[k.strip()] = v.strip()
+    return parts[0].strip() or "echo", opts
+
+
+async def read_request(reader):
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    method, target, _version = lines[0].split(" ", 2)
+    headers = {}
+    raw_headers = []
+    for line in lines[1:]:
+        if not line:
+            continue
+        name, value = line.split(":", 1)
+        raw_headers.append([name, value.strip()])
+        headers[name.strip().lower()] = value.strip()
+    body = b""
+    if "content-length" in headers:
+        body = await reader.readexactly(int(headers["content-length"]))
+    elif headers.get("transfer-encoding", "").lower() == "chunked":
+        while True:
+            size_line = await reader.readuntil(b"\r\n")
+            size = int(size_line.strip().split(b";")[0], 16)
+            if size == 0:
+                await reader.readuntil(b"\r\n")
+                break
+            body += await reader.readexactly(size)
+            await reader.readexactly(2)
+    return method, target, headers, raw_headers, body
+
+
+def response(status, headers, body=b""):
+    reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests",
+              500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
+              504: "Gateway Timeout", 529: "Overloaded"}.get(status, "Status")
+    out = [f"HTTP/1.1 {status} {reason}"]
+    for k, v in headers:
+        out.append(f"{k}: {v}")
+    out.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(out) + "\r\n\r\n").encode("latin-1") + body
+
+
+def reset(writer):
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+def chunk(data):
+    return b"%x\r\n" % len(data) + data + b"\r\n"
+
+
+async def serve_sse(writer, opts, cut):
+    events = int(opts.get("events", "5"))
+    interval = int(opts.get("interval_ms", "200")) / 1000.0
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                 b"Cache-Control: no-store\r\nTransfer-Encoding: chunked\r\n\r\n")
+    await writer.drain()
+    for i in range(events):
+        payload = json.dumps({"choices": [{"delta": {"content": f"tok{i} "}}], "i": i})
+        writer.write(chunk(f"data: {payload}\n\n".encode()))
+        await writer.drain()
+        if i + 1 < events:
+            await asyncio.sleep(interval)
+    if cut:
+        await asyncio.sleep(interval)
+        reset(writer)
+        return False
+    if opts.get("done", "1") == "1":
+        writer.write(chunk(b"data: [DONE]\n\n"))
+    writer.write(b"0\r\n\r\n")
+    await writer.drain()
+    return True
+
+
+async def answer(writer, method, target, headers, raw_headers, body):
+    name, opts = parse_behaviour(target, headers)
+    echo = {"method": method, "target": target, "headers": raw_headers,
+            "body": body.decode("latin-1"), "body_len": len(body)}
+    echo_bytes = json.dumps(echo).encode()
+    json_type = ("Content-Type", "application/json")
+    if name == "echo":
+        writer.write(response(200, [json_type], echo_bytes))
+    elif name == "status":
+        code = int(opts.get("code", "500"))
+        extra = [json_type]
+        if "retry_after" in opts:
+            extra.append(("Retry-After", opts["retry_after"]))
+        payload = opts.get("body", json.dumps({"error": {"message": f"mock {code}"}}))
+        writer.write(response(code, extra, payload.encode()))
+    elif name in ("sse", "sse_cut"):
+        return await serve_sse(writer, opts, name == "sse_cut")
+    elif name == "delay":
+        await asyncio.sleep(int(opts.get("ms", "1000")) / 1000.0)
+        writer.write(response(200, [json_type], echo_bytes))
+    elif name == "hang":
+        await asyncio.sleep(3600)
+    elif name == "reset":
+        reset(writer)
+        return False
+    elif name == "bytes":
+        n = int(opts.get("n", "1000"))
+        data = b"x" * n
+        if opts.get("length", "1") == "1":
+            writer.write(response(200, [("Content-Type", "application/octet-stream")], data))
+        else:
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                         b"Transfer-Encoding: chunked\r\n\r\n")
+            for i in range(0, n, 16384):
+                writer.write(chunk(data[i:i + 16384]))
+                await writer.drain()
+            writer.write(b"0\r\n\r\n")
+    elif name == "gzip":
+        data = gzip.compress(echo_bytes)
+        writer.write(response(200, [json_type, ("Content-Encoding", "gzip")], data))
+    elif name == "flaky":
+        key = opts.get("key", "default")
+        seen = FLAKY.get(key, 0)
+        FLAKY[key] = seen + 1
+        if seen < int(opts.get("fail", "1")):
+            code = int(opts.get("code", "503"))
+            extra = [json_type]
+            if "retry_after" in opts:
+                extra.append(("Retry-After", opts["retry_after"]))
+            writer.write(response(code, extra, b'{"error":"flaky"}'))
+        else:
+            writer.write(response(200, [json_type], echo_bytes))
+    elif name == "headers":
+        extra = [json_type] + [(k, v) for k, v in opts.items()]
+        writer.write(response(200, extra, echo_bytes))
+    else:
+        writer.write(response(400, [json_type], b'{"error":"unknown mock behaviour"}'))
+    await writer.drain()
+    return True
+
+
+async def handle(reader, writer):
+    peer = writer.get_extra_info("peername")
+    try:
+        while True:
+            try:
+                method, target, headers, raw_headers, body = await read_request(reader)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            if target.startswith("/__mock/"):
+                await control(writer, target)
+                continue
+            RECORDS.append({"time": time.time(), "method": method, "target": target,
+                            "headers": raw_headers, "body_len": len(body),
+                            "body": body.decode("latin-1")})
+            task = asyncio.ensure_future(answer(writer, method, target, headers, raw_headers, body))
+            closed = asyncio.ensure_future(reader.read(1))
+            done, _ = await asyncio.wait({task, closed}, return_when=asyncio.FIRST_COMPLETED)
+            if closed in done and not task.done():
+                CLOSED.append({"time": time.time(), "peer": list(peer), "target": target})
+                task.cancel()
+                writer.close()
+                return
+            if closed in done:
+                return
+            closed.cancel()
+            try:
+                await closed  # the reader may be used again only once this read is gone
+            except asyncio.CancelledError:
+                pass
+            if not task.result():
+                return
+    except (ConnectionError, asyncio.CancelledError):
+        CLOSED.append({"time": time.time(), "peer": list(peer), "target": "?"})
+    finally:
+        try:
+            writer.close()
+        except Exception:
+            pass
+
+
+async def control(writer, target):
+    path = urllib.parse.urlsplit(target).path
+    if path == "/__mock/requests":
+        body = json.dumps(RECORDS).encode()
+    elif path == "/__mock/closed":
+        body = json.dumps(CLOSED).encode()
+    elif path == "/__mock/reset":
+        RECORDS.clear()
+        CLOSED.clear()
+        FLAKY.clear()
+        body = b"{}"
+    else:
+        body = b"{}"
+    writer.write(response(200, [("Content-Type", "application/json")], body))
+    await writer.drain()
+
+
+async def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    server = await asyncio.start_server(handle, "127.0.0.1", args.port, backlog=1024)
+    port = server.sockets[0].getsockname()[1]
+    print(f"PORT {port}", flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        sys.exit(0)

@@ -1,0 +1,431 @@
+"""Integration tests for `llmgw serve` (issue: serve core): real gateway, real mock upstream."""
+import http.client
+import json
+import re
+import signal
+import socket
+import threading
+import time
+import unittest
+import uuid
+
+import harness
+
+SLOW_TOML = """
+[services.slow]
+base_url = "http://127.0.0.1:{port}"
+timeout_ms = 1000
+max_retries = 0
+"""
+
+
+class ServeTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.mock = harness.Mock()
+        cls.gw = harness.Gateway(cls.mock.port, extra_toml=SLOW_TOML.format(port=cls.mock.port))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gw.stop()
+        cls.mock.stop()
+
+    def setUp(self):
+        self.mock.reset()
+
+    # ---- routes of SPEC §9 ----
+    def test_health(self):
+        for path in ("/health", "/gateway/health"):
+            status, headers, body = self.gw.request("GET", path)
+            self.assertEqual(status, 200)
+            doc = json.loads(body)
+            self.assertEqual(doc["status"], "ok")
+            self.assertEqual(doc["service"], "llmgw")
+            self.assertIn("version", doc)
+            self.assertIn("uptime_s", doc)
+            self.assertIn("x-request-id", headers)
+        status, _, body = self.gw.request("HEAD", "/health")
+        self.assertEqual(status, 200)
+        self.assertEqual(body, b"")
+
+    def test_welcome_page(self):
+        status, headers, body = self.gw.request("GET", "/")
+        self.assertEqual(status, 200)
+        self.assertIn("text/html", headers["content-type"])
+        self.assertIn(b"llmgw", body)
+        self.assertIn(b"mock", body)
+
+    def test_preflight(self):
+        status, headers, body = self.gw.request(
+            "OPTIONS", "/gateway/mock/v1/chat/completions",
+            headers={"Origin": "http://app.test", "Access-Control-Request-Method": "POST",
+                     "Access-Control-Request-Headers": "authorization, x-custom"})
+        self.assertEqual(status, 204)
+        self.assertEqual(body, b"")
+        self.assertEqual(headers["access-control-allow-origin"], "*")
+        self.assertEqual(headers["access-control-allow-headers"], "authorization, x-custom")
+        self.assertEqual(headers["access-control-max-age"], "86400")
+        self.assertIn("POST", headers["access-control-allow-methods"])
+        self.assertEqual(self.mock.requests(), [])
+
+    def assert_gateway_error(self, status, headers, body, want_status, want_type):
+        self.assertEqual(status, want_status, body)
+        self.assertEqual(headers["content-type"], "application/json")
+        doc = json.loads(body)
+        self.assertEqual(doc["status"], want_status)
+        self.assertEqual(doc["error"]["type"], want_type)
+        self.assertTrue(doc["error"]["message"])
+        self.assertEqual(doc["error"]["request_id"], headers["x-request-id"])
+        self.assertRegex(doc["error"]["timestamp"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        self.assertEqual(headers["access-control-allow-origin"], "*")
+        return doc
+
+    def test_bare_gateway_paths_are_400(self):
+        for path in ("/gateway", "/gateway/", "/gateway/mock"):
+            status, headers, body = self.gw.request("GET", path)
+            doc = self.assert_gateway_error(status, headers, body, 400, "BAD_REQUEST")
+            self.assertIn("mock", doc["error"]["message"])
+
+    def test_unknown_service_and_route_are_404(self):
+        status, headers, body = self.gw.request("GET", "/gateway/nosuch/v1/models")
+        doc = self.assert_gateway_error(status, headers, body, 404, "NOT_FOUND")
+        self.assertIn("mock", doc["error"]["message"])
+        for path in ("/gatewayfoo/mock/v1", "/v1/chat/completions", "/favicon.ico"):
+            status, headers, body = self.gw.request("GET", path)
+            self.assert_gateway_error(status, headers, body, 404, "NOT_FOUND")
+        self.assertEqual(self.mock.requests(), [])
+
+    def test_rejected_path_forms_are_400_and_never_reach_upstream(self):
+        bad = ["/gateway/mock/v1/../secret", "/gateway/mock/v1/%2e%2e/secret",
+               "/gateway/mock/v1/.%2E/x", "/gateway/mock//evil.test/x", "/gateway//mock/v1",
+               "/gateway/mock/v1%2fx", "/gateway/mock/v1/%5c..", "/gateway/mock/@evil.test/x",
+               "/gateway/mock@evil.test/v1", "/gateway/mock/v1/%00x", "/gateway/mock/./v1"]
+        for path in bad:
+            raw = harness.raw_request(self.gw.port, f"GET {path} HTTP/1.1\r\nHost: x\r\n"
+                                      "Connection: close\r\n\r\n".encode())
+            self.assertTrue(raw.startswith(b"HTTP/1.1 400 "), (path, raw[:200]))
+            self.assertIn(b'"BAD_REQUEST"', raw, path)
+        raw = harness.raw_request(self.gw.port, b"GET http://evil.test/x HTTP/1.1\r\nHost: evil.test"
+                                  b"\r\nConnection: close\r\n\r\n")
+        self.assertTrue(raw.startswith(b"HTTP/1.1 400 "), raw[:200])
+        self.assertEqual(self.mock.requests(), [])
+
+    # ---- proxying ----
+    def test_method_path_query_and_body_pass_byte_for_byte(self):
+        body = bytes(range(256)) * 40
+        target = "/v1/things/a%20b/c;d?x=1&y=%2F%zz&&empty=&plus=a+b"
+        for method in ("POST", "PUT", "PATCH", "DELETE"):
+            status, headers, data = self.gw.request(
+                method, "/gateway/mock" + target, body=body,
+                headers={"Content-Type": "application/octet-stream"})
+            self.assertEqual(status, 200, data)
+            echo = json.loads(data)
+            self.assertEqual(echo["method"], method)
+            self.assertEqual(echo["target"], target)
+            self.assertEqual(echo["body"].encode("latin-1"), body)
+        status, _, data = self.gw.request("GET", "/gateway/mockbase/v1/models?limit=2")
+        self.assertEqual(json.loads(data)["target"], "/base/path/v1/models?limit=2")
+
+    def test_alias_routes_to_service(self):
+        status, _, data = self.gw.request("GET", "/gateway/mock-alias/v1/models")
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(data)["target"], "/v1/models")
+
+    def test_response_body_binary_and_compressed_pass_untouched(self):
+        import gzip
+        status, headers, data = self.gw.request(
+            "GET", "/gateway/mock/v1/x", headers={"x-mock": "gzip", "Accept-Encoding": "gzip"})
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["content-encoding"], "gzip")
+        self.assertEqual(int(headers["content-length"]), len(data))
+        self.assertEqual(json.loads(gzip.decompress(data))["target"], "/v1/x")
+        status, headers, data = self.gw.request(
+            "GET", "/gateway/mock/v1/x", headers={"x-mock": "bytes;n=300000;length=0"})
+        self.assertEqual(status, 200)
+        self.assertEqual(data, b"x" * 300000)
+        self.assertEqual(headers.get("transfer-encoding"), "chunked")
+
+    def test_request_headers_filtered_and_added(self):
+        status, _, data = self.gw.request("POST", "/gateway/mock/v1/chat/completions", body=b"{}",
+                                          headers={
+                                              "Content-Type": "application/json",
+                                              "Connection": "keep-alive, X-Hop",
+                                              "X-Hop": "drop me",
+                                              "Cookie": "session=1",
+                                              "X-Forwarded-For": "10.0.0.1",
+                                              "X-Real-IP": "10.0.0.1",
+                                              "CF-Connecting-IP": "10.0.0.1",
+                                              "X-Vercel-Id": "v",
+                                              "Forwarded": "for=1.2.3.4",
+                                              "X-Stainless-Lang": "python",
+                                              "anthropic-beta": "tools",
+                                              "OpenAI-Organization": "org",
+                                              "X-Server-Timeout": "30",
+                                              "Authorization": "Bearer sk-test",
+                                          })
+        self.assertEqual(status, 200, data)
+        sent = {k.lower(): v for k, v in json.loads(data)["headers"]}
+        for dropped in ("x-hop", "cookie", "x-forwarded-for", "x-real-ip", "cf-connecting-ip",
+                        "x-vercel-id", "forwarded", "te", "proxy-connection"):
+            self.assertNotIn(dropped, sent)
+        self.assertEqual(sent["x-stainless-lang"], "python")
+        self.assertEqual(sent["anthropic-beta"], "tools")
+        self.assertEqual(sent["openai-organization"], "org")
+        self.assertEqual(sent["x-server-timeout"], "30")
+        self.assertEqual(sent["authorization"], "Bearer sk-test")
+        self.assertEqual(sent["x-default-header"], "from-config")
+        self.assertTrue(sent["user-agent"].startswith("llmgw/"))
+        self.assertTrue(sent["x-request-id"])
+        self.assertEqual(sent["content-length"], "2")
+        self.assertNotIn("accept", sent)  # curl must not invent one
+        self.assertNotIn("expect", sent)
+
+    def test_client_default_header_wins(self):
+        _, _, data = self.gw.request("GET", "/gateway/mock/v1/x",
+                                     headers={"X-Default-Header": "client", "User-Agent": "sdk/1"})
+        sent = {k.lower(): v for k, v in json.loads(data)["headers"]}
+        self.assertEqual(sent["x-default-header"], "client")
+        self.assertEqual(sent["user-agent"], "sdk/1")
+
+    def test_response_headers_filtered_and_added(self):
+        status, headers, _ = self.gw.request(
+            "GET", "/gateway/mock/v1/x",
+            headers={"x-mock": "headers;Server=mock;X-Powered-By=php;Set-Cookie=a=b;CF-Ray=1;"
+                               "X-Upstream=kept"})
+        self.assertEqual(status, 200)
+        for dropped in ("server", "x-powered-by", "set-cookie", "cf-ray"):
+            self.assertNotIn(dropped, headers)
+        self.assertEqual(headers["x-upstream"], "kept")
+        self.assertEqual(headers["x-processing-mode"], "edge")
+        self.assertRegex(headers["x-processing-time"], r"^\d+\.\d\d$")
+        self.assertEqual(headers["x-request-id"], headers["x-gateway-request-id"])
+        self.assertIn("X-Request-Id", headers["access-control-expose-headers"])
+        self.assertIn("timeout=75", headers["keep-alive"])
+
+    def test_background_lane_header(self):
+        status, headers, _ = self.gw.request("POST", "/gateway/mock/v1/embeddings", body=b"{}",
+                                             headers={"Content-Type": "application/json"})
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["x-processing-mode"], "background")
+
+    def test_upstream_status_passes_through_unwrapped(self):
+        status, headers, body = self.gw.request("GET", "/gateway/mock/v1/x",
+                                                headers={"x-mock": "status;code=404;body=nope"})
+        self.assertEqual(status, 404)
+        self.assertEqual(body, b"nope")
+
+    def test_keep_alive_reuses_connection(self):
+        c = self.gw.conn()
+        for _ in range(5):
+            c.request("GET", "/gateway/mock/v1/x")
+            r = c.getresponse()
+            self.assertEqual(r.status, 200)
+            r.read()
+        c.close()
+
+    # ---- SSE ----
+    def test_sse_events_arrive_as_sent(self):
+        c = self.gw.conn()
+        c.request("POST", "/gateway/mock/v1/chat/completions",
+                  body=json.dumps({"stream": True}),
+                  headers={"Content-Type": "application/json", "x-mock": "sse;events=6;interval_ms=200"})
+        start = time.monotonic()
+        r = c.getresponse()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.getheader("Cache-Control"), "no-cache")
+        self.assertEqual(r.getheader("X-Accel-Buffering"), "no")
+        self.assertEqual(r.getheader("X-Processing-Mode"), "edge")
+        arrivals, buf = [], b""
+        while True:
+            line = r.readline()
+            if not line:
+                break
+            if line.startswith(b"data: "):
+                arrivals.append(time.monotonic() - start)
+                buf += line
+        c.close()
+        self.assertEqual(len(arrivals), 7)  # 6 events + [DONE]
+        self.assertIn(b"data: [DONE]", buf)
+        gaps = [b - a for a, b in zip(arrivals, arrivals[1:5])]
+        for gap in gaps:
+            self.assertGreater(gap, 0.12, arrivals)
+            self.assertLess(gap, 0.45, arrivals)
+        self.assertLess(arrivals[0], 0.3, arrivals)
+
+    def test_concurrent_streams_complete(self):
+        results, errors = {}, []
+
+        def one(i):
+            try:
+                c = self.gw.conn(timeout=60)
+                c.request("POST", f"/gateway/mock/v1/chat/completions?n={i}", body=b'{"stream":true}',
+                          headers={"Content-Type": "application/json",
+                                   "x-mock": "sse;events=10;interval_ms=50"})
+                r = c.getresponse()
+                results[i] = (r.status, r.read())
+                c.close()
+            except Exception as e:  # noqa: BLE001
+                errors.append((i, repr(e)))
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(200)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=90)
+        self.assertEqual(errors, [])
+        self.assertEqual(len(results), 200)
+        for i, (status, body) in results.items():
+            self.assertEqual(status, 200)
+            self.assertEqual(body.count(b"data: "), 11, i)
+            self.assertTrue(body.endswith(b"data: [DONE]\n\n"), i)
+
+    def test_client_disconnect_cancels_upstream(self):
+        s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
+        s.sendall(b"POST /gateway/mock/v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: application/json\r\nx-mock: sse;events=100;interval_ms=100\r\n"
+                  b"Content-Length: 15\r\n\r\n{\"stream\":true}")
+        got = b""
+        while b"tok1" not in got:
+            got += s.recv(4096)
+        s.close()
+        closed_at = time.time()
+        deadline = closed_at + 3
+        while time.time() < deadline:
+            closed = self.mock.closed()
+            if closed:
+                break
+            time.sleep(0.05)
+        self.assertTrue(closed, "the mock never saw its connection closed")
+        self.assertLess(closed[0]["time"] - closed_at, 1.0)
+
+    # ---- errors classified from libcurl ----
+    def test_timeout(self):
+        start = time.monotonic()
+        status, headers, body = self.gw.request("GET", "/gateway/slow/v1/x", headers={"x-mock": "hang"})
+        elapsed = time.monotonic() - start
+        self.assert_gateway_error(status, headers, body, 504, "TIMEOUT")
+        self.assertGreater(elapsed, 0.9)
+        self.assertLess(elapsed, 3.0)
+
+    def test_connection_refused(self):
+        status, headers, body = self.gw.request("GET", "/gateway/dead/v1/x")
+        self.assert_gateway_error(status, headers, body, 503, "CONNECTION")
+
+    def test_dns_failure(self):
+        status, headers, body = self.gw.request("GET", "/gateway/nowhere/v1/x")
+        self.assert_gateway_error(status, headers, body, 502, "DNS")
+
+    def test_reset_is_network_error(self):
+        status, headers, body = self.gw.request("GET", "/gateway/slow/v1/x", headers={"x-mock": "reset"})
+        self.assert_gateway_error(status, headers, body, 502, "NETWORK")
+
+    def test_gateway_still_serves_after_errors(self):
+        self.gw.request("GET", "/gateway/slow/v1/x", headers={"x-mock": "reset"})
+        status, _, _ = self.gw.request("GET", "/gateway/mock/v1/x")
+        self.assertEqual(status, 200)
+
+    # ---- request ids and logs ----
+    def test_request_id_kept_when_valid(self):
+        status, headers, data = self.gw.request("GET", "/gateway/mock/v1/x",
+                                                headers={"X-Request-Id": "abc.DEF_1:2-3"})
+        self.assertEqual(headers["x-request-id"], "abc.DEF_1:2-3")
+        self.assertEqual(headers["x-gateway-request-id"], "abc.DEF_1:2-3")
+        sent = {k.lower(): v for k, v in json.loads(data)["headers"]}
+        self.assertEqual(sent["x-request-id"], "abc.DEF_1:2-3")
+
+    def test_request_id_from_correlation_id_and_invalid_replaced(self):
+        _, headers, _ = self.gw.request("GET", "/gateway/mock/v1/x", headers={"X-Correlation-Id": "corr-1"})
+        self.assertEqual(headers["x-request-id"], "corr-1")
+        _, headers, _ = self.gw.request("GET", "/gateway/mock/v1/x", headers={"X-Request-Id": "bad id!"})
+        rid = headers["x-request-id"]
+        self.assertEqual(uuid.UUID(rid).version, 4)
+        self.assertEqual(str(uuid.UUID(rid)), rid)
+
+    def test_upstream_request_id_is_not_overwritten(self):
+        _, headers, _ = self.gw.request("GET", "/gateway/mock/v1/x",
+                                        headers={"x-mock": "headers;x-request-id=req_upstream123"})
+        self.assertEqual(headers["x-request-id"], "req_upstream123")
+        self.assertNotEqual(headers["x-gateway-request-id"], "req_upstream123")
+
+    def test_info_log_line_and_no_secrets(self):
+        secret = "sk-test-SECRET-" + uuid.uuid4().hex
+        rid = "log-test-" + uuid.uuid4().hex[:8]
+        self.gw.request("POST", f"/gateway/mock/v1/chat/completions?key={secret}&x=1", body=b"{}",
+                        headers={"Authorization": "Bearer " + secret, "x-api-key": secret,
+                                 "x-goog-api-key": secret, "api-key": secret,
+                                 "Cookie": secret, "X-Request-Id": rid,
+                                 "Content-Type": "application/json"})
+        time.sleep(0.2)
+        log = self.gw.log()
+        self.assertNotIn(secret, log)
+        lines = [l for l in log.splitlines() if rid in l and "[INFO] request" in l]
+        self.assertEqual(len(lines), 1, log[-2000:])
+        line = lines[0]
+        for field in ("method=POST", "service=mock", "lane=edge", "rule=default", "status=200",
+                      "bytes_in=2", "bytes_out=", "ttfb_ms=", "duration_ms=", "attempts=1",
+                      "fallback=false", "key=***"):
+            self.assertIn(field, line)
+        self.assertRegex(line, r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] \[" + rid + r"\] \[INFO\] ")
+
+
+class JsonLogTest(unittest.TestCase):
+    def test_json_log_format(self):
+        mock = harness.Mock()
+        gw = harness.Gateway(mock.port, args=("--log-format", "json"))
+        try:
+            gw.request("GET", "/gateway/mock/v1/x", headers={"X-Request-Id": "json-1"})
+            time.sleep(0.2)
+            lines = [json.loads(l) for l in gw.log().splitlines() if l.strip()]
+            reqs = [l for l in lines if l.get("msg") == "request" and l.get("request_id") == "json-1"]
+            self.assertEqual(len(reqs), 1)
+            self.assertEqual(reqs[0]["level"], "INFO")
+            self.assertEqual(reqs[0]["status"], 200)
+            self.assertEqual(reqs[0]["service"], "mock")
+        finally:
+            gw.stop()
+            mock.stop()
+
+
+class ShutdownTest(unittest.TestCase):
+    def test_sigterm_drains_in_flight_stream_then_exits_0(self):
+        mock = harness.Mock()
+        gw = harness.Gateway(mock.port)
+        try:
+            c = gw.conn()
+            c.request("POST", "/gateway/mock/v1/chat/completions", body=b'{"stream":true}',
+                      headers={"Content-Type": "application/json",
+                               "x-mock": "sse;events=8;interval_ms=150"})
+            r = c.getresponse()
+            first = r.readline()
+            self.assertTrue(first.startswith(b"data: "))
+            gw.proc.send_signal(signal.SIGTERM)
+            rest = r.read()
+            self.assertIn(b"data: [DONE]", rest)
+            self.assertEqual(gw.proc.wait(timeout=10), 0)
+            with self.assertRaises(OSError):
+                socket.create_connection(("127.0.0.1", gw.port), timeout=2).close()
+        finally:
+            gw.stop()
+            mock.stop()
+
+    def test_second_signal_exits_at_once(self):
+        mock = harness.Mock()
+        gw = harness.Gateway(mock.port, args=("--drain-timeout", "30000"))
+        try:
+            c = gw.conn()
+            c.request("GET", "/gateway/mock/v1/x", headers={"x-mock": "hang"})
+            time.sleep(0.3)
+            gw.proc.send_signal(signal.SIGTERM)
+            time.sleep(0.3)
+            self.assertIsNone(gw.proc.poll())
+            start = time.monotonic()
+            gw.proc.send_signal(signal.SIGINT)
+            gw.proc.wait(timeout=5)
+            self.assertLess(time.monotonic() - start, 2)
+        finally:
+            gw.stop()
+            mock.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()

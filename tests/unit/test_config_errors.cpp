@@ -1,0 +1,136 @@
+// Every TOML error reads "FILE:LINE:COL: message".
+#include <doctest/doctest.h>
+
+#include "test_config_fakes.hpp"
+
+using llmgw::test::FakeSystem;
+
+TEST_CASE("config: TOML syntax errors carry line and column") {
+    FakeSystem sys;
+    CHECK(sys.error_with_file("[gateway]\nport = \n") ==
+          "/u.toml:2:8: Error while parsing key-value pair: expected value, saw '\\n'");
+    CHECK(
+        sys.error_with_file("[gateway]\nport = 1\nport = 2\n") ==
+        "/u.toml:3:8: Error while parsing key-value pair: cannot redefine existing integer 'port'");
+}
+
+TEST_CASE("config: unknown keys are errors at the key") {
+    FakeSystem sys;
+    CHECK(sys.error_with_file("\n[services.openai]\ntimout_ms = 5\n") ==
+          "/u.toml:3:1: unknown key 'timout_ms' in [services.openai]");
+    CHECK(sys.error_with_file("[gateway]\n  prot = 1\n") ==
+          "/u.toml:2:3: unknown key 'prot' in [gateway]");
+    CHECK(sys.error_with_file("[routing]\nlong = []\n") ==
+          "/u.toml:2:1: unknown key 'long' in [routing]");
+    CHECK(sys.error_with_file("[service.openai]\n") ==
+          "/u.toml:1:2: unknown key 'service' at the top level");
+    CHECK(sys.error_with_file("port = 1\n") == "/u.toml:1:1: unknown key 'port' at the top level");
+}
+
+TEST_CASE("config: wrong types are errors at the value") {
+    FakeSystem sys;
+    CHECK(sys.error_with_file("[gateway]\nport = \"8080\"\n") ==
+          "/u.toml:2:8: 'port' in [gateway] must be an integer, not a string");
+    CHECK(sys.error_with_file("[gateway]\nenable_retry = 1\n") ==
+          "/u.toml:2:16: 'enable_retry' in [gateway] must be true or false, not an integer");
+    CHECK(sys.error_with_file("[services.openai]\ntimeout_ms = 1.5\n") ==
+          "/u.toml:2:14: 'timeout_ms' in [services.openai] must be an integer, not a "
+          "floating-point number");
+    CHECK(sys.error_with_file("[services.openai]\naliases = \"oa\"\n") ==
+          "/u.toml:2:11: 'aliases' in [services.openai] must be an array of strings, not a string");
+    CHECK(
+        sys.error_with_file("[services.openai]\naliases = [\"a\", 2]\n") ==
+        "/u.toml:2:17: 'aliases' in [services.openai] must be an array of strings, not an integer");
+    CHECK(sys.error_with_file("[services.openai]\nheaders = { x-a = 1 }\n") ==
+          "/u.toml:2:19: 'x-a' in [services.openai.headers] must be a string, not an integer");
+    CHECK(sys.error_with_file("gateway = 1\n") ==
+          "/u.toml:1:11: 'gateway' at the top level must be a table, not an integer");
+    CHECK(sys.error_with_file("[services]\nopenai = 1\n") ==
+          "/u.toml:2:10: 'openai' in [services] must be a table, not an integer");
+}
+
+TEST_CASE("config: numbers out of range") {
+    FakeSystem sys;
+    CHECK(sys.error_with_file("[services.openai]\nmax_retries = -1\n") ==
+          "/u.toml:2:15: 'max_retries' in [services.openai] must be between 0 and 100");
+    CHECK(sys.error_with_file("[services.openai]\ntimeout_ms = 0\n") ==
+          "/u.toml:2:14: 'timeout_ms' in [services.openai] must be between 1 and 86400000");
+    CHECK(sys.error_with_file("[gateway]\nport = 70000\n") ==
+          "/u.toml:2:8: 'port' in [gateway] must be between 0 and 65535");
+    CHECK(sys.error_with_file("[gateway]\nbackground_timeout_ms = 300001\n") ==
+          "/u.toml:2:25: 'background_timeout_ms' in [gateway] must be between 1 and 300000");
+    CHECK(sys.error_with_file("[gateway]\nmax_response_size = -1\n") ==
+          "/u.toml:2:21: 'max_response_size' in [gateway] must be at least 0");
+}
+
+TEST_CASE("config: bad base_url values") {
+    FakeSystem sys;
+    CHECK(sys.error_with_file("[services.openai]\nbase_url = \"api.openai.com\"\n") ==
+          "/u.toml:2:12: bad base_url 'api.openai.com' in [services.openai]: must start with "
+          "http:// or https://");
+    CHECK(sys.error_with_file("[services.openai]\nbase_url = \"ftp://api.openai.com\"\n") ==
+          "/u.toml:2:12: bad base_url 'ftp://api.openai.com' in [services.openai]: scheme must be "
+          "http or https");
+    CHECK(sys.error_with_file("[services.openai]\nbase_url = \"https://u@evil.com\"\n") ==
+          "/u.toml:2:12: bad base_url 'https://u@evil.com' in [services.openai]: user info ('@') "
+          "is not allowed");
+    CHECK(sys.error_with_file("[services.openai]\nbase_url = \"https://x.com/v1?a=b\"\n") ==
+          "/u.toml:2:12: bad base_url 'https://x.com/v1?a=b' in [services.openai]: a query or "
+          "fragment is not allowed");
+    CHECK(sys.error_with_file("[services.openai]\nbase_url = \"https://:99\"\n") ==
+          "/u.toml:2:12: bad base_url 'https://:99' in [services.openai]: host is empty");
+    CHECK(sys.error_with_file("[services.openai]\nbase_url = \"https://x.com:99999\"\n") ==
+          "/u.toml:2:12: bad base_url 'https://x.com:99999' in [services.openai]: port must be a "
+          "number from 1 to 65535");
+}
+
+TEST_CASE("config: bad values of checked strings") {
+    FakeSystem sys;
+    CHECK(sys.error_with_file("[gateway]\nlog_level = \"loud\"\n") ==
+          "/u.toml:2:13: bad log_level 'loud' in [gateway]: not a log level (use debug, info, warn "
+          "or error)");
+    CHECK(sys.error_with_file("[gateway]\nlog_format = \"xml\"\n") ==
+          "/u.toml:2:14: bad log_format 'xml' in [gateway]: not a log format (use text or json)");
+    CHECK(sys.error_with_file("[services.openai]\nretry_methods = [\"GET\", \"P OST\"]\n") ==
+          "/u.toml:2:25: bad retry_methods 'P OST' in [services.openai]: not an HTTP method name");
+    CHECK(sys.error_with_file("[services.openai]\naliases = [\"Open AI\"]\n") ==
+          "/u.toml:2:12: bad aliases 'Open AI' in [services.openai]: "
+          "not a service name (use lower-case letters, digits, '-' and '_')");
+    CHECK(
+        sys.error_with_file("[services.openai]\nheaders = { \"x\\ny\" = \"1\" }\n") ==
+        "/u.toml:2:13: bad header name 'x\\x0ay' in [services.openai.headers]: not a header name");
+    CHECK(sys.error_with_file("[services.openai]\nheaders = { x = \"a\\r\\nb\" }\n") ==
+          "/u.toml:2:17: bad x 'a\\x0d\\x0ab' in [services.openai.headers]: a header value cannot "
+          "contain CR, LF or NUL");
+    CHECK(sys.error_with_file("[services.openai]\napi_key_env = \"1KEY\"\n") ==
+          "/u.toml:2:15: bad api_key_env '1KEY' in [services.openai]: not an environment variable "
+          "name");
+    CHECK(sys.error_with_file("[routing]\nlong_prefixes = [\"v1/x\"]\n") ==
+          "/u.toml:2:18: bad long_prefixes 'v1/x' in [routing]: a path prefix must start with '/'");
+}
+
+TEST_CASE("config: service names and new services") {
+    FakeSystem sys;
+    CHECK(sys.error_with_file("[services.OpenAI]\ntimeout_ms = 1\n") ==
+          "/u.toml:1:11: bad service name 'OpenAI' in [services]: "
+          "not a service name (use lower-case letters, digits, '-' and '_')");
+    CHECK(sys.error_with_file("\n\n[services.mine]\ntimeout_ms = 1\n") ==
+          "/u.toml:3:1: new service [services.mine] needs a base_url");
+    CHECK(sys.error_with_file("[services.mine]\nenabled = false\n") ==
+          "/u.toml:1:1: new service [services.mine] needs a base_url");
+}
+
+TEST_CASE("config: alias collisions") {
+    FakeSystem sys;
+    CHECK(
+        sys.error_with_file("[services.mine]\nbase_url = \"http://h\"\naliases = [\"claude\"]\n") ==
+        "alias 'claude' of service 'mine' (/u.toml) is already the name or an alias of service "
+        "'anthropic'");
+    CHECK(
+        sys.error_with_file("[services.mine]\nbase_url = \"http://h\"\naliases = [\"openai\"]\n") ==
+        "alias 'openai' of service 'mine' (/u.toml) is already the name or an alias of service "
+        "'openai'");
+    CHECK(sys.error_with_file("[services.claude]\nbase_url = \"http://h\"\n") ==
+          "alias 'claude' of service 'anthropic' (built-in) is already the name or an alias of "
+          "service 'claude'");
+}

@@ -1,0 +1,127 @@
+// PROXY_CONFIG: the original's JSON overrides, merged over the TOML sources.
+#include <doctest/doctest.h>
+
+#include "test_config_fakes.hpp"
+
+using namespace llmgw;
+using llmgw::test::FakeSystem;
+
+namespace {
+
+config::Config load_proxy(FakeSystem& sys, const std::string& json) {
+    sys.env["PROXY_CONFIG"] = json;
+    auto result = sys.load();
+    REQUIRE_MESSAGE(result.has_value(), (result ? "" : result.error().message));
+    return *result;
+}
+
+std::string proxy_error(const std::string& json) {
+    FakeSystem sys;
+    sys.env["PROXY_CONFIG"] = json;
+    return sys.error();
+}
+
+}  // namespace
+
+TEST_CASE("config: PROXY_CONFIG changes only the given fields of a known service") {
+    FakeSystem sys;
+    const config::Config cfg =
+        load_proxy(sys, R"({"openai":{"timeout":60000,"defaultHeaders":{"X-A":"1"}}})");
+    const config::Service& s = *cfg.find("openai");
+    CHECK(s.timeout_ms == 60000);
+    CHECK(s.headers.get("x-a") == "1");
+    CHECK(s.max_response_bytes == 10485760u);
+    CHECK(s.base_url.text == "https://api.openai.com");
+    CHECK(s.origin == "built-in + PROXY_CONFIG");
+}
+
+TEST_CASE("config: PROXY_CONFIG adds a service with every field") {
+    FakeSystem sys;
+    const config::Config cfg = load_proxy(sys, R"({"custom":{
+        "host":"llm.example.com","basePath":"v1","timeout":1000,"maxRetries":3,
+        "maxResponseSize":0,"retryableMethods":["get","put"],"defaultHeaders":{"x-org":"o"},
+        "supportsStreaming":false,"allowFallback":false}})");
+    const config::Service& s = *cfg.find("custom");
+    CHECK(s.origin == "PROXY_CONFIG");
+    CHECK(s.base_url.text == "https://llm.example.com/v1");
+    CHECK(s.timeout_ms == 1000);
+    CHECK(s.max_retries == 3);
+    CHECK(s.max_response_bytes == 0u);
+    CHECK(s.retry_methods == std::vector<std::string>{"GET", "PUT"});
+    CHECK(s.headers.get("X-Org") == "o");
+    CHECK_FALSE(s.streaming);
+    CHECK_FALSE(s.fallback);
+}
+
+TEST_CASE("config: PROXY_CONFIG host and basePath") {
+    FakeSystem sys;
+    CHECK(load_proxy(sys, R"({"groq":{"host":"proxy.local"}})").find("groq")->base_url.text ==
+          "https://proxy.local/openai");
+    CHECK(load_proxy(sys, R"({"groq":{"basePath":"/v2/"}})").find("groq")->base_url.text ==
+          "https://api.groq.com/v2");
+    CHECK(load_proxy(sys, R"({"groq":{"host":"http://127.0.0.1:9000"}})")
+              .find("groq")
+              ->base_url.text == "http://127.0.0.1:9000/openai");
+    CHECK(load_proxy(sys, R"({"groq":{"host":"http://h/a","basePath":"b"}})")
+              .find("groq")
+              ->base_url.text == "http://h/a/b");
+    CHECK(load_proxy(sys, R"({"groq":{"basePath":""}})").find("groq")->base_url.text ==
+          "https://api.groq.com");
+    CHECK(load_proxy(sys, R"({"Groq":{"timeout":5}})").find("groq")->timeout_ms == 5);
+}
+
+TEST_CASE("config: PROXY_CONFIG merges over the user TOML") {
+    FakeSystem sys;
+    sys.files["/u.toml"] = "[services.openai]\ntimeout_ms = 1\nmax_retries = 4\n";
+    sys.env["PROXY_CONFIG"] = R"({"openai":{"timeout":2}})";
+    auto cfg = sys.load({}, "/u.toml");
+    REQUIRE(cfg);
+    const config::Service& s = *cfg->find("openai");
+    CHECK(s.timeout_ms == 2);
+    CHECK(s.max_retries == 4);
+    CHECK(s.origin == "built-in + /u.toml + PROXY_CONFIG");
+}
+
+TEST_CASE("config: PROXY_CONFIG errors name the service and the field") {
+    CHECK(proxy_error("{\"a\":") ==
+          "PROXY_CONFIG: invalid JSON: parse error at line 1, column 6: "
+          "syntax error while parsing value - unexpected end of input; "
+          "expected '[', '{', or a literal");
+    CHECK(proxy_error("[1]") == "PROXY_CONFIG: must be a JSON object of services");
+    CHECK(proxy_error(R"({"openai":5})") ==
+          "PROXY_CONFIG: service 'openai': must be a JSON object of fields");
+    CHECK(proxy_error(R"({"custom":{"host":"x.com","timeout":"30s"}})") ==
+          "PROXY_CONFIG: service 'custom': field 'timeout' must be a positive integer");
+    CHECK(proxy_error(R"({"openai":{"timeout":0}})") ==
+          "PROXY_CONFIG: service 'openai': field 'timeout' must be a positive integer");
+    CHECK(proxy_error(R"({"openai":{"timeout":1.5}})") ==
+          "PROXY_CONFIG: service 'openai': field 'timeout' must be a positive integer");
+    CHECK(proxy_error(R"({"openai":{"maxRetries":-1}})") ==
+          "PROXY_CONFIG: service 'openai': field 'maxRetries' must be a non-negative integer");
+    CHECK(proxy_error(R"({"openai":{"maxResponseSize":"big"}})") ==
+          "PROXY_CONFIG: service 'openai': field 'maxResponseSize' must be a non-negative integer");
+    CHECK(proxy_error(R"({"openai":{"supportsStreaming":"yes"}})") ==
+          "PROXY_CONFIG: service 'openai': field 'supportsStreaming' must be true or false");
+    CHECK(proxy_error(R"({"openai":{"retryableMethods":"GET"}})") ==
+          "PROXY_CONFIG: service 'openai': field 'retryableMethods' must be an array of method "
+          "names");
+    CHECK(proxy_error(R"({"openai":{"retryableMethods":["G T"]}})") ==
+          "PROXY_CONFIG: service 'openai': field 'retryableMethods' has a bad value 'G T': not an "
+          "HTTP method name");
+    CHECK(proxy_error(R"({"openai":{"defaultHeaders":{"a":1}}})") ==
+          "PROXY_CONFIG: service 'openai': field 'defaultHeaders' must be an object of header "
+          "names to strings");
+    CHECK(proxy_error(R"({"openai":{"host":"ftp://x"}})") ==
+          "PROXY_CONFIG: service 'openai': field 'host' has a bad value 'ftp://x': scheme must be "
+          "http or https");
+    CHECK(proxy_error(R"({"openai":{"basePath":"/a?b"}})") ==
+          "PROXY_CONFIG: service 'openai': field 'basePath' has a bad value '/a?b': a query or "
+          "fragment is not allowed");
+    CHECK(proxy_error(R"({"openai":{"hots":"x"}})") ==
+          "PROXY_CONFIG: service 'openai': unknown field 'hots'");
+    CHECK(proxy_error(R"({"custom":{"timeout":5}})") ==
+          "PROXY_CONFIG: service 'custom': field 'host' is required for a new service");
+    CHECK(proxy_error(R"({"My Svc":{"host":"x"}})") ==
+          "PROXY_CONFIG: service 'My Svc': not a service name (use lower-case letters, digits, '-' "
+          "and '_')");
+}

@@ -1,0 +1,161 @@
+#include <doctest/doctest.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "routing/header_policy.hpp"
+#include "routing_fixtures.hpp"
+
+using llmgw::Headers;
+using llmgw::routing::is_dropped_response_header;
+using llmgw::routing::is_hop_by_hop;
+using llmgw::routing::upstream_request_headers;
+
+namespace {
+
+std::vector<std::string> names_of(const Headers& headers) {
+    std::vector<std::string> names;
+    for (const auto& field : headers) names.push_back(field.name);
+    return names;
+}
+
+llmgw::config::Service plain_service() {
+    return llmgw::test::make_service("openai",
+                                     llmgw::test::make_base_url("https", "api.openai.com", 0, ""));
+}
+
+}  // namespace
+
+TEST_SUITE("routing.header_policy") {
+    TEST_CASE("request: drops hop-by-hop and identity headers, keeps the rest in order") {
+        const Headers client{
+            {"Host", "localhost:8787"},
+            {"Authorization", "Bearer sk-x"},
+            {"Connection", "keep-alive, X-Secret-Hop"},
+            {"Keep-Alive", "timeout=5"},
+            {"Proxy-Connection", "keep-alive"},
+            {"Proxy-Authorization", "Basic x"},
+            {"TE", "trailers"},
+            {"Trailer", "X-Checksum"},
+            {"Transfer-Encoding", "chunked"},
+            {"Upgrade", "websocket"},
+            {"Content-Length", "42"},
+            {"Content-Type", "application/json"},
+            {"Cookie", "session=1"},
+            {"Forwarded", "for=1.2.3.4"},
+            {"X-Forwarded-For", "1.2.3.4"},
+            {"x-forwarded-proto", "https"},
+            {"X-Real-IP", "1.2.3.4"},
+            {"True-Client-IP", "1.2.3.4"},
+            {"CF-Connecting-IP", "1.2.3.4"},
+            {"cf-ray", "abc"},
+            {"X-Vercel-Id", "v"},
+            {"x-vercel-forwarded-for", "1.2.3.4"},
+            {"x-secret-hop", "dropped because Connection names it"},
+            {"x-stainless-lang", "python"},
+            {"x-stainless-retry-count", "0"},
+            {"anthropic-beta", "tools-2024"},
+            {"OpenAI-Organization", "org-1"},
+            {"X-Server-Timeout", "600"},
+            {"X-Correlation-Id", "corr-1"},
+            {"X-Trace-Id", "trace-1"},
+            {"Accept-Encoding", "gzip"},
+            {"Content-Encoding", "gzip"},
+            {"Expect", "100-continue"},
+            {"X-Cfg", "kept: not the cf- prefix"},
+        };
+        const Headers out = upstream_request_headers(client, plain_service(), "req-1");
+        const std::vector<std::string> expected{
+            "Authorization",  "Content-Type",        "x-stainless-lang", "x-stainless-retry-count",
+            "anthropic-beta", "OpenAI-Organization", "X-Server-Timeout", "X-Correlation-Id",
+            "X-Trace-Id",     "Accept-Encoding",     "Content-Encoding", "Expect",
+            "X-Cfg",          "X-Request-Id",        "User-Agent"};
+        CHECK(names_of(out) == expected);
+        CHECK(*out.find("authorization") == "Bearer sk-x");
+        CHECK(*out.find("x-stainless-lang") == "python");
+        CHECK(*out.find("X-Server-Timeout") == "600");
+        CHECK(*out.find("X-Request-Id") == "req-1");
+        CHECK(*out.find("User-Agent") == "llmgw/" LLMGW_VERSION);
+    }
+
+    TEST_CASE("request: every Connection field and option is honoured") {
+        const Headers client{
+            {"connection", " Foo ,bar"},
+            {"Connection", "close"},
+            {"foo", "1"},
+            {"BAR", "2"},
+            {"baz", "3"},
+        };
+        const Headers out = upstream_request_headers(client, plain_service(), "id");
+        CHECK(names_of(out) == std::vector<std::string>{"baz", "X-Request-Id", "User-Agent"});
+    }
+
+    TEST_CASE("request: X-Request-Id is replaced in place, once") {
+        const Headers client{
+            {"Accept", "*/*"},
+            {"x-request-id", "client-id"},
+            {"Content-Type", "application/json"},
+            {"X-Request-ID", "second"},
+        };
+        const Headers out = upstream_request_headers(client, plain_service(), "gw-id");
+        CHECK(names_of(out) ==
+              std::vector<std::string>{"Accept", "x-request-id", "Content-Type", "User-Agent"});
+        CHECK(*out.find("X-Request-Id") == "gw-id");
+    }
+
+    TEST_CASE("request: service defaults are added unless the client sent them") {
+        auto service = plain_service();
+        service.headers.add("anthropic-version", "2023-06-01");
+        service.headers.add("X-Default", "d");
+        service.headers.add("User-Agent", "service-agent");
+        service.headers.add("X-Request-Id", "never-from-config");
+
+        const Headers client{{"Anthropic-Version", "2024-01-01"}};
+        const Headers out = upstream_request_headers(client, service, "rid");
+        CHECK(names_of(out) == std::vector<std::string>{"Anthropic-Version", "X-Request-Id",
+                                                        "X-Default", "User-Agent"});
+        CHECK(*out.find("anthropic-version") == "2024-01-01");
+        CHECK(*out.find("x-default") == "d");
+        CHECK(*out.find("user-agent") == "service-agent");
+        CHECK(*out.find("x-request-id") == "rid");
+    }
+
+    TEST_CASE("request: the client's User-Agent wins") {
+        const Headers client{{"user-agent", "OpenAI/Python 1.0"}};
+        const Headers out = upstream_request_headers(client, plain_service(), "rid");
+        CHECK(names_of(out) == std::vector<std::string>{"user-agent", "X-Request-Id"});
+        CHECK(*out.find("User-Agent") == "OpenAI/Python 1.0");
+    }
+
+    TEST_CASE("response headers that never reach the client") {
+        for (const std::string_view name :
+             {"Connection", "keep-alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding",
+              "Upgrade", "Proxy-Authenticate", "Server", "x-powered-by", "CF-Ray",
+              "cf-cache-status", "Set-Cookie", "SET-COOKIE"}) {
+            CAPTURE(name);
+            CHECK(is_dropped_response_header(name));
+        }
+        for (const std::string_view name :
+             {"Content-Type", "Content-Encoding", "Content-Length", "x-request-id",
+              "openai-organization", "openai-processing-ms", "anthropic-ratelimit-requests-limit",
+              "retry-after", "x-ratelimit-remaining-tokens", "cf-other", "Cache-Control"}) {
+            CAPTURE(name);
+            CHECK_FALSE(is_dropped_response_header(name));
+        }
+    }
+
+    TEST_CASE("hop-by-hop list") {
+        for (const std::string_view name :
+             {"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authorization",
+              "Proxy-Authenticate", "te", "Trailer", "transfer-encoding", "UPGRADE"}) {
+            CAPTURE(name);
+            CHECK(is_hop_by_hop(name));
+        }
+        for (const std::string_view name :
+             {"Host", "Content-Length", "Trailers", "Connections", ""}) {
+            CAPTURE(name);
+            CHECK_FALSE(is_hop_by_hop(name));
+        }
+    }
+}
