@@ -3,6 +3,7 @@
 #include <exception>
 #include <iostream>
 
+#include "call_command.hpp"
 #include "common.hpp"
 #include "route_command.hpp"
 #include "serve_command.hpp"
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
     cli::add_serve_command(app, command);
     cli::add_services_command(app, command);
     cli::add_route_command(app, command);
+    cli::add_call_command(app, command);
     try {
         app.parse(argc, argv);
         if (!command) {

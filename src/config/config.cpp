@@ -20,6 +20,7 @@ constexpr std::string_view kBuiltinFile = "services.toml (built-in)";
 // Names and aliases are looked up case-insensitively, so no two may be equal ignoring case.
 MaybeError check_aliases(const std::vector<Service>& services) {
     std::vector<std::pair<std::string, const Service*>> seen;
+    seen.reserve(services.size() * 2);
     for (const Service& s : services) seen.emplace_back(str::to_lower(s.name), &s);
     for (const Service& s : services) {
         for (const std::string& alias : s.aliases) {

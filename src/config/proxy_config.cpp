@@ -170,8 +170,9 @@ MaybeError apply_location(const std::string& name, const Location& loc, Service&
 MaybeError apply_fields(const std::string& name, const json& fields, Service& s) {
     Location location;
     for (const auto& [field, value] : fields.items()) {
+        const std::string_view wanted = field;  // structured bindings are not captured (clang < 16)
         const auto* known = std::find_if(std::begin(kFields), std::end(kFields),
-                                         [&](const auto& f) { return f.first == field; });
+                                         [wanted](const auto& f) { return f.first == wanted; });
         if (known == std::end(kFields)) {
             return service_error(name, "unknown field '" + printable(field) + "'");
         }

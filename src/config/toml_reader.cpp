@@ -116,8 +116,9 @@ MaybeError apply_table(const TomlReader& reader, const toml::table& table, std::
                        const std::vector<TomlKey>& keys) {
     for (auto&& [key, node] : table) {
         const TomlField field{key, node, section};
+        const std::string_view wanted = key.str();  // bindings are not captured (clang < 16)
         const auto known = std::find_if(keys.begin(), keys.end(),
-                                        [&](const TomlKey& k) { return k.name == key.str(); });
+                                        [wanted](const TomlKey& k) { return k.name == wanted; });
         if (known == keys.end()) return reader.unknown_key(field);
         if (auto error = known->set(field)) return error;
     }

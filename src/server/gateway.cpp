@@ -33,6 +33,8 @@ public:
         shared_.config = &config;
         shared_.handler.config = &config;
         shared_.handler.started = std::chrono::steady_clock::now();
+        shared_.background = std::make_unique<LaneGate>(config.gateway.background_slots,
+                                                        config.gateway.background_queue_max);
         const int n = thread_count(config);
         for (int i = 0; i < n; ++i) loops_.push_back(std::make_unique<Loop>(shared_));
         signals_.emplace(loops_[0]->io, SIGINT, SIGTERM);

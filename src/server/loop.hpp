@@ -5,10 +5,12 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <memory>
 #include <unordered_set>
 
 #include "config/config.hpp"
 #include "server/handler.hpp"
+#include "server/lane_gate.hpp"
 #include "upstream/curl_multi.hpp"
 
 namespace llmgw::server {
@@ -22,6 +24,7 @@ struct SharedState {
     std::atomic<bool> draining{false};
     std::atomic<int> connections{0};
     std::atomic<int> busy_sessions{0};  // with a request in progress
+    std::unique_ptr<LaneGate> background;
 };
 
 struct Loop {

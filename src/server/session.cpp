@@ -7,6 +7,7 @@
 #include "util/ids.hpp"
 #include "util/log.hpp"
 #include "util/redact.hpp"
+#include "routing/router.hpp"
 #include "util/strings.hpp"
 
 namespace llmgw::server {
@@ -24,7 +25,11 @@ std::string_view sv(boost::beast::string_view s) { return {s.data(), s.size()}; 
 }  // namespace
 
 Session::Session(asio::ip::tcp::socket socket, Loop& loop)
-    : socket_(std::move(socket)), loop_(loop), config_(*loop.shared.config), timer_(loop.io) {
+    : socket_(std::move(socket)),
+      loop_(loop),
+      config_(*loop.shared.config),
+      timer_(loop.io),
+      queue_timer_(loop.io) {
     loop_.sessions.insert(this);
     loop_.shared.connections.fetch_add(1, std::memory_order_relaxed);
 }
@@ -33,6 +38,7 @@ Session::~Session() {
     loop_.sessions.erase(this);
     loop_.shared.connections.fetch_sub(1, std::memory_order_relaxed);
     if (exchange_) exchange_->cancel();
+    release_slot();
 }
 
 void Session::start() {
@@ -76,6 +82,10 @@ void Session::on_header_read(const error_code& ec) {
     if (ec) {
         if (ec == http::error::header_limit) {
             reject_request(431, ErrorType::bad_request, "request headers exceed 16 KiB");
+        } else if (ec == http::error::body_limit) {
+            reject_request(413, ErrorType::size_limit,
+                           "request body exceeds the limit of " +
+                               std::to_string(config_.gateway.max_request_bytes) + " bytes");
         } else if (ec == http::error::end_of_stream || ec == asio::error::eof ||
                    ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
                    ec == asio::error::bad_descriptor) {
@@ -134,6 +144,7 @@ void Session::on_body_read(const error_code& ec) {
 // Broken framing or limits: answer once and close, since the stream can't be trusted.
 void Session::reject_request(int status, ErrorType type, const std::string& message) {
     timer_.cancel();
+    rejected_ = true;
     started_ = Clock::now();
     keep_alive_ = false;
     const Headers none;
@@ -199,21 +210,107 @@ void Session::send_reply(Reply reply) {
 
 void Session::start_proxy(ProxyPlan plan) {
     begin_response();
-    service_ = plan.decision.service->name;
-    lane_value_ = plan.decision.lane;
-    lane_ = std::string(routing::to_string(plan.decision.lane));
-    rule_ = std::string(routing::to_string(plan.decision.rule));
+    plan_ = std::move(plan);
+    service_ = plan_.decision.service->name;
+    lane_value_ = plan_.decision.lane;
+    lane_ = std::string(routing::to_string(plan_.decision.lane));
+    rule_ = std::string(routing::to_string(plan_.decision.rule));
     no_body_ = method_ == "HEAD";
     if (log_enabled(LogLevel::debug)) {
         log_line(LogLevel::debug, request_id_, "route",
                  {log_str("lane", lane_), log_str("rule", rule_),
-                  log_str("reason", plan.decision.reason),
-                  log_str("upstream", redact_target(plan.decision.upstream_url))});
+                  log_str("reason", plan_.decision.reason),
+                  log_str("upstream", redact_target(plan_.decision.upstream_url))});
     }
     self_while_proxying_ = shared_from_this();
     watch_client();
-    exchange_ = upstream::Exchange::start(loop_.multi, std::move(plan.request),
-                                          plan.decision.policy, *this);
+    if (lane_value_ == routing::Lane::background) {
+        admit_background();
+    } else {
+        launch_exchange();
+    }
+}
+
+// SPEC §3: a bounded number of background exchanges; a request that cannot get a slot within
+// the queue timeout falls back to the edge lane, or is refused with 503 OVERLOADED.
+void Session::admit_background() {
+    LaneGate& gate = *loop_.shared.background;
+    const auto admit = gate.acquire(queue_ticket_, loop_.io, [weak = weak_from_this(), &gate] {
+        auto self = weak.lock();
+        if (!self || !self->waiting_slot_ || self->phase_ == Phase::closed) {
+            gate.release();  // nobody wants it any more: pass it on
+            return;
+        }
+        self->waiting_slot_ = false;
+        self->holding_slot_ = true;
+        self->queue_timer_.cancel();
+        self->launch_exchange();
+    });
+    if (admit == LaneGate::Admit::granted) {
+        holding_slot_ = true;
+        launch_exchange();
+        return;
+    }
+    if (admit == LaneGate::Admit::full) {
+        on_lane_full();
+        return;
+    }
+    waiting_slot_ = true;
+    queue_timer_.expires_after(std::chrono::milliseconds(config_.gateway.background_queue_timeout_ms));
+    queue_timer_.async_wait([weak = weak_from_this()](const error_code& ec) {
+        auto self = weak.lock();
+        if (ec || !self || !self->waiting_slot_ || self->phase_ == Phase::closed) return;
+        if (!self->loop_.shared.background->cancel(self->queue_ticket_)) return;  // grant coming
+        self->waiting_slot_ = false;
+        self->on_lane_full();
+    });
+}
+
+void Session::on_lane_full() {
+    if (plan_.decision.policy.fallback_eligible) {
+        log_line(LogLevel::warn, request_id_, "background lane full, falling back to edge",
+                 {log_num("slots", config_.gateway.background_slots)});
+        fall_back_to_edge();
+        return;
+    }
+    error_type_ = "OVERLOADED";
+    Reply reply = error_reply(config_, headers_, request_id_, ErrorType::overloaded,
+                              "background lane is full (" +
+                                  std::to_string(config_.gateway.background_slots) +
+                                  " concurrent requests) and fallback is off");
+    reply.headers.add("X-Processing-Mode", lane_);
+    send_reply(std::move(reply));
+}
+
+void Session::fall_back_to_edge() {
+    release_slot();
+    fell_back_ = true;
+    lane_value_ = routing::Lane::edge;
+    lane_ = "edge";
+    plan_.decision.policy =
+        routing::policy_for(config_, *plan_.decision.service, routing::Lane::edge, method_);
+    plan_.decision.policy.fallback_eligible = false;
+    launch_exchange();
+}
+
+void Session::launch_exchange() {
+    // Keep the plan when a fallback may need to replay it; otherwise hand it over.
+    upstream::UpstreamRequest request =
+        plan_.decision.policy.fallback_eligible ? plan_.request : std::move(plan_.request);
+    exchange_ = upstream::Exchange::start(loop_.multi, std::move(request), plan_.decision.policy,
+                                          *this);
+}
+
+void Session::release_slot() {
+    if (waiting_slot_) {
+        waiting_slot_ = false;
+        queue_timer_.cancel();
+        loop_.shared.background->cancel(queue_ticket_);  // if the grant is in flight, it returns
+    }
+    if (holding_slot_) {
+        holding_slot_ = false;
+        loop_.shared.background->release();
+    }
 }
 
 // While the upstream answers, keep one read pending so a client that goes away is noticed at
@@ -246,6 +343,28 @@ void Session::watch_client() {
     });
 }
 
+// After refusing a request whose body may still be arriving, stop sending and drain what the
+// client sends for a moment before closing, so our answer is not lost to a TCP reset.
+void Session::linger_close() {
+    log_request();
+    error_code ignored;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    arm_timer(2000);
+    discard_input(0);
+}
+
+void Session::discard_input(std::size_t discarded) {
+    thread_local char sink[16384];  // contents are thrown away: sharing it is harmless
+    socket_.async_read_some(asio::buffer(sink), [self = shared_from_this(), discarded](
+                                                    const error_code& ec, std::size_t n) {
+        if (ec || discarded + n > (1u << 20)) {
+            self->close();
+            return;
+        }
+        self->discard_input(discarded + n);
+    });
+}
+
 void Session::close() {
     if (phase_ == Phase::closed) return;
     const bool was_busy = phase_ == Phase::responding;
@@ -255,6 +374,7 @@ void Session::close() {
         exchange_->cancel();
         exchange_.reset();
     }
+    release_slot();
     if (was_busy) log_request();
     end_busy();
     error_code ignored;
@@ -274,7 +394,7 @@ void Session::log_request() {
               log_num("bytes_in", body_ ? static_cast<long long>(body_->size()) : 0),
               log_num("bytes_out", static_cast<long long>(bytes_out_)),
               log_ms("ttfb_ms", outcome_.ttfb_ms), log_ms("duration_ms", duration),
-              log_num("attempts", outcome_.attempts), log_bool("fallback", false),
+              log_num("attempts", outcome_.attempts), log_bool("fallback", fell_back_),
               log_str("error", error_type_.empty() ? "-" : error_type_),
               log_str("upstream_request_id",
                       upstream_request_id_.empty() ? "-" : upstream_request_id_)});

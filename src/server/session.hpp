@@ -42,9 +42,16 @@ private:
     void end_busy();
     void send_reply(Reply reply);
     void start_proxy(ProxyPlan plan);
+    void admit_background();
+    void on_lane_full();
+    void fall_back_to_edge();
+    void launch_exchange();
+    void release_slot();
     void watch_client();
     void arm_timer(std::int64_t ms);
     void close();
+    void linger_close();
+    void discard_input(std::size_t discarded);
     void log_request();
 
     // Relaying and writing (session_relay.cpp).
@@ -84,6 +91,12 @@ private:
     std::string upstream_request_id_;
 
     // The proxied exchange and its response.
+    ProxyPlan plan_;
+    boost::asio::steady_timer queue_timer_;
+    std::uint64_t queue_ticket_ = 0;
+    bool waiting_slot_ = false;
+    bool holding_slot_ = false;
+    bool fell_back_ = false;
     std::shared_ptr<upstream::Exchange> exchange_;
     std::shared_ptr<Session> self_while_proxying_;
     upstream::ExchangeOutcome outcome_;
@@ -96,7 +109,8 @@ private:
     bool no_body_ = false;
     bool finishing_ = false;      // everything is queued; finish after the last write
     bool close_after_ = false;    // close once written (Connection: close)
-    bool cut_ = false;            // the response was cut: close without a final chunk
+    bool cut_ = false;
+    bool rejected_ = false;       // broken framing or a limit: linger, then close            // the response was cut: close without a final chunk
     int status_ = 0;
     std::uint64_t bytes_out_ = 0;
 

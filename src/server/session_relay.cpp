@@ -37,7 +37,7 @@ void Session::on_head(const upstream::ResponseHead& head) {
     head_sent_ = true;
     if (const auto id = head.headers.get("x-request-id")) upstream_request_id_ = std::string(*id);
     Headers out = proxied_response_headers(config_, headers_, head.headers, request_id_, lane_value_,
-                                           outcome_ttfb_now(), false);
+                                           outcome_ttfb_now(), fell_back_);
     if (const auto type = head.headers.get("content-type")) {
         sse_ = str::icontains(*type, "text/event-stream");
     }
@@ -87,9 +87,23 @@ void Session::on_retry(int next_attempt, std::string_view why, std::int64_t dela
 
 void Session::on_end(const upstream::ExchangeOutcome& outcome) {
     if (phase_ == Phase::closed) return;
-    outcome_ = outcome;
+    outcome_.attempts += outcome.attempts;
+    outcome_.error = outcome.error;
+    outcome_.head_delivered = outcome.head_delivered;
+    outcome_.body_bytes = outcome.body_bytes;
+    outcome_.ttfb_ms = outcome.ttfb_ms;
     auto keep = exchange_;  // the exchange is still on the stack
     exchange_.reset();
+    release_slot();
+    if (outcome.error && !outcome.head_delivered && !fell_back_ &&
+        lane_value_ == routing::Lane::background && plan_.decision.policy.fallback_eligible &&
+        is_fallback_trigger(outcome.error->type)) {
+        log_line(LogLevel::warn, request_id_, "background request failed, falling back to edge",
+                 {log_str("type", std::string(to_string(outcome.error->type))),
+                  log_str("message", outcome.error->message)});
+        fall_back_to_edge();
+        return;
+    }
     if (outcome.error && !outcome.head_delivered) {
         const GatewayError& e = *outcome.error;
         error_type_ = std::string(to_string(e.type));
@@ -99,7 +113,9 @@ void Session::on_end(const upstream::ExchangeOutcome& outcome) {
                       log_num("attempts", outcome.attempts)});
         }
         Reply reply = error_reply(config_, headers_, request_id_, e.type, e.message);
-        if (outcome.retried_error) reply.headers.add("x-should-retry", "false");
+        if (outcome_.attempts > 1) reply.headers.add("x-should-retry", "false");
+        reply.headers.add("X-Processing-Mode", lane_);
+        if (fell_back_) reply.headers.add("X-Fallback", "background");
         send_reply(std::move(reply));
         return;
     }
@@ -162,6 +178,10 @@ void Session::on_written(const error_code& ec, std::size_t bytes) {
 }
 
 void Session::response_done() {
+    if (rejected_) {
+        linger_close();
+        return;
+    }
     if (close_after_ || cut_) {
         close();
         return;
@@ -175,6 +195,8 @@ void Session::response_done() {
     status_ = 0;
     bytes_out_ = 0;
     outcome_ = {};
+    plan_ = {};
+    fell_back_ = false;
     service_.clear();
     lane_ = rule_ = "-";
     error_type_.clear();

@@ -52,6 +52,7 @@ class Mock:
     def stop(self):
         self.proc.kill()
         self.proc.wait(timeout=10)
+        self.proc.stdout.close()
 
 
 class Gateway:

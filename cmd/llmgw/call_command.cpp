@@ -1,0 +1,208 @@
+#include "call_command.hpp"
+
+#include <curl/curl.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <iostream>
+#include <memory>
+
+#include "call_request.hpp"
+#include "routing/header_policy.hpp"
+#include "routing/router.hpp"
+#include "upstream/curl_multi.hpp"
+#include "upstream/exchange.hpp"
+#include "util/ids.hpp"
+
+namespace llmgw::cli {
+
+namespace {
+
+const char* const kFooter = R"(Sends one request to SERVICE's base URL + PATH through the gateway's pipeline: the same
+routing decision (lane, timeouts), header policy, retries with backoff and response size
+limit as `llmgw serve`. The body goes to stdout as it arrives, nothing else does; notices
+and errors go to stderr.
+
+-d implies POST and Content-Type: application/json unless given. When the request has no
+auth header of its own (nor Authorization, x-api-key, x-goog-api-key, api-key, or a key=
+query parameter), the service's key variable is added as its header, e.g. OPENAI_API_KEY as
+"Authorization: Bearer ...", ANTHROPIC_API_KEY as x-api-key, GEMINI_API_KEY as
+x-goog-api-key (see `llmgw services --json`). The key is never printed.
+
+--timeout MS replaces the lane's deadline: until the response headers on the edge lane, the
+whole exchange on the background lane. --retries N allows N extra attempts for any method
+(0: none), overriding max_retries, retry_methods and ENABLE_RETRY.
+
+--via URL sends the request to a running gateway (URL/gateway/SERVICE/PATH) instead; the key
+is added the same way, the gateway retries and limits, and call does not retry by default.
+Its own JSON errors are recognised and mapped to the statuses below.
+
+--text prints only the generated text of OpenAI chat completions, completions and Responses,
+Anthropic messages and Gemini generateContent answers, streamed or not, and a newline at the
+end. Other answers (and HTTP errors) are printed as they are, with a warning.
+
+Exit status:
+  0    the answer was 2xx or 3xx and complete
+  1    the answer was an HTTP error (>= 400); its body is still printed
+  2    usage or configuration error (bad flag, unknown service, unreadable -d @FILE)
+  3    no answer: TIMEOUT, DNS, CONNECTION, SSL or NETWORK failure; the gateway's JSON
+       error is printed on stderr
+  4    the answer was cut: at the size limit (also when Content-Length is over it), broken
+       or stalled mid-way, or an event stream ended before its end marker ([DONE],
+       message_stop, response.completed)
+  130  interrupted (Ctrl-C); the transfer is aborted
+  141  stdout was closed by its reader; the transfer is aborted
+
+Examples:
+  llmgw call openai /v1/models
+  llmgw call openai /v1/chat/completions --text \
+    -d '{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+  llmgw call claude /v1/messages -d @request.json -i
+  echo '{"contents":[{"parts":[{"text":"hi"}]}]}' |
+    llmgw call gemini '/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse' -d @- --text
+  llmgw call openai /v1/models --via http://127.0.0.1:8787)";
+
+// The request id call sends upstream: the user's valid X-Request-Id, else a new one.
+std::string request_id_for(const Headers& headers) {
+    if (const auto id = headers.get("X-Request-Id"); id && is_valid_request_id(*id)) {
+        return std::string(*id);
+    }
+    return new_uuid_v4();
+}
+
+// Through a gateway only the client's side of the header policy applies: the gateway adds
+// the service's defaults and, unless the user sent one, its own request id.
+Headers via_request_headers(const Headers& user) {
+    static const config::Service kNoDefaults;
+    const auto user_id = user.get("X-Request-Id");
+    Headers headers = routing::upstream_request_headers(user, kNoDefaults, user_id.value_or(""));
+    if (!user_id) headers.remove("X-Request-Id");
+    return headers;
+}
+
+// Runs one exchange on its own event loop until it ends, a signal arrives or stdout closes.
+int run_exchange(upstream::UpstreamRequest request, const RequestPolicy& policy,
+                 CallSinkOptions sink_options, Output& out, std::ostream& err) {
+    boost::asio::io_context io;
+    upstream::CurlMulti multi(io);
+    std::shared_ptr<upstream::Exchange> exchange;
+    const auto stop = [&] {
+        if (exchange) exchange->cancel();  // closes the upstream connection mid-transfer
+        io.stop();
+    };
+    // The sink may ask from inside a curl callback, where the transfer cannot be removed.
+    CallSink sink(std::move(sink_options), out, err, [&] { boost::asio::post(io, stop); });
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    int signal_number = 0;
+    signals.async_wait([&](const boost::system::error_code& ec, int number) {
+        if (ec) return;
+        signal_number = number;
+        stop();
+    });
+    exchange = upstream::Exchange::start(multi, std::move(request), policy, sink);
+    io.run();
+    exchange.reset();
+    if (signal_number != 0) return 128 + signal_number;
+    return sink.exit_status();
+}
+
+}  // namespace
+
+void add_call_command(CLI::App& app, Command& selected) {
+    auto opts = std::make_shared<CallOptions>();
+    CLI::App* sub = app.add_subcommand(
+        "call", "Send one request to a service and print the answer as it arrives");
+    sub->footer(kFooter);
+    sub->add_option("SERVICE", opts->service, "Service name or alias, e.g. openai, claude")
+        ->required();
+    sub->add_option("PATH", opts->path, "Upstream path and query, e.g. /v1/chat/completions")
+        ->required();
+    sub->add_option("-X,--request", opts->method, "HTTP method (default GET, or POST with -d)")
+        ->type_name("METHOD");
+    add_header_option(*sub, opts->headers);
+    add_data_option(*sub, opts->body);
+    add_config_option(*sub, opts->config);
+    sub->add_option("--via", opts->via, "Send through a running gateway, e.g. http://127.0.0.1:8787")
+        ->type_name("URL");
+    sub->add_flag("-i,--include", opts->include, "Print the status line and headers first");
+    sub->add_flag("--text", opts->text, "Print only the generated text, as it streams");
+    sub->add_option_function<std::int64_t>(
+           "--timeout", [opts](const std::int64_t& v) { opts->timeout_ms = v; },
+           "The lane's deadline in milliseconds (see below)")
+        ->type_name("MS")
+        ->check(CLI::Range(static_cast<std::int64_t>(1), static_cast<std::int64_t>(86400000)));
+    sub->add_option_function<int>(
+           "--retries", [opts](const int& v) { opts->retries = v; },
+           "Extra attempts after a retryable failure (0: none)")
+        ->type_name("N")
+        ->check(CLI::Range(0, 100));
+    sub->add_flag("-q,--quiet", opts->quiet, "No notices on stderr (errors are still printed)");
+    sub->callback([opts, &selected] {
+        selected = [opts] {
+            FdOutput out(STDOUT_FILENO);
+            return run_call(*opts, std::cin, out, std::cerr);
+        };
+    });
+}
+
+int run_call(const CallOptions& opts, std::istream& in, Output& out, std::ostream& err) {
+    auto request = build_call_request(opts, in);
+    if (!request) {
+        print_error(err, request.error());
+        return exit_usage;
+    }
+    const auto config = load_config_or_report(opts.config, err);
+    if (!config) return exit_usage;
+
+    const routing::RequestFacts facts{
+        request->method, request->target, &request->headers, request->body,
+        request->has_body ? std::optional<std::uint64_t>(request->body.size()) : std::nullopt};
+    const auto decision = routing::route(*config, facts);
+    if (!decision) {
+        const std::string& message = decision.error().message;
+        print_error(err, message.substr(0, message.find(" Available services: ")));
+        if (decision.error().kind == routing::RouteErrorKind::not_found) {
+            err << "Available services: " << config->service_names() << '\n';
+        }
+        return exit_usage;
+    }
+
+    const bool via = !opts.via.empty();
+    upstream::UpstreamRequest upstream;
+    upstream.method = request->method;
+    CallSinkOptions sink_options{opts.include, opts.text, opts.quiet, via, ""};
+    if (via) {
+        auto url = via_url(opts.via, request->target);
+        if (!url) {
+            print_error(err, url.error());
+            return exit_usage;
+        }
+        upstream.url = std::move(*url);
+        upstream.headers = via_request_headers(request->headers);
+        sink_options.request_id = request_id_for(request->headers);
+    } else {
+        upstream.url = decision->upstream_url;
+        sink_options.request_id = request_id_for(request->headers);
+        upstream.headers = routing::upstream_request_headers(request->headers, *decision->service,
+                                                             sink_options.request_id);
+    }
+    const config::EnvLookup env = opts.config.env ? opts.config.env : config::process_env();
+    if (auto added = add_env_auth(upstream.headers, decision->service->auth, request->target, env);
+        !added) {
+        print_error(err, added.error());
+        return exit_usage;
+    }
+    upstream.body = std::make_shared<const std::string>(std::move(request->body));
+    const RequestPolicy policy = call_policy(decision->policy, opts, via);
+
+    std::signal(SIGPIPE, SIG_IGN);  // a closed stdout is an EPIPE from write(), not a kill
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const int status = run_exchange(std::move(upstream), policy, std::move(sink_options), out, err);
+    curl_global_cleanup();
+    return status;
+}
+
+}  // namespace llmgw::cli

@@ -1,0 +1,129 @@
+#include "call_request.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "util/strings.hpp"
+
+namespace llmgw::cli {
+
+namespace {
+
+// How much longer call waits than the gateway it goes through, so the gateway's own
+// TIMEOUT answer arrives before call gives up.
+constexpr std::int64_t kViaGraceMs = 5000;
+
+constexpr std::array<std::string_view, 4> kCredentialHeaders{"authorization", "x-api-key",
+                                                             "x-goog-api-key", "api-key"};
+
+bool is_token(std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    });
+}
+
+bool query_has_key(std::string_view target) {
+    const std::size_t q = target.find('?');
+    if (q == std::string_view::npos) return false;
+    for (const std::string_view param : str::split(target.substr(q + 1), '&')) {
+        if (param.substr(0, param.find('=')) == "key") return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+Result<CallRequest> build_call_request(const CallOptions& opts, std::istream& in) {
+    CallRequest request;
+    if (opts.service.empty() ||
+        opts.service.find_first_of("/?#%\\") != std::string::npos) {
+        return unexpected("SERVICE '" + opts.service + "' is not a service name");
+    }
+    if (opts.path.empty() || opts.path.front() != '/') {
+        return unexpected("PATH '" + opts.path + "' must start with '/', e.g. /v1/models");
+    }
+    request.method = !opts.method.empty() ? str::to_upper(opts.method)
+                     : opts.body.given    ? "POST"
+                                          : "GET";
+    if (!is_token(request.method)) return unexpected("'" + opts.method + "' is not an HTTP method");
+    // A fragment never reaches a server; curl drops it too.
+    request.target = "/gateway/" + opts.service + opts.path.substr(0, opts.path.find('#'));
+    for (const auto& arg : opts.headers) {
+        auto field = parse_header_arg(arg);
+        if (!field) return unexpected(field.error());
+        request.headers.add(field->name, field->value);
+    }
+    if (opts.body.given) {
+        auto body = read_body_arg(opts.body.spec, in);
+        if (!body) return unexpected(body.error());
+        request.body = std::move(*body);
+        request.has_body = true;
+        if (!request.headers.contains("Content-Type")) {
+            request.headers.add("Content-Type", "application/json");
+        }
+    }
+    return request;
+}
+
+bool has_own_auth(const Headers& headers, const config::ApiKeyAuth& auth, std::string_view target) {
+    if (!auth.header.empty() && headers.contains(auth.header)) return true;
+    for (const std::string_view name : kCredentialHeaders) {
+        if (headers.contains(name)) return true;
+    }
+    return query_has_key(target);
+}
+
+Result<bool> add_env_auth(Headers& headers, const config::ApiKeyAuth& auth,
+                          std::string_view target, const config::EnvLookup& env) {
+    if (auth.env.empty() || auth.header.empty() || has_own_auth(headers, auth, target)) {
+        return false;
+    }
+    const std::optional<std::string> key = env(auth.env);
+    if (!key || key->empty()) return false;
+    if (key->find_first_of("\r\n") != std::string::npos) {
+        return unexpected("the value of " + auth.env + " contains a line break");
+    }
+    headers.add(auth.header, auth.prefix + *key);
+    return true;
+}
+
+RequestPolicy call_policy(RequestPolicy policy, const CallOptions& opts, bool via) {
+    if (via) {
+        policy.retry.enabled = false;
+        policy.retry.max_retries = 0;
+        policy.max_response_bytes = 0;
+        policy.headers_timeout_ms += kViaGraceMs;
+        if (policy.total_timeout_ms > 0) policy.total_timeout_ms += kViaGraceMs;
+        if (policy.idle_timeout_ms > 0) policy.idle_timeout_ms += kViaGraceMs;
+    }
+    if (opts.timeout_ms) {
+        // The lane's own deadline: until the headers on the edge, the whole exchange on the
+        // background lane (SPEC §3).
+        policy.headers_timeout_ms = *opts.timeout_ms;
+        if (policy.total_timeout_ms > 0) policy.total_timeout_ms = *opts.timeout_ms;
+    }
+    if (opts.retries) {
+        policy.retry.enabled = *opts.retries > 0;
+        policy.retry.max_retries = *opts.retries;
+    }
+    return policy;
+}
+
+Result<std::string> via_url(std::string_view via, std::string_view target) {
+    std::string_view base = via;
+    const bool http = str::istarts_with(base, "http://");
+    if (!http && !str::istarts_with(base, "https://")) {
+        return unexpected("--via '" + std::string(via) +
+                          "' must be an http:// or https:// URL, e.g. http://127.0.0.1:8787");
+    }
+    const std::string_view rest = base.substr(http ? 7 : 8);
+    if (rest.empty() || rest.front() == '/' || rest.find_first_of("?#") != std::string_view::npos) {
+        return unexpected("--via '" + std::string(via) +
+                          "' must be scheme://host[:port][/prefix] without a query");
+    }
+    while (base.ends_with('/')) base.remove_suffix(1);
+    return std::string(base) + std::string(target);
+}
+
+}  // namespace llmgw::cli

@@ -1,0 +1,201 @@
+#include "call_sink.hpp"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "server/http_out.hpp"
+#include "util/strings.hpp"
+
+namespace llmgw::cli {
+
+namespace {
+
+// A gateway's error body is small; anything larger is passed on as the answer it is.
+constexpr std::size_t kGatewayErrorMax = 64 * 1024;
+
+constexpr ErrorType kAllErrorTypes[] = {
+    ErrorType::timeout,   ErrorType::network,     ErrorType::dns,       ErrorType::connection,
+    ErrorType::ssl,       ErrorType::size_limit,  ErrorType::bad_request, ErrorType::not_found,
+    ErrorType::overloaded, ErrorType::unknown};
+
+std::optional<ErrorType> error_type_named(std::string_view name) {
+    for (const ErrorType type : kAllErrorTypes) {
+        if (to_string(type) == name) return type;
+    }
+    return std::nullopt;
+}
+
+bool is_network_class(ErrorType type) {
+    return type == ErrorType::timeout || type == ErrorType::dns ||
+           type == ErrorType::connection || type == ErrorType::ssl || type == ErrorType::network;
+}
+
+std::string head_text(const upstream::ResponseHead& head) {
+    std::string out = "HTTP/" + (head.http_version.empty() ? std::string("1.1") : head.http_version);
+    out += ' ' + std::to_string(head.status);
+    if (const std::string_view reason = server::reason_phrase(head.status); !reason.empty()) {
+        out += ' ';
+        out += reason;
+    }
+    out += "\r\n";
+    for (const HeaderField& field : head.headers) out += field.name + ": " + field.value + "\r\n";
+    out += "\r\n";
+    return out;
+}
+
+}  // namespace
+
+bool FdOutput::write(std::string_view bytes) {
+    while (!bytes.empty()) {
+        const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+        if (n > 0) {
+            bytes.remove_prefix(static_cast<std::size_t>(n));
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            // An inherited non-blocking descriptor: wait until the reader makes room.
+            pollfd p{fd_, POLLOUT, 0};
+            ::poll(&p, 1, -1);
+        } else {
+            return false;  // EPIPE, EBADF, …: nobody reads any more
+        }
+    }
+    return true;
+}
+
+CallSink::CallSink(CallSinkOptions options, Output& out, std::ostream& err,
+                   std::function<void()> stop)
+    : options_(std::move(options)), out_(out), err_(err), stop_(std::move(stop)) {}
+
+void CallSink::on_head(const upstream::ResponseHead& head) {
+    http_status_ = head.status;
+    const std::string_view type = head.headers.get("content-type").value_or("");
+    textstream::TextStream::Options body;
+    body.event_stream = str::icontains(type, "text/event-stream");
+    // An error answer is shown as it is: its text is the error, not generated text.
+    body.mode = options_.text && head.status < 400 ? textstream::TextStream::Mode::text
+                                                   : textstream::TextStream::Mode::raw;
+    body_.emplace(body);
+    hold_for_gateway_error_ = options_.via && head.status >= 400 && str::icontains(type, "json");
+    if (options_.include) write_out(head_text(head));
+}
+
+bool CallSink::on_body(std::string_view chunk) {
+    if (output_closed_) return false;
+    if (hold_for_gateway_error_) {
+        held_.append(chunk);
+        if (held_.size() > kGatewayErrorMax) {
+            hold_for_gateway_error_ = false;
+            pass_body(held_);
+            held_.clear();
+        }
+    } else {
+        pass_body(chunk);
+    }
+    return !output_closed_;  // false pauses the transfer until stop_ cancels it
+}
+
+void CallSink::pass_body(std::string_view chunk) {
+    scratch_.clear();
+    body_->feed(chunk, scratch_);
+    write_out(scratch_);
+    print_notes();
+}
+
+void CallSink::on_end(const upstream::ExchangeOutcome& outcome) {
+    ended_ = true;
+    if (output_closed_) {
+        status_ = exit_output_closed;
+    } else if (outcome.error && !outcome.head_delivered) {
+        err_ << error_body(*outcome.error, options_.request_id) << '\n';
+        status_ = status_for_error(*outcome.error);
+    } else if (hold_for_gateway_error_ && report_gateway_error()) {
+        // status_ was set from the gateway's error type
+    } else {
+        if (!held_.empty()) pass_body(held_);
+        scratch_.clear();
+        if (body_) body_->finish(scratch_);
+        write_out(scratch_);
+        print_notes();
+        if (outcome.error) {
+            err_ << error_body(*outcome.error, options_.request_id) << '\n';
+            status_ = exit_cut;
+        } else if (http_status_ >= 400) {
+            status_ = 1;
+        } else if (body_ && body_->ended_early()) {
+            err_ << "llmgw: the " << textstream::to_string(body_->format())
+                 << " stream ended before its end marker ("
+                 << textstream::end_marker(body_->format()) << ")\n";
+            status_ = exit_cut;
+        } else {
+            status_ = 0;
+        }
+        if (output_closed_) status_ = exit_output_closed;
+    }
+    stop_();
+}
+
+void CallSink::on_retry(int next_attempt, std::string_view why, std::int64_t delay_ms) {
+    if (options_.quiet) return;
+    constexpr std::string_view kAnswered = "upstream answered ";
+    if (why.starts_with(kAnswered)) why.remove_prefix(kAnswered.size());
+    err_ << "llmgw: retrying after " << why << " (attempt " << next_attempt << " in " << delay_ms
+         << " ms)\n";
+}
+
+void CallSink::write_out(std::string_view bytes) {
+    if (bytes.empty() || output_closed_) return;
+    if (!out_.write(bytes)) {
+        output_closed_ = true;
+        status_ = exit_output_closed;
+        stop_();
+    }
+}
+
+void CallSink::print_notes() {
+    if (!body_) return;
+    for (const textstream::Note& note : body_->take_notes()) {
+        if (note.error || !options_.quiet) err_ << "llmgw: " << note.text << '\n';
+    }
+}
+
+int CallSink::status_for_error(const GatewayError& error) const {
+    if (is_network_class(error.type)) return exit_network;
+    if (error.type == ErrorType::size_limit) return exit_cut;
+    return 1;
+}
+
+bool CallSink::report_gateway_error() {
+    const auto error = parse_gateway_error(held_, http_status_);
+    if (!error) return false;
+    err_ << str::trim(held_) << '\n';
+    status_ = status_for_error(*error);
+    return true;
+}
+
+std::optional<GatewayError> parse_gateway_error(std::string_view body, int http_status) {
+    const auto doc =
+        nlohmann::json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+    if (!doc.is_object()) return std::nullopt;
+    const auto status = doc.find("status");
+    const auto error = doc.find("error");
+    if (status == doc.end() || !status->is_number_integer() || *status != http_status ||
+        error == doc.end() || !error->is_object()) {
+        return std::nullopt;
+    }
+    const auto type = error->find("type");
+    const auto message = error->find("message");
+    if (type == error->end() || !type->is_string() || message == error->end() ||
+        !message->is_string() || !error->contains("request_id")) {
+        return std::nullopt;
+    }
+    const auto known = error_type_named(type->get<std::string>());
+    if (!known) return std::nullopt;
+    return GatewayError{*known, message->get<std::string>()};
+}
+
+}  // namespace llmgw::cli

@@ -1,0 +1,91 @@
+// The receiving half of `llmgw call`: takes the upstream's answer from the shared Exchange,
+// writes it to stdout as it arrives (the head first with -i; only the text with --text),
+// diagnostics to stderr, and decides the exit status.
+#pragma once
+
+#include <functional>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "textstream/text_stream.hpp"
+#include "upstream/exchange.hpp"
+
+namespace llmgw::cli {
+
+// Where the body goes. write() blocks until all is written; false once the reader is gone.
+class Output {
+public:
+    virtual ~Output() = default;
+    virtual bool write(std::string_view bytes) = 0;
+};
+
+// A file descriptor, written with write(2) so each chunk reaches a pipe at once.
+class FdOutput : public Output {
+public:
+    explicit FdOutput(int fd) : fd_(fd) {}
+    bool write(std::string_view bytes) override;
+
+private:
+    int fd_;
+};
+
+// Exit statuses of `llmgw call` beyond the shared ones (common.hpp).
+enum CallExit : int {
+    exit_network = 3,      // TIMEOUT, DNS, CONNECTION, SSL, NETWORK before a response
+    exit_cut = 4,          // cut at the size limit, broken mid-way, or ended before its marker
+    exit_interrupted = 130,
+    exit_output_closed = 141,  // stdout's reader went away, as if killed by SIGPIPE
+};
+
+struct CallSinkOptions {
+    bool include = false;  // -i: status line and headers first
+    bool text = false;     // --text
+    bool quiet = false;    // no warnings or retry notices
+    bool via = false;      // the answer comes from a gateway (its own errors are recognised)
+    std::string request_id;
+};
+
+class CallSink : public upstream::ExchangeSink {
+public:
+    // `stop` is called (from the event loop, never inside a curl callback) when the exchange
+    // should be cancelled or has ended and the loop can stop.
+    CallSink(CallSinkOptions options, Output& out, std::ostream& err, std::function<void()> stop);
+
+    void on_head(const upstream::ResponseHead& head) override;
+    bool on_body(std::string_view chunk) override;
+    void on_end(const upstream::ExchangeOutcome& outcome) override;
+    void on_retry(int next_attempt, std::string_view why, std::int64_t delay_ms) override;
+
+    // The exit status once the exchange ended or was stopped.
+    int exit_status() const { return status_; }
+    bool ended() const { return ended_; }
+    bool output_closed() const { return output_closed_; }
+
+private:
+    void write_out(std::string_view bytes);
+    void print_notes();
+    void pass_body(std::string_view chunk);
+    int status_for_error(const GatewayError& error) const;
+    bool report_gateway_error();
+
+    CallSinkOptions options_;
+    Output& out_;
+    std::ostream& err_;
+    std::function<void()> stop_;
+    std::optional<textstream::TextStream> body_;
+    std::string scratch_;
+    int http_status_ = 0;
+    bool hold_for_gateway_error_ = false;  // --via: a JSON error body may be the gateway's own
+    std::string held_;
+    bool output_closed_ = false;
+    bool ended_ = false;
+    int status_ = 1;
+};
+
+// A gateway-made error body ({"error":{"type":…,"message":…,"request_id":…},"status":N}),
+// recognised by its shape; nullopt for anything else, such as an upstream's own error.
+std::optional<GatewayError> parse_gateway_error(std::string_view body, int http_status);
+
+}  // namespace llmgw::cli

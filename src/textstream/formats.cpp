@@ -1,0 +1,244 @@
+#include "textstream/formats.hpp"
+
+#include <array>
+
+namespace llmgw::textstream {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::array<std::string_view, 8> kAnthropicTypes{
+    "message_start",       "message_delta",      "message_stop", "content_block_start",
+    "content_block_delta", "content_block_stop", "ping",         "message"};
+
+// The string member `key` of an object, or empty.
+std::string_view string_at(const json& value, const char* key) {
+    if (!value.is_object()) return {};
+    const auto it = value.find(key);
+    if (it == value.end() || !it->is_string()) return {};
+    return it->get_ref<const std::string&>();
+}
+
+const json* member(const json& value, const char* key) {
+    if (!value.is_object()) return nullptr;
+    const auto it = value.find(key);
+    return it == value.end() ? nullptr : &*it;
+}
+
+const json* array_at(const json& value, const char* key) {
+    const json* m = member(value, key);
+    return m != nullptr && m->is_array() ? m : nullptr;
+}
+
+bool is_anthropic_type(std::string_view type) {
+    for (const std::string_view t : kAnthropicTypes) {
+        if (t == type) return true;
+    }
+    return false;
+}
+
+// The choice that counts: index 0, or the first one when indexes are absent.
+const json* first_choice(const json& body) {
+    const json* choices = array_at(body, "choices");
+    if (choices == nullptr) return nullptr;
+    for (const json& choice : *choices) {
+        const json* index = member(choice, "index");
+        if (index == nullptr || !index->is_number_integer() || index->get<long long>() == 0) {
+            return &choice;
+        }
+    }
+    return nullptr;
+}
+
+// Text of a content value that is a string or an array of {"type":"text","text":…} parts.
+void append_content(std::string& out, const json& content) {
+    if (content.is_string()) {
+        out += content.get_ref<const std::string&>();
+    } else if (content.is_array()) {
+        for (const json& part : content) out += string_at(part, "text");
+    }
+}
+
+std::string openai_event_text(const json& data) {
+    std::string out;
+    const json* choice = first_choice(data);
+    if (choice == nullptr) return out;
+    if (const json* delta = member(*choice, "delta")) {
+        if (const json* content = member(*delta, "content")) append_content(out, *content);
+    } else {
+        out += string_at(*choice, "text");
+    }
+    return out;
+}
+
+std::string openai_response_text(const json& body) {
+    std::string out;
+    const json* choice = first_choice(body);
+    if (choice == nullptr) return out;
+    if (const json* message = member(*choice, "message")) {
+        if (const json* content = member(*message, "content")) append_content(out, *content);
+    } else {
+        out += string_at(*choice, "text");
+    }
+    return out;
+}
+
+std::string responses_text(const json& body) {
+    std::string out;
+    const json* output = array_at(body, "output");
+    if (output == nullptr) return out;
+    for (const json& item : *output) {
+        const json* content = array_at(item, "content");
+        if (content == nullptr) continue;
+        for (const json& part : *content) {
+            if (string_at(part, "type") == "output_text") out += string_at(part, "text");
+        }
+    }
+    return out;
+}
+
+std::string anthropic_text(const json& body) {
+    std::string out;
+    if (const json* content = array_at(body, "content")) {
+        for (const json& block : *content) {
+            if (string_at(block, "type") == "text") out += string_at(block, "text");
+        }
+    }
+    return out;
+}
+
+// Parts of the first candidate; thought summaries (thought: true) are not the answer.
+std::string gemini_text(const json& body) {
+    std::string out;
+    if (body.is_array()) {  // streamGenerateContent without alt=sse: an array of responses
+        for (const json& element : body) out += gemini_text(element);
+        return out;
+    }
+    const json* candidates = array_at(body, "candidates");
+    if (candidates == nullptr || candidates->empty()) return out;
+    const json* content = member(candidates->front(), "content");
+    const json* parts = content != nullptr ? array_at(*content, "parts") : nullptr;
+    if (parts == nullptr) return out;
+    for (const json& part : *parts) {
+        const json* thought = member(part, "thought");
+        if (thought != nullptr && thought->is_boolean() && thought->get<bool>()) continue;
+        out += string_at(part, "text");
+    }
+    return out;
+}
+
+bool is_gemini_object(const json& value) {
+    return value.is_object() && member(value, "choices") == nullptr &&
+           (array_at(value, "candidates") != nullptr || member(value, "promptFeedback") != nullptr);
+}
+
+}  // namespace
+
+std::string_view to_string(Format format) {
+    switch (format) {
+        case Format::openai: return "OpenAI chat/completions";
+        case Format::responses: return "OpenAI Responses";
+        case Format::anthropic: return "Anthropic Messages";
+        case Format::gemini: return "Gemini";
+        case Format::unknown: break;
+    }
+    return "unknown";
+}
+
+std::string_view end_marker(Format format) {
+    switch (format) {
+        case Format::openai: return "data: [DONE]";
+        case Format::responses: return "response.completed";
+        case Format::anthropic: return "message_stop";
+        case Format::gemini:
+        case Format::unknown: break;
+    }
+    return {};
+}
+
+Format detect_format(const json& value) {
+    if (value.is_array()) {
+        if (!value.empty() && is_gemini_object(value.front())) return Format::gemini;
+        return Format::unknown;
+    }
+    if (!value.is_object()) return Format::unknown;
+    const std::string_view type = string_at(value, "type");
+    if (type.starts_with("response.") || string_at(value, "object") == "response") {
+        return Format::responses;
+    }
+    if (is_anthropic_type(type)) return Format::anthropic;
+    if (array_at(value, "choices") != nullptr) return Format::openai;
+    if (is_gemini_object(value)) return Format::gemini;
+    return Format::unknown;
+}
+
+std::string event_text(Format format, std::string_view event_type, const json& data) {
+    switch (format) {
+        case Format::openai: return openai_event_text(data);
+        case Format::responses: {
+            std::string_view type = string_at(data, "type");
+            if (type.empty()) type = event_type;
+            if (type != "response.output_text.delta") return {};
+            return std::string(string_at(data, "delta"));
+        }
+        case Format::anthropic: {
+            if (string_at(data, "type") != "content_block_delta") return {};
+            const json* delta = member(data, "delta");
+            return delta != nullptr ? std::string(string_at(*delta, "text")) : std::string();
+        }
+        case Format::gemini: return gemini_text(data);
+        case Format::unknown: break;
+    }
+    return {};
+}
+
+std::string response_text(Format format, const json& body) {
+    switch (format) {
+        case Format::openai: return openai_response_text(body);
+        case Format::responses: return responses_text(body);
+        case Format::anthropic: return anthropic_text(body);
+        case Format::gemini: return gemini_text(body);
+        case Format::unknown: break;
+    }
+    return {};
+}
+
+bool is_end_event(Format format, std::string_view event_type, std::string_view data,
+                  const json* parsed) {
+    std::string_view type = event_type;
+    if (parsed != nullptr) {
+        if (const std::string_view t = string_at(*parsed, "type"); !t.empty()) type = t;
+    }
+    switch (format) {
+        case Format::openai: {
+            while (!data.empty() && (data.back() == ' ' || data.back() == '\n')) data.remove_suffix(1);
+            return data == "[DONE]";
+        }
+        case Format::responses:
+            return type == "response.completed" || type == "response.incomplete" ||
+                   type == "response.failed";
+        case Format::anthropic: return type == "message_stop";
+        case Format::gemini:
+        case Format::unknown: break;
+    }
+    return false;
+}
+
+std::optional<std::string> event_error(std::string_view event_type, const json& data) {
+    const json* error = member(data, "error");
+    if (error == nullptr && string_at(data, "type") == "response.failed") {
+        if (const json* response = member(data, "response")) error = member(*response, "error");
+    }
+    if (error != nullptr) {
+        if (error->is_string()) return error->get<std::string>();
+        if (const std::string_view message = string_at(*error, "message"); !message.empty()) {
+            return std::string(message);
+        }
+        if (error->is_object()) return error->dump();
+    }
+    if (event_type == "error") return data.dump();
+    return std::nullopt;
+}
+
+}  // namespace llmgw::textstream

@@ -1,0 +1,89 @@
+#include "textstream/sse_parser.hpp"
+
+namespace llmgw::textstream {
+
+namespace {
+constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+}
+
+bool SseParser::feed(std::string_view bytes, std::vector<SseEvent>& events) {
+    if (overflowed_) return false;
+    std::size_t i = 0;
+    if (after_cr_ && !bytes.empty()) {
+        after_cr_ = false;
+        if (bytes[0] == '\n') i = 1;  // the LF of a CRLF that was split between chunks
+    }
+    while (i < bytes.size()) {
+        const std::size_t end = bytes.find_first_of("\r\n", i);
+        if (end == std::string_view::npos) return append(bytes.substr(i), bytes.substr(i));
+        if (!append(bytes.substr(i, end - i), bytes.substr(i))) return false;
+        take_line(events);
+        std::size_t next = end + 1;
+        if (bytes[end] == '\r') {
+            if (next == bytes.size()) {
+                after_cr_ = true;
+            } else if (bytes[next] == '\n') {
+                ++next;
+            }
+        }
+        i = next;
+    }
+    return true;
+}
+
+void SseParser::finish(std::vector<SseEvent>& events) {
+    if (overflowed_) return;
+    if (!line_.empty()) take_line(events);
+    dispatch(events);
+}
+
+bool SseParser::append(std::string_view part, std::string_view rest_of_chunk) {
+    if (line_.size() + part.size() > max_line_) {
+        overflowed_ = true;
+        unparsed_ = std::move(line_);
+        unparsed_.append(rest_of_chunk);
+        line_.clear();
+        return false;
+    }
+    line_.append(part);
+    return true;
+}
+
+void SseParser::take_line(std::vector<SseEvent>& events) {
+    std::string_view line = line_;
+    if (first_line_) {
+        first_line_ = false;
+        if (line.starts_with(kByteOrderMark)) line.remove_prefix(kByteOrderMark.size());
+    }
+    if (line.empty()) {
+        dispatch(events);
+    } else if (line.front() != ':') {  // a comment otherwise (keep-alives look like ": ping")
+        const std::size_t colon = line.find(':');
+        const std::string_view field = line.substr(0, colon);
+        std::string_view value;
+        if (colon != std::string_view::npos) {
+            value = line.substr(colon + 1);
+            if (value.starts_with(' ')) value.remove_prefix(1);
+        }
+        if (field == "data") {
+            if (has_data_) pending_.data += '\n';
+            pending_.data.append(value);
+            has_data_ = true;
+        } else if (field == "event") {
+            pending_.type.assign(value);
+        } else if (field == "id") {
+            if (value.find('\0') == std::string_view::npos) pending_.id.assign(value);
+        }
+        // "retry" and unknown fields do not concern a reader that never reconnects.
+    }
+    line_.clear();
+}
+
+void SseParser::dispatch(std::vector<SseEvent>& events) {
+    // An event without data is no event (WHATWG: the data buffer is empty).
+    if (has_data_) events.push_back(std::move(pending_));
+    pending_ = SseEvent{};
+    has_data_ = false;
+}
+
+}  // namespace llmgw::textstream

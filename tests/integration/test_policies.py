@@ -1,0 +1,346 @@
+"""Integration tests for lanes, retries, fallback, size limits and CORS (SPEC §3–§6)."""
+import json
+import re
+import socket
+import threading
+import time
+import unittest
+
+import harness
+
+EXTRA = """
+[services.getonly]
+base_url = "http://127.0.0.1:{port}"
+retry_methods = ["GET"]
+max_retries = 2
+
+[services.slowedge]
+base_url = "http://127.0.0.1:{port}"
+timeout_ms = 1000
+max_retries = 0
+
+[services.small]
+base_url = "http://127.0.0.1:{port}"
+max_response_bytes = 100000
+max_retries = 0
+
+[services.deadretry]
+base_url = "http://127.0.0.1:{dead}"
+max_retries = 1
+"""
+
+
+def attempts_for(log, rid):
+    line = [l for l in log.splitlines() if f"[{rid}]" in l and "[INFO] request" in l]
+    if not line:
+        return None
+    return int(re.search(r"attempts=(\d+)", line[-1]).group(1))
+
+
+def read_raw_response(port, request, timeout=10):
+    """Raw bytes of one response read until the gateway closes the connection."""
+    return harness.raw_request(port, request, timeout=timeout)
+
+
+class PoliciesTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.mock = harness.Mock()
+        extra = EXTRA.format(port=cls.mock.port, dead=harness.free_port())
+        extra += "\n[gateway]\nmax_request_bytes = 100000\nstream_idle_timeout_ms = 700\n"
+        cls.gw = harness.Gateway(cls.mock.port, extra_toml=extra)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gw.stop()
+        cls.mock.stop()
+
+    def setUp(self):
+        self.mock.reset()
+
+    def wait_log(self, rid):
+        for _ in range(50):
+            n = attempts_for(self.gw.log(), rid)
+            if n is not None:
+                return n
+            time.sleep(0.05)
+        self.fail("no log line for " + rid)
+
+    # ---- retries ----
+    def test_503_then_200_is_retried(self):
+        status, headers, _ = self.gw.request("POST", "/gateway/mock/v1/chat/completions", body=b"{}",
+                                             headers={"x-mock": "flaky;key=a;fail=1;code=503",
+                                                      "X-Request-Id": "retry-a",
+                                                      "Content-Type": "application/json"})
+        self.assertEqual(status, 200)
+        self.assertEqual(self.wait_log("retry-a"), 2)
+        reqs = self.mock.requests()
+        self.assertEqual(len(reqs), 2)
+        self.assertEqual(reqs[0]["body"], reqs[1]["body"])  # replayed byte for byte
+        self.assertIn("retrying upstream request", self.gw.log())
+
+    def test_400_is_not_retried(self):
+        status, _, _ = self.gw.request("GET", "/gateway/mock/v1/x",
+                                       headers={"x-mock": "status;code=400", "X-Request-Id": "r400"})
+        self.assertEqual(status, 400)
+        self.assertEqual(self.wait_log("r400"), 1)
+        self.assertEqual(len(self.mock.requests()), 1)
+
+    def test_method_outside_retry_methods_is_not_retried(self):
+        status, _, _ = self.gw.request("POST", "/gateway/getonly/v1/x", body=b"{}",
+                                       headers={"x-mock": "flaky;key=b;fail=1;code=503",
+                                                "Content-Type": "application/json"})
+        self.assertEqual(status, 503)
+        self.assertEqual(len(self.mock.requests()), 1)
+        status, _, _ = self.gw.request("GET", "/gateway/getonly/v1/x",
+                                       headers={"x-mock": "flaky;key=c;fail=2;code=502"})
+        self.assertEqual(status, 200)
+        self.assertEqual(len(self.mock.requests()), 4)
+
+    def test_retry_after_is_honoured(self):
+        start = time.monotonic()
+        status, _, _ = self.gw.request("GET", "/gateway/mock/v1/x",
+                                       headers={"x-mock": "flaky;key=d;fail=1;code=429;retry_after=1"})
+        elapsed = time.monotonic() - start
+        self.assertEqual(status, 200)
+        self.assertGreater(elapsed, 0.9)
+        self.assertLess(elapsed, 2.5)
+
+    def test_429_with_long_retry_after_passes_through(self):
+        status, headers, _ = self.gw.request("GET", "/gateway/mock/v1/x",
+                                             headers={"x-mock": "status;code=429;retry_after=60"})
+        self.assertEqual(status, 429)
+        self.assertEqual(headers["retry-after"], "60")
+        self.assertEqual(len(self.mock.requests()), 1)
+
+    def test_gateway_error_after_retries_says_do_not_retry(self):
+        status, headers, body = self.gw.request("GET", "/gateway/deadretry/v1/x")
+        self.assertEqual(status, 503)
+        self.assertEqual(json.loads(body)["error"]["type"], "CONNECTION")
+        self.assertEqual(headers.get("x-should-retry"), "false")
+
+    # ---- lanes ----
+    def test_edge_timeout_vs_background(self):
+        start = time.monotonic()
+        status, headers, body = self.gw.request("POST", "/gateway/slowedge/v1/chat/completions",
+                                                body=b"{}", headers={"x-mock": "delay;ms=2500",
+                                                                     "Content-Type": "application/json"})
+        elapsed = time.monotonic() - start
+        self.assertEqual(status, 504)
+        self.assertEqual(json.loads(body)["error"]["type"], "TIMEOUT")
+        self.assertGreater(elapsed, 0.9)
+        self.assertLess(elapsed, 2.0)
+        status, headers, _ = self.gw.request("POST", "/gateway/slowedge/v1/embeddings", body=b"{}",
+                                             headers={"x-mock": "delay;ms=2500",
+                                                      "Content-Type": "application/json"})
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["x-processing-mode"], "background")
+
+    def test_long_non_streaming_edge_request_is_not_cut_at_20s_default(self):
+        # The mock service has timeout_ms = 5000 in the harness config; 3 s must pass.
+        status, headers, _ = self.gw.request("POST", "/gateway/mock/v1/chat/completions", body=b"{}",
+                                             headers={"x-mock": "delay;ms=3000",
+                                                      "Content-Type": "application/json"})
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["x-processing-mode"], "edge")
+
+    # ---- size limits ----
+    def test_response_content_length_over_limit_is_413(self):
+        status, headers, body = self.gw.request("GET", "/gateway/small/v1/x",
+                                                headers={"x-mock": "bytes;n=200000;length=1"})
+        self.assertEqual(status, 413)
+        self.assertEqual(json.loads(body)["error"]["type"], "SIZE_LIMIT")
+
+    def test_chunked_response_over_limit_is_cut(self):
+        raw = read_raw_response(self.gw.port, b"GET /gateway/small/v1/x HTTP/1.1\r\nHost: x\r\n"
+                                b"x-mock: bytes;n=300000;length=0\r\n\r\n")
+        self.assertTrue(raw.startswith(b"HTTP/1.1 200"), raw[:100])
+        self.assertIn(b"transfer-encoding: chunked", raw.lower())
+        self.assertFalse(raw.endswith(b"0\r\n\r\n"))
+        self.assertLess(len(raw), 150000)
+
+    def test_sse_over_limit_ends_with_error_event_and_abort(self):
+        body = b'{"stream":true}'
+        raw = read_raw_response(self.gw.port, b"POST /gateway/small/v1/chat/completions HTTP/1.1\r\n"
+                                b"Host: x\r\nContent-Type: application/json\r\n"
+                                b"x-mock: sse;events=3000;interval_ms=0\r\n"
+                                b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.assertTrue(raw.startswith(b"HTTP/1.1 200"), raw[:100])
+        self.assertIn(b"event: error\ndata: {", raw)
+        self.assertIn(b'"SIZE_LIMIT"', raw)
+        self.assertNotIn(b"[DONE]", raw)
+        self.assertFalse(raw.endswith(b"0\r\n\r\n"))
+
+    def test_upstream_failure_mid_stream_ends_with_error_event_and_abort(self):
+        body = b'{"stream":true}'
+        raw = read_raw_response(self.gw.port, b"POST /gateway/mock/v1/chat/completions HTTP/1.1\r\n"
+                                b"Host: x\r\nContent-Type: application/json\r\n"
+                                b"x-mock: sse_cut;events=3;interval_ms=50\r\n"
+                                b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.assertIn(b"tok2", raw)
+        self.assertIn(b"event: error", raw)
+        self.assertIn(b'"NETWORK"', raw)
+        self.assertFalse(raw.endswith(b"0\r\n\r\n"))
+        status, _, _ = self.gw.request("GET", "/gateway/mock/v1/x")
+        self.assertEqual(status, 200)
+
+    def test_idle_timeout_mid_stream_cuts_the_stream(self):
+        body = b'{"stream":true}'
+        start = time.monotonic()
+        raw = read_raw_response(self.gw.port, b"POST /gateway/mock/v1/chat/completions HTTP/1.1\r\n"
+                                b"Host: x\r\nContent-Type: application/json\r\n"
+                                b"x-mock: sse;events=3;interval_ms=3000\r\n"
+                                b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        elapsed = time.monotonic() - start
+        self.assertIn(b"tok0", raw)
+        self.assertNotIn(b"tok1", raw)
+        self.assertIn(b"event: error", raw)
+        self.assertIn(b'"TIMEOUT"', raw)
+        self.assertLess(elapsed, 2.5)
+
+    def test_request_body_over_limit_is_413(self):
+        status, headers, body = self.gw.request("POST", "/gateway/mock/v1/x", body=b"x" * 200000,
+                                                headers={"Content-Type": "application/json"})
+        self.assertEqual(status, 413)
+        self.assertEqual(json.loads(body)["error"]["type"], "SIZE_LIMIT")
+        self.assertEqual(self.mock.requests(), [])
+
+    def test_request_headers_over_16k_is_431(self):
+        raw = read_raw_response(self.gw.port, b"GET /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\n"
+                                b"X-Big: " + b"a" * 17000 + b"\r\n\r\n")
+        self.assertTrue(raw.startswith(b"HTTP/1.1 431 "), raw[:100])
+        self.assertEqual(self.mock.requests(), [])
+
+    # ---- CORS (default *) ----
+    def test_cors_star_on_success_and_error(self):
+        _, headers, _ = self.gw.request("GET", "/gateway/mock/v1/x", headers={"Origin": "http://x.test"})
+        self.assertEqual(headers["access-control-allow-origin"], "*")
+        self.assertIn("X-Processing-Mode", headers["access-control-expose-headers"])
+        _, headers, _ = self.gw.request("GET", "/gateway/nosuch/v1/x", headers={"Origin": "http://x.test"})
+        self.assertEqual(headers["access-control-allow-origin"], "*")
+        self.assertIn("X-Request-Id", headers["access-control-expose-headers"])
+
+
+class BackgroundLaneTest(unittest.TestCase):
+    def run_two(self, gw, path="/gateway/mock/v1/embeddings"):
+        results = {}
+
+        def first():
+            results["first"] = gw.request("POST", path, body=b"{}",
+                                          headers={"x-mock": "delay;ms=2000",
+                                                   "Content-Type": "application/json"})
+
+        t = threading.Thread(target=first)
+        t.start()
+        time.sleep(0.3)
+        start = time.monotonic()
+        second = gw.request("POST", path, body=b"{}", headers={"Content-Type": "application/json"})
+        elapsed = time.monotonic() - start
+        t.join(timeout=10)
+        return results["first"], second, elapsed
+
+    def test_slots_exhausted_falls_back_to_edge(self):
+        mock = harness.Mock()
+        gw = harness.Gateway(mock.port, extra_toml="[gateway]\nbackground_slots = 1\n"
+                                                   "background_queue_timeout_ms = 300\n")
+        try:
+            first, second, elapsed = self.run_two(gw)
+            self.assertEqual(first[0], 200)
+            self.assertEqual(first[1]["x-processing-mode"], "background")
+            self.assertEqual(second[0], 200)
+            self.assertEqual(second[1]["x-processing-mode"], "edge")
+            self.assertEqual(second[1]["x-fallback"], "background")
+            self.assertGreater(elapsed, 0.25)
+            self.assertLess(elapsed, 1.5)
+        finally:
+            gw.stop()
+            mock.stop()
+
+    def test_queued_request_gets_the_freed_slot(self):
+        mock = harness.Mock()
+        gw = harness.Gateway(mock.port, extra_toml="[gateway]\nbackground_slots = 1\n"
+                                                   "background_queue_timeout_ms = 5000\n")
+        try:
+            first, second, elapsed = self.run_two(gw)
+            self.assertEqual(second[0], 200)
+            self.assertEqual(second[1]["x-processing-mode"], "background")
+            self.assertNotIn("x-fallback", second[1])
+            self.assertGreater(elapsed, 1.4)  # waited for the first to finish
+        finally:
+            gw.stop()
+            mock.stop()
+
+    def test_fallback_off_gives_503_overloaded(self):
+        mock = harness.Mock()
+        gw = harness.Gateway(mock.port, env={"ENABLE_FALLBACK": "false"},
+                             extra_toml="[gateway]\nbackground_slots = 1\n"
+                                        "background_queue_timeout_ms = 300\n")
+        try:
+            first, second, _ = self.run_two(gw)
+            self.assertEqual(first[0], 200)
+            self.assertEqual(second[0], 503)
+            self.assertEqual(json.loads(second[2])["error"]["type"], "OVERLOADED")
+        finally:
+            gw.stop()
+            mock.stop()
+
+    def test_background_connection_failure_falls_back_once(self):
+        mock = harness.Mock()
+        gw = harness.Gateway(mock.port)
+        try:
+            status, headers, body = gw.request("POST", "/gateway/dead/v1/embeddings", body=b"{}",
+                                               headers={"Content-Type": "application/json",
+                                                        "X-Request-Id": "fb-1"})
+            self.assertEqual(status, 503)
+            self.assertEqual(json.loads(body)["error"]["type"], "CONNECTION")
+            self.assertEqual(headers["x-fallback"], "background")
+            self.assertEqual(headers["x-processing-mode"], "edge")
+            time.sleep(0.2)
+            log = gw.log()
+            self.assertIn("falling back to edge", log)
+            self.assertEqual(attempts_for(log, "fb-1"), 2)
+        finally:
+            gw.stop()
+            mock.stop()
+
+    def test_retry_disabled_by_env(self):
+        mock = harness.Mock()
+        gw = harness.Gateway(mock.port, env={"ENABLE_RETRY": "false"})
+        try:
+            status, _, _ = gw.request("GET", "/gateway/mock/v1/x",
+                                      headers={"x-mock": "flaky;key=z;fail=1;code=503"})
+            self.assertEqual(status, 503)
+            self.assertEqual(len(mock.requests()), 1)
+        finally:
+            gw.stop()
+            mock.stop()
+
+
+class CorsListTest(unittest.TestCase):
+    def test_origin_list(self):
+        mock = harness.Mock()
+        gw = harness.Gateway(mock.port, env={"ALLOWED_ORIGIN": "http://a.test, http://b.test"})
+        try:
+            _, headers, _ = gw.request("GET", "/gateway/mock/v1/x", headers={"Origin": "http://b.test"})
+            self.assertEqual(headers["access-control-allow-origin"], "http://b.test")
+            self.assertEqual(headers["vary"], "Origin")
+            _, headers, _ = gw.request("GET", "/gateway/mock/v1/x", headers={"Origin": "http://evil.test"})
+            self.assertNotIn("access-control-allow-origin", headers)
+            self.assertEqual(headers["vary"], "Origin")
+            status, headers, _ = gw.request("OPTIONS", "/gateway/mock/v1/x",
+                                            headers={"Origin": "http://a.test",
+                                                     "Access-Control-Request-Method": "POST",
+                                                     "Access-Control-Request-Headers": "x-api-key"})
+            self.assertEqual(status, 204)
+            self.assertEqual(headers["access-control-allow-origin"], "http://a.test")
+            self.assertEqual(headers["access-control-allow-headers"], "x-api-key")
+            status, headers, _ = gw.request("GET", "/gateway/nosuch/x", headers={"Origin": "http://a.test"})
+            self.assertEqual(status, 404)
+            self.assertEqual(headers["access-control-allow-origin"], "http://a.test")
+        finally:
+            gw.stop()
+            mock.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()

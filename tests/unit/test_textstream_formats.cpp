@@ -1,0 +1,69 @@
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "textstream/formats.hpp"
+
+using llmgw::textstream::detect_format;
+using llmgw::textstream::event_error;
+using llmgw::textstream::event_text;
+using llmgw::textstream::Format;
+using llmgw::textstream::is_end_event;
+using nlohmann::json;
+
+TEST_SUITE("textstream.formats") {
+    TEST_CASE("detection from one event or body") {
+        CHECK(detect_format(json::parse(R"({"choices":[]})")) == Format::openai);
+        // Azure's first chunk: no choices yet, only content filter results.
+        CHECK(detect_format(json::parse(R"({"choices":[],"object":"","prompt_filter_results":[]})")) ==
+              Format::openai);
+        CHECK(detect_format(json::parse(R"({"type":"response.created","response":{}})")) ==
+              Format::responses);
+        CHECK(detect_format(json::parse(R"({"object":"response","output":[]})")) == Format::responses);
+        CHECK(detect_format(json::parse(R"({"type":"message_start","message":{}})")) ==
+              Format::anthropic);
+        CHECK(detect_format(json::parse(R"({"type":"message","content":[]})")) == Format::anthropic);
+        CHECK(detect_format(json::parse(R"({"candidates":[]})")) == Format::gemini);
+        CHECK(detect_format(json::parse(R"({"promptFeedback":{"blockReason":"SAFETY"}})")) ==
+              Format::gemini);
+        CHECK(detect_format(json::parse(R"({"data":[{"id":"gpt-4o"}]})")) == Format::unknown);
+        CHECK(detect_format(json::parse(R"({"type":"error","error":{}})")) == Format::unknown);
+        CHECK(detect_format(json::parse(R"([1,2])")) == Format::unknown);
+        CHECK(detect_format(json::parse(R"("text")")) == Format::unknown);
+    }
+
+    TEST_CASE("end events") {
+        CHECK(is_end_event(Format::openai, "", "[DONE]", nullptr));
+        CHECK_FALSE(is_end_event(Format::openai, "", "{}", nullptr));
+        const json stop = json::parse(R"({"type":"message_stop"})");
+        CHECK(is_end_event(Format::anthropic, "", "", &stop));
+        CHECK(is_end_event(Format::anthropic, "message_stop", "{}", nullptr));
+        const json done = json::parse(R"({"type":"response.completed"})");
+        CHECK(is_end_event(Format::responses, "", "", &done));
+        CHECK_FALSE(is_end_event(Format::gemini, "", "{}", nullptr));
+    }
+
+    TEST_CASE("text of events that carry none is empty") {
+        CHECK(event_text(Format::anthropic, "",
+                         json::parse(R"({"type":"content_block_delta","delta":{"type":"input_json_delta","partial_json":"{"}})"))
+                  .empty());
+        CHECK(event_text(Format::openai, "", json::parse(R"({"choices":[{"delta":{"content":null}}]})"))
+                  .empty());
+        CHECK(event_text(Format::responses, "",
+                         json::parse(R"({"type":"response.output_text.done","text":"all"})"))
+                  .empty());
+        // The event name counts when the data has no type.
+        CHECK(event_text(Format::responses, "response.output_text.delta",
+                         json::parse(R"({"delta":"x"})")) == "x");
+    }
+
+    TEST_CASE("errors inside a stream") {
+        CHECK(event_error("", json::parse(R"({"error":{"message":"boom"}})")) == "boom");
+        CHECK(event_error("error", json::parse(R"({"type":"error","message":"m"})")).has_value());
+        CHECK(event_error("", json::parse(R"({"type":"response.failed","response":{"error":{"message":"f"}}})")) ==
+              "f");
+        CHECK_FALSE(event_error("", json::parse(R"({"type":"response.created","response":{"error":null}})"))
+                        .has_value());
+        CHECK_FALSE(event_error("", json::parse(R"({"choices":[]})")).has_value());
+    }
+}
