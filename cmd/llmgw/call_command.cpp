@@ -21,7 +21,8 @@ namespace llmgw::cli {
 
 namespace {
 
-const char* const kFooter = R"(Sends one request to SERVICE's base URL + PATH through the gateway's pipeline: the same
+const char* const kFooter =
+    R"(Sends one request to SERVICE's base URL + PATH through the gateway's pipeline: the same
 routing decision (lane, timeouts), header policy, retries with backoff and response size
 limit as `llmgw serve`. The body goes to stdout as it arrives, nothing else does; notices
 and errors go to stderr.
@@ -30,7 +31,8 @@ and errors go to stderr.
 auth header of its own (nor Authorization, x-api-key, x-goog-api-key, api-key, or a key=
 query parameter), the service's key variable is added as its header, e.g. OPENAI_API_KEY as
 "Authorization: Bearer ...", ANTHROPIC_API_KEY as x-api-key, GEMINI_API_KEY as
-x-goog-api-key (see `llmgw services --json`). The key is never printed.
+x-goog-api-key (api_key_env, api_key_header, api_key_prefix in services.toml). The key is
+never printed.
 
 --timeout MS replaces the lane's deadline: until the response headers on the edge lane, the
 whole exchange on the background lane. --retries N allows N extra attempts for any method
@@ -38,11 +40,12 @@ whole exchange on the background lane. --retries N allows N extra attempts for a
 
 --via URL sends the request to a running gateway (URL/gateway/SERVICE/PATH) instead; the key
 is added the same way, the gateway retries and limits, and call does not retry by default.
-Its own JSON errors are recognised and mapped to the statuses below.
+Its own JSON errors are recognised, printed on stderr and mapped to the statuses below.
 
 --text prints only the generated text of OpenAI chat completions, completions and Responses,
 Anthropic messages and Gemini generateContent answers, streamed or not, and a newline at the
-end. Other answers (and HTTP errors) are printed as they are, with a warning.
+end. An answer of another format is printed as it is, with a warning; an HTTP error as it
+is, without one.
 
 Exit status:
   0    the answer was 2xx or 3xx and complete
@@ -53,7 +56,7 @@ Exit status:
   4    the answer was cut: at the size limit (also when Content-Length is over it), broken
        or stalled mid-way, or an event stream ended before its end marker ([DONE],
        message_stop, response.completed)
-  130  interrupted (Ctrl-C); the transfer is aborted
+  130  interrupted (Ctrl-C; 143 for SIGTERM); the transfer is aborted
   141  stdout was closed by its reader; the transfer is aborted
 
 Examples:
@@ -81,6 +84,37 @@ Headers via_request_headers(const Headers& user) {
     Headers headers = routing::upstream_request_headers(user, kNoDefaults, user_id.value_or(""));
     if (!user_id) headers.remove("X-Request-Id");
     return headers;
+}
+
+// The request as it leaves: straight to the service (with `request_id`), or to the --via
+// gateway (which sets its own); with the key from the environment. Errors are printed.
+std::optional<upstream::UpstreamRequest> outgoing_request(const CallOptions& opts,
+                                                          const CallRequest& request,
+                                                          const routing::Decision& decision,
+                                                          const std::string& request_id,
+                                                          std::ostream& err) {
+    upstream::UpstreamRequest out;
+    out.method = request.method;
+    if (opts.via.empty()) {
+        out.url = decision.upstream_url;
+        out.headers =
+            routing::upstream_request_headers(request.headers, *decision.service, request_id);
+    } else {
+        auto url = via_url(opts.via, request.target);
+        if (!url) {
+            print_error(err, url.error());
+            return std::nullopt;
+        }
+        out.url = std::move(*url);
+        out.headers = via_request_headers(request.headers);
+    }
+    const config::EnvLookup env = opts.config.env ? opts.config.env : config::process_env();
+    if (auto added = add_env_auth(out.headers, decision.service->auth, request.target, env);
+        !added) {
+        print_error(err, added.error());
+        return std::nullopt;
+    }
+    return out;
 }
 
 // Runs one exchange on its own event loop until it ends, a signal arrives or stdout closes.
@@ -125,7 +159,8 @@ void add_call_command(CLI::App& app, Command& selected) {
     add_header_option(*sub, opts->headers);
     add_data_option(*sub, opts->body);
     add_config_option(*sub, opts->config);
-    sub->add_option("--via", opts->via, "Send through a running gateway, e.g. http://127.0.0.1:8787")
+    sub->add_option("--via", opts->via,
+                    "Send through a running gateway, e.g. http://127.0.0.1:8787")
         ->type_name("URL");
     sub->add_flag("-i,--include", opts->include, "Print the status line and headers first");
     sub->add_flag("--text", opts->text, "Print only the generated text, as it streams");
@@ -170,37 +205,18 @@ int run_call(const CallOptions& opts, std::istream& in, Output& out, std::ostrea
         return exit_usage;
     }
 
+    const std::string request_id = request_id_for(request->headers);
+    auto upstream = outgoing_request(opts, *request, *decision, request_id, err);
+    if (!upstream) return exit_usage;
+    upstream->body = std::make_shared<const std::string>(std::move(request->body));
     const bool via = !opts.via.empty();
-    upstream::UpstreamRequest upstream;
-    upstream.method = request->method;
-    CallSinkOptions sink_options{opts.include, opts.text, opts.quiet, via, ""};
-    if (via) {
-        auto url = via_url(opts.via, request->target);
-        if (!url) {
-            print_error(err, url.error());
-            return exit_usage;
-        }
-        upstream.url = std::move(*url);
-        upstream.headers = via_request_headers(request->headers);
-        sink_options.request_id = request_id_for(request->headers);
-    } else {
-        upstream.url = decision->upstream_url;
-        sink_options.request_id = request_id_for(request->headers);
-        upstream.headers = routing::upstream_request_headers(request->headers, *decision->service,
-                                                             sink_options.request_id);
-    }
-    const config::EnvLookup env = opts.config.env ? opts.config.env : config::process_env();
-    if (auto added = add_env_auth(upstream.headers, decision->service->auth, request->target, env);
-        !added) {
-        print_error(err, added.error());
-        return exit_usage;
-    }
-    upstream.body = std::make_shared<const std::string>(std::move(request->body));
     const RequestPolicy policy = call_policy(decision->policy, opts, via);
+    CallSinkOptions sink_options{opts.include, opts.text, opts.quiet, via, request_id};
 
     std::signal(SIGPIPE, SIG_IGN);  // a closed stdout is an EPIPE from write(), not a kill
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    const int status = run_exchange(std::move(upstream), policy, std::move(sink_options), out, err);
+    const int status =
+        run_exchange(std::move(*upstream), policy, std::move(sink_options), out, err);
     curl_global_cleanup();
     return status;
 }

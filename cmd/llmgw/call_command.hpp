@@ -16,15 +16,15 @@ namespace llmgw::cli {
 
 struct CallOptions {
     ConfigOptions config;
-    std::string service;               // SERVICE (a name or an alias)
-    std::string path;                  // PATH: "/v1/chat/completions[?query]"
-    std::string method;                // -X; empty: GET, or POST with -d
-    std::vector<std::string> headers;  // -H 'Name: value', already checked for a colon
-    BodyArg body;                      // -d
-    std::string via;                   // --via http://127.0.0.1:8787; empty: direct
-    bool include = false;              // -i
-    bool text = false;                 // --text
-    bool quiet = false;                // --quiet
+    std::string service;                     // SERVICE (a name or an alias)
+    std::string path;                        // PATH: "/v1/chat/completions[?query]"
+    std::string method;                      // -X; empty: GET, or POST with -d
+    std::vector<std::string> headers;        // -H 'Name: value', already checked for a colon
+    BodyArg body;                            // -d
+    std::string via;                         // --via http://127.0.0.1:8787; empty: direct
+    bool include = false;                    // -i
+    bool text = false;                       // --text
+    bool quiet = false;                      // --quiet
     std::optional<std::int64_t> timeout_ms;  // --timeout
     std::optional<int> retries;              // --retries
 };

@@ -36,8 +36,7 @@ bool query_has_key(std::string_view target) {
 
 Result<CallRequest> build_call_request(const CallOptions& opts, std::istream& in) {
     CallRequest request;
-    if (opts.service.empty() ||
-        opts.service.find_first_of("/?#%\\") != std::string::npos) {
+    if (opts.service.empty() || opts.service.find_first_of("/?#%\\") != std::string::npos) {
         return unexpected("SERVICE '" + opts.service + "' is not a service name");
     }
     if (opts.path.empty() || opts.path.front() != '/') {
@@ -74,8 +73,8 @@ bool has_own_auth(const Headers& headers, const config::ApiKeyAuth& auth, std::s
     return query_has_key(target);
 }
 
-Result<bool> add_env_auth(Headers& headers, const config::ApiKeyAuth& auth,
-                          std::string_view target, const config::EnvLookup& env) {
+Result<bool> add_env_auth(Headers& headers, const config::ApiKeyAuth& auth, std::string_view target,
+                          const config::EnvLookup& env) {
     if (auth.env.empty() || auth.header.empty() || has_own_auth(headers, auth, target)) {
         return false;
     }

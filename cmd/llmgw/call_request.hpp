@@ -16,9 +16,9 @@
 namespace llmgw::cli {
 
 struct CallRequest {
-    std::string method;   // -X, else GET, or POST with -d
-    std::string target;   // "/gateway/SERVICE/PATH[?query]", as `serve` would receive it
-    Headers headers;      // -H, plus Content-Type: application/json with -d
+    std::string method;  // -X, else GET, or POST with -d
+    std::string target;  // "/gateway/SERVICE/PATH[?query]", as `serve` would receive it
+    Headers headers;     // -H, plus Content-Type: application/json with -d
     std::string body;
     bool has_body = false;
 };
@@ -33,8 +33,8 @@ bool has_own_auth(const Headers& headers, const config::ApiKeyAuth& auth, std::s
 
 // Adds `header: prefix + $VAR` when the service names a variable that is set and not empty
 // and the request has no auth of its own. The value never appears in the error text.
-Result<bool> add_env_auth(Headers& headers, const config::ApiKeyAuth& auth,
-                          std::string_view target, const config::EnvLookup& env);
+Result<bool> add_env_auth(Headers& headers, const config::ApiKeyAuth& auth, std::string_view target,
+                          const config::EnvLookup& env);
 
 // The routing decision's policy with --timeout and --retries applied. Through a gateway
 // (`via`) the gateway retries and limits; call waits a little longer than the gateway would.

@@ -18,8 +18,8 @@ namespace {
 constexpr std::size_t kGatewayErrorMax = 64 * 1024;
 
 constexpr ErrorType kAllErrorTypes[] = {
-    ErrorType::timeout,   ErrorType::network,     ErrorType::dns,       ErrorType::connection,
-    ErrorType::ssl,       ErrorType::size_limit,  ErrorType::bad_request, ErrorType::not_found,
+    ErrorType::timeout,    ErrorType::network,    ErrorType::dns,         ErrorType::connection,
+    ErrorType::ssl,        ErrorType::size_limit, ErrorType::bad_request, ErrorType::not_found,
     ErrorType::overloaded, ErrorType::unknown};
 
 std::optional<ErrorType> error_type_named(std::string_view name) {
@@ -30,12 +30,13 @@ std::optional<ErrorType> error_type_named(std::string_view name) {
 }
 
 bool is_network_class(ErrorType type) {
-    return type == ErrorType::timeout || type == ErrorType::dns ||
-           type == ErrorType::connection || type == ErrorType::ssl || type == ErrorType::network;
+    return type == ErrorType::timeout || type == ErrorType::dns || type == ErrorType::connection ||
+           type == ErrorType::ssl || type == ErrorType::network;
 }
 
 std::string head_text(const upstream::ResponseHead& head) {
-    std::string out = "HTTP/" + (head.http_version.empty() ? std::string("1.1") : head.http_version);
+    std::string out =
+        "HTTP/" + (head.http_version.empty() ? std::string("1.1") : head.http_version);
     out += ' ' + std::to_string(head.status);
     if (const std::string_view reason = server::reason_phrase(head.status); !reason.empty()) {
         out += ' ';
@@ -73,6 +74,9 @@ CallSink::CallSink(CallSinkOptions options, Output& out, std::ostream& err,
 
 void CallSink::on_head(const upstream::ResponseHead& head) {
     http_status_ = head.status;
+    if (const auto id = head.headers.get("x-gateway-request-id"); options_.via && id) {
+        options_.request_id = std::string(*id);  // errors then name the gateway's log line
+    }
     const std::string_view type = head.headers.get("content-type").value_or("");
     textstream::TextStream::Options body;
     body.event_stream = str::icontains(type, "text/event-stream");

@@ -16,25 +16,25 @@ namespace llmgw::cli {
 
 // Where the body goes. write() blocks until all is written; false once the reader is gone.
 class Output {
-public:
+  public:
     virtual ~Output() = default;
     virtual bool write(std::string_view bytes) = 0;
 };
 
 // A file descriptor, written with write(2) so each chunk reaches a pipe at once.
 class FdOutput : public Output {
-public:
+  public:
     explicit FdOutput(int fd) : fd_(fd) {}
     bool write(std::string_view bytes) override;
 
-private:
+  private:
     int fd_;
 };
 
 // Exit statuses of `llmgw call` beyond the shared ones (common.hpp).
 enum CallExit : int {
-    exit_network = 3,      // TIMEOUT, DNS, CONNECTION, SSL, NETWORK before a response
-    exit_cut = 4,          // cut at the size limit, broken mid-way, or ended before its marker
+    exit_network = 3,  // TIMEOUT, DNS, CONNECTION, SSL, NETWORK before a response
+    exit_cut = 4,      // cut at the size limit, broken mid-way, or ended before its marker
     exit_interrupted = 130,
     exit_output_closed = 141,  // stdout's reader went away, as if killed by SIGPIPE
 };
@@ -48,7 +48,7 @@ struct CallSinkOptions {
 };
 
 class CallSink : public upstream::ExchangeSink {
-public:
+  public:
     // `stop` is called (from the event loop, never inside a curl callback) when the exchange
     // should be cancelled or has ended and the loop can stop.
     CallSink(CallSinkOptions options, Output& out, std::ostream& err, std::function<void()> stop);
@@ -63,7 +63,7 @@ public:
     bool ended() const { return ended_; }
     bool output_closed() const { return output_closed_; }
 
-private:
+  private:
     void write_out(std::string_view bytes);
     void print_notes();
     void pass_body(std::string_view chunk);

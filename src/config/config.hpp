@@ -45,7 +45,7 @@ using EnvLookup = std::function<std::optional<std::string>(std::string_view)>;
 EnvLookup process_env();
 
 struct LoadOptions {
-    std::string_view builtin_toml;            // the embedded share/services.toml
+    std::string_view builtin_toml;            // share/services.toml text; empty: the embedded one
     std::optional<std::string> config_flag;   // --config FILE
     EnvLookup env;                            // environment (process_env() or a fake)
     FlagOverrides flags;

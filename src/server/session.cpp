@@ -157,6 +157,8 @@ void Session::reject_request(int status, ErrorType type, const std::string& mess
 
 void Session::dispatch() {
     auto req = parser_->release();
+    // A large body leaves a large read buffer behind; an idle keep-alive connection keeps none.
+    if (buffer_.capacity() > 64 * 1024 && buffer_.size() < 16 * 1024) buffer_.shrink_to_fit();
     method_ = std::string(sv(req.method_string()));
     target_ = std::string(sv(req.target()));
     headers_ = Headers();

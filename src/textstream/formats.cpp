@@ -137,22 +137,31 @@ bool is_gemini_object(const json& value) {
 
 std::string_view to_string(Format format) {
     switch (format) {
-        case Format::openai: return "OpenAI chat/completions";
-        case Format::responses: return "OpenAI Responses";
-        case Format::anthropic: return "Anthropic Messages";
-        case Format::gemini: return "Gemini";
-        case Format::unknown: break;
+        case Format::openai:
+            return "OpenAI chat/completions";
+        case Format::responses:
+            return "OpenAI Responses";
+        case Format::anthropic:
+            return "Anthropic Messages";
+        case Format::gemini:
+            return "Gemini";
+        case Format::unknown:
+            break;
     }
     return "unknown";
 }
 
 std::string_view end_marker(Format format) {
     switch (format) {
-        case Format::openai: return "data: [DONE]";
-        case Format::responses: return "response.completed";
-        case Format::anthropic: return "message_stop";
+        case Format::openai:
+            return "data: [DONE]";
+        case Format::responses:
+            return "response.completed";
+        case Format::anthropic:
+            return "message_stop";
         case Format::gemini:
-        case Format::unknown: break;
+        case Format::unknown:
+            break;
     }
     return {};
 }
@@ -175,7 +184,8 @@ Format detect_format(const json& value) {
 
 std::string event_text(Format format, std::string_view event_type, const json& data) {
     switch (format) {
-        case Format::openai: return openai_event_text(data);
+        case Format::openai:
+            return openai_event_text(data);
         case Format::responses: {
             std::string_view type = string_at(data, "type");
             if (type.empty()) type = event_type;
@@ -187,19 +197,26 @@ std::string event_text(Format format, std::string_view event_type, const json& d
             const json* delta = member(data, "delta");
             return delta != nullptr ? std::string(string_at(*delta, "text")) : std::string();
         }
-        case Format::gemini: return gemini_text(data);
-        case Format::unknown: break;
+        case Format::gemini:
+            return gemini_text(data);
+        case Format::unknown:
+            break;
     }
     return {};
 }
 
 std::string response_text(Format format, const json& body) {
     switch (format) {
-        case Format::openai: return openai_response_text(body);
-        case Format::responses: return responses_text(body);
-        case Format::anthropic: return anthropic_text(body);
-        case Format::gemini: return gemini_text(body);
-        case Format::unknown: break;
+        case Format::openai:
+            return openai_response_text(body);
+        case Format::responses:
+            return responses_text(body);
+        case Format::anthropic:
+            return anthropic_text(body);
+        case Format::gemini:
+            return gemini_text(body);
+        case Format::unknown:
+            break;
     }
     return {};
 }
@@ -212,15 +229,18 @@ bool is_end_event(Format format, std::string_view event_type, std::string_view d
     }
     switch (format) {
         case Format::openai: {
-            while (!data.empty() && (data.back() == ' ' || data.back() == '\n')) data.remove_suffix(1);
+            while (!data.empty() && (data.back() == ' ' || data.back() == '\n'))
+                data.remove_suffix(1);
             return data == "[DONE]";
         }
         case Format::responses:
             return type == "response.completed" || type == "response.incomplete" ||
                    type == "response.failed";
-        case Format::anthropic: return type == "message_stop";
+        case Format::anthropic:
+            return type == "message_stop";
         case Format::gemini:
-        case Format::unknown: break;
+        case Format::unknown:
+            break;
     }
     return false;
 }

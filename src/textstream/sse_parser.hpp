@@ -18,7 +18,7 @@ struct SseEvent {
 };
 
 class SseParser {
-public:
+  public:
     static constexpr std::size_t kDefaultMaxLine = 1024 * 1024;
     explicit SseParser(std::size_t max_line = kDefaultMaxLine) : max_line_(max_line) {}
 
@@ -34,7 +34,7 @@ public:
     // After an overflow: the start of the long line and the rest of the chunk that held it.
     std::string take_unparsed() { return std::move(unparsed_); }
 
-private:
+  private:
     bool append(std::string_view part, std::string_view rest_of_chunk);
     void take_line(std::vector<SseEvent>& events);
     void dispatch(std::vector<SseEvent>& events);
@@ -42,9 +42,9 @@ private:
     std::size_t max_line_;
     std::string line_;
     SseEvent pending_;
-    bool has_data_ = false;    // a data field was seen for pending_
-    bool after_cr_ = false;    // the last byte was CR: an LF right after it ends no new line
-    bool first_line_ = true;   // a UTF-8 byte order mark may start the stream
+    bool has_data_ = false;   // a data field was seen for pending_
+    bool after_cr_ = false;   // the last byte was CR: an LF right after it ends no new line
+    bool first_line_ = true;  // a UTF-8 byte order mark may start the stream
     bool overflowed_ = false;
     std::string unparsed_;
 };

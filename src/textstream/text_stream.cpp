@@ -42,9 +42,8 @@ void TextStream::feed(std::string_view chunk, std::string& out) {
     if (raw_) return;
     const std::string unparsed = parser_.take_unparsed();
     const bool known = format_ != Format::unknown;
-    fall_back_to_raw("an event-stream line is longer than " + std::to_string(options_.max_line) +
-                         " bytes",
-                     out);
+    fall_back_to_raw(
+        "an event-stream line is longer than " + std::to_string(options_.max_line) + " bytes", out);
     // Once text was printed the held bytes are gone; the long line and what follows are not.
     if (known) out += unparsed;
 }

@@ -25,7 +25,7 @@ struct Note {
 };
 
 class TextStream {
-public:
+  public:
     enum class Mode { raw, text };
     struct Options {
         Mode mode = Mode::raw;
@@ -47,7 +47,7 @@ public:
     // After finish(): an event stream of a known format whose end marker never came.
     bool ended_early() const;
 
-private:
+  private:
     void handle_events(std::string& out);
     void handle_event(const SseEvent& event, std::string& out);
     void fall_back_to_raw(std::string_view why, std::string& out);
@@ -63,7 +63,7 @@ private:
     bool raw_ = false;           // text mode gave up: bytes pass as they are
     bool ended_ = false;         // the end marker was seen
     bool finished_ = false;
-    std::string held_;           // text mode: bytes not yet known to be text or raw
+    std::string held_;  // text mode: bytes not yet known to be text or raw
     char last_char_ = '\0';
 };
 

@@ -18,6 +18,11 @@ query parameter, as `name;key=value;key=value`:
   flaky;key=K;fail=1;code=503
                             the first `fail` requests with that key get `code`, then echo
   headers;name=value        echo plus extra response headers (Server, Set-Cookie, ... for tests)
+  fixture;name=openai_chat.sse;interval_ms=50;chunk=0
+                            a recorded body from fixtures/: a .sse file as text/event-stream,
+                            chunked, one event per interval (chunk=N: N-byte pieces instead);
+                            a .json file as application/json with a Content-Length
+  digest                    200 JSON {"sha256": hex, "body_len": n} of the request body
 
 Every request is recorded; `GET /__mock/requests` returns them as JSON, `/__mock/reset` clears
 them, and `/__mock/closed` lists (time, peer) of connections that closed before their answer
@@ -26,13 +31,17 @@ was complete. The listening port is printed on stdout as `PORT <n>` once ready.
 import argparse
 import asyncio
 import gzip
+import hashlib
 import json
+import os
+import re
 import socket
 import struct
 import sys
 import time
 import urllib.parse
 
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 RECORDS = []
 CLOSED = []
 FLAKY = {}
@@ -124,6 +133,34 @@ async def serve_sse(writer, opts, cut):
     return True
 
 
+async def serve_fixture(writer, opts):
+    name = opts.get("name", "")
+    if not re.fullmatch(r"[A-Za-z0-9_]+\.(sse|json)", name):
+        writer.write(response(400, [], b"bad fixture name"))
+        return
+    path = os.path.join(FIXTURES, name)
+    if name.endswith(".json"):
+        with open(path, "rb") as f:
+            writer.write(response(200, [("Content-Type", "application/json")], f.read()))
+        return
+    with open(path, "rb") as f:
+        data = f.read()
+    interval = int(opts.get("interval_ms", "0")) / 1000.0
+    size = int(opts.get("chunk", "0"))
+    if size > 0:
+        pieces = [data[i:i + size] for i in range(0, len(data), size)]
+    else:
+        pieces = [p for p in re.split(rb"(?<=\n\n)|(?<=\r\n\r\n)", data) if p]
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                 b"Transfer-Encoding: chunked\r\n\r\n")
+    for i, piece in enumerate(pieces):
+        writer.write(chunk(piece))
+        await writer.drain()
+        if interval and i + 1 < len(pieces):
+            await asyncio.sleep(interval)
+    writer.write(b"0\r\n\r\n")
+
+
 async def answer(writer, method, target, headers, raw_headers, body):
     name, opts = parse_behaviour(target, headers)
     echo = {"method": method, "target": target, "headers": raw_headers,
@@ -176,6 +213,11 @@ async def answer(writer, method, target, headers, raw_headers, body):
             writer.write(response(code, extra, b'{"error":"flaky"}'))
         else:
             writer.write(response(200, [json_type], echo_bytes))
+    elif name == "fixture":
+        await serve_fixture(writer, opts)
+    elif name == "digest":
+        digest = {"sha256": hashlib.sha256(body).hexdigest(), "body_len": len(body)}
+        writer.write(response(200, [json_type], json.dumps(digest).encode()))
     elif name == "headers":
         extra = [json_type] + [(k, v) for k, v in opts.items()]
         writer.write(response(200, extra, echo_bytes))

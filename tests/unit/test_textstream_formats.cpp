@@ -15,14 +15,16 @@ TEST_SUITE("textstream.formats") {
     TEST_CASE("detection from one event or body") {
         CHECK(detect_format(json::parse(R"({"choices":[]})")) == Format::openai);
         // Azure's first chunk: no choices yet, only content filter results.
-        CHECK(detect_format(json::parse(R"({"choices":[],"object":"","prompt_filter_results":[]})")) ==
-              Format::openai);
+        CHECK(detect_format(json::parse(
+                  R"({"choices":[],"object":"","prompt_filter_results":[]})")) == Format::openai);
         CHECK(detect_format(json::parse(R"({"type":"response.created","response":{}})")) ==
               Format::responses);
-        CHECK(detect_format(json::parse(R"({"object":"response","output":[]})")) == Format::responses);
+        CHECK(detect_format(json::parse(R"({"object":"response","output":[]})")) ==
+              Format::responses);
         CHECK(detect_format(json::parse(R"({"type":"message_start","message":{}})")) ==
               Format::anthropic);
-        CHECK(detect_format(json::parse(R"({"type":"message","content":[]})")) == Format::anthropic);
+        CHECK(detect_format(json::parse(R"({"type":"message","content":[]})")) ==
+              Format::anthropic);
         CHECK(detect_format(json::parse(R"({"candidates":[]})")) == Format::gemini);
         CHECK(detect_format(json::parse(R"({"promptFeedback":{"blockReason":"SAFETY"}})")) ==
               Format::gemini);
@@ -44,10 +46,14 @@ TEST_SUITE("textstream.formats") {
     }
 
     TEST_CASE("text of events that carry none is empty") {
-        CHECK(event_text(Format::anthropic, "",
-                         json::parse(R"({"type":"content_block_delta","delta":{"type":"input_json_delta","partial_json":"{"}})"))
-                  .empty());
-        CHECK(event_text(Format::openai, "", json::parse(R"({"choices":[{"delta":{"content":null}}]})"))
+        CHECK(
+            event_text(
+                Format::anthropic, "",
+                json::parse(
+                    R"({"type":"content_block_delta","delta":{"type":"input_json_delta","partial_json":"{"}})"))
+                .empty());
+        CHECK(event_text(Format::openai, "",
+                         json::parse(R"({"choices":[{"delta":{"content":null}}]})"))
                   .empty());
         CHECK(event_text(Format::responses, "",
                          json::parse(R"({"type":"response.output_text.done","text":"all"})"))
@@ -60,10 +66,13 @@ TEST_SUITE("textstream.formats") {
     TEST_CASE("errors inside a stream") {
         CHECK(event_error("", json::parse(R"({"error":{"message":"boom"}})")) == "boom");
         CHECK(event_error("error", json::parse(R"({"type":"error","message":"m"})")).has_value());
-        CHECK(event_error("", json::parse(R"({"type":"response.failed","response":{"error":{"message":"f"}}})")) ==
+        CHECK(event_error(
+                  "", json::parse(
+                          R"({"type":"response.failed","response":{"error":{"message":"f"}}})")) ==
               "f");
-        CHECK_FALSE(event_error("", json::parse(R"({"type":"response.created","response":{"error":null}})"))
-                        .has_value());
+        CHECK_FALSE(
+            event_error("", json::parse(R"({"type":"response.created","response":{"error":null}})"))
+                .has_value());
         CHECK_FALSE(event_error("", json::parse(R"({"choices":[]})")).has_value());
     }
 }

@@ -58,8 +58,11 @@ const std::string kOpenAiChat =
     "data: [DONE]\n\n";
 
 const std::string kCompletions =
-    "data: {\"id\":\"x\",\"object\":\"text_completion\",\"choices\":[{\"text\":\"Once\",\"index\":0}]}\n\n"
-    "data: {\"id\":\"x\",\"object\":\"text_completion\",\"choices\":[{\"text\":\" upon\",\"index\":0}]}\n\n"
+    "data: "
+    "{\"id\":\"x\",\"object\":\"text_completion\",\"choices\":[{\"text\":\"Once\",\"index\":0}]}"
+    "\n\n"
+    "data: {\"id\":\"x\",\"object\":\"text_completion\",\"choices\":[{\"text\":\" "
+    "upon\",\"index\":0}]}\n\n"
     "data: [DONE]\n\n";
 
 const std::string kResponses =
@@ -67,7 +70,9 @@ const std::string kResponses =
     "data: {\"type\":\"response.created\",\"response\":{\"id\":\"r1\",\"object\":\"response\","
     "\"status\":\"in_progress\",\"error\":null,\"output\":[]}}\n\n"
     "event: response.output_item.added\n"
-    "data: {\"type\":\"response.output_item.added\",\"output_index\":0,\"item\":{\"type\":\"message\"}}\n\n"
+    "data: "
+    "{\"type\":\"response.output_item.added\",\"output_index\":0,\"item\":{\"type\":\"message\"}}"
+    "\n\n"
     "event: response.output_text.delta\n"
     "data: {\"type\":\"response.output_text.delta\",\"output_index\":0,\"content_index\":0,"
     "\"delta\":\"Hi\"}\n\n"
@@ -77,7 +82,8 @@ const std::string kResponses =
     "event: response.output_text.done\n"
     "data: {\"type\":\"response.output_text.done\",\"text\":\"Hi there\"}\n\n"
     "event: response.completed\n"
-    "data: {\"type\":\"response.completed\",\"response\":{\"id\":\"r1\",\"status\":\"completed\"}}\n\n";
+    "data: "
+    "{\"type\":\"response.completed\",\"response\":{\"id\":\"r1\",\"status\":\"completed\"}}\n\n";
 
 const std::string kAnthropic =
     "event: message_start\n"
@@ -104,8 +110,10 @@ const std::string kAnthropic =
 const std::string kGemini =
     "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Ciao\"}],\"role\": \"model\"},"
     "\"index\": 0}]}\r\n\r\n"
-    "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \" mondo\"}],\"role\": \"model\"},"
-    "\"finishReason\": \"STOP\",\"index\": 0}],\"usageMetadata\": {\"totalTokenCount\": 5}}\r\n\r\n";
+    "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \" mondo\"}],\"role\": "
+    "\"model\"},"
+    "\"finishReason\": \"STOP\",\"index\": 0}],\"usageMetadata\": {\"totalTokenCount\": "
+    "5}}\r\n\r\n";
 
 // Drops the last event (and everything after it) whose data contains `marker`.
 std::string without(const std::string& stream, std::string_view marker) {
@@ -173,8 +181,8 @@ TEST_SUITE("textstream.text_stream") {
         const Case cases[] = {
             {R"({"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hi!\n"},"finish_reason":"stop"}]})",
              Format::openai, "Hi!\n"},
-            {R"({"object":"text_completion","choices":[{"text":"done","index":0}]})", Format::openai,
-             "done\n"},
+            {R"({"object":"text_completion","choices":[{"text":"done","index":0}]})",
+             Format::openai, "done\n"},
             {R"({"id":"r","object":"response","output":[{"type":"reasoning","summary":[]},{"type":"message","content":[{"type":"output_text","text":"A"},{"type":"refusal","refusal":"no"},{"type":"output_text","text":"B"}]}]})",
              Format::responses, "AB\n"},
             {R"({"id":"m","type":"message","role":"assistant","content":[{"type":"thinking","thinking":"hmm"},{"type":"text","text":"Yes"}]})",
@@ -227,9 +235,10 @@ TEST_SUITE("textstream.text_stream") {
 
     TEST_CASE("an over-long line falls back to raw and keeps every byte from that line on") {
         const std::string long_text(100, 'x');
-        const std::string stream = "data: {\"choices\":[{\"delta\":{\"content\":\"A\"}}]}\n\n"
-                                   "data: {\"choices\":[{\"delta\":{\"content\":\"" +
-                                   long_text + "\"}}]}\n\ndata: [DONE]\n\n";
+        const std::string stream =
+            "data: {\"choices\":[{\"delta\":{\"content\":\"A\"}}]}\n\n"
+            "data: {\"choices\":[{\"delta\":{\"content\":\"" +
+            long_text + "\"}}]}\n\ndata: [DONE]\n\n";
         const Run r = run(stream, TextStream::Mode::text, true, 7, 64);
         CHECK(r.warnings == 1);
         const std::string tail = stream.substr(stream.find("data: {", 10));
@@ -274,8 +283,8 @@ TEST_SUITE("textstream.text_stream") {
 
     TEST_CASE("response.incomplete and response.failed also end a Responses stream") {
         for (std::string_view type : {"response.incomplete", "response.failed"}) {
-            const std::string stream = without(kResponses, "response.completed") + "event: " +
-                                       std::string(type) + "\ndata: {\"type\":\"" +
+            const std::string stream = without(kResponses, "response.completed") +
+                                       "event: " + std::string(type) + "\ndata: {\"type\":\"" +
                                        std::string(type) + "\",\"response\":{}}\n\n";
             CHECK_FALSE(raw_sse(stream).ended_early);
         }

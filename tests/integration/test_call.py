@@ -1,0 +1,523 @@
+"""Integration tests for `llmgw call` (issue 5): the real binary against the mock upstream,
+and through a real `llmgw serve` for --via."""
+import hashlib
+import json
+import os
+import select
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+import harness
+
+SECRET = "sk-llmgw-test-5ecret-9f8e7d6c"
+KEY_VAR = "LLMGW_TEST_CALL_KEY"
+FIXTURES = os.path.join(harness.HERE, "fixtures")
+
+CONFIG = """
+[services.mock]
+base_url = "http://127.0.0.1:{port}"
+aliases = ["mock-alias"]
+timeout_ms = 5000
+max_retries = 1
+api_key_env = "{key_var}"
+api_key_header = "Authorization"
+api_key_prefix = "Bearer "
+
+[services.xkey]
+base_url = "http://127.0.0.1:{port}"
+max_retries = 0
+api_key_env = "{key_var}"
+api_key_header = "x-api-key"
+
+[services.small]
+base_url = "http://127.0.0.1:{port}"
+max_response_bytes = 1000
+max_retries = 0
+
+[services.dead]
+base_url = "http://127.0.0.1:{dead_port}"
+max_retries = 0
+
+[services.nowhere]
+base_url = "http://llmgw-test.invalid"
+max_retries = 0
+"""
+
+# fixture file → the text --text prints for it
+TEXT_FIXTURES = {
+    "openai_chat.sse": "Hello! How can I help you today? \u2728\n",
+    "openai_completions.sse": "\n\nThe quick brown fox.\n",
+    "openai_responses.sse": "Under the sea,\na unicorn sleeps.\n",
+    "anthropic_messages.sse": "Bonjour ! Comment puis-je vous aider ?\n",
+    "gemini_stream.sse": "Ciao! Come posso aiutarti oggi?\n",
+    "openai_chat.json": "Paris is the capital of France.\n",
+    "openai_completions.json": "\n\nThis is indeed a test\n",
+    "openai_responses.json": "In a quiet forest, a unicorn dreamed.\n",
+    "anthropic_messages.json": "Hi! My name is Claude.\n",
+    "gemini.json": "The sky is blue because of Rayleigh scattering.\n",
+}
+
+
+def read_until(proc, predicate, timeout=10):
+    """Reads proc's stdout as it arrives until predicate(data) holds; returns
+    [(arrival time, bytes so far)] for each read."""
+    fd = proc.stdout.fileno()
+    data = b""
+    reads = []
+    deadline = time.monotonic() + timeout
+    while not predicate(data) and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if not ready:
+            continue
+        piece = os.read(fd, 65536)
+        if not piece:
+            break
+        data += piece
+        reads.append((time.monotonic(), data))
+    return reads
+
+
+class CallBase(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.mock = harness.Mock()
+        cls.dir = tempfile.mkdtemp(prefix="llmgw-call-")
+        os.makedirs(os.path.join(cls.dir, "llmgw"))
+        # The default location: call finds it through XDG_CONFIG_HOME, without --config.
+        with open(os.path.join(cls.dir, "llmgw", "config.toml"), "w") as f:
+            f.write(CONFIG.format(port=cls.mock.port, dead_port=harness.free_port(),
+                                  key_var=KEY_VAR))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.mock.stop()
+
+    def setUp(self):
+        self.mock.reset()
+
+    def env(self, extra=None):
+        env = {k: v for k, v in os.environ.items() if k not in ("LLMGW_CONFIG", KEY_VAR)}
+        env["XDG_CONFIG_HOME"] = self.dir
+        env.update(extra or {})
+        return env
+
+    def call(self, *args, stdin=None, env=None, timeout=60):
+        """Runs `llmgw call ARGS`; returns (status, stdout bytes, stderr text)."""
+        p = subprocess.run([harness.LLMGW, "call", *args], input=stdin, capture_output=True,
+                           env=self.env(env), timeout=timeout)
+        return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace")
+
+    def spawn(self, *args, env=None):
+        return subprocess.Popen([harness.LLMGW, "call", *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=self.env(env))
+
+    def gateway_error(self, stderr, want_type):
+        """The JSON error on the last line of stderr, checked for its type."""
+        doc = json.loads(stderr.strip().splitlines()[-1])
+        self.assertEqual(doc["error"]["type"], want_type, stderr)
+        self.assertTrue(doc["error"]["message"])
+        self.assertTrue(doc["error"]["request_id"])
+        return doc
+
+    def wait_closed(self, target, timeout=5):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(c["target"] == target for c in self.mock.closed()):
+                return True
+            time.sleep(0.05)
+        return False
+
+
+class CallTest(CallBase):
+    # ---- exit status 0 and 1 ----
+    def test_ok_prints_only_the_body(self):
+        status, out, err = self.call("mock", "/v1/models?x=1")
+        self.assertEqual(status, 0, err)
+        self.assertEqual(err, "")
+        echo = json.loads(out)
+        self.assertEqual(echo["method"], "GET")
+        self.assertEqual(echo["target"], "/v1/models?x=1")
+        names = {k.lower(): v for k, v in echo["headers"]}
+        self.assertRegex(names["user-agent"], r"^llmgw/")
+        self.assertIn("x-request-id", names)
+
+    def test_alias(self):
+        status, out, _ = self.call("mock-alias", "/v1/models")
+        self.assertEqual(status, 0)
+        self.assertEqual(json.loads(out)["target"], "/v1/models")
+
+    def test_http_error_is_1_with_the_body(self):
+        status, out, err = self.call("mock", "/v1/x", "-H", 'x-mock: status;code=404;body={"e":"gone"}')
+        self.assertEqual(status, 1, err)
+        self.assertEqual(out, b'{"e":"gone"}')
+
+    # ---- exit status 2 ----
+    def test_usage_errors_are_2(self):
+        cases = [
+            (["mock", "/v1/x", "--bogus"], "bogus"),
+            (["nosuchservice", "/v1/x"], "Available services:"),
+            (["mock", "/v1/x", "-d", "@/nonexistent/body.json"], "cannot read"),
+            (["mock", "v1/x"], "must start with '/'"),
+            (["mock", "/v1/x", "-H", "no colon"], "colon"),
+            (["mock", "/v1/x", "--via", "127.0.0.1:8787"], "--via"),
+            (["mock", "/v1/x", "--retries", "-1"], "retries"),
+        ]
+        for args, words in cases:
+            with self.subTest(args=args):
+                status, out, err = self.call(*args)
+                self.assertEqual(status, 2, err)
+                self.assertEqual(out, b"")
+                self.assertIn(words, err)
+        self.assertEqual(self.mock.requests(), [])
+
+    def test_unknown_service_lists_services(self):
+        _, _, err = self.call("nosuchservice", "/v1/x")
+        self.assertIn("mock", err.splitlines()[-1])
+        self.assertIn("openai", err.splitlines()[-1])
+
+    def test_help_documents_exit_statuses(self):
+        p = subprocess.run([harness.LLMGW, "call", "--help"], capture_output=True, text=True,
+                           env=self.env(), timeout=30)
+        self.assertEqual(p.returncode, 0)
+        for line in ("Exit status:", "130", "--text", "--via"):
+            self.assertIn(line, p.stdout)
+
+    # ---- exit status 3 ----
+    def test_connection_refused_is_3(self):
+        status, out, err = self.call("dead", "/v1/x")
+        self.assertEqual(status, 3, err)
+        self.assertEqual(out, b"")
+        self.gateway_error(err, "CONNECTION")
+
+    def test_unresolvable_host_is_3(self):
+        status, out, err = self.call("nowhere", "/v1/x", "--timeout", "15000")
+        self.assertEqual(status, 3, err)
+        self.assertEqual(out, b"")
+        self.gateway_error(err, "DNS")
+
+    def test_timeout_is_3(self):
+        started = time.monotonic()
+        status, out, err = self.call("mock", "/v1/x", "-H", "x-mock: hang", "--timeout", "700",
+                                     "--quiet")
+        elapsed = time.monotonic() - started
+        self.assertEqual(status, 3, err)
+        self.assertEqual(out, b"")
+        self.gateway_error(err, "TIMEOUT")
+        self.assertLess(elapsed, 4.5)  # the service's 5000 ms was replaced
+
+    # ---- exit status 4 ----
+    def test_reset_mid_stream_is_4(self):
+        status, out, err = self.call("mock", "/v1/x", "-H", "x-mock: sse_cut;events=3;interval_ms=50")
+        self.assertEqual(status, 4, err)
+        self.assertIn(b"tok2", out)  # what arrived was printed
+        self.gateway_error(err, "NETWORK")
+
+    def test_stream_without_done_is_4(self):
+        status, out, err = self.call("mock", "/v1/x", "-H", "x-mock: sse;events=2;interval_ms=10;done=0")
+        self.assertEqual(status, 4, err)
+        self.assertIn(b"tok1", out)
+        self.assertIn("[DONE]", err)
+        status, _, err = self.call("mock", "/v1/x", "-H", "x-mock: sse;events=2;interval_ms=10")
+        self.assertEqual(status, 0, err)
+
+    def test_stream_without_end_marker_is_4_in_text_mode_too(self):
+        # A transfer that ends cleanly but without [DONE]: the text is printed, then 4.
+        status, out, err = self.call("mock", "/v1/x", "--text", "-H",
+                                     "x-mock: sse;events=1;interval_ms=10;done=0")
+        self.assertEqual(status, 4, err)
+        self.assertEqual(out, b"tok0 \n")
+
+    def test_size_limit_is_4(self):
+        # Content-Length over the limit: nothing is printed.
+        status, out, err = self.call("small", "/v1/x", "-H", "x-mock: bytes;n=5000;length=1")
+        self.assertEqual(status, 4, err)
+        self.assertEqual(out, b"")
+        self.gateway_error(err, "SIZE_LIMIT")
+        # No Content-Length: cut when the limit is passed.
+        status, out, err = self.call("small", "/v1/x", "-H", "x-mock: bytes;n=50000;length=0")
+        self.assertEqual(status, 4, err)
+        self.assertLessEqual(len(out), 1000)
+        self.gateway_error(err, "SIZE_LIMIT")
+
+    # ---- exit status 130 ----
+    def test_sigint_aborts_the_transfer(self):
+        proc = self.spawn("mock", "/v1/sigint", "-H", "x-mock: sse;events=100;interval_ms=100")
+        try:
+            reads = read_until(proc, lambda d: b"tok1" in d)
+            self.assertTrue(reads, "no event arrived before the signal")
+            proc.send_signal(signal.SIGINT)
+            self.assertEqual(proc.wait(timeout=10), 130)
+        finally:
+            proc.kill()
+            proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
+        self.assertTrue(self.wait_closed("/v1/sigint"), self.mock.closed())
+
+    def test_closed_stdout_aborts_the_transfer(self):
+        proc = self.spawn("mock", "/v1/epipe", "-H", "x-mock: sse;events=100;interval_ms=50")
+        try:
+            read_until(proc, lambda d: b"tok0" in d)
+            proc.stdout.close()
+            self.assertEqual(proc.wait(timeout=10), 141)
+        finally:
+            proc.kill()
+            proc.wait()
+            proc.stderr.close()
+        self.assertTrue(self.wait_closed("/v1/epipe"), self.mock.closed())
+
+    # ---- request building ----
+    def test_data_implies_post_and_json(self):
+        status, out, _ = self.call("mock", "/v1/x", "-d", '{"a":1}')
+        self.assertEqual(status, 0)
+        echo = json.loads(out)
+        self.assertEqual(echo["method"], "POST")
+        self.assertEqual(echo["body"], '{"a":1}')
+        names = {k.lower(): v for k, v in echo["headers"]}
+        self.assertEqual(names["content-type"], "application/json")
+        # A Content-Type of the user's and an explicit method win.
+        status, out, _ = self.call("mock", "/v1/x", "-X", "put", "-d", "a=b",
+                                   "-H", "Content-Type: text/plain")
+        echo = json.loads(out)
+        self.assertEqual(echo["method"], "PUT")
+        names = {k.lower(): v for k, v in echo["headers"]}
+        self.assertEqual(names["content-type"], "text/plain")
+
+    def test_data_from_file(self):
+        path = os.path.join(self.dir, "body.bin")
+        payload = bytes(range(256)) * 4
+        with open(path, "wb") as f:
+            f.write(payload)
+        status, out, err = self.call("mock", "/v1/x", "-d", "@" + path, "-H", "x-mock: digest")
+        self.assertEqual(status, 0, err)
+        self.assertEqual(json.loads(out), {"sha256": hashlib.sha256(payload).hexdigest(),
+                                           "body_len": len(payload)})
+
+    def test_data_from_stdin(self):
+        status, out, _ = self.call("mock", "/v1/x", "-d", "@-", stdin=b'{"from":"stdin"}')
+        self.assertEqual(status, 0)
+        self.assertEqual(json.loads(out)["body"], '{"from":"stdin"}')
+
+    def test_five_mib_stdin_body_byte_for_byte(self):
+        payload = os.urandom(5 * 1024 * 1024)
+        status, out, err = self.call("mock", "/v1/upload", "-d", "@-", "-H", "x-mock: digest",
+                                     "-H", "Content-Type: application/octet-stream", stdin=payload)
+        self.assertEqual(status, 0, err)
+        self.assertEqual(json.loads(out), {"sha256": hashlib.sha256(payload).hexdigest(),
+                                           "body_len": len(payload)})
+
+    # ---- stdout/stderr discipline ----
+    def test_retry_notice_on_stderr_and_quiet(self):
+        status, out, err = self.call("mock", "/v1/x", "-H", "x-mock: flaky;key=r1;fail=1;code=503")
+        self.assertEqual(status, 0, err)
+        json.loads(out)  # stdout is the body and nothing else
+        self.assertRegex(err, r"^llmgw: retrying after 503 \(attempt 2 in \d+ ms\)\n$")
+        status, out, err = self.call("mock", "/v1/x", "-H", "x-mock: flaky;key=r2;fail=1;code=503",
+                                     "--quiet")
+        self.assertEqual(status, 0)
+        self.assertEqual(err, "")
+        # --retries 0 disables them: the 503 is the answer.
+        status, out, err = self.call("mock", "/v1/x", "-H", "x-mock: flaky;key=r3;fail=1;code=503",
+                                     "--retries", "0")
+        self.assertEqual(status, 1)
+        self.assertEqual(err, "")
+
+    def test_include_prints_status_line_and_headers_first(self):
+        status, out, _ = self.call("mock", "/v1/x", "-i", "-H", "x-mock: headers;X-Extra=yes")
+        self.assertEqual(status, 0)
+        head, body = out.split(b"\r\n\r\n", 1)
+        lines = head.decode().split("\r\n")
+        self.assertEqual(lines[0], "HTTP/1.1 200 OK")
+        fields = {l.split(":", 1)[0].lower(): l.split(":", 1)[1].strip() for l in lines[1:]}
+        self.assertEqual(fields["x-extra"], "yes")
+        self.assertEqual(fields["content-length"], str(len(body)))
+        json.loads(body)
+
+    def test_sse_events_reach_a_pipe_as_they_arrive(self):
+        proc = self.spawn("mock", "/v1/x", "-H", "x-mock: sse;events=5;interval_ms=200")
+        try:
+            reads = read_until(proc, lambda d: d.count(b"\n\n") >= 6)
+            self.assertEqual(proc.wait(timeout=10), 0)
+        finally:
+            proc.kill()
+            proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
+        # When each of the five events was first seen at the reading end.
+        seen = []
+        for at, data in reads:
+            while len(seen) < 5 and data.count(b"tok%d" % len(seen)) > 0:
+                seen.append(at)
+        self.assertEqual(len(seen), 5)
+        # Buffered output would arrive all at once; a late event shortens the next gap, so
+        # the median is checked closely and each gap only loosely.
+        gaps = sorted(b - a for a, b in zip(seen, seen[1:]))
+        self.assertGreater(gaps[len(gaps) // 2], 0.12, gaps)
+        self.assertLess(gaps[len(gaps) // 2], 0.4, gaps)
+        self.assertGreater(gaps[0], 0.03, gaps)
+        self.assertGreater(seen[-1] - seen[0], 0.6, gaps)
+
+    # ---- --text ----
+    def test_text_of_each_provider_format(self):
+        for name, text in TEXT_FIXTURES.items():
+            for extra in ("", ";chunk=7"):
+                with self.subTest(fixture=name, extra=extra):
+                    status, out, err = self.call("mock", "/v1/x", "--text", "-H",
+                                                 f"x-mock: fixture;name={name}{extra}")
+                    self.assertEqual(status, 0, err)
+                    self.assertEqual(out.decode("utf-8"), text)
+                    self.assertEqual(err, "")
+
+    def test_raw_fixture_streams_are_complete(self):
+        for name in TEXT_FIXTURES:
+            if name.endswith(".sse"):
+                with self.subTest(fixture=name):
+                    status, out, err = self.call("mock", "/v1/x", "-H", f"x-mock: fixture;name={name}")
+                    self.assertEqual(status, 0, err)
+                    with open(os.path.join(FIXTURES, name), "rb") as f:
+                        self.assertEqual(out, f.read())
+
+    def test_text_streams_as_it_arrives(self):
+        proc = self.spawn("mock", "/v1/x", "--text", "-H",
+                          "x-mock: fixture;name=anthropic_messages.sse;interval_ms=300")
+        try:
+            reads = read_until(proc, lambda d: b"Bonjour" in d)
+            self.assertTrue(reads)
+            self.assertNotIn(b"aider", reads[-1][1])  # the rest is still to come
+            self.assertEqual(proc.wait(timeout=15), 0)
+        finally:
+            proc.kill()
+            proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
+
+    def test_text_unknown_format_falls_back_to_raw(self):
+        status, out, err = self.call("mock", "/v1/models", "--text")
+        self.assertEqual(status, 0)
+        json.loads(out)
+        self.assertIn("--text: the response is not of a known format", err)
+        status, out, err = self.call("mock", "/v1/models", "--text", "--quiet")
+        self.assertEqual(err, "")
+
+    def test_text_of_an_http_error_is_the_raw_body(self):
+        status, out, err = self.call("mock", "/v1/x", "--text", "-H",
+                                     'x-mock: status;code=400;body={"error":"bad"}')
+        self.assertEqual(status, 1)
+        self.assertEqual(out, b'{"error":"bad"}')
+
+    # ---- auth from the environment ----
+    def auth_headers(self):
+        return [{k.lower(): v for k, v in r["headers"]} for r in self.mock.requests()]
+
+    def test_env_key_is_added_and_never_printed(self):
+        env = {KEY_VAR: SECRET}
+        runs = [
+            self.call("mock", "/v1/x", "-i", "-H", "x-mock: status;code=200;body={}", env=env),
+            self.call("mock", "/v1/x", "-i", "-H", "x-mock: status;code=401;body={}", env=env),
+            self.call("mock", "/v1/x", "-H", "x-mock: status;code=503;body={}", env=env),
+            self.call("mock", "/v1/x", "-H", "x-mock: hang", "--timeout", "300", env=env),
+            self.call("mock", "/v1/x", "--text", "-H", "x-mock: sse_cut;events=1", env=env),
+            self.call("dead", "/v1/x", env=env),
+            self.call("xkey", "/v1/x", "-H", "x-mock: status;code=200;body={}", env=env),
+        ]
+        for status, out, err in runs:
+            self.assertNotIn(SECRET.encode(), out)
+            self.assertNotIn(SECRET, err)
+            self.assertNotIn(SECRET[-8:], err)
+        seen = self.auth_headers()
+        self.assertGreaterEqual(len(seen), 6)
+        for headers in seen[:-1]:
+            self.assertEqual(headers["authorization"], "Bearer " + SECRET)
+        self.assertEqual(seen[-1]["x-api-key"], SECRET)
+        self.assertNotIn("authorization", seen[-1])
+
+    def test_env_key_not_added_when_the_request_has_auth(self):
+        env = {KEY_VAR: SECRET}
+        self.call("mock", "/v1/x", "-H", "authorization: Bearer mine", env=env)
+        self.call("mock", "/v1/x", "-H", "x-api-key: other", env=env)
+        self.call("xkey", "/v1/x", "-H", "X-API-KEY: mine", env=env)
+        self.call("mock", "/v1/x?key=abc", env=env)
+        self.call("mock", "/v1/x", env={KEY_VAR: ""})
+        self.call("mock", "/v1/x")
+        seen = self.auth_headers()
+        self.assertEqual(len(seen), 6)
+        self.assertEqual(seen[0]["authorization"], "Bearer mine")
+        self.assertNotIn("authorization", seen[1])
+        self.assertEqual(seen[2]["x-api-key"], "mine")
+        for headers in seen[3:]:
+            self.assertNotIn("authorization", headers)
+        for record in self.mock.requests():
+            self.assertNotIn(SECRET, json.dumps(record))
+
+
+class CallViaGatewayTest(CallBase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.gw = harness.Gateway(cls.mock.port)
+        cls.via = f"http://127.0.0.1:{cls.gw.port}"
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gw.stop()
+        super().tearDownClass()
+
+    def test_via_goes_through_the_gateway(self):
+        status, out, err = self.call("mock", "/v1/models", "--via", self.via, "-i",
+                                     "-H", "x-mock: status;code=200;body={}",
+                                     env={KEY_VAR: SECRET})
+        self.assertEqual(status, 0, err)
+        self.assertNotIn(SECRET.encode(), out)
+        head, body = out.split(b"\r\n\r\n", 1)
+        fields = {l.split(":", 1)[0].lower(): l.split(":", 1)[1].strip()
+                  for l in head.decode().split("\r\n")[1:]}
+        self.assertEqual(body, b"{}")
+        [record] = self.mock.requests()
+        received = {k.lower(): v for k, v in record["headers"]}
+        # The gateway's id, its default header from its own config, and call's key.
+        self.assertEqual(received["x-request-id"], fields["x-gateway-request-id"])
+        self.assertEqual(received["x-default-header"], "from-config")
+        self.assertEqual(received["authorization"], "Bearer " + SECRET)
+        self.assertEqual(fields["x-processing-mode"], "edge")
+        self.assertEqual(record["target"], "/v1/models")
+
+    def test_via_stream_with_text(self):
+        status, out, err = self.call("mock", "/v1/x", "--via", self.via + "/", "--text",
+                                     "-H", "x-mock: fixture;name=openai_chat.sse")
+        self.assertEqual(status, 0, err)
+        self.assertEqual(out.decode(), TEXT_FIXTURES["openai_chat.sse"])
+
+    def test_via_gateway_errors_map_to_exit_statuses(self):
+        status, out, err = self.call("dead", "/v1/x", "--via", self.via)
+        self.assertEqual(status, 3, err)
+        self.assertEqual(out, b"")
+        self.gateway_error(err, "CONNECTION")
+        # An upstream's own error is an answer, not a gateway error.
+        status, out, err = self.call("mock", "/v1/x", "--via", self.via,
+                                     "-H", 'x-mock: status;code=503;body={"error":"up"}')
+        self.assertEqual(status, 1, err)
+        self.assertEqual(out, b'{"error":"up"}')
+
+    def test_via_cut_stream_is_4(self):
+        status, out, err = self.call("mock", "/v1/x", "--via", self.via, "-i",
+                                     "-H", "x-mock: sse_cut;events=2;interval_ms=50")
+        self.assertEqual(status, 4, err)
+        head, body = out.split(b"\r\n\r\n", 1)
+        self.assertIn(b"tok1", body)
+        self.assertIn(b"event: error", body)  # the gateway's last event, then the cut
+        gateway_id = [l.split(":", 1)[1].strip() for l in head.decode().split("\r\n")
+                      if l.lower().startswith("x-gateway-request-id:")][0]
+        self.assertEqual(self.gateway_error(err, "NETWORK")["error"]["request_id"], gateway_id)
+
+    def test_via_without_a_gateway_is_3(self):
+        status, out, err = self.call("mock", "/v1/x", "--via",
+                                     f"http://127.0.0.1:{harness.free_port()}")
+        self.assertEqual(status, 3, err)
+        self.gateway_error(err, "CONNECTION")
+
+
+if __name__ == "__main__":
+    unittest.main()
