@@ -22,6 +22,8 @@ constexpr std::string_view kBold = "\033[1m";
 constexpr std::string_view kReset = "\033[0m";
 
 const char* const kRootFooter = R"(Examples:
+  llmgw serve
+  llmgw call openai /v1/models
   llmgw services
   llmgw services --json --config ./my-services.toml
   llmgw route /gateway/openai/v1/models
@@ -33,7 +35,7 @@ Run 'llmgw SUBCOMMAND --help' for the flags of a subcommand.)";
 // CLI11 spells a two-value positional "args(1x)"; a positional with an option_text
 // ("[METHOD] PATH") shows that text instead, in the usage line and in the list.
 class Formatter : public CLI::Formatter {
-public:
+  public:
     std::string make_option(const CLI::Option* opt, bool is_positional) const override {
         if (!is_positional || opt->get_option_text().empty()) {
             return CLI::Formatter::make_option(opt, is_positional);
@@ -53,11 +55,12 @@ public:
 
 void setup_app(CLI::App& app) {
     app.name("llmgw");
-    app.description("llmgw " LLMGW_VERSION
-                    ": a local gateway and command-line proxy for LLM APIs.\n"
-                    "A request to /gateway/{service}/{path} goes to the service's base URL, on the\n"
-                    "edge lane (quick and streaming requests) or the background lane (long-running\n"
-                    "APIs and large bodies).");
+    app.description(
+        "llmgw " LLMGW_VERSION
+        ": a local gateway and command-line proxy for LLM APIs.\n"
+        "A request to /gateway/{service}/{path} goes to the service's base URL, on the\n"
+        "edge lane (quick and streaming requests) or the background lane (long-running\n"
+        "APIs and large bodies).");
     app.set_version_flag("--version", "llmgw " LLMGW_VERSION, "Print the version and exit");
     app.footer(kRootFooter);
     // Before any add_subcommand(): subcommands take the formatter of their parent.
@@ -160,13 +163,14 @@ Result<std::string> read_body_arg(std::string_view spec, std::istream& in) {
     if (path.empty()) return unexpected(std::string("-d @ needs a file name (or @- for stdin)"));
     // stdio rather than ifstream: errno then says why the file could not be read.
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
-                                                        &std::fclose);
+                                                         &std::fclose);
     if (!file) return unexpected("cannot read " + path + ": " + std::strerror(errno));
     std::string body;
     char buffer[65536];
     std::size_t n = 0;
     while ((n = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) body.append(buffer, n);
-    if (std::ferror(file.get())) return unexpected("cannot read " + path + ": " + std::strerror(errno));
+    if (std::ferror(file.get()))
+        return unexpected("cannot read " + path + ": " + std::strerror(errno));
     return body;
 }
 

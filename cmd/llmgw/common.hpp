@@ -47,8 +47,8 @@ bool stdout_is_styled_terminal();
 
 // Options every config-reading subcommand has.
 struct ConfigOptions {
-    std::string config_file;   // --config FILE; empty: not given
-    config::EnvLookup env;     // unset: the process environment
+    std::string config_file;  // --config FILE; empty: not given
+    config::EnvLookup env;    // unset: the process environment
 };
 void add_config_option(CLI::App& sub, ConfigOptions& opts);
 
@@ -63,8 +63,8 @@ Result<HeaderField> parse_header_arg(std::string_view arg);
 
 // -d DATA|@FILE|@- as curl spells it.
 struct BodyArg {
-    std::string spec;        // as given
-    bool given = false;      // -d was on the command line (an empty body is still a body)
+    std::string spec;    // as given
+    bool given = false;  // -d was on the command line (an empty body is still a body)
 };
 CLI::Option* add_data_option(CLI::App& sub, BodyArg& body);
 // The body bytes: DATA itself, the whole of FILE (binary-safe), or all of `in` for @-.

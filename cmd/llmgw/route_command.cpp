@@ -15,7 +15,8 @@ namespace llmgw::cli {
 
 namespace {
 
-const char* const kFooter = R"(Runs the routing code of the gateway on the request and prints its decision: lane, rule
+const char* const kFooter =
+    R"(Runs the routing code of the gateway on the request and prints its decision: lane, rule
 and reason, service, upstream URL, timeouts, retries, fallback and the response size limit.
 Nothing is sent anywhere.
 
@@ -49,7 +50,8 @@ bool is_token(std::string_view s) {
 
 // Explicit Content-Length wins over the body size; chunked means there is none.
 Result<std::optional<std::uint64_t>> content_length_of(const Request& request, bool body_given) {
-    if (const auto te = request.headers.get("Transfer-Encoding"); te && str::icontains(*te, "chunked")) {
+    if (const auto te = request.headers.get("Transfer-Encoding");
+        te && str::icontains(*te, "chunked")) {
         return std::optional<std::uint64_t>();
     }
     if (const auto cl = request.headers.get("Content-Length")) {
@@ -247,8 +249,10 @@ Result<std::string> request_target_from(std::string_view path_or_url) {
     if (str::istarts_with(target, "http://") || str::istarts_with(target, "https://")) {
         target.remove_prefix(target.find("://") + 3);
         const std::size_t path_start = target.find_first_of("/?#");
-        if (path_start == 0) return unexpected("URL '" + std::string(path_or_url) + "' has no host");
-        target = path_start == std::string_view::npos ? std::string_view() : target.substr(path_start);
+        if (path_start == 0)
+            return unexpected("URL '" + std::string(path_or_url) + "' has no host");
+        target =
+            path_start == std::string_view::npos ? std::string_view() : target.substr(path_start);
     } else if (target.empty() || target.front() != '/') {
         return unexpected("PATH '" + std::string(path_or_url) +
                           "' must start with /gateway/ or be a URL such as "

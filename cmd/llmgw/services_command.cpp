@@ -11,7 +11,8 @@ namespace llmgw::cli {
 
 namespace {
 
-const char* const kFooter = R"(Every enabled service of the merged table: the built-in one, then the override file
+const char* const kFooter =
+    R"(Every enabled service of the merged table: the built-in one, then the override file
 (--config FILE, $LLMGW_CONFIG or $XDG_CONFIG_HOME/llmgw/config.toml), then PROXY_CONFIG.
 TIMEOUT is the edge timeout until response headers ("default": DEFAULT_TIMEOUT),
 RETRIES the extra attempts, SOURCE where the entry came from (built-in, or the override file).
@@ -94,10 +95,10 @@ int run_services(const ServicesOptions& opts, std::ostream& out, std::ostream& e
     std::vector<std::vector<std::string>> rows;
     rows.reserve(config->services.size());
     for (const auto& service : config->services) rows.push_back(table_row(service));
-    print_table(out,
-                {"NAME", "ALIASES", "BASE URL", "TIMEOUT", "RETRIES", "STREAMING", "FALLBACK",
-                 "SOURCE"},
-                rows, opts.styled);
+    print_table(
+        out,
+        {"NAME", "ALIASES", "BASE URL", "TIMEOUT", "RETRIES", "STREAMING", "FALLBACK", "SOURCE"},
+        rows, opts.styled);
     return exit_ok;
 }
 

@@ -1,0 +1,374 @@
+#!/usr/bin/env python3
+"""Medians, ratios, the issue's targets and the table, from bench.py's raw results.
+
+bench.py imports this module; run on its own it prints the table of a saved run again:
+
+    tests/bench/summarize.py build-release/bench/latest.json            # the table
+    tests/bench/summarize.py build-release/bench/latest.json --markdown # tables for BENCHMARKS.md
+
+Every ratio compares numbers of the same run. "added" latency is, per round, the target's
+percentile minus direct's in the same round (they ran back to back), then the median of rounds.
+"""
+
+import json
+import statistics
+import sys
+
+TP_ORDER = ["direct", "nginx", "llmgw", "nginx-1w", "llmgw-1t"]
+LABEL = {"direct": "direct (mock)", "nginx": "nginx, 2 workers", "llmgw": "llmgw --threads 2",
+         "nginx-1w": "nginx, 1 worker @CPU0", "llmgw-1t": "llmgw --threads 1 @CPU0"}
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def ratio(a, b):
+    return a / b if (a is not None and b) else None
+
+
+def by(rows, **kw):
+    return [r for r in rows if all(r.get(k) == v for k, v in kw.items())]
+
+
+def summarize(raw):
+    s = {"throughput": {}, "latency": {}, "sse": {}, "scale": {}, "call": {}, "targets": []}
+
+    # ---- throughput
+    tp = raw.get("throughput", [])
+    for t in TP_ORDER:
+        rows = [r for r in by(tp, target=t) if "rps" in r]
+        if not rows:
+            continue
+        s["throughput"][t] = {
+            "rounds": len(rows), "rps_runs": [round(r["rps"]) for r in rows],
+            "rps": med(r["rps"] for r in rows), "rps_min": min(r["rps"] for r in rows),
+            "rps_max": max(r["rps"] for r in rows),
+            "p50_ms": med(r["lat_p50_ms"] for r in rows), "p99_ms": med(r["lat_p99_ms"] for r in rows),
+            "cpu_cores": med(r.get("sut_cpu_cores") for r in rows),
+            "cpu_us_per_req": med(r.get("sut_cpu_us_per_req") for r in rows),
+            "errors": sum(r.get("errors", 0) for r in rows)}
+
+    def tp_ratio(a, b):
+        """ratio of medians, and the median of the per-round ratios (same round, back to back)"""
+        ta, tb = s["throughput"].get(a), s["throughput"].get(b)
+        if not ta or not tb:
+            return None
+        per_round = []
+        for r in {x["round"] for x in tp}:
+            ra = [x["rps"] for x in by(tp, target=a, round=r) if "rps" in x]
+            rb = [x["rps"] for x in by(tp, target=b, round=r) if "rps" in x]
+            if ra and rb and rb[0]:
+                per_round.append(ra[0] / rb[0])
+        return {"of_medians": ratio(ta["rps"], tb["rps"]), "median_per_round": med(per_round),
+                "per_round": [round(x, 3) for x in per_round]}
+
+    s["throughput_ratios"] = {
+        "nginx/direct": tp_ratio("nginx", "direct"), "llmgw/direct": tp_ratio("llmgw", "direct"),
+        "llmgw/nginx": tp_ratio("llmgw", "nginx"), "llmgw-1t/nginx-1w": tp_ratio("llmgw-1t", "nginx-1w")}
+
+    # ---- latency
+    lat = raw.get("latency", [])
+    for c in sorted({r["conns"] for r in lat}):
+        s["latency"][str(c)] = {}
+        for t in ("direct", "nginx", "llmgw"):
+            rows = [r for r in by(lat, target=t, conns=c) if "lat_p50_ms" in r]
+            if not rows:
+                continue
+            added50, added99 = [], []
+            for r in rows:
+                d = [x for x in by(lat, target="direct", conns=c, round=r["round"]) if "lat_p50_ms" in x]
+                if d:
+                    added50.append(r["lat_p50_ms"] - d[0]["lat_p50_ms"])
+                    added99.append(r["lat_p99_ms"] - d[0]["lat_p99_ms"])
+            s["latency"][str(c)][t] = {
+                "rounds": len(rows), "p50_ms": med(r["lat_p50_ms"] for r in rows),
+                "p99_ms": med(r["lat_p99_ms"] for r in rows), "rps": med(r["rps"] for r in rows),
+                "added_p50_ms": med(added50), "added_p99_ms": med(added99),
+                "added_p50_runs": [round(x, 4) for x in added50], "added_p99_runs": [round(x, 4) for x in added99],
+                "errors": sum(r.get("errors", 0) for r in rows)}
+
+    # ---- sse
+    sse = raw.get("sse", [])
+    for k in sorted({r["k"] for r in sse}):
+        s["sse"][str(k)] = {}
+        for t in ("direct", "nginx", "llmgw"):
+            rows = by(sse, target=t, k=k)
+            if not rows:
+                continue
+            over_direct = []
+            for r in rows:
+                d = by(sse, target="direct", k=k, round=r["round"])
+                if d and r.get("max_gap_max_ms") is not None and d[0].get("max_gap_max_ms") is not None:
+                    over_direct.append(r["max_gap_max_ms"] - d[0]["max_gap_max_ms"])
+            s["sse"][str(k)][t] = {
+                "rounds": len(rows), "streams": sum(r.get("streams", k) for r in rows),
+                "complete": sum(r.get("ok", 0) for r in rows),
+                "ttfb_p50_ms": med(r.get("ttfb_p50_ms") for r in rows),
+                "ttfb_p99_ms": med(r.get("ttfb_p99_ms") for r in rows),
+                "max_gap_p99_ms": med(r.get("max_gap_p99_ms") for r in rows),
+                "largest_gap_ms": med(r.get("max_gap_max_ms") for r in rows),
+                "largest_gap_worst_ms": max((r.get("max_gap_max_ms") or 0) for r in rows),
+                "largest_gap_over_direct_ms": med(over_direct),
+                "largest_gap_over_direct_worst_ms": max(over_direct) if over_direct else None,
+                "burst_gap_frac": med(r.get("burst_gap_frac") for r in rows),
+                "cpu_cores": med(r.get("sut_cpu_cores") for r in rows),
+                "first_error": next((r.get("first_error") or r.get("error") for r in rows
+                                     if r.get("first_error") or r.get("error")), None)}
+
+    # ---- scale
+    for r in raw.get("scale", []):
+        s["scale"][r["target"]] = {k: r.get(k) for k in (
+            "streams", "opened", "max_open", "ok", "failed", "incomplete", "timed_out", "first_error",
+            "rss_idle_kb", "rss_hold_kb", "rss_hwm_kb", "kib_per_stream", "cpu_between_events_cores",
+            "quiet_window_s", "fds_idle", "fds_hold", "check_error")}
+
+    # ---- call
+    c = raw.get("call")
+    if c:
+        m = {k: med(v) for k, v in c["times_ms"].items()}
+        s["call"] = {"median_ms": m, "runs": c["runs"],
+                     "llmgw_call/curl": ratio(m.get("llmgw_call"), m.get("curl")),
+                     "answers_ok": c.get("curl_answer_ok") and c.get("llmgw_call_answer_ok"),
+                     "nonzero_exits": {k: sum(1 for x in v if x != 0) for k, v in c["exit"].items()}}
+
+    s["targets"] = issue_targets(raw, s)
+    return s
+
+
+def issue_targets(raw, s):
+    """Issue 7's numbers: (what, goal, measured, pass)."""
+    out = []
+
+    def add(what, goal, measured, ok):
+        out.append({"what": what, "goal": goal, "measured": measured, "pass": ok})
+
+    r = s["throughput_ratios"].get("llmgw/nginx")
+    if r:
+        add("throughput, 64 conns: llmgw / nginx (2 workers vs --threads 2)", ">= 1.00",
+            f"{r['of_medians']:.2f} (per-round median {r['median_per_round']:.2f})", r["of_medians"] >= 1.0)
+    r = s["throughput_ratios"].get("llmgw-1t/nginx-1w")
+    if r:
+        add("throughput per core: llmgw 1 thread / nginx 1 worker, pinned", ">= 1.00",
+            f"{r['of_medians']:.2f} (per-round median {r['median_per_round']:.2f})", r["of_medians"] >= 1.0)
+    for c, rows in s["latency"].items():
+        g, n = rows.get("llmgw"), rows.get("nginx")
+        if not g or not n:
+            continue
+        for p in ("p50", "p99"):
+            a, b = g[f"added_{p}_ms"], n[f"added_{p}_ms"]
+            add(f"added {p} latency, {c} conn{'s' if c != '1' else ''}: llmgw vs nginx", f"<= nginx's ({b:+.3f} ms)",
+                f"{a:+.3f} ms", a <= b)
+        a = g["added_p99_ms"]
+        add(f"stretch: added p99, {c} conn{'s' if c != '1' else ''}", "<= 0.100 ms", f"{a:+.3f} ms", a <= 0.1)
+    for k, rows in s["sse"].items():
+        g, n = rows.get("llmgw"), rows.get("nginx")
+        if not g:
+            continue
+        if n and g["ttfb_p99_ms"] is not None and n["ttfb_p99_ms"] is not None:
+            add(f"SSE {k} streams: TTFB p99 llmgw vs nginx", f"<= nginx's ({n['ttfb_p99_ms']:.2f} ms)",
+                f"{g['ttfb_p99_ms']:.2f} ms", g["ttfb_p99_ms"] <= n["ttfb_p99_ms"])
+        if g["largest_gap_over_direct_worst_ms"] is not None:
+            add(f"SSE {k} streams: largest event gap minus direct's (worst round)", "<= +5 ms",
+                f"{g['largest_gap_over_direct_worst_ms']:+.1f} ms", g["largest_gap_over_direct_worst_ms"] <= 5.0)
+        add(f"SSE {k} streams: every stream complete", f"{g['streams']}/{g['streams']}",
+            f"{g['complete']}/{g['streams']}", g["complete"] == g["streams"])
+    g = s["scale"].get("llmgw")
+    if g:
+        meta = raw.get("scale_meta", {})
+        n = g.get("streams") or 0
+        add(f"scale: concurrent streams held {meta.get('hold_s')} s without error",
+            f"{meta.get('asked')} streams", f"{g.get('ok')}/{n} complete, {g.get('max_open')} open at once",
+            g.get("ok") == n and n >= meta.get("asked", n))
+        if g.get("kib_per_stream") is not None:
+            add("scale: RSS per stream above idle", "<= 64 KiB", f"{g['kib_per_stream']:.1f} KiB",
+                g["kib_per_stream"] <= 64)
+        if g.get("cpu_between_events_cores") is not None:
+            add("scale: gateway CPU between events", "near zero (<= 1% of a core)",
+                f"{100 * g['cpu_between_events_cores']:.2f}% of a core", g["cpu_between_events_cores"] <= 0.01)
+    c = s.get("call")
+    if c and c.get("llmgw_call/curl"):
+        add("llmgw call / curl, median wall time", "<= 1.20",
+            f"{c['llmgw_call/curl']:.2f} ({c['median_ms']['llmgw_call']:.2f} vs {c['median_ms']['curl']:.2f} ms)",
+            c["llmgw_call/curl"] <= 1.2)
+        add("llmgw services, median wall time", "< 10 ms", f"{c['median_ms']['llmgw_services']:.2f} ms",
+            c["median_ms"]["llmgw_services"] < 10)
+    return out
+
+
+def smoke_problems(raw, s):
+    """Anything that was not answered correctly. No performance thresholds."""
+    p = []
+    for name, v in raw.get("checks", {}).items():
+        if v != "ok":
+            p.append(f"{name}: {v}")
+    for phase in ("throughput", "latency"):
+        if not raw.get(phase) and phase in raw["meta"]["args"]["phases"]:
+            p.append(f"{phase}: no runs")
+        for r in raw.get(phase, []):
+            if not r.get("requests") or r.get("errors", 1) != 0:
+                p.append(f"{phase} {r.get('target')}: {r.get('requests')} requests, "
+                         f"errors {r.get('errors', r.get('error'))}")
+    for phase in ("sse", "scale"):
+        if not raw.get(phase) and phase in raw["meta"]["args"]["phases"]:
+            p.append(f"{phase}: no runs")
+        for r in raw.get(phase, []):
+            n = r.get("streams")
+            if not n or r.get("ok") != n or r.get("check_error"):
+                p.append(f"{phase} {r.get('target')}: {r.get('ok')}/{n} streams complete "
+                         f"({r.get('first_error') or r.get('error') or r.get('check_error')})")
+    if "call" in raw["meta"]["args"]["phases"]:
+        c = s.get("call") or {}
+        if not c.get("answers_ok"):
+            p.append(f"call: wrong answer: {raw.get('call', {}).get('llmgw_call_answer') or raw.get('call', {}).get('curl_answer')}")
+        for k, n in (c.get("nonzero_exits") or {}).items():
+            if n:
+                p.append(f"call: {k} exited non-zero {n} times")
+    if not raw.get("table"):
+        p.append("no table")
+    return p
+
+
+# ------------------------------------------------------------------ rendering
+
+def f(v, fmt="{:.2f}", none="-"):
+    return none if v is None else fmt.format(v)
+
+
+def table(raw, s, markdown=False):
+    L = []
+    m = raw["meta"]
+    mach = m.get("machine", {})
+    args = m.get("args", {})
+
+    def section(title):
+        L.append("")
+        L.append(("### " if markdown else "== ") + title)
+        L.append("")
+
+    def rows(header, body):
+        if markdown:
+            L.append("| " + " | ".join(header) + " |")
+            L.append("|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|")
+            for b in body:
+                L.append("| " + " | ".join(b) + " |")
+        else:
+            w = [max(len(str(x)) for x in col) for col in zip(header, *body)]
+            L.append("  ".join(str(h).ljust(w[i]) if i == 0 else str(h).rjust(w[i]) for i, h in enumerate(header)))
+            for b in body:
+                L.append("  ".join(str(x).ljust(w[i]) if i == 0 else str(x).rjust(w[i]) for i, x in enumerate(b)))
+
+    L.append(f"llmgw bench ({m.get('mode')}), {m.get('date')}: {mach.get('cpus')} CPUs "
+             f"({mach.get('cpu_model', '?')}), load average {f(mach.get('loadavg_start', [None])[0])} at start, "
+             f"{f((m.get('loadavg_end') or [None])[0])} at end; {m.get('seconds')} s")
+    L.append(f"{mach.get('nginx')}; {mach.get('wrk')}; llmgw {m.get('llmgw')}")
+
+    if s["throughput"]:
+        section(f"Throughput: non-streaming POST, {args.get('tp_conns')} keep-alive connections, wrk -t1, "
+                f"{args.get('tp_dur')} s x {s['throughput'].get('direct', {}).get('rounds', '?')} rounds (median)")
+        base = s["throughput"].get("direct", {}).get("rps")
+        ng, ng1 = s["throughput"].get("nginx", {}).get("rps"), s["throughput"].get("nginx-1w", {}).get("rps")
+        body = []
+        for t in TP_ORDER:
+            v = s["throughput"].get(t)
+            if not v:
+                continue
+            vs_n = ratio(v["rps"], ng1 if t.endswith(("-1w", "-1t")) else ng)
+            body.append([LABEL[t], f(v["rps"], "{:,.0f}"), f"{v['rps_min']:,.0f}..{v['rps_max']:,.0f}",
+                         f(ratio(v["rps"], base)), f(vs_n) + (" (1w)" if t.endswith(("-1w", "-1t")) else ""),
+                         f(v["p50_ms"], "{:.3f}"), f(v["p99_ms"], "{:.3f}"), f(v["cpu_cores"]),
+                         f(v["cpu_us_per_req"], "{:.1f}"), str(v["errors"])])
+        rows(["target", "req/s", "range", "x direct", "x nginx", "p50 ms", "p99 ms", "CPU cores",
+              "CPU us/req", "errors"], body)
+        if not markdown:
+            L.append("(@CPU0: the gateway pinned to CPU 0, wrk and the mock to CPU 1; 'x nginx' of those rows "
+                     "is against nginx 1 worker)")
+
+    if s["latency"]:
+        section(f"Added latency: wrk -t1, {args.get('lat_dur')} s per run (median of rounds; added = "
+                "target minus direct in the same round)")
+        body = []
+        for c, tr in s["latency"].items():
+            for t in ("direct", "nginx", "llmgw"):
+                v = tr.get(t)
+                if v:
+                    body.append([f"{c} conn{'s' if c != '1' else ''}", LABEL[t], f(v["rps"], "{:,.0f}"),
+                                 f(v["p50_ms"], "{:.3f}"), f(v["p99_ms"], "{:.3f}"),
+                                 f(v["added_p50_ms"], "{:+.3f}") if t != "direct" else "",
+                                 f(v["added_p99_ms"], "{:+.3f}") if t != "direct" else "", str(v["errors"])])
+        rows(["conns", "target", "req/s", "p50 ms", "p99 ms", "added p50", "added p99", "errors"], body)
+
+    if s["sse"]:
+        section(f"SSE: concurrent streams of {args.get('sse_events')} events {args.get('sse_delay')} ms apart "
+                f"(median of {args.get('sse_rounds')} rounds; 'worst' over rounds)")
+        body = []
+        for k, tr in s["sse"].items():
+            for t in ("direct", "nginx", "llmgw"):
+                v = tr.get(t)
+                if v:
+                    body.append([f"{k} streams", LABEL[t], f"{v['complete']}/{v['streams']}",
+                                 f(v["ttfb_p50_ms"]), f(v["ttfb_p99_ms"]), f(v["max_gap_p99_ms"], "{:.1f}"),
+                                 f(v["largest_gap_ms"], "{:.1f}"), f(v["largest_gap_worst_ms"], "{:.1f}"),
+                                 f(v["largest_gap_over_direct_worst_ms"], "{:+.1f}") if t != "direct" else "",
+                                 f(v["cpu_cores"])])
+        rows(["streams", "target", "complete", "TTFB p50", "TTFB p99", "gap p99", "largest gap",
+              "worst", "worst - direct", "CPU cores"], body)
+        if not markdown:
+            L.append("(ms; gap p99: the 99th percentile over streams of each stream's largest gap between events)")
+
+    if s["scale"]:
+        sm = raw.get("scale_meta", {})
+        section(f"Scale: {sm.get('streams')} concurrent SSE streams (asked {sm.get('asked')}), 3 events "
+                f"{sm.get('hold_s', 0) / 2:g} s apart, held {sm.get('hold_s')} s, opened at {sm.get('ramp_per_s')}/s")
+        body = []
+        for t in ("direct", "nginx", "llmgw"):
+            v = s["scale"].get(t)
+            if v:
+                body.append([LABEL[t], f"{v.get('ok')}/{v.get('streams')}", str(v.get("max_open")),
+                             f((v.get("rss_idle_kb") or 0) / 1024, "{:.1f}"), f((v.get("rss_hold_kb") or 0) / 1024, "{:.1f}"),
+                             f(v.get("kib_per_stream"), "{:.1f}"),
+                             f(100 * v["cpu_between_events_cores"] if v.get("cpu_between_events_cores") is not None else None, "{:.2f}"),
+                             str(v.get("fds_hold"))])
+        rows(["target", "complete", "open at once", "idle RSS MiB", "held RSS MiB", "KiB/stream",
+              "CPU between events %", "fds"], body)
+        if not markdown:
+            L.append("(RSS and CPU of the gateway's processes: nginx = its workers; direct = the mock)")
+
+    c = s.get("call")
+    if c:
+        section(f"One-shot commands: median wall time of {c['runs']} alternating runs")
+        mm = c["median_ms"]
+        body = [["curl POST to the mock", f(mm.get("curl")), ""],
+                ["llmgw call openai (same request)", f(mm.get("llmgw_call")), f(c.get("llmgw_call/curl")) + " x curl"],
+                ["llmgw services", f(mm.get("llmgw_services")), ""],
+                ["llmgw --version (start-up floor)", f(mm.get("llmgw_version")), ""],
+                ["true (process spawn floor)", f(mm.get("true")), ""]]
+        rows(["command", "ms", "ratio"], body)
+
+    if s["targets"]:
+        section("Issue 7 targets (this run)")
+        rows(["what", "goal", "measured", "verdict"],
+             [[t["what"], t["goal"], t["measured"], "PASS" if t["pass"] else "FAIL"] for t in s["targets"]])
+
+    notes = raw.get("notes", [])
+    if notes:
+        section("Notes")
+        for n in notes:
+            L.append(("- " if markdown else "  ") + n)
+    return "\n".join(L).lstrip("\n")
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__)
+        return 2
+    with open(sys.argv[1]) as fh:
+        raw = json.load(fh)
+    s = raw.get("summary") or summarize(raw)
+    print(table(raw, s, markdown="--markdown" in sys.argv))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

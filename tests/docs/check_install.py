@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""`cmake --install` into a temporary prefix gives a working, documented llmgw.
+
+Usage: check_install.py CMAKE BUILD_DIR
+
+Checks the installed layout (binary, services.toml, man pages, completions), runs the
+installed binary, finds the page with `man -M PREFIX/share/man` and completes a service
+name with the installed bash completion.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+EXPECTED = [
+    "bin/llmgw",
+    "share/llmgw/services.toml",
+    "share/man/man1/llmgw.1",
+    "share/man/man1/llmgw-serve.1",
+    "share/man/man1/llmgw-call.1",
+    "share/man/man1/llmgw-route.1",
+    "share/man/man1/llmgw-services.1",
+    "share/man/man5/llmgw-config.5",
+    "share/bash-completion/completions/llmgw",
+    "share/zsh/site-functions/_llmgw",
+    "share/fish/vendor_completions.d/llmgw.fish",
+]
+
+failures = []
+
+
+def check(ok, what, detail=""):
+    if ok:
+        print(f"ok   {what}")
+    else:
+        failures.append(f"{what}{': ' + detail if detail else ''}")
+
+
+def main():
+    cmake, build = sys.argv[1], sys.argv[2]
+    prefix = tempfile.mkdtemp(prefix="llmgw-install-")
+    try:
+        run_checks(cmake, build, prefix)
+    finally:
+        shutil.rmtree(prefix, ignore_errors=True)
+
+
+def run_checks(cmake, build, prefix):
+    home = os.path.join(prefix, "home")
+    os.makedirs(home)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("LLMGW_CONFIG", "PROXY_CONFIG", "MANPATH", "DESTDIR")}
+    env.update(HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"), NO_COLOR="1",
+               LC_ALL="C.UTF-8")
+
+    # CMAKE_INSTALL_MANDIR and DATADIR are share/man and share with GNUInstallDirs on every
+    # platform llmgw supports; lib64-style differences only affect libraries.
+    install = subprocess.run([cmake, "--install", build, "--prefix", prefix],
+                             capture_output=True, text=True, env=env)
+    check(install.returncode == 0, f"cmake --install {build} --prefix {prefix}",
+          install.stdout + install.stderr)
+    if install.returncode != 0:
+        return
+    for path in EXPECTED:
+        check(os.path.isfile(os.path.join(prefix, path)), f"installed {path}")
+    binary = os.path.join(prefix, "bin", "llmgw")
+    check(os.access(binary, os.X_OK), "bin/llmgw is executable")
+
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True, env=env)
+    check(version.returncode == 0 and re.match(r"^llmgw \d+\.\d+\.\d+", version.stdout),
+          "installed llmgw --version", version.stdout + version.stderr)
+    services = subprocess.run([binary, "services"], capture_output=True, text=True, env=env)
+    check(services.returncode == 0 and re.search(r"^openai\s", services.stdout, re.M),
+          "installed llmgw services lists openai", services.stdout + services.stderr)
+    as_json = subprocess.run([binary, "services", "--json"], capture_output=True, text=True,
+                             env=env)
+    try:
+        names = [s["name"] for s in json.loads(as_json.stdout)]
+    except (ValueError, KeyError, TypeError) as e:
+        names = []
+        check(False, "installed llmgw services --json parses", str(e))
+    check("openai" in names and "ollama" in names, "installed llmgw services --json", str(names))
+
+    # The installed services.toml is the table the binary has compiled in.
+    with open(os.path.join(prefix, "share/llmgw/services.toml"), encoding="utf-8") as f:
+        table = f.read()
+    listed = sorted(re.findall(r"^\[services\.([\w-]+)\]", table, re.M))
+    check(listed == sorted(names), "share/llmgw/services.toml has the binary's services",
+          f"{listed} vs {sorted(names)}")
+
+    man = shutil.which("man")
+    if man is None:
+        print("SKIP man -M: man is not installed (Debian: apt-get install man-db)")
+    else:
+        man_dir = os.path.join(prefix, "share", "man")
+        for args, page in ((["llmgw"], "man1/llmgw.1"), (["5", "llmgw-config"], "man5/llmgw-config.5"),
+                           (["llmgw-route"], "man1/llmgw-route.1")):
+            where = subprocess.run([man, "-M", man_dir, "-w", *args], capture_output=True,
+                                   text=True, env=env)
+            found = where.stdout.strip()
+            check(where.returncode == 0 and os.path.realpath(found) ==
+                  os.path.realpath(os.path.join(man_dir, page)),
+                  f"man -M {man_dir} -w {' '.join(args)}", f"{found!r} {where.stderr}")
+        shown = subprocess.run([man, "-M", man_dir, "llmgw"], capture_output=True, text=True,
+                               env=dict(env, MANPAGER="cat", PAGER="cat", MANWIDTH="80"))
+        check(shown.returncode == 0 and "llmgw - local gateway" in shown.stdout,
+              f"man -M {man_dir} llmgw renders", shown.stderr)
+
+    # The installed bash completion, with the installed binary first in PATH.
+    bash = shutil.which("bash")
+    if bash is None:
+        print("SKIP bash completion: bash is not installed")
+        return
+    script = (
+        'source "$1" && complete -p llmgw >/dev/null && '
+        'COMP_WORDS=(llmgw call op) COMP_CWORD=2 && _llmgw && echo "${COMPREPLY[*]}"'
+    )
+    completion = os.path.join(prefix, "share/bash-completion/completions/llmgw")
+    out = subprocess.run(
+        [bash, "-c", script, "bash", completion], capture_output=True, text=True,
+        env=dict(env, PATH=os.path.join(prefix, "bin") + os.pathsep + "/usr/bin:/bin"))
+    check(out.returncode == 0 and out.stdout.split() == ["openai", "openrouter"],
+          "installed bash completion completes 'llmgw call op'", out.stdout + out.stderr)
+
+
+if __name__ == "__main__":
+    main()
+    for failure in failures:
+        print("FAIL " + failure)
+    sys.exit(1 if failures else 0)
