@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import signal
@@ -431,24 +432,29 @@ def phase_scale(a, procs, run_dir, raw, deadline):
             f"(idle RSS {rss_idle / 1024:.1f} MiB)")
         errpath = os.path.join(run_dir, f"scale-{name}.stderr")
         client = run_streams(a.helpers, t, n, 3, delay_ms, a.scale_hold + int(ramp_s) + 40,
-                             extra=["-r", str(a.scale_ramp), "-P"], stderr_path=errpath, background=True)
+                             extra=["-r", str(a.scale_ramp), "-P", "100" if a.smoke else "500"], stderr_path=errpath, background=True)
         t0 = time.monotonic()
-        # quiet window: after every stream got its first event, before the second is due
+        # Quiet window: from when every stream has its first event (the client's progress lines
+        # say so) until just before the second event is due. Setting up the streams is not idle.
         margin = min(1.0, delay_ms / 4000.0)
-        q0 = t0 + ramp_s + margin
         q1 = t0 + delay_ms / 1000.0 - margin
+        all_open = None
         samples = []
-        c0 = c1 = None
-        tq0 = tq1 = None
+        c0 = c1 = tq0 = tq1 = None
         while client.poll() is None and time.monotonic() < t0 + a.scale_hold + ramp_s + 60:
             now = time.monotonic()
-            if c0 is None and now >= q0:
+            if all_open is None:
+                last = progress_last(errpath)
+                if last and last.get("open", 0) + last.get("done", 0) + last.get("failed", 0) >= n \
+                        and last.get("events", 0) >= n:
+                    all_open = now
+            if all_open is not None and c0 is None and now >= all_open + margin and now < q1:
                 c0, tq0 = cpu_ticks(pids), now
             if c0 is not None and c1 is None and now >= q1:
                 c1, tq1 = cpu_ticks(pids), now
-            if now >= q0:
+            if all_open is not None and now <= q1:
                 samples.append((round(now - t0, 2), status_kb(pids, "VmRSS"), fd_count(pids)))
-            time.sleep(0.25 if a.smoke else 0.5)
+            time.sleep(0.1 if a.smoke else 0.25)
         try:
             out, _ = client.communicate(timeout=30)
             res = json.loads(out) if out.strip() else {"error": "no output"}
@@ -456,12 +462,16 @@ def phase_scale(a, procs, run_dir, raw, deadline):
             client.kill()
             res = {"error": str(e)}
         rss_hwm = status_kb(pids, "VmHWM")
-        hold = [s for s in samples if s[0] <= q1 - t0 + 0.01] or samples
-        rss_hold = max((s[1] for s in hold), default=0)
-        fds_hold = max((s[2] for s in hold), default=0)
+        rss_hold = max((s[1] for s in samples), default=None)
+        fds_hold = max((s[2] for s in samples), default=None)
+        if all_open is None or c0 is None or c1 is None:
+            raw["notes"].append(f"scale {name}: no quiet window (all {n} streams open after "
+                                f"{'never' if all_open is None else round(all_open - t0, 1)} s; the second "
+                                f"events were due at {delay_ms / 1000:g} s)")
         res.update(target=name, check_error=err, rss_idle_kb=rss_idle, rss_hold_kb=rss_hold,
                    rss_hwm_kb=rss_hwm, fds_idle=fds_idle, fds_hold=fds_hold,
-                   kib_per_stream=round((rss_hold - rss_idle) / n, 2) if n else None,
+                   all_open_s=round(all_open - t0, 2) if all_open is not None else None,
+                   kib_per_stream=round((rss_hold - rss_idle) / n, 2) if (n and rss_hold) else None,
                    quiet_window_s=round(tq1 - tq0, 2) if (tq0 and tq1) else None,
                    cpu_between_events_cores=round((c1 - c0) / CLK_TCK / (tq1 - tq0), 4)
                    if (c0 is not None and c1 is not None and tq1 > tq0) else None,
@@ -474,6 +484,79 @@ def phase_scale(a, procs, run_dir, raw, deadline):
         procs.stop(mock)
         if not a.smoke:
             time.sleep(1.0)
+
+
+def perf_report(data, out_path, extra):
+    """perf report --stdio, with the padding perf adds after long C++ names taken out."""
+    rep = subprocess.run(["perf", "report", "-i", data, "--stdio"] + extra, capture_output=True, text=True,
+                         timeout=600)
+    lines = [re.sub(r"\s+-\s+-\s*$", "", ln).rstrip() for ln in rep.stdout.splitlines()]
+    with open(out_path, "w") as f:
+        f.write("\n".join(ln for ln in lines if ln) + "\n")
+
+
+def strace_counts(path):
+    """{syscall: calls} from an `strace -c` summary."""
+    out = {}
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 5 and parts[0][0].isdigit() and parts[-1] != "total":
+                out[parts[-1]] = int(parts[3])
+    return out
+
+
+def callgrind_self(dump, top=40):
+    """Self cost (Ir) per function of a callgrind dump, highest first: [(Ir, 'object: function')].
+    (callgrind_annotate of this valgrind puts everything on __libc_start_main without debug info.)"""
+    names, objs, self_ir = {}, {}, {}
+    fn = ob = None
+    after_call = False
+
+    def ref(text, table):
+        text = text.strip()
+        if text.startswith("("):
+            i = text.index(")")
+            key = text[1:i]
+            if text[i + 1:].strip():
+                table[key] = text[i + 1:].strip()
+            return table.get(key, key)
+        return text
+
+    with open(dump) as f:
+        for line in f:
+            if line.startswith("ob="):
+                ob = ref(line[3:], objs)
+            elif line.startswith("fn="):
+                fn = (os.path.basename(ob or "?"), ref(line[3:], names))
+            elif line.startswith(("cob=", "cfn=", "cfi=", "cfl=")):
+                if line.startswith("cfn="):
+                    ref(line[4:], names)
+                elif line.startswith("cob="):
+                    ref(line[4:], objs)
+            elif line.startswith("calls="):
+                after_call = True
+            elif line[:1].isdigit() or line[:1] in "+-*":
+                if after_call:
+                    after_call = False  # the inclusive cost of that call
+                    continue
+                parts = line.split()
+                if len(parts) >= 2 and fn is not None:
+                    self_ir[fn] = self_ir.get(fn, 0) + int(parts[1])
+    ranked = sorted(self_ir.items(), key=lambda kv: -kv[1])[:top]
+    return [(ir, f"{o}: {n}") for (o, n), ir in ranked]
+
+
+def progress_last(path):
+    """The last `progress k=v ...` line of stream_client -P, as a dict."""
+    try:
+        with open(path) as f:
+            lines = [ln for ln in f.read().splitlines() if ln.startswith("progress ")]
+    except OSError:
+        return None
+    if not lines:
+        return None
+    return {k: int(v) for k, v in (kv.split("=", 1) for kv in lines[-1].split()[1:])}
 
 
 def spawn_time(argv, env, runs_out):
@@ -548,21 +631,72 @@ def phase_profile(a, procs, run_dir, out_dir):
         res = run_wrk(t, a.tp_conns, a.tp_dur)
         rec.wait(a.tp_dur + 60)
         prof["perf_wrk"] = res
-        for kind, extra in (("self", ["--no-children"]), ("children", ["--children"])):
-            rep = subprocess.run(["perf", "report", "-i", data, "--stdio", "--percent-limit", "0.7",
-                                  "--sort", "symbol", "-g", "none"] + extra,
-                                 capture_output=True, text=True, timeout=600)
-            with open(os.path.join(out_dir, f"perf-{kind}.txt"), "w") as f:
-                f.write(rep.stdout)
-        rep = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--percent-limit", "2",
-                              "--sort", "symbol", "-g", "caller,0.5,callee,function,percent"],
-                             capture_output=True, text=True, timeout=600)
-        with open(os.path.join(out_dir, "perf-callers.txt"), "w") as f:
-            f.write(rep.stdout)
-        procs.stop(gw)
+        perf_report(data, os.path.join(out_dir, "perf-dso.txt"), ["--no-children", "--sort", "dso", "-g", "none"])
+        perf_report(data, os.path.join(out_dir, "perf-self.txt"),
+                    ["--no-children", "--sort", "dso,symbol", "-g", "none", "--percent-limit", "0.5"])
+        perf_report(data, os.path.join(out_dir, "perf-children.txt"),
+                    ["--children", "--sort", "symbol", "-g", "none", "--percent-limit", "2"])
+        perf_report(data, os.path.join(out_dir, "perf-callers.txt"),
+                    ["--no-children", "--sort", "symbol", "--percent-limit", "2",
+                     "-g", "caller,0.5,callee,function,percent"])
         log(f"profile: perf wrote {out_dir}/perf-self.txt, perf-children.txt ({res.get('rps', 0):,.0f} req/s under perf)")
+
+        # idle streams: what the gateway does between events (it should sleep)
+        k = a.profile_idle_streams
+        client = run_streams(a.helpers, t, k, 2, 30000, 60, extra=["-r", "4000"],
+                             stderr_path=os.path.join(out_dir, "idle-client.stderr"), background=True)
+        time.sleep(k / 4000 + 2.0)
+        data = os.path.join(out_dir, "perf-idle.data")
+        c0, w0 = cpu_ticks([gw.pid]), time.monotonic()
+        subprocess.run(["perf", "record", "-e", "cpu-clock", "-F", "999", "--call-graph", "dwarf,16384",
+                        "-p", str(gw.pid), "-o", data, "--", "sleep", "5"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+        c1, w1 = cpu_ticks([gw.pid]), time.monotonic()
+        prof["idle_streams"] = k
+        prof["idle_cpu_cores"] = round((c1 - c0) / CLK_TCK / (w1 - w0), 4)
+        perf_report(data, os.path.join(out_dir, "perf-idle-self.txt"),
+                    ["--no-children", "--sort", "dso,symbol", "-g", "none", "--percent-limit", "1"])
+        perf_report(data, os.path.join(out_dir, "perf-idle-callers.txt"),
+                    ["--no-children", "--sort", "symbol", "--percent-limit", "2",
+                     "-g", "caller,0.5,callee,function,percent"])
+        client.kill()
+        client.wait(10)
+        procs.stop(gw)
+        log(f"profile: {k} idle streams: llmgw used {prof['idle_cpu_cores']} cores between events "
+            f"(perf-idle-self.txt)")
     else:
         prof["notes"].append("perf not found")
+
+    if shutil.which("strace"):
+        # system calls per request: llmgw --threads 1 and nginx 1 worker, wrk -c4 for 3 s each
+        nport = free_ports(1)[0]
+        gw = start_llmgw(procs, a.llmgw, run_dir, "prof-strace-llmgw", gport, mport, 1)
+        ng = start_nginx(procs, run_dir, "prof-strace-nginx", nport, mport, 1)
+        prof["syscalls_per_request"] = {}
+        for name, port, pids in (("llmgw", gport, [gw.pid]), ("nginx", nport, children(ng.pid))):
+            tt = Target(name, name, port, PREFIX)
+            tt.pid_fn = lambda pids=pids: pids
+            run_wrk(tt, 4, 1)
+            path = os.path.join(out_dir, f"strace-{name}.txt")
+            st = subprocess.Popen(["strace", "-c", "-f", "-o", path] + sum((["-p", str(p)] for p in pids), []),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
+            res = run_wrk(tt, 4, 3)
+            time.sleep(0.3)
+            st.send_signal(signal.SIGINT)
+            st.wait(30)
+            counts = strace_counts(path)
+            n = res.get("requests") or 1
+            prof["syscalls_per_request"][name] = {
+                "requests": res.get("requests"), "total": round(sum(counts.values()) / n, 2),
+                "by_call": {k: round(v / n, 2) for k, v in sorted(counts.items(), key=lambda kv: -kv[1])
+                            if v / n >= 0.05}}
+        procs.stop(gw)
+        procs.stop(ng)
+        log("profile: system calls per request " + ", ".join(
+            f"{k} {v['total']}" for k, v in prof["syscalls_per_request"].items()))
+    else:
+        prof["notes"].append("strace not found: no system-call counts")
 
     if shutil.which("valgrind") and shutil.which("callgrind_control"):
         cg_out = os.path.join(out_dir, "callgrind.out")
@@ -590,11 +724,16 @@ def phase_profile(a, procs, run_dir, out_dir):
             prof["callgrind_ir_total"] = ir
             prof["callgrind_requests"] = res["requests"]
             prof["ir_per_request"] = round(ir / res["requests"]) if ir else None
-            for kind, extra in (("self", []), ("inclusive", ["--inclusive=yes"])):
-                ann = subprocess.run(["callgrind_annotate", "--threshold=99"] + extra + [dump],
-                                     capture_output=True, text=True, timeout=300)
-                with open(os.path.join(out_dir, f"callgrind-{kind}.txt"), "w") as f:
-                    f.write(ann.stdout)
+            ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=99", dump],
+                                 capture_output=True, text=True, timeout=300)
+            with open(os.path.join(out_dir, "callgrind-inclusive.txt"), "w") as f:
+                f.write(ann.stdout)
+            top = callgrind_self(dump)
+            with open(os.path.join(out_dir, "callgrind-self.txt"), "w") as f:
+                f.write(f"self instructions (Ir) per function, {res['requests']} requests\n")
+                for ir_fn, name in top:
+                    f.write(f"{ir_fn:>14,} {100.0 * ir_fn / ir:6.2f}% {ir_fn / res['requests']:>9,.0f}/req  {name}\n")
+            prof["callgrind_self_top"] = [[round(x / res["requests"]), n] for x, n in top[:25]]
             log(f"profile: callgrind {prof['ir_per_request']:,} instructions per request "
                 f"({res['requests']} requests)")
         else:
@@ -655,13 +794,14 @@ def main():
     ap.add_argument("--call-runs", type=int, default=20)
     ap.add_argument("--call-warmup", type=int, default=3)
     ap.add_argument("--profile-dur", type=int, default=10)
+    ap.add_argument("--profile-idle-streams", type=int, default=2000)
     ap.add_argument("--max-seconds", type=int, default=1200, help="phases not started by then are cut")
     ap.add_argument("--keep", action="store_true", help="keep the run folder (logs, rendered configs)")
     a = ap.parse_args()
     if a.smoke:
         a.rounds, a.tp_dur, a.lat_dur, a.lat_conns = 1, 1, 1, "16"
         a.sse_rounds, a.sse_streams, a.sse_events, a.sse_delay = 1, "20", 5, 10
-        a.scale_streams, a.scale_hold, a.scale_ramp = 50, 1, 1000
+        a.scale_streams, a.scale_hold, a.scale_ramp = 50, 2, 1000
         a.call_runs, a.call_warmup = 3, 1
     a.lat_conns = [int(x) for x in a.lat_conns.split(",") if x]
     a.sse_streams = [int(x) for x in a.sse_streams.split(",") if x]
@@ -692,7 +832,7 @@ def main():
     try:
         if a.profile:
             prof = phase_profile(a, procs, run_dir, os.path.join(os.path.dirname(a.out), "profile"))
-            print(json.dumps({k: v for k, v in prof.items() if not isinstance(v, dict)}, indent=2))
+            print(json.dumps({k: v for k, v in prof.items() if k not in ("perf_wrk", "callgrind_wrk")}, indent=1))
             return 0
 
         raw = {"meta": {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "mode": "smoke" if a.smoke else "full",

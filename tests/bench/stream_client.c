@@ -5,10 +5,10 @@
  *
  *   cc -O2 -Wall -o stream_client stream_client.c -lm
  *   ./stream_client -p PORT -u PATH [-k 200] [-n 50] [-d 20] [-H 'Name: value']... [-t 60] [-b BODY]
- *                   [-r OPEN_PER_SECOND] [-P]
+ *                   [-r OPEN_PER_SECOND] [-P INTERVAL_MS]
  *
  * -r R  opens the K connections at R per second instead of all at once (listen backlogs are 4096).
- * -P    prints a progress line to stderr every second (opened, open, done, failed, events).
+ * -P MS prints a progress line to stderr every MS milliseconds (opened, open, done, failed, events).
  * The soft RLIMIT_NOFILE is raised to the hard limit; K is at most 20000.
  *
  * Opens K concurrent connections to 127.0.0.1:PORT (only loopback is allowed), sends one
@@ -242,7 +242,7 @@ static void jnum(const char *k, double v, int last) {
 
 static void usage(void) {
     fprintf(stderr, "usage: stream_client -p PORT -u PATH [-k streams] [-n chunks] [-d delay_ms] "
-                    "[-H 'Name: value']... [-t deadline_s] [-b body] [-h host(127.x only)] [-r open_per_s] [-P]\n");
+                    "[-H 'Name: value']... [-t deadline_s] [-b body] [-h host(127.x only)] [-r open_per_s] [-P interval_ms]\n");
     exit(2);
 }
 
@@ -257,7 +257,7 @@ int main(int argc, char **argv) {
     const char *path = NULL, *host = "127.0.0.1", *body = NULL;
     const char *hdrs[MAX_HEADERS]; int nh = 0;
     int opt;
-    while ((opt = getopt(argc, argv, "p:u:k:n:d:H:t:b:h:r:P")) != -1) {
+    while ((opt = getopt(argc, argv, "p:u:k:n:d:H:t:b:h:r:P:")) != -1) {
         switch (opt) {
         case 'p': port = atoi(optarg); break;
         case 'u': path = optarg; break;
@@ -269,11 +269,11 @@ int main(int argc, char **argv) {
         case 'b': body = optarg; break;
         case 'h': host = optarg; break;
         case 'r': rate = atoi(optarg); break;
-        case 'P': progress = 1; break;
+        case 'P': progress = atoi(optarg); break;
         default: usage();
         }
     }
-    if (!port || !path || K < 1 || K > 20000 || deadline_s < 1 || deadline_s > 600 || rate < 0) usage();
+    if (!port || !path || K < 1 || K > 20000 || deadline_s < 1 || deadline_s > 600 || rate < 0 || progress < 0) usage();
     struct in_addr ia;
     if (inet_pton(AF_INET, host, &ia) != 1 || (ntohl(ia.s_addr) >> 24) != 127) {
         fprintf(stderr, "stream_client: only 127.0.0.0/8 targets are allowed\n");
@@ -312,7 +312,8 @@ int main(int argc, char **argv) {
     uint64_t t_begin = now_ns();
     uint64_t deadline = t_begin + (uint64_t)deadline_s * 1000000000ull;
     int opened = 0, active = 0, max_open = 0;
-    uint64_t next_tick = t_begin + 250000000ull, next_print = t_begin + 1000000000ull;
+    uint64_t tick_ns = progress > 0 && progress < 250 ? (uint64_t)progress * 1000000ull : 250000000ull;
+    uint64_t next_tick = t_begin + tick_ns, next_print = t_begin + (uint64_t)progress * 1000000ull;
     struct epoll_event evs[512];
     char rbuf[65536];
     for (;;) {
@@ -339,7 +340,7 @@ int main(int argc, char **argv) {
         if (t >= next_tick) {
             int open = count_open(ss, K);
             if (open > max_open) max_open = open;
-            next_tick = t + 250000000ull;
+            next_tick = t + tick_ns;
             if (progress && t >= next_print) {
                 int done = 0, failed = 0; long events = 0;
                 for (int i = 0; i < K; i++) {
@@ -347,12 +348,12 @@ int main(int argc, char **argv) {
                 }
                 fprintf(stderr, "progress t_ms=%llu opened=%d open=%d done=%d failed=%d events=%ld\n",
                         (unsigned long long)((t - t_begin) / 1000000ull), opened, open, done, failed, events);
-                next_print = t + 1000000000ull;
+                next_print = t + (uint64_t)progress * 1000000ull;
             }
         }
         if (active == 0 && opened == K) break;
         int to = (int)((deadline - t) / 1000000ull) + 1;
-        if (to > 250) to = 250;               /* progress ticks */
+        if (to > (int)(tick_ns / 1000000ull)) to = (int)(tick_ns / 1000000ull); /* progress ticks */
         if (opened < K && to > 2) to = 2;     /* ramp */
         int n = epoll_wait(ep, evs, 512, to);
         if (n < 0) { if (errno == EINTR) continue; perror("epoll_wait"); break; }
