@@ -221,6 +221,54 @@ class PoliciesTest(unittest.TestCase):
         self.assertIn("X-Request-Id", headers["access-control-expose-headers"])
 
 
+class RouteAgreesWithServeTest(unittest.TestCase):
+    """`llmgw route` prints the policy that `serve` enforces: both come from one routing decision."""
+
+    def route_json(self, config, *args):
+        import os
+        import subprocess
+        out = subprocess.run([harness.LLMGW, "route", "--json", "--config", config, *args],
+                             capture_output=True, text=True, timeout=30,
+                             env={k: v for k, v in os.environ.items() if k != "LLMGW_CONFIG"})
+        self.assertEqual(out.returncode, 0, out.stderr)
+        return json.loads(out.stdout)
+
+    def test_timeouts_retries_and_fallback_match(self):
+        mock = harness.Mock()
+        gw = harness.Gateway(mock.port, extra_toml=EXTRA.format(port=mock.port, dead=harness.free_port()))
+        try:
+            edge = self.route_json(gw.config, "POST", "/gateway/slowedge/v1/chat/completions", "-d", "{}")
+            self.assertEqual(edge["lane"], "edge")
+            self.assertEqual(edge["headers_timeout_ms"], 1000)
+            self.assertIsNone(edge["total_timeout_ms"])
+            self.assertFalse(edge["retry_enabled"])
+            self.assertFalse(edge["fallback_eligible"])
+            start = time.monotonic()
+            status, _, _ = gw.request("POST", "/gateway/slowedge/v1/chat/completions", body=b"{}",
+                                      headers={"x-mock": "delay;ms=2500", "Content-Type": "application/json"})
+            self.assertEqual(status, 504)
+            self.assertAlmostEqual(time.monotonic() - start, edge["headers_timeout_ms"] / 1000, delta=0.6)
+
+            getonly = self.route_json(gw.config, "POST", "/gateway/getonly/v1/x", "-d", "{}")
+            self.assertFalse(getonly["retry_enabled"])
+            getonly_get = self.route_json(gw.config, "GET", "/gateway/getonly/v1/x")
+            self.assertTrue(getonly_get["retry_enabled"])
+            self.assertEqual(getonly_get["max_retries"], 2)
+            mock.reset()
+            gw.request("GET", "/gateway/getonly/v1/x", headers={"x-mock": "status;code=503"})
+            self.assertEqual(len(mock.requests()), 1 + getonly_get["max_retries"])
+
+            background = self.route_json(gw.config, "POST", "/gateway/mock/v1/embeddings", "-d", "{}")
+            self.assertEqual(background["lane"], "background")
+            self.assertTrue(background["fallback_eligible"])
+            self.assertEqual(background["total_timeout_ms"], 240000)
+            small = self.route_json(gw.config, "GET", "/gateway/small/v1/x")
+            self.assertEqual(small["max_response_bytes"], 100000)
+        finally:
+            gw.stop()
+            mock.stop()
+
+
 class BackgroundLaneTest(unittest.TestCase):
     def run_two(self, gw, path="/gateway/mock/v1/embeddings"):
         results = {}

@@ -1,0 +1,87 @@
+// The retry rules of SPEC §4, checked without timing anything.
+#include <doctest/doctest.h>
+
+#include <chrono>
+
+#include "upstream/classify.hpp"
+#include "upstream/retry.hpp"
+
+using namespace llmgw;
+using namespace llmgw::upstream;
+
+TEST_SUITE("upstream.retry") {
+    TEST_CASE("backoff doubles from 100 ms, caps at 5000 ms, jitter within ±15 %, floor 100 ms") {
+        const std::int64_t bases[] = {100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000};
+        for (int n = 1; n <= 9; ++n) {
+            const double base = static_cast<double>(bases[n - 1]);
+            CHECK(backoff_delay_ms(n, 0.5) == static_cast<std::int64_t>(base));
+            const std::int64_t low = backoff_delay_ms(n, 0.0);
+            const std::int64_t high = backoff_delay_ms(n, 0.999999);
+            CHECK(low >= 100);
+            CHECK(low == std::max<std::int64_t>(100, static_cast<std::int64_t>(base * 0.85)));
+            CHECK(high <= static_cast<std::int64_t>(base * 1.15));
+            CHECK(high >= static_cast<std::int64_t>(base * 1.15) - 1);
+        }
+        // The random variant stays inside the same bounds every time.
+        for (int i = 0; i < 2000; ++i) {
+            const int n = 1 + i % 8;
+            const std::int64_t d = backoff_delay_ms(n);
+            const double base = n >= 7 ? 5000.0 : 100.0 * (1 << (n - 1));
+            CHECK(d >= std::max<std::int64_t>(100, static_cast<std::int64_t>(base * 0.85)));
+            CHECK(d <= static_cast<std::int64_t>(base * 1.15));
+        }
+    }
+
+    TEST_CASE("Retry-After as seconds or an HTTP date") {
+        const auto now = std::chrono::system_clock::from_time_t(784111777);  // 06 Nov 1994 08:49:37
+        CHECK(parse_retry_after_ms("1", now) == 1000);
+        CHECK(parse_retry_after_ms(" 30 ", now) == 30000);
+        CHECK(parse_retry_after_ms("Sun, 06 Nov 1994 08:49:40 GMT", now) == 3000);
+        CHECK(parse_retry_after_ms("Sun, 06 Nov 1994 08:49:00 GMT", now) == 0);  // in the past
+        CHECK_FALSE(parse_retry_after_ms("", now).has_value());
+        CHECK_FALSE(parse_retry_after_ms("-1", now).has_value());
+        CHECK_FALSE(parse_retry_after_ms("soon", now).has_value());
+        CHECK_FALSE(parse_retry_after_ms("1.5", now).has_value());
+    }
+
+    TEST_CASE("retryable statuses") {
+        for (int s : {500, 502, 503, 504, 529}) CHECK(is_retryable_status(s, std::nullopt, 10000));
+        for (int s : {200, 400, 401, 403, 404, 413, 422, 501}) {
+            CHECK_FALSE(is_retryable_status(s, std::nullopt, 10000));
+        }
+        CHECK(is_retryable_status(429, 1000, 10000));
+        CHECK(is_retryable_status(429, 10000, 10000));
+        CHECK_FALSE(is_retryable_status(429, 10001, 10000));
+        CHECK_FALSE(is_retryable_status(429, std::nullopt, 10000));
+    }
+
+    TEST_CASE("next delay: Retry-After honoured up to its cap, else backoff") {
+        CHECK(next_delay_ms(1, 1000, 10000) == 1000);
+        CHECK(next_delay_ms(1, 60000, 10000) == 10000);
+        CHECK(next_delay_ms(1, 0, 10000) == 100);
+        const std::int64_t d = next_delay_ms(2, std::nullopt, 10000);
+        CHECK(d >= 170);
+        CHECK(d <= 230);
+    }
+
+    TEST_CASE("libcurl codes map onto error types") {
+        CHECK(classify(CURLE_OPERATION_TIMEDOUT) == ErrorType::timeout);
+        CHECK(classify(CURLE_COULDNT_RESOLVE_HOST) == ErrorType::dns);
+        CHECK(classify(CURLE_COULDNT_CONNECT) == ErrorType::connection);
+        CHECK(classify(CURLE_PEER_FAILED_VERIFICATION) == ErrorType::ssl);
+        CHECK(classify(CURLE_SSL_CONNECT_ERROR) == ErrorType::ssl);
+        CHECK(classify(CURLE_RECV_ERROR) == ErrorType::network);
+        CHECK(classify(CURLE_GOT_NOTHING) == ErrorType::network);
+        CHECK(classify(CURLE_PARTIAL_FILE) == ErrorType::network);
+        CHECK(classify(CURLE_WEIRD_SERVER_REPLY) == ErrorType::network);
+        CHECK(classify(CURLE_OUT_OF_MEMORY) == ErrorType::unknown);
+        CHECK(is_retryable(ErrorType::timeout));
+        CHECK(is_retryable(ErrorType::dns));
+        CHECK_FALSE(is_retryable(ErrorType::ssl));
+        CHECK(is_fallback_trigger(ErrorType::connection));
+        CHECK_FALSE(is_fallback_trigger(ErrorType::timeout));
+        CHECK(http_status(ErrorType::connection) == 503);
+        CHECK(http_status(ErrorType::overloaded) == 503);
+        CHECK(http_status(ErrorType::size_limit) == 413);
+    }
+}
