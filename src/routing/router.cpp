@@ -49,6 +49,12 @@ bool json_body_streams(const config::Config& config, const RequestFacts& facts,
     if (!is_json_content_type(headers) || facts.body.size() > limit || body_size(facts) > limit) {
         return false;
     }
+    // A key can only read "stream" if those bytes are there, or spelled with \u escapes:
+    // without either, skip the full scan (a large vision or embedding body costs milliseconds).
+    if (facts.body.find("stream") == std::string_view::npos &&
+        facts.body.find("\\u") == std::string_view::npos) {
+        return false;
+    }
     return peek_json_stream_flag(facts.body) == JsonStreamFlag::is_true;
 }
 

@@ -79,7 +79,12 @@ int CurlMulti::on_timer(CURLM*, long timeout_ms, void* self) {
         return 0;
     }
     // curl must not be re-entered from its own callback: even a zero timeout goes through
-    // the loop.
+    // the loop, as a plain post (no timer syscall).
+    if (timeout_ms == 0) {
+        m->timer_.cancel();
+        m->kick();
+        return 0;
+    }
     m->timer_.expires_after(std::chrono::milliseconds(timeout_ms));
     m->timer_.async_wait([m, alive = m->alive_](const boost::system::error_code& ec) {
         if (ec || !*alive) return;

@@ -226,6 +226,45 @@ def start_mock(procs, helpers, run_dir, port, tag="mock"):
     return p
 
 
+class MockKeeper:
+    """The shared mock of the main phases. If it is gone (it must never exit), the run records
+    it, restarts it on the same port, and marks the measurement in progress as invalid."""
+
+    def __init__(self, procs, helpers, run_dir, port):
+        self.procs, self.helpers, self.run_dir, self.port = procs, helpers, run_dir, port
+        self.restarts = 0
+        self.proc = start_mock(procs, helpers, run_dir, port)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def check(self, raw):
+        """True when the mock is still the one that was running; else restart it."""
+        rc = self.proc.poll()
+        if rc is None:
+            return True
+        try:
+            with open(os.path.join(self.run_dir, f"mock-{self.restarts}.log" if self.restarts else "mock.log"),
+                      errors="replace") as f:
+                tail = f.read()[-300:].strip()
+        except OSError:
+            tail = ""
+        raw["notes"].append(f"the mock upstream exited (status {rc}) at {time.monotonic() - T_START:.0f} s "
+                            f"and was restarted; the run in progress is marked invalid. Log: {tail!r}")
+        log(f"mock upstream exited with status {rc}; restarting it")
+        self.procs.procs.remove(self.proc)
+        self.restarts += 1
+        for _ in range(50):
+            try:
+                self.proc = start_mock(self.procs, self.helpers, self.run_dir, self.port,
+                                       tag=f"mock-{self.restarts}")
+                break
+            except SystemExit:
+                time.sleep(0.2)
+        return False
+
+
 def start_nginx(procs, run_dir, tag, port, mock_port, workers, cpus=None):
     d = os.path.join(run_dir, tag)
     os.makedirs(d, exist_ok=True)
@@ -341,12 +380,15 @@ def phase_throughput(a, targets, mock, raw, deadline):
             break
         for name in rotate(names, r):
             t = targets[name]
+            mock.check(raw)
             if t.pinned:
                 set_affinity(mock.pid, {1})
                 res = run_wrk(t, a.tp_conns, a.tp_dur, loadgen_cpus={1})
                 set_affinity(mock.pid, all_cpus)
             else:
                 res = run_wrk(t, a.tp_conns, a.tp_dur)
+            if not mock.check(raw):
+                res["invalid"] = "the mock exited during the run"
             res.update(round=r, target=name)
             raw["throughput"].append(res)
             log(f"throughput r{r} {name:9s} {res.get('rps', 0):>9,.0f} req/s  "
@@ -354,7 +396,7 @@ def phase_throughput(a, targets, mock, raw, deadline):
                 f"errors {res.get('errors', res.get('error'))}")
 
 
-def phase_latency(a, targets, raw, deadline):
+def phase_latency(a, targets, mock, raw, deadline):
     names = [n for n in ("direct", "nginx", "llmgw") if n in targets]
     for r in range(a.rounds):
         if time.monotonic() > deadline:
@@ -362,14 +404,17 @@ def phase_latency(a, targets, raw, deadline):
             break
         for conns in a.lat_conns:
             for name in rotate(names, r):
+                mock.check(raw)
                 res = run_wrk(targets[name], conns, a.lat_dur)
+                if not mock.check(raw):
+                    res["invalid"] = "the mock exited during the run"
                 res.update(round=r, target=name, conns=conns)
                 raw["latency"].append(res)
                 log(f"latency r{r} c{conns:<3d} {name:7s} p50 {res.get('lat_p50_ms', 0):.3f} "
                     f"p99 {res.get('lat_p99_ms', 0):.3f} ms  errors {res.get('errors', res.get('error'))}")
 
 
-def phase_sse(a, targets, raw, deadline):
+def phase_sse(a, targets, mock, raw, deadline):
     names = [n for n in ("direct", "nginx", "llmgw") if n in targets]
     for r in range(a.sse_rounds):
         if time.monotonic() > deadline:
@@ -377,7 +422,10 @@ def phase_sse(a, targets, raw, deadline):
             break
         for k in a.sse_streams:
             for name in rotate(names, r):
+                mock.check(raw)
                 res = run_streams(a.helpers, targets[name], k, a.sse_events, a.sse_delay, 60)
+                if not mock.check(raw):
+                    res["invalid"] = "the mock exited during the run"
                 res.update(round=r, target=name, k=k)
                 raw["sse"].append(res)
                 log(f"sse r{r} k{k:<5d} {name:7s} ok {res.get('ok')}/{k}  ttfb p99 "
@@ -840,7 +888,7 @@ def main():
                "throughput": [], "latency": [], "sse": [], "scale": [], "notes": [], "checks": {}}
         mport, p_nginx, p_llmgw, p_nginx1, p_llmgw1 = free_ports(5)
         log(f"run folder {run_dir}; targets {','.join(a.targets)}; phases {','.join(a.phases)}")
-        mock = start_mock(procs, a.helpers, run_dir, mport)
+        mock = MockKeeper(procs, a.helpers, run_dir, mport)
         targets = {}
         t = Target("direct", "direct (mock)", mport, "")
         t.pid_fn = lambda: [mock.pid]
@@ -878,9 +926,9 @@ def main():
         if "throughput" in a.phases:
             phase_throughput(a, targets, mock, raw, deadline)
         if "latency" in a.phases:
-            phase_latency(a, targets, raw, deadline)
+            phase_latency(a, targets, mock, raw, deadline)
         if "sse" in a.phases:
-            phase_sse(a, targets, raw, deadline)
+            phase_sse(a, targets, mock, raw, deadline)
         if "call" in a.phases:
             phase_call(a, mport, run_dir, raw)
         procs.stop_all()  # the scale phase starts fresh processes of its own

@@ -34,6 +34,9 @@ def by(rows, **kw):
 
 def summarize(raw):
     s = {"throughput": {}, "latency": {}, "sse": {}, "scale": {}, "call": {}, "targets": []}
+    raw = dict(raw)
+    for phase in ("throughput", "latency", "sse"):  # runs spoiled by a dead mock are left out
+        raw[phase] = [r for r in raw.get(phase, []) if not r.get("invalid")]
 
     # ---- throughput
     tp = raw.get("throughput", [])
@@ -313,11 +316,13 @@ def table(raw, s, markdown=False):
                                  f(v["ttfb_p50_ms"]), f(v["ttfb_p99_ms"]), f(v["max_gap_p99_ms"], "{:.1f}"),
                                  f(v["largest_gap_ms"], "{:.1f}"), f(v["largest_gap_worst_ms"], "{:.1f}"),
                                  f(v["largest_gap_over_direct_worst_ms"], "{:+.1f}") if t != "direct" else "",
+                                 f(100 * v["burst_gap_frac"] if v.get("burst_gap_frac") is not None else None, "{:.1f}"),
                                  f(v["cpu_cores"])])
         rows(["streams", "target", "complete", "TTFB p50", "TTFB p99", "gap p99", "largest gap",
-              "worst", "worst - direct", "CPU cores"], body)
+              "worst", "worst - direct", "bursty %", "CPU cores"], body)
         if not markdown:
-            L.append("(ms; gap p99: the 99th percentile over streams of each stream's largest gap between events)")
+            L.append("(ms; gap p99: the 99th percentile over streams of each stream's largest gap between events; "
+                     "bursty: share of gaps under a quarter of the 20 ms spacing, i.e. events that arrived together)")
 
     if s["scale"]:
         sm = raw.get("scale_meta", {})

@@ -24,6 +24,24 @@ query parameter, as `name;key=value;key=value`:
                             a .json file as application/json with a Content-Length
   digest                    200 JSON {"sha256": hex, "body_len": n} of the request body
 
+Faults (for test_faults.py):
+
+  head_reset;sse=1          a 200 response head (sse=1: text/event-stream, chunked; sse=0: a
+                            Content-Length of 1000), then a reset before any body byte
+  garbage                   bytes that are not HTTP at all, then a clean close
+  close                     a clean close (FIN) before any byte of the answer (an empty reply)
+  big_head;kib=100          a 200 echo whose head carries `kib` KiB of X-Filler-N headers
+  head_stall;sse=1          a 200 response head, then silence (the connection stays open)
+  short_body;length=1000;send=100
+                            Content-Length: length, but only `send` bytes, then a clean close
+  sse_eof;events=3;interval_ms=50
+                            SSE events, then a clean close (FIN) without the last chunk
+  flood;mb=200              a chunked octet-stream of `mb` MiB written as fast as the reader
+                            takes it; `GET /__mock/stats` reports flood_started, flood_sent
+                            (bytes handed to the socket) and flood_finished
+
+`--tls CERT KEY` serves HTTPS with that certificate and key instead of plain HTTP.
+
 Every request is recorded; `GET /__mock/requests` returns them as JSON, `/__mock/reset` clears
 them, and `/__mock/closed` lists (time, peer) of connections that closed before their answer
 was complete. The listening port is printed on stdout as `PORT <n>` once ready.
@@ -221,6 +239,8 @@ async def answer(writer, method, target, headers, raw_headers, body):
     elif name == "headers":
         extra = [json_type] + [(k, v) for k, v in opts.items()]
         writer.write(response(200, extra, echo_bytes))
+    elif name in FAULTS:
+        return await FAULTS[name](writer, opts, echo_bytes)
     else:
         writer.write(response(400, [json_type], b'{"error":"unknown mock behaviour"}'))
     await writer.drain()
@@ -273,10 +293,13 @@ async def control(writer, target):
         body = json.dumps(RECORDS).encode()
     elif path == "/__mock/closed":
         body = json.dumps(CLOSED).encode()
+    elif path == "/__mock/stats":
+        body = json.dumps(FLOOD).encode()
     elif path == "/__mock/reset":
         RECORDS.clear()
         CLOSED.clear()
         FLAKY.clear()
+        FLOOD.update(flood_started=0, flood_sent=0, flood_finished=0)
         body = b"{}"
     else:
         body = b"{}"
@@ -284,11 +307,122 @@ async def control(writer, target):
     await writer.drain()
 
 
+# ---- faults (test_faults.py) ----
+FLOOD = {"flood_started": 0, "flood_sent": 0, "flood_finished": 0}
+SSE_HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n")
+
+
+def sse_event(i):
+    payload = json.dumps({"choices": [{"delta": {"content": f"tok{i} "}}], "i": i})
+    return chunk(f"data: {payload}\n\n".encode())
+
+
+async def fault_head_reset(writer, opts, _echo):
+    if opts.get("sse", "1") == "1":
+        writer.write(SSE_HEAD)
+    else:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 1000\r\n\r\n")
+    await writer.drain()
+    await asyncio.sleep(0.2)  # let the head reach the gateway on its own
+    reset(writer)
+    return False
+
+
+async def fault_garbage(writer, _opts, _echo):
+    writer.write(b"\x16\x03\x01 this is not HTTP at all \x00\xff\xfe\r\n\r\n" + b"\x8a" * 512)
+    await writer.drain()
+    return False  # then a clean close
+
+
+async def fault_close(_writer, _opts, _echo):
+    return False
+
+
+async def fault_big_head(writer, opts, echo):
+    total = int(opts.get("kib", "100")) * 1024
+    lines, size, i = [], 0, 0
+    while size < total:
+        line = f"X-Filler-{i}: {'f' * 200}"
+        lines.append(line)
+        size += len(line) + 2
+        i += 1
+    head = ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + "\r\n".join(lines) +
+            f"\r\nContent-Length: {len(echo)}\r\n\r\n").encode()
+    writer.write(head + echo)
+    await writer.drain()
+    return True
+
+
+async def fault_head_stall(writer, opts, _echo):
+    if opts.get("sse", "1") == "1":
+        writer.write(SSE_HEAD)
+    else:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 1000\r\n\r\n")
+    await writer.drain()
+    await asyncio.sleep(3600)
+    return False
+
+
+async def fault_short_body(writer, opts, _echo):
+    length = int(opts.get("length", "1000"))
+    send = int(opts.get("send", "100"))
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                 b"Content-Length: %d\r\n\r\n" % length + b"y" * send)
+    await writer.drain()
+    await asyncio.sleep(0.1)
+    return False  # a clean close, short of the announced length
+
+
+async def fault_sse_eof(writer, opts, _echo):
+    events = int(opts.get("events", "3"))
+    interval = int(opts.get("interval_ms", "50")) / 1000.0
+    writer.write(SSE_HEAD)
+    for i in range(events):
+        writer.write(sse_event(i))
+        await writer.drain()
+        await asyncio.sleep(interval)
+    return False  # a clean close (FIN) with no last chunk
+
+
+async def fault_flood(writer, opts, _echo):
+    total = int(opts.get("mb", "200")) << 20
+    piece = chunk(b"z" * 65536)
+    FLOOD["flood_started"] += 1
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                 b"Transfer-Encoding: chunked\r\n\r\n")
+    sent = 0
+    while sent < total:
+        writer.write(piece)
+        await writer.drain()
+        sent += 65536
+        FLOOD["flood_sent"] += 65536
+    writer.write(b"0\r\n\r\n")
+    await writer.drain()
+    FLOOD["flood_finished"] += 1
+    return True
+
+
+FAULTS = {"head_reset": fault_head_reset, "garbage": fault_garbage, "close": fault_close,
+          "big_head": fault_big_head, "head_stall": fault_head_stall, "short_body": fault_short_body,
+          "sse_eof": fault_sse_eof, "flood": fault_flood}
+
+
 async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"),
+                        help="serve HTTPS with this certificate and key")
     args = parser.parse_args()
-    server = await asyncio.start_server(handle, "127.0.0.1", args.port, backlog=1024)
+    ssl_context = None
+    if args.tls:
+        import ssl
+        ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ssl_context.load_cert_chain(args.tls[0], args.tls[1])
+    server = await asyncio.start_server(handle, "127.0.0.1", args.port, backlog=1024,
+                                        ssl=ssl_context)
     port = server.sockets[0].getsockname()[1]
     print(f"PORT {port}", flush=True)
     async with server:
