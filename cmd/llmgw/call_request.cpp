@@ -48,20 +48,11 @@ Result<CallRequest> build_call_request(const CallOptions& opts, std::istream& in
     if (!is_token(request.method)) return unexpected("'" + opts.method + "' is not an HTTP method");
     // A fragment never reaches a server; curl drops it too.
     request.target = "/gateway/" + opts.service + opts.path.substr(0, opts.path.find('#'));
-    for (const auto& arg : opts.headers) {
-        auto field = parse_header_arg(arg);
-        if (!field) return unexpected(field.error());
-        request.headers.add(field->name, field->value);
-    }
-    if (opts.body.given) {
-        auto body = read_body_arg(opts.body.spec, in);
-        if (!body) return unexpected(body.error());
-        request.body = std::move(*body);
-        request.has_body = true;
-        if (!request.headers.contains("Content-Type")) {
-            request.headers.add("Content-Type", "application/json");
-        }
-    }
+    auto args = read_request_args(opts.headers, opts.body, in);
+    if (!args) return unexpected(args.error());
+    request.headers = std::move(args->headers);
+    request.body = std::move(args->body);
+    request.has_body = args->has_body;
     return request;
 }
 

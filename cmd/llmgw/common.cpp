@@ -174,6 +174,26 @@ Result<std::string> read_body_arg(std::string_view spec, std::istream& in) {
     return body;
 }
 
+Result<RequestArgs> read_request_args(const std::vector<std::string>& header_args,
+                                      const BodyArg& body, std::istream& in) {
+    RequestArgs args;
+    for (const auto& arg : header_args) {
+        auto field = parse_header_arg(arg);
+        if (!field) return unexpected(field.error());
+        args.headers.add(field->name, field->value);
+    }
+    if (body.given) {
+        auto bytes = read_body_arg(body.spec, in);
+        if (!bytes) return unexpected(bytes.error());
+        args.body = std::move(*bytes);
+        args.has_body = true;
+        if (!args.headers.contains("Content-Type")) {
+            args.headers.add("Content-Type", "application/json");
+        }
+    }
+    return args;
+}
+
 void print_table(std::ostream& out, const std::vector<std::string>& header,
                  const std::vector<std::vector<std::string>>& rows, bool styled) {
     std::vector<std::size_t> widths(header.size(), 0);

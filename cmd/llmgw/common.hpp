@@ -70,6 +70,16 @@ CLI::Option* add_data_option(CLI::App& sub, BodyArg& body);
 // The body bytes: DATA itself, the whole of FILE (binary-safe), or all of `in` for @-.
 Result<std::string> read_body_arg(std::string_view spec, std::istream& in);
 
+// The -H and -d arguments of a request, read and checked: the headers in order, the body
+// bytes, and Content-Type: application/json added when -d was given without one.
+struct RequestArgs {
+    Headers headers;
+    std::string body;
+    bool has_body = false;
+};
+Result<RequestArgs> read_request_args(const std::vector<std::string>& header_args,
+                                      const BodyArg& body, std::istream& in);
+
 // Columns padded to the widest cell; the header row bold when `styled`. No trailing blanks.
 void print_table(std::ostream& out, const std::vector<std::string>& header,
                  const std::vector<std::vector<std::string>>& rows, bool styled);

@@ -77,19 +77,10 @@ Result<Request> build_request(const RouteOptions& opts, std::istream& in) {
     auto target = request_target_from(opts.args.back());
     if (!target) return unexpected(target.error());
     request.target = std::move(*target);
-    for (const auto& arg : opts.headers) {
-        auto field = parse_header_arg(arg);
-        if (!field) return unexpected(field.error());
-        request.headers.add(field->name, field->value);
-    }
-    if (opts.body.given) {
-        auto body = read_body_arg(opts.body.spec, in);
-        if (!body) return unexpected(body.error());
-        request.body = std::move(*body);
-        if (!request.headers.contains("Content-Type")) {
-            request.headers.add("Content-Type", "application/json");
-        }
-    }
+    auto args = read_request_args(opts.headers, opts.body, in);
+    if (!args) return unexpected(args.error());
+    request.headers = std::move(args->headers);
+    request.body = std::move(args->body);
     auto length = content_length_of(request, opts.body.given);
     if (!length) return unexpected(length.error());
     request.content_length = *length;

@@ -38,7 +38,8 @@ Faults (for test_faults.py):
                             SSE events, then a clean close (FIN) without the last chunk
   flood;mb=200              a chunked octet-stream of `mb` MiB written as fast as the reader
                             takes it; `GET /__mock/stats` reports flood_started, flood_sent
-                            (bytes handed to the socket) and flood_finished
+                            (bytes handed to the socket) and flood_finished; a reader that
+                            goes away mid-flood is listed in /__mock/closed
 
 `--tls CERT KEY` serves HTTPS with that certificate and key instead of plain HTTP.
 
@@ -396,7 +397,13 @@ async def fault_flood(writer, opts, _echo):
     sent = 0
     while sent < total:
         writer.write(piece)
-        await writer.drain()
+        try:
+            await writer.drain()
+        except ConnectionError:
+            # A reader that goes away while we write shows up here, not as a read of EOF.
+            CLOSED.append({"time": time.time(), "peer": list(writer.get_extra_info("peername")),
+                           "target": "flood"})
+            return False
         sent += 65536
         FLOOD["flood_sent"] += 65536
     writer.write(b"0\r\n\r\n")
