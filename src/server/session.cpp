@@ -19,6 +19,7 @@ using boost::system::error_code;
 namespace {
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;      // SPEC §6: larger → 431
 constexpr std::size_t kPipelineLimit = 64 * 1024;      // buffered early bytes of a next request
+constexpr std::chrono::seconds kSendTimeout{60};
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 std::string_view sv(boost::beast::string_view s) { return {s.data(), s.size()}; }
@@ -182,8 +183,25 @@ void Session::dispatch() {
     }
 }
 
+// One watchdog per response rather than a timer per write: a client that has not taken a
+// write for kSendTimeout (it stopped reading) is dropped, and its upstream transfer with it.
+void Session::arm_send_watchdog() {
+    timer_.expires_after(kSendTimeout);
+    timer_.async_wait([weak = weak_from_this()](const error_code& ec) {
+        auto self = weak.lock();
+        if (ec || !self || self->phase_ != Phase::responding) return;
+        if (self->writing_ && Clock::now() - self->write_started_ >= kSendTimeout) {
+            log_line(LogLevel::warn, self->request_id_, "client stopped reading, closing");
+            self->close();
+            return;
+        }
+        self->arm_send_watchdog();
+    });
+}
+
 void Session::begin_response() {
     phase_ = Phase::responding;
+    arm_send_watchdog();
     if (!busy_) {
         busy_ = true;
         loop_.shared.busy_sessions.fetch_add(1, std::memory_order_relaxed);

@@ -39,6 +39,7 @@ private:
     void reject_request(int status, ErrorType type, const std::string& message);
     void dispatch();
     void begin_response();
+    void arm_send_watchdog();
     void end_busy();
     void send_reply(Reply reply);
     void start_proxy(ProxyPlan plan);
@@ -117,6 +118,7 @@ private:
     std::string out_pending_;
     std::string out_writing_;
     bool writing_ = false;
+    Clock::time_point write_started_;
 };
 
 }  // namespace llmgw::server

@@ -16,7 +16,6 @@ namespace {
 // Above this many unsent bytes the upstream transfer pauses; below the low mark it resumes.
 constexpr std::size_t kHighWater = 256 * 1024;
 constexpr std::size_t kLowWater = 64 * 1024;
-constexpr std::int64_t kSendTimeoutMs = 60000;
 }  // namespace
 
 void Session::add_connection_headers(Headers& headers, bool close_delimited) {
@@ -56,7 +55,9 @@ void Session::on_head(const upstream::ResponseHead& head) {
     no_body_ = bodiless;
     add_connection_headers(out, close_delimited);
     append_head(out_pending_, head.status, out);
-    flush();
+    // An event stream's head goes out at once (time to first byte); any other head rides
+    // with the first body bytes, one write instead of two. on_end() always flushes.
+    if (sse_ || no_body_) flush();
 }
 
 double Session::outcome_ttfb_now() const {
@@ -150,7 +151,7 @@ void Session::flush() {
     std::swap(out_writing_, out_pending_);
     out_pending_.clear();
     writing_ = true;
-    arm_timer(kSendTimeoutMs);
+    write_started_ = Clock::now();
     asio::async_write(socket_, asio::buffer(out_writing_),
                       [self = shared_from_this()](const error_code& ec, std::size_t n) {
                           self->on_written(ec, n);
@@ -159,7 +160,6 @@ void Session::flush() {
 
 void Session::on_written(const error_code& ec, std::size_t bytes) {
     writing_ = false;
-    timer_.cancel();
     out_writing_.clear();
     if (phase_ == Phase::closed) return;
     if (ec) {

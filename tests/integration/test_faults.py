@@ -1021,10 +1021,16 @@ class SecretsNeverLoggedTest(unittest.TestCase):
             h = dict(headers)
             if mock_spec:
                 h["x-mock"] = mock_spec
+            c = gw.conn(timeout=20)
             try:
-                status, _, _ = gw.request(method, path + query(), body=body, headers=h, timeout=20)
+                c.request(method, path + query(), body=body, headers=h)
+                r = c.getresponse()
+                status = r.status
+                r.read()
             except http.client.IncompleteRead:  # a cut response, as intended
                 status = None
+            finally:
+                c.close()
             if expect is not None:
                 self.assertEqual(status, expect, path)
 
@@ -1101,6 +1107,28 @@ class SecretsNeverLoggedTest(unittest.TestCase):
 
     def test_json_log(self):
         self.run_with(("--log-format", "json"))
+
+    # Bug: redact_target() compares query parameter names as sent, so a percent-encoded name
+    # (`%6Bey=`, `k%65y=`, `api%5Fkey=`), which the upstream decodes to `key` / `api_key` and
+    # accepts, is logged in clear in the INFO `path=` and DEBUG `upstream=` fields. Expected:
+    # names are percent-decoded before the comparison.
+    @unittest.expectedFailure
+    def test_percent_encoded_query_names_are_redacted(self):
+        self.secrets = {}
+        mock = harness.Mock()
+        gw = harness.Gateway(mock.port)
+        try:
+            for name in ("%6Bey", "k%65y", "%4B%45%59", "api%5Fkey", "access%5ftoken", "t%6Fken"):
+                value = self.secret(name)
+                status, _, _ = gw.request("GET", f"/gateway/mock/v1/x?{name}={value}")
+                self.assertEqual(status, 200)
+            time.sleep(0.3)
+            log = gw.log()
+        finally:
+            gw.stop()
+            mock.stop()
+        for where, value in self.secrets.items():
+            self.assertNotIn(value, log, f"the secret sent as ?{where}= is in the log")
 
 
 class NonLoopbackWarningTest(unittest.TestCase):
