@@ -98,6 +98,13 @@ void Session::on_header_read(const error_code& ec) {
     }
     started_ = Clock::now();
     const auto& req = parser_->get();
+    // RFC 9112 §6.3: a Transfer-Encoding that does not end in chunked cannot frame a request;
+    // treating it as "no body" would let the body smuggle in a second request.
+    if (req.find(http::field::transfer_encoding) != req.end() && !parser_->chunked()) {
+        reject_request(400, ErrorType::bad_request,
+                       "malformed HTTP request: Transfer-Encoding must end in chunked");
+        return;
+    }
     const auto length = parser_->content_length();
     if (length && *length > config_.gateway.max_request_bytes) {
         reject_request(413, ErrorType::size_limit,
@@ -391,6 +398,9 @@ void Session::close() {
     phase_ = Phase::closed;
     timer_.cancel();
     if (exchange_) {
+        const upstream::ExchangeOutcome& progress = exchange_->progress();
+        outcome_.attempts += progress.attempts;
+        outcome_.ttfb_ms = progress.ttfb_ms;
         exchange_->cancel();
         exchange_.reset();
     }

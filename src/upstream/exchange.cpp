@@ -13,6 +13,7 @@ namespace llmgw::upstream {
 namespace {
 
 using std::chrono::milliseconds;
+constexpr std::size_t kMaxResponseHead = 64 * 1024;
 
 double ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
     return std::chrono::duration<double, std::milli>(b - a).count();
@@ -93,6 +94,7 @@ void Exchange::resume() {
 void Exchange::launch_attempt() {
     ++outcome_.attempts;
     parser_.reset();
+    head_bytes_ = 0;
     pending_error_.reset();
     retry_reason_.reset();
     completion_->error_buffer[0] = '\0';
@@ -160,6 +162,15 @@ std::size_t Exchange::on_header_line(char* data, std::size_t size, std::size_t n
     auto* ex = static_cast<Exchange*>(self);
     const std::size_t len = size * n;
     if (ex->finished_) return 0;
+    // Clients (Node, h11, nginx) refuse heads much larger than this; refuse them here with a
+    // clear 502 rather than relay something the SDK cannot parse.
+    ex->head_bytes_ += len;
+    if (ex->head_bytes_ > kMaxResponseHead) {
+        ex->pending_error_ = GatewayError{ErrorType::network,
+                                          "upstream response head exceeds " +
+                                              std::to_string(kMaxResponseHead / 1024) + " KiB"};
+        return 0;
+    }
     switch (ex->parser_.feed(std::string_view(data, len))) {
         case HeadParser::Step::bad:
             ex->pending_error_ = GatewayError{ErrorType::network, "upstream sent a malformed response head"};

@@ -50,6 +50,8 @@ public:
     void resume();
     // Stops at once (the client went away). The sink hears nothing more.
     void cancel();
+    // What has happened so far (attempts, time to headers), for a log line after cancel().
+    const ExchangeOutcome& progress() const { return outcome_; }
 
     Exchange(CurlMulti& multi, UpstreamRequest request, const RequestPolicy& policy,
              ExchangeSink& sink);  // use start()
@@ -83,6 +85,7 @@ private:
     CURL* easy_ = nullptr;
     curl_slist* header_list_ = nullptr;
     HeadParser parser_;
+    std::size_t head_bytes_ = 0;  // of the current attempt's response head
     boost::asio::steady_timer deadline_timer_;
     boost::asio::steady_timer idle_timer_;
     boost::asio::steady_timer backoff_timer_;

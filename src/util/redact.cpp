@@ -26,9 +26,11 @@ std::string redact_target(std::string_view target) {
         first = false;
         const std::size_t eq = param.find('=');
         const std::string_view key = param.substr(0, eq);
+        // Upstreams decode "%6Bey" to "key": compare the decoded name.
+        const std::string decoded = str::percent_decode(key).value_or(std::string(key));
         bool secret = false;
         for (std::string_view s : {"key", "api_key", "token", "access_token"}) {
-            if (str::iequals(key, s)) secret = true;
+            if (str::iequals(decoded, s)) secret = true;
         }
         if (secret && eq != std::string_view::npos) {
             out += key;

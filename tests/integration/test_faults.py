@@ -34,6 +34,21 @@ except (ImportError, ValueError, OSError):
 CLIENTS = int(os.environ.get("LLMGW_FAULT_CLIENTS", "1000"))
 
 
+def _sanitized():
+    """True when the gateway binary is built with a sanitizer: its RSS says nothing then (ASan
+    keeps freed memory in quarantine), so memory bounds are not asserted; the rest is."""
+    path = shutil.which(harness.LLMGW) or harness.LLMGW
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return False
+    return any(m in data for m in (b"__asan_init", b"__tsan_init", b"__msan_init"))
+
+
+SANITIZED = _sanitized()
+
+
 # ---------------------------------------------------------------- helpers
 
 def read_to_end(sock, timeout=10.0):
@@ -120,7 +135,7 @@ def dechunk(data):
     while True:
         nl = data.find(b"\r\n", pos)
         if nl < 0:
-            return body + b"", False, b""
+            return body, False, b""
         size = int(data[pos:nl].split(b";")[0], 16)
         start = nl + 2
         if size == 0:
@@ -133,14 +148,14 @@ def dechunk(data):
         pos = start + size + 2
 
 
-def parse_responses(raw, head_only=()):
+def parse_responses(raw):
     """Every response in `raw`, in order, as dicts (status, headers, body, complete)."""
     out = []
     while raw:
         status, headers, rest = split_head(raw)
         if headers.get("transfer-encoding", "").lower() == "chunked":
             body, complete, raw = dechunk(rest)
-        elif "content-length" in headers and len(out) not in head_only:
+        elif "content-length" in headers:
             n = int(headers["content-length"])
             body, raw = rest[:n], rest[n:]
             complete = len(body) == n
@@ -288,17 +303,21 @@ class FaultMatrixTest(GatewayCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="llmgw-faults-")
-        cert, key = make_self_signed(cls.tmp)
         cls.mock = harness.Mock()
-        cls.tls_mock = MockWithArgs("--tls", cert, key)
+        cls.tls_mock = None
+        tls_port = harness.free_port()  # nothing listens there without openssl
+        if shutil.which("openssl"):
+            cls.tls_mock = MockWithArgs("--tls", *make_self_signed(cls.tmp))
+            tls_port = cls.tls_mock.port
         cls.gw = harness.Gateway(cls.mock.port, extra_toml=FAULT_TOML.format(
-            port=cls.mock.port, tls_port=cls.tls_mock.port))
+            port=cls.mock.port, tls_port=tls_port))
 
     @classmethod
     def tearDownClass(cls):
         cls.gw.stop()
         cls.mock.stop()
-        cls.tls_mock.stop()
+        if cls.tls_mock:
+            cls.tls_mock.stop()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def setUp(self):
@@ -338,6 +357,8 @@ class FaultMatrixTest(GatewayCase):
         self.assertLess(elapsed, 3.0)
 
     def test_self_signed_tls_certificate_is_502_ssl(self):
+        if self.tls_mock is None:
+            self.skipTest("the openssl CLI is needed for the TLS mock (scripts/bootstrap installs it)")
         _, doc = self.error_before_headers("tlsbad", None, 502, "SSL")
         self.assertIn("TLS", doc["error"]["message"])
         self.assertEqual(self.tls_mock.requests(), [])  # no request went over the untrusted TLS
@@ -348,11 +369,9 @@ class FaultMatrixTest(GatewayCase):
     def test_header_flood_over_curls_300k_cap_is_502_network(self):
         self.error_before_headers("faulty", "big_head;kib=400", 502, "NETWORK")
 
-    # Bug: the gateway has no response-head limit of its own. A 100 KiB upstream head (under
-    # libcurl's 300 KiB cap) is relayed whole to the client, which Node's http parser and h11
-    # (16 KiB) then reject with an opaque parse error; nginx answers 502 ("upstream sent too big
-    # header"). Expected: 502 NETWORK, as for any broken upstream answer.
-    @unittest.expectedFailure
+    # A 100 KiB upstream head (under libcurl's 300 KiB cap) would be rejected by Node's http
+    # parser and h11 (16 KiB) with an opaque parse error; the gateway refuses heads over 64 KiB
+    # with 502 NETWORK, as nginx answers 502 ("upstream sent too big header").
     def test_100k_of_response_headers_is_502_network(self):
         self.error_before_headers("faulty", "big_head;kib=100", 502, "NETWORK")
 
@@ -613,7 +632,8 @@ class ClientFaultsTest(GatewayCase):
         self.assertEqual(stats["flood_finished"], 0, "the mock sent all 200 MiB to a stalled client")
         self.assertLess(samples[-1], 64 << 20, "far more than socket buffers went out")
         self.assertLess(samples[-1] - samples[-8], 1 << 20, "the upstream was not paused: %r" % samples)
-        self.assertLess((peak_rss - base_rss) / 1024, 60, "gateway RSS grew by more than 60 MB")
+        if not SANITIZED:
+            self.assertLess((peak_rss - base_rss) / 1024, 60, "gateway RSS grew by more than 60 MB")
         # Reading again resumes the transfer (the idle timer did not cut the paused stream).
         before = samples[-1]
         deadline = time.monotonic() + 20
@@ -709,7 +729,8 @@ class ClientFaultsTest(GatewayCase):
             self.assertLessEqual(fds, base_fds + 5, "fds not released (baseline %d)" % base_fds)
             rss_after.append(proc_rss_kb(self.gw.proc.pid))
         # A second identical round must not need more memory than the first (no per-stream leak).
-        self.assertLess((rss_after[1] - rss_after[0]) / 1024, 8, rss_after)
+        if not SANITIZED:
+            self.assertLess((rss_after[1] - rss_after[0]) / 1024, 8, rss_after)
         self.assertEqual(len(re.findall(r"\[drop-\d+\] \[WARN\] client went away", self.gw.log())),
                          2 * CLIENTS)
         self.assert_serves_next()
@@ -771,17 +792,14 @@ class ClientFaultsTest(GatewayCase):
                 self.mock.reset()
                 self.assert_rejected_and_closed(self.smuggle(headers, b"abcd" + SMUGGLED))
 
-    # Bug: a request whose Transfer-Encoding does not end in `chunked` is treated as having no
-    # body (forwarded upstream with Content-Length: 0) and its body bytes are parsed as the next
-    # request on the connection. RFC 9112 §6.3: such a request must get 400 and a close.
-    @unittest.expectedFailure
+    # A request whose Transfer-Encoding does not end in `chunked` cannot be framed; read as "no
+    # body", its body bytes would be parsed as the next request on the connection. RFC 9112
+    # §6.3: 400 and a close.
     def test_smuggle_transfer_encoding_chunked_identity(self):
         self.assert_rejected_and_closed(
             self.smuggle(b"Transfer-Encoding: chunked, identity\r\n", b"0\r\n\r\n" + SMUGGLED))
 
-    # Bug: same as above; with `identity` the body itself is run as a second request and the
-    # smuggled GET reaches the upstream.
-    @unittest.expectedFailure
+    # The same; with `identity` the body itself would run as a second request upstream.
     def test_smuggle_transfer_encoding_not_chunked(self):
         for te in (b"identity", b"xchunked", b"gzip"):
             with self.subTest(te=te):
@@ -1108,11 +1126,8 @@ class SecretsNeverLoggedTest(unittest.TestCase):
     def test_json_log(self):
         self.run_with(("--log-format", "json"))
 
-    # Bug: redact_target() compares query parameter names as sent, so a percent-encoded name
-    # (`%6Bey=`, `k%65y=`, `api%5Fkey=`), which the upstream decodes to `key` / `api_key` and
-    # accepts, is logged in clear in the INFO `path=` and DEBUG `upstream=` fields. Expected:
-    # names are percent-decoded before the comparison.
-    @unittest.expectedFailure
+    # A percent-encoded name (`%6Bey=`, `k%65y=`, `api%5Fkey=`), which the upstream decodes to
+    # `key` / `api_key` and accepts, must be redacted too: names are compared decoded.
     def test_percent_encoded_query_names_are_redacted(self):
         self.secrets = {}
         mock = harness.Mock()
