@@ -1,0 +1,54 @@
+// routing::peek_json_stream_flag on arbitrary bodies, with nlohmann::json as the oracle
+// wherever the oracle's answer is unambiguous (a valid object, shallow, one "stream" key).
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "fuzz_check.hpp"
+#include "routing/router.hpp"
+
+using llmgw::routing::JsonStreamFlag;
+using llmgw::routing::peek_json_stream_flag;
+
+namespace {
+
+constexpr int kComparedDepth = 32;  // well below the scanner's own limit of 64
+
+// The expected flag, or nullopt when the oracle cannot judge this body.
+std::optional<JsonStreamFlag> oracle(const std::string& body) {
+    // nlohmann's lexer takes a NUL byte for the end of input, so "{}\0x" is valid to it.
+    if (body.find('\0') != std::string::npos) return std::nullopt;
+    int stream_keys = 0;
+    int max_depth = 0;
+    const auto watch = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+        if (depth > max_depth) max_depth = depth;
+        if (event == nlohmann::json::parse_event_t::key && depth == 1 && parsed == "stream") {
+            ++stream_keys;
+        }
+        return true;
+    };
+    const auto doc = nlohmann::json::parse(body, watch, /*allow_exceptions=*/false);
+    if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
+    if (max_depth > kComparedDepth || stream_keys > 1) return std::nullopt;
+    const auto it = doc.find("stream");
+    if (it == doc.end()) return JsonStreamFlag::absent;
+    return (it->is_boolean() && it->get<bool>()) ? JsonStreamFlag::is_true : JsonStreamFlag::other;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string body(reinterpret_cast<const char*>(data), size);
+    const JsonStreamFlag actual = peek_json_stream_flag(body);
+    if (const auto expected = oracle(body)) {
+        if (actual != *expected) {
+            std::fprintf(stderr, "peek says %d, nlohmann says %d\n", static_cast<int>(actual),
+                         static_cast<int>(*expected));
+        }
+        FUZZ_CHECK(actual == *expected);
+    }
+    return 0;
+}
