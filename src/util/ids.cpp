@@ -29,16 +29,34 @@ bool is_valid_request_id(std::string_view id) {
     return true;
 }
 
-std::string iso8601_utc(std::chrono::system_clock::time_point t) {
+namespace {
+
+// "YYYY-MM-DD<sep>HH:MM:SS.mmm<suffix>", in UTC or local time.
+std::string format_time(std::chrono::system_clock::time_point t, bool utc, char sep,
+                        const char* suffix) {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
     const std::time_t secs = static_cast<std::time_t>(ms.count() / 1000);
     std::tm tm{};
-    gmtime_r(&secs, &tm);
+    if (utc) {
+        gmtime_r(&secs, &tm);
+    } else {
+        localtime_r(&secs, &tm);
+    }
     char buf[96];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                  static_cast<int>(ms.count() % 1000));
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d%c%02d:%02d:%02d.%03d%s", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, sep, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(ms.count() % 1000), suffix);
     return buf;
+}
+
+}  // namespace
+
+std::string iso8601_utc(std::chrono::system_clock::time_point t) {
+    return format_time(t, true, 'T', "Z");
+}
+
+std::string local_timestamp(std::chrono::system_clock::time_point t) {
+    return format_time(t, false, ' ', "");
 }
 
 }  // namespace llmgw

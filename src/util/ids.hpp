@@ -13,5 +13,7 @@ std::string new_uuid_v4();
 bool is_valid_request_id(std::string_view id);
 // 2026-01-01T00:00:00.000Z
 std::string iso8601_utc(std::chrono::system_clock::time_point t);
+// 2026-01-01 12:00:00.000 in local time (the text log's clock)
+std::string local_timestamp(std::chrono::system_clock::time_point t);
 
 }  // namespace llmgw

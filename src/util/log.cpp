@@ -6,7 +6,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "util/ids.hpp"
@@ -29,19 +28,6 @@ std::shared_ptr<spdlog::logger> stderr_logger() {
         return l;
     }();
     return logger;
-}
-
-std::string local_timestamp() {
-    const auto now = std::chrono::system_clock::now();
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
-    const std::time_t secs = static_cast<std::time_t>(ms.count() / 1000);
-    std::tm tm{};
-    localtime_r(&secs, &tm);
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                  static_cast<int>(ms.count() % 1000));
-    return buf;
 }
 
 bool needs_quotes(std::string_view v) {
@@ -117,7 +103,7 @@ std::string format_log_line(LogFormat format, LogLevel level, std::string_view r
     std::string line;
     line.reserve(128);
     line += '[';
-    line += local_timestamp();
+    line += local_timestamp(std::chrono::system_clock::now());
     line += "] [";
     line += request_id.empty() ? std::string_view("-") : request_id;
     line += "] [";
