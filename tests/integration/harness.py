@@ -13,6 +13,7 @@ import sys
 import tempfile
 import threading
 import time
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LLMGW = os.environ.get("LLMGW_BIN", "llmgw")
@@ -152,3 +153,25 @@ def raw_request(port, data, timeout=10, read_until_close=True):
     finally:
         s.close()
     return b"".join(chunks)
+
+
+class SharedGatewayTest(unittest.TestCase):
+    """One mock upstream and one gateway for the whole class; the mock's records are cleared
+    before each test. A class adds services or settings by overriding extra_toml()."""
+
+    @classmethod
+    def extra_toml(cls, mock_port):
+        return ""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.mock = Mock()
+        cls.gw = Gateway(cls.mock.port, extra_toml=cls.extra_toml(cls.mock.port))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gw.stop()
+        cls.mock.stop()
+
+    def setUp(self):
+        self.mock.reset()

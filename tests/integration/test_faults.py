@@ -486,21 +486,12 @@ max_request_bytes = 100000
 SMUGGLED = b"GET /gateway/mock/smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
 
 
-class ClientFaultsTest(GatewayCase):
+class ClientFaultsTest(GatewayCase, harness.SharedGatewayTest):
     """Misbehaving clients: slow, silent, vanishing, pipelining, smuggling, oversized."""
 
     @classmethod
-    def setUpClass(cls):
-        cls.mock = harness.Mock()
-        cls.gw = harness.Gateway(cls.mock.port, extra_toml=CLIENT_TOML.format(port=cls.mock.port))
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.gw.stop()
-        cls.mock.stop()
-
-    def setUp(self):
-        self.mock.reset()
+    def extra_toml(cls, mock_port):
+        return CLIENT_TOML.format(port=mock_port)
 
     def warm_baseline(self):
         """fd count and RSS once the gateway has served a little (pools and caches filled)."""

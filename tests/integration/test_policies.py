@@ -42,21 +42,11 @@ def read_raw_response(port, request, timeout=10):
     return harness.raw_request(port, request, timeout=timeout)
 
 
-class PoliciesTest(unittest.TestCase):
+class PoliciesTest(harness.SharedGatewayTest):
     @classmethod
-    def setUpClass(cls):
-        cls.mock = harness.Mock()
-        extra = EXTRA.format(port=cls.mock.port, dead=harness.free_port())
-        extra += "\n[gateway]\nmax_request_bytes = 100000\nstream_idle_timeout_ms = 700\n"
-        cls.gw = harness.Gateway(cls.mock.port, extra_toml=extra)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.gw.stop()
-        cls.mock.stop()
-
-    def setUp(self):
-        self.mock.reset()
+    def extra_toml(cls, mock_port):
+        return (EXTRA.format(port=mock_port, dead=harness.free_port()) +
+                "\n[gateway]\nmax_request_bytes = 100000\nstream_idle_timeout_ms = 700\n")
 
     def wait_log(self, rid):
         for _ in range(50):

@@ -19,19 +19,10 @@ max_retries = 0
 """
 
 
-class ServeTest(unittest.TestCase):
+class ServeTest(harness.SharedGatewayTest):
     @classmethod
-    def setUpClass(cls):
-        cls.mock = harness.Mock()
-        cls.gw = harness.Gateway(cls.mock.port, extra_toml=SLOW_TOML.format(port=cls.mock.port))
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.gw.stop()
-        cls.mock.stop()
-
-    def setUp(self):
-        self.mock.reset()
+    def extra_toml(cls, mock_port):
+        return SLOW_TOML.format(port=mock_port)
 
     # ---- routes of SPEC §9 ----
     def test_health(self):
