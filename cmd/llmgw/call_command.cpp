@@ -13,7 +13,7 @@
 #include "call_request.hpp"
 #include "routing/header_policy.hpp"
 #include "routing/router.hpp"
-#include "upstream/curl_multi.hpp"
+#include "upstream/loop_clients.hpp"
 #include "upstream/exchange.hpp"
 #include "util/ids.hpp"
 
@@ -121,7 +121,7 @@ std::optional<upstream::UpstreamRequest> outgoing_request(const CallOptions& opt
 int run_exchange(upstream::UpstreamRequest request, const RequestPolicy& policy,
                  CallSinkOptions sink_options, Output& out, std::ostream& err) {
     boost::asio::io_context io;
-    upstream::CurlMulti multi(io);
+    upstream::LoopClients clients(io);
     std::shared_ptr<upstream::Exchange> exchange;
     const auto stop = [&] {
         if (exchange) exchange->cancel();  // closes the upstream connection mid-transfer
@@ -136,7 +136,7 @@ int run_exchange(upstream::UpstreamRequest request, const RequestPolicy& policy,
         signal_number = number;
         stop();
     });
-    exchange = upstream::Exchange::start(multi, std::move(request), policy, sink);
+    exchange = upstream::Exchange::start(clients, std::move(request), policy, sink);
     io.run();
     exchange.reset();
     if (signal_number != 0) return 128 + signal_number;

@@ -19,8 +19,8 @@ constexpr std::array<std::string_view, 9> kHopByHop{"connection",
                                                     "transfer-encoding",
                                                     "upgrade"};
 
-// Request headers that describe the client's connection or identity; libcurl sets Host
-// and Content-Length itself.
+// Request headers that describe the client's connection or identity; the upstream client
+// (native or libcurl) sets Host and Content-Length itself.
 constexpr std::array<std::string_view, 6> kDroppedRequest{
     "host", "content-length", "cookie", "forwarded", "x-real-ip", "true-client-ip"};
 constexpr std::array<std::string_view, 3> kDroppedRequestPrefixes{"x-forwarded-", "cf-",

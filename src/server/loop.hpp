@@ -1,5 +1,6 @@
-// One event loop: an io_context run by one thread, the curl multi handle it drives, and the
-// sessions it owns. Sessions never leave their loop, so nothing in here needs a lock.
+// One event loop: an io_context run by one thread, the upstream clients it drives (libcurl
+// multi, native HTTP/1.1 pool), and the sessions it owns. Sessions never leave their loop,
+// so nothing in here needs a lock.
 #pragma once
 
 #include <atomic>
@@ -11,7 +12,7 @@
 #include "config/config.hpp"
 #include "server/handler.hpp"
 #include "server/lane_gate.hpp"
-#include "upstream/curl_multi.hpp"
+#include "upstream/loop_clients.hpp"
 
 namespace llmgw::server {
 
@@ -28,9 +29,9 @@ struct SharedState {
 };
 
 struct Loop {
-    explicit Loop(SharedState& s) : multi(io), shared(s) {}
+    explicit Loop(SharedState& s) : upstream(io), shared(s) {}
     boost::asio::io_context io{1};
-    upstream::CurlMulti multi;
+    upstream::LoopClients upstream;
     SharedState& shared;
     std::unordered_set<Session*> sessions;
 };

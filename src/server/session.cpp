@@ -324,7 +324,7 @@ void Session::launch_exchange() {
     // Keep the plan when a fallback may need to replay it; otherwise hand it over.
     upstream::UpstreamRequest request =
         plan_.decision.policy.fallback_eligible ? plan_.request : std::move(plan_.request);
-    exchange_ = upstream::Exchange::start(loop_.multi, std::move(request), plan_.decision.policy,
+    exchange_ = upstream::Exchange::start(loop_.upstream, std::move(request), plan_.decision.policy,
                                           *this);
 }
 

@@ -9,7 +9,8 @@
 #include <optional>
 #include <string>
 
-#include "upstream/curl_multi.hpp"
+#include "upstream/attempt.hpp"
+#include "upstream/loop_clients.hpp"
 #include "upstream/request.hpp"
 #include "util/gateway_error.hpp"
 #include "util/request_policy.hpp"
@@ -40,9 +41,9 @@ public:
     }
 };
 
-class Exchange : public std::enable_shared_from_this<Exchange> {
+class Exchange : public std::enable_shared_from_this<Exchange>, private AttemptOwner {
 public:
-    static std::shared_ptr<Exchange> start(CurlMulti& multi, UpstreamRequest request,
+    static std::shared_ptr<Exchange> start(LoopClients& clients, UpstreamRequest request,
                                            const RequestPolicy& policy, ExchangeSink& sink);
     ~Exchange();
 
@@ -53,19 +54,17 @@ public:
     // What has happened so far (attempts, time to headers), for a log line after cancel().
     const ExchangeOutcome& progress() const { return outcome_; }
 
-    Exchange(CurlMulti& multi, UpstreamRequest request, const RequestPolicy& policy,
+    Exchange(LoopClients& clients, UpstreamRequest request, const RequestPolicy& policy,
              ExchangeSink& sink);  // use start()
 
 private:
     using Clock = std::chrono::steady_clock;
 
-    static std::size_t on_header_line(char* data, std::size_t size, std::size_t n, void* self);
-    static std::size_t on_write(char* data, std::size_t size, std::size_t n, void* self);
+    bool on_attempt_head(const ResponseHead& head) override;
+    Take on_attempt_body(std::string_view chunk) override;
+    void on_attempt_end(std::optional<GatewayError> transport_error) override;
 
     void launch_attempt();
-    bool configure(CURL* easy);
-    std::size_t handle_head();
-    std::size_t handle_body(std::string_view chunk);
     void attempt_ended(std::optional<GatewayError> error);
     bool retry_allowed(std::int64_t delay_ms) const;
     void schedule_retry(const std::string& why, std::int64_t delay_ms);
@@ -73,19 +72,14 @@ private:
     void arm_idle();
     void abort_attempt(GatewayError error);
     void finish(std::optional<GatewayError> error);
-    void release_easy();
+    void drop_attempt();
 
-    class Completion;
-    CurlMulti& multi_;
+    LoopClients& clients_;
     UpstreamRequest request_;
+    std::optional<H1Target> native_;  // set when the native HTTP/1.1 client carries it
     RequestPolicy policy_;
     ExchangeSink* sink_;
-    std::unique_ptr<Completion> completion_;
-
-    CURL* easy_ = nullptr;
-    curl_slist* header_list_ = nullptr;
-    HeadParser parser_;
-    std::size_t head_bytes_ = 0;  // of the current attempt's response head
+    std::shared_ptr<Attempt> attempt_;
     boost::asio::steady_timer deadline_timer_;
     boost::asio::steady_timer idle_timer_;
     boost::asio::steady_timer backoff_timer_;

@@ -1,0 +1,162 @@
+#include "upstream/curl_attempt.hpp"
+
+#include <boost/asio/post.hpp>
+#include <string>
+
+#include "upstream/classify.hpp"
+#include "upstream/easy_pool.hpp"
+#include "upstream/limits.hpp"
+#include "util/strings.hpp"
+
+namespace llmgw::upstream {
+
+namespace {
+
+std::string describe(CURLcode code, const char* detail) {
+    std::string text = (detail && *detail) ? std::string(detail) : curl_easy_strerror(code);
+    switch (classify(code)) {
+        case ErrorType::timeout: return "upstream timed out: " + text;
+        case ErrorType::dns: return "upstream host could not be resolved: " + text;
+        case ErrorType::connection: return "upstream connection failed: " + text;
+        case ErrorType::ssl: return "upstream TLS failure: " + text;
+        case ErrorType::network: return "upstream network error: " + text;
+        default: return "upstream request failed: " + text;
+    }
+}
+
+}  // namespace
+
+CurlAttempt::CurlAttempt(CurlMulti& multi, const UpstreamRequest& request, AttemptOwner& owner)
+    : multi_(multi), request_(request), owner_(&owner) {}
+
+CurlAttempt::~CurlAttempt() { cancel(); }
+
+void CurlAttempt::start() {
+    easy_ = acquire_easy();
+    if (!easy_ || !configure() || !multi_.add(easy_, this)) {
+        release();
+        // Reported from the loop, never from inside start().
+        own_error_ = GatewayError{ErrorType::unknown, "could not start the upstream request"};
+        boost::asio::post(multi_.io(), [weak = weak_from_this(), this] {
+            if (weak.lock() && owner_) owner_->on_attempt_end(own_error_);
+        });
+    }
+}
+
+void CurlAttempt::cancel() {
+    owner_ = nullptr;
+    if (easy_) multi_.remove(easy_);
+    release();
+}
+
+void CurlAttempt::resume() {
+    if (!paused_ || !easy_) return;
+    paused_ = false;
+    // May deliver the held chunk right here, through on_write.
+    curl_easy_pause(easy_, CURLPAUSE_CONT);
+    multi_.kick();
+}
+
+bool CurlAttempt::configure() {
+    CURL* easy = easy_;
+    curl_easy_setopt(easy, CURLOPT_URL, request_.url.c_str());
+    curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 64L * 1024L);
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error_buffer_);
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &CurlAttempt::on_header_line);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, this);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &CurlAttempt::on_write);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, this);
+
+    const std::string& method = request_.method;
+    const bool has_body = request_.body && !request_.body->empty();
+    if (method == "HEAD") {
+        curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+    } else if (method == "GET" && !has_body) {
+        curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+    } else if (has_body || method == "POST" || method == "PUT" || method == "PATCH") {
+        static const std::string empty;
+        const std::string& body = request_.body ? *request_.body : empty;
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body.data());
+        if (method != "POST") curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method.c_str());
+    } else {
+        curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method.c_str());
+    }
+
+    // curl would add Accept, Expect and a form Content-Type of its own: an empty value
+    // ("Name:") tells it not to, so only the client's headers go upstream.
+    curl_slist* list = nullptr;
+    std::string line;
+    for (const HeaderField& f : request_.headers) {
+        if (str::iequals(f.name, "expect")) continue;  // 100-continue is answered by us
+        line.assign(f.name);
+        line += f.value.empty() ? ";" : ": ";
+        line += f.value;
+        list = curl_slist_append(list, line.c_str());
+    }
+    if (!request_.headers.contains("accept")) list = curl_slist_append(list, "Accept:");
+    if (!request_.headers.contains("content-type")) list = curl_slist_append(list, "Content-Type:");
+    list = curl_slist_append(list, "Expect:");
+    header_list_ = list;
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, header_list_);
+    return list != nullptr;
+}
+
+std::size_t CurlAttempt::on_header_line(char* data, std::size_t size, std::size_t n, void* self) {
+    auto* a = static_cast<CurlAttempt*>(self);
+    const std::size_t len = size * n;
+    if (!a->owner_) return 0;
+    a->head_bytes_ += len;
+    if (a->head_bytes_ > kMaxResponseHead) {
+        a->own_error_ = response_head_too_large();
+        return 0;
+    }
+    switch (a->parser_.feed(std::string_view(data, len))) {
+        case HeadParser::Step::bad:
+            a->own_error_ = malformed_response_head();
+            return 0;
+        case HeadParser::Step::complete:
+            return a->owner_->on_attempt_head(a->parser_.head()) ? len : 0;
+        case HeadParser::Step::more:
+            return len;
+    }
+    return len;
+}
+
+std::size_t CurlAttempt::on_write(char* data, std::size_t size, std::size_t n, void* self) {
+    auto* a = static_cast<CurlAttempt*>(self);
+    const std::size_t len = size * n;
+    if (!a->owner_) return 0;
+    switch (a->owner_->on_attempt_body(std::string_view(data, len))) {
+        case AttemptOwner::Take::taken: return len;
+        case AttemptOwner::Take::paused: a->paused_ = true; return CURL_WRITEFUNC_PAUSE;
+        case AttemptOwner::Take::stop: return 0;
+    }
+    return 0;
+}
+
+void CurlAttempt::on_curl_done(CURLcode result) {
+    const auto self = shared_from_this();
+    std::optional<GatewayError> error = own_error_;
+    if (!error && result != CURLE_OK) error = GatewayError{classify(result), describe(result, error_buffer_)};
+    release();
+    AttemptOwner* owner = owner_;
+    owner_ = nullptr;
+    if (owner) owner->on_attempt_end(std::move(error));  // may destroy this attempt
+}
+
+void CurlAttempt::release() {
+    if (easy_) {
+        release_easy_handle(easy_);
+        easy_ = nullptr;
+    }
+    if (header_list_) {
+        curl_slist_free_all(header_list_);
+        header_list_ = nullptr;
+    }
+}
+
+}  // namespace llmgw::upstream

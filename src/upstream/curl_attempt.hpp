@@ -1,0 +1,43 @@
+// An attempt carried by libcurl: HTTPS, HTTP/2, proxies and anything the native HTTP/1.1
+// client does not speak. One easy handle from the per-thread pool, driven by the loop's multi.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "upstream/attempt.hpp"
+#include "upstream/curl_multi.hpp"
+
+namespace llmgw::upstream {
+
+class CurlAttempt final : public Attempt, public CurlCompletion {
+public:
+    CurlAttempt(CurlMulti& multi, const UpstreamRequest& request, AttemptOwner& owner);
+    ~CurlAttempt() override;
+    CurlAttempt(const CurlAttempt&) = delete;
+    CurlAttempt& operator=(const CurlAttempt&) = delete;
+
+    void start() override;
+    void resume() override;
+    void cancel() override;
+
+private:
+    static std::size_t on_header_line(char* data, std::size_t size, std::size_t n, void* self);
+    static std::size_t on_write(char* data, std::size_t size, std::size_t n, void* self);
+    void on_curl_done(CURLcode result) override;
+    bool configure();
+    void release();
+
+    CurlMulti& multi_;
+    const UpstreamRequest& request_;
+    AttemptOwner* owner_;
+    CURL* easy_ = nullptr;
+    curl_slist* header_list_ = nullptr;
+    HeadParser parser_;
+    std::size_t head_bytes_ = 0;
+    std::optional<GatewayError> own_error_;  // why this attempt stopped curl itself
+    bool paused_ = false;
+    char error_buffer_[CURL_ERROR_SIZE] = {};
+};
+
+}  // namespace llmgw::upstream

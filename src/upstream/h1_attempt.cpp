@@ -1,0 +1,344 @@
+#include "upstream/h1_attempt.hpp"
+
+#include <array>
+#include <limits>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+
+#include "upstream/h1_message.hpp"
+#include "upstream/limits.hpp"
+
+namespace llmgw::upstream {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using boost::system::error_code;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr std::size_t kReadSize = 16 * 1024;
+
+// Set by a parser callback to stop put() where it is; the attempt's flags say why.
+const error_code kInterrupted = make_error_code(boost::system::errc::operation_canceled);
+
+GatewayError network(std::string what) { return {ErrorType::network, "upstream network error: " + what}; }
+
+}  // namespace
+
+// Beast's HTTP/1 response parser, reporting straight to the attempt: body pieces are views
+// into the connection's read buffer.
+class H1Attempt::Parser final : public http::basic_parser<false> {
+public:
+    explicit Parser(H1Attempt& attempt) : attempt_(attempt) {
+        header_limit(static_cast<std::uint32_t>(kMaxResponseHead));
+        // The exchange applies max_response_bytes. (Not boost::none: Boost 1.74 compares the
+        // Content-Length against an empty optional and refuses every body.)
+        body_limit(std::numeric_limits<std::uint64_t>::max());
+        eager(true);
+    }
+    ResponseHead head;
+
+private:
+    void on_request_impl(http::verb, boost::string_view, boost::string_view, int, error_code&) override {}
+    void on_response_impl(int code, boost::string_view, int version, error_code&) override {
+        head.status = code;
+        head.http_version = version == 10 ? "1.0" : "1.1";
+    }
+    void on_field_impl(http::field, boost::string_view name, boost::string_view value, error_code&) override {
+        head.headers.add(std::string_view(name.data(), name.size()),
+                         std::string_view(value.data(), value.size()));
+    }
+    void on_header_impl(error_code& ec) override { attempt_.parsed_head(ec); }
+    void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
+    std::size_t on_body_impl(boost::string_view body, error_code& ec) override {
+        return attempt_.parsed_body(std::string_view(body.data(), body.size()), ec);
+    }
+    void on_chunk_header_impl(std::uint64_t, boost::string_view, error_code&) override {}
+    std::size_t on_chunk_body_impl(std::uint64_t, boost::string_view body, error_code& ec) override {
+        return attempt_.parsed_body(std::string_view(body.data(), body.size()), ec);
+    }
+    void on_finish_impl(error_code&) override {}
+
+    H1Attempt& attempt_;
+};
+
+H1Attempt::H1Attempt(H1Pool& pool, H1Target target, const UpstreamRequest& request,
+                     AttemptOwner& owner)
+    : pool_(pool), target_(std::move(target)), request_(request), owner_(&owner) {}
+
+H1Attempt::~H1Attempt() = default;
+
+std::shared_ptr<H1Attempt> H1Attempt::self() {
+    return std::static_pointer_cast<H1Attempt>(shared_from_this());
+}
+
+void H1Attempt::start() {
+    std::string bad;
+    auto head = h1_request_head(request_, target_, &bad);
+    if (!head) {
+        // Reported from the loop, never from inside start().
+        asio::post(pool_.io(), [self = self(), bad] {
+            self->end(GatewayError{ErrorType::unknown,
+                                   "refused to send the request upstream: " + bad +
+                                       " is not a valid HTTP token or value"});
+        });
+        return;
+    }
+    head_ = std::move(*head);
+    new_parser();
+    conn_ = pool_.take(target_.origin);
+    reused_ = conn_ != nullptr;
+    if (reused_) {
+        send();
+    } else {
+        open_fresh();
+    }
+}
+
+void H1Attempt::cancel() {
+    owner_ = nullptr;
+    conn_.reset();  // closes the socket; pending handlers see owner_ == nullptr
+}
+
+void H1Attempt::resume() {
+    if (!paused_ || !owner_) return;
+    // Not from inside the owner's call: the chunk is offered again on the next turn.
+    asio::post(pool_.io(), [self = self()] {
+        if (!self->owner_ || !self->paused_) return;
+        switch (self->owner_->on_attempt_body(self->held_)) {
+            case AttemptOwner::Take::paused: return;
+            case AttemptOwner::Take::stop: self->end(GatewayError{ErrorType::unknown, "stopped"}); return;
+            case AttemptOwner::Take::taken: break;
+        }
+        self->paused_ = false;
+        self->held_.clear();
+        self->process();
+    });
+}
+
+void H1Attempt::new_parser() {
+    parser_ = std::make_unique<Parser>(*this);
+    if (request_.method == "HEAD") parser_->skip(true);
+}
+
+void H1Attempt::open_fresh() {
+    conn_ = std::make_unique<H1Connection>(pool_.io());
+    if (const auto* known = pool_.addresses(target_.origin)) {
+        connect(*known);
+        return;
+    }
+    error_code ec;
+    const auto literal = asio::ip::make_address(target_.host, ec);
+    if (!ec) {
+        connect({tcp::endpoint(literal, target_.port)});
+        return;
+    }
+    pool_.resolver().async_resolve(
+        target_.host, std::to_string(target_.port),
+        [self = self()](const error_code& error, const tcp::resolver::results_type& results) {
+            if (!self->owner_) return;
+            if (error || results.empty()) {
+                self->end(GatewayError{ErrorType::dns, "upstream host could not be resolved: " +
+                                                           self->target_.host + " (" +
+                                                           error.message() + ")"});
+                return;
+            }
+            std::vector<tcp::endpoint> addresses;
+            for (const auto& entry : results) addresses.push_back(entry.endpoint());
+            self->pool_.remember(self->target_.origin, addresses);
+            self->connect(addresses);
+        });
+}
+
+void H1Attempt::connect(const std::vector<tcp::endpoint>& addresses) {
+    asio::async_connect(
+        conn_->socket, addresses,
+        [self = self(), addresses](const error_code& ec, const tcp::endpoint& used) {
+            if (!self->owner_) return;
+            if (ec) {
+                self->end(GatewayError{ErrorType::connection,
+                                       "upstream connection failed: could not connect to " +
+                                           self->target_.host + " port " +
+                                           std::to_string(self->target_.port) + ": " + ec.message()});
+                return;
+            }
+            if (addresses.size() > 1 && used != addresses.front()) {
+                // The address that answered goes first next time.
+                std::vector<tcp::endpoint> ordered{used};
+                for (const auto& a : addresses) {
+                    if (a != used) ordered.push_back(a);
+                }
+                self->pool_.remember(self->target_.origin, std::move(ordered));
+            }
+            error_code ignored;
+            self->conn_->socket.set_option(tcp::no_delay(true), ignored);
+            self->send();
+        });
+}
+
+void H1Attempt::send() {
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::const_buffer()};
+    if (request_.body) buffers[1] = asio::buffer(*request_.body);
+    asio::async_write(conn_->socket, buffers, [self = self()](const error_code& ec, std::size_t) {
+        if (!self->owner_) return;
+        if (ec) {
+            if (self->replay()) return;
+            self->end(network("could not send the request: " + ec.message()));
+            return;
+        }
+        self->read();
+    });
+}
+
+void H1Attempt::read() {
+    conn_->socket.async_read_some(
+        conn_->buffer.prepare(kReadSize), [self = self()](const error_code& ec, std::size_t n) {
+            if (!self->owner_) return;
+            self->conn_->buffer.commit(n);
+            if (ec == asio::error::eof) {
+                self->eof_ = true;
+            } else if (ec) {
+                if (self->replay()) return;
+                self->end(network(ec.message()));
+                return;
+            }
+            self->process();
+        });
+}
+
+// Parses what is buffered, as far as the owner takes it; then reads, waits or ends.
+void H1Attempt::process() {
+    auto keep = self();
+    while (!parser_->is_done()) {
+        error_code ec;
+        const std::size_t used = parser_->put(conn_->buffer.data(), ec);
+        conn_->buffer.consume(used);
+        if (!owner_) return;
+        if (stopped_) {
+            end(GatewayError{ErrorType::unknown, "stopped"});  // the owner knows why
+            return;
+        }
+        if (paused_) return;  // resume() goes on
+        if (refused_) {
+            end(std::move(refused_));
+            return;
+        }
+        if (ec == http::error::need_more || (!ec && used == 0 && !parser_->is_done())) {
+            if (eof_) {
+                at_eof();
+            } else {
+                read();
+            }
+            return;
+        }
+        if (ec) {
+            if (ec == http::error::header_limit) {
+                end(response_head_too_large());
+            } else if (!parser_->is_header_done()) {
+                end(malformed_response_head());
+            } else {
+                end(network("malformed response body: " + ec.message()));
+            }
+            return;
+        }
+        if (parser_->is_done() && interim_) {  // 103 Early Hints and friends: not relayed
+            interim_ = false;
+            new_parser();
+        }
+    }
+    complete();
+}
+
+void H1Attempt::at_eof() {
+    if (!parser_->got_some() && conn_->buffer.size() == 0) {
+        if (replay()) return;
+        end(network("upstream closed the connection without answering"));
+        return;
+    }
+    error_code ec;
+    parser_->put_eof(ec);
+    if (!owner_ || stopped_) return;
+    if (!ec) {
+        complete();
+    } else if (!parser_->is_header_done()) {
+        end(network("upstream closed the connection in the middle of the response head"));
+    } else {
+        end(network("upstream closed the connection before the end of the response"));
+    }
+}
+
+void H1Attempt::complete() {
+    const bool reusable = parser_->keep_alive() && !parser_->need_eof() && !eof_ &&
+                          conn_->buffer.size() == 0;
+    ++conn_->requests;
+    if (reusable) pool_.give_back(target_.origin, std::move(conn_));
+    end(std::nullopt);
+}
+
+// A kept-alive connection the upstream closed while it was idle: try once on a fresh one.
+bool H1Attempt::replay() {
+    if (!reused_ || replayed_ || parser_->got_some() || conn_->buffer.size() > 0) return false;
+    replayed_ = true;
+    reused_ = false;
+    eof_ = false;
+    new_parser();
+    open_fresh();
+    return true;
+}
+
+void H1Attempt::end(std::optional<GatewayError> error) {
+    AttemptOwner* owner = owner_;
+    owner_ = nullptr;
+    conn_.reset();
+    if (owner) owner->on_attempt_end(std::move(error));  // may destroy the owner's handle on us
+}
+
+void H1Attempt::parsed_head(error_code& ec) {
+    const int status = parser_->head.status;
+    if (!owner_) {
+        ec = kInterrupted;
+        return;
+    }
+    if (status / 100 == 1) {
+        if (status == 101) {  // never asked for
+            refused_ = GatewayError{ErrorType::network, "upstream switched protocols (101) unasked"};
+            ec = kInterrupted;
+            return;
+        }
+        interim_ = true;
+        return;
+    }
+    if (const auto length = parser_->content_length()) parser_->head.content_length = *length;
+    if (!owner_->on_attempt_head(parser_->head)) {
+        stopped_ = true;
+        ec = kInterrupted;
+    }
+}
+
+std::size_t H1Attempt::parsed_body(std::string_view chunk, error_code& ec) {
+    if (!owner_) {
+        ec = kInterrupted;
+        return chunk.size();
+    }
+    if (chunk.empty()) return 0;
+    switch (owner_->on_attempt_body(chunk)) {
+        case AttemptOwner::Take::taken:
+            break;
+        case AttemptOwner::Take::paused:
+            held_.assign(chunk);
+            paused_ = true;
+            ec = kInterrupted;
+            break;
+        case AttemptOwner::Take::stop:
+            stopped_ = true;
+            ec = kInterrupted;
+            break;
+    }
+    return chunk.size();
+}
+
+}  // namespace llmgw::upstream

@@ -1,0 +1,65 @@
+// An attempt carried by the native HTTP/1.1 client: plain TCP to an `http://` upstream, on a
+// kept-alive connection from the loop's H1Pool when there is one. The request head is written
+// with its body in one system call; the answer is parsed where it was read and body bytes go
+// to the owner without a copy. A reused connection that dies before any byte of the answer is
+// replaced by a fresh one once (what libcurl does), so a stale keep-alive is never an error.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "upstream/attempt.hpp"
+#include "upstream/h1_pool.hpp"
+#include "upstream/h1_url.hpp"
+
+namespace llmgw::upstream {
+
+class H1Attempt final : public Attempt {
+public:
+    H1Attempt(H1Pool& pool, H1Target target, const UpstreamRequest& request, AttemptOwner& owner);
+    ~H1Attempt() override;
+    H1Attempt(const H1Attempt&) = delete;
+    H1Attempt& operator=(const H1Attempt&) = delete;
+
+    void start() override;
+    void resume() override;
+    void cancel() override;
+
+private:
+    class Parser;
+    friend class Parser;
+
+    void open_fresh();
+    void connect(const std::vector<boost::asio::ip::tcp::endpoint>& addresses);
+    void send();
+    void read();
+    void process();
+    void at_eof();
+    void complete();
+    bool replay();
+    void end(std::optional<GatewayError> error);
+    void new_parser();
+    void parsed_head(boost::system::error_code& ec);
+    std::size_t parsed_body(std::string_view chunk, boost::system::error_code& ec);
+    std::shared_ptr<H1Attempt> self();
+
+    H1Pool& pool_;
+    H1Target target_;
+    const UpstreamRequest& request_;
+    AttemptOwner* owner_;
+    std::unique_ptr<H1Connection> conn_;
+    std::unique_ptr<Parser> parser_;
+    std::string head_;        // the request head, kept for a replay
+    std::string held_;        // a body chunk the owner could not take yet
+    std::optional<GatewayError> refused_;  // an answer this client will not relay
+    bool reused_ = false;     // conn_ came from the pool
+    bool replayed_ = false;
+    bool paused_ = false;
+    bool stopped_ = false;    // the owner said stop
+    bool eof_ = false;        // the upstream closed its side
+    bool interim_ = false;    // the head being parsed is a 1xx
+};
+
+}  // namespace llmgw::upstream

@@ -1,0 +1,70 @@
+#include "upstream/h1_message.hpp"
+
+#include "util/strings.hpp"
+
+namespace llmgw::upstream {
+
+namespace {
+
+bool safe(std::string_view text) {
+    for (const char c : text) {
+        if (c == '\r' || c == '\n' || c == '\0') return false;
+    }
+    return true;
+}
+
+// RFC 9110 §5.6.2 token characters.
+bool is_token(std::string_view text) {
+    if (text.empty()) return false;
+    for (const char c : text) {
+        const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) return false;
+    }
+    return true;
+}
+
+bool sends_length(const UpstreamRequest& request) {
+    if (request.body && !request.body->empty()) return true;
+    const std::string& m = request.method;
+    return m == "POST" || m == "PUT" || m == "PATCH";
+}
+
+}  // namespace
+
+std::optional<std::string> h1_request_head(const UpstreamRequest& request, const H1Target& target,
+                                           std::string* bad_header) {
+    if (!is_token(request.method)) {
+        if (bad_header) *bad_header = "(method)";
+        return std::nullopt;
+    }
+    std::size_t size = request.method.size() + target.target.size() + target.authority.size() + 48;
+    for (const HeaderField& f : request.headers) size += f.name.size() + f.value.size() + 4;
+    std::string head;
+    head.reserve(size);
+    head += request.method;
+    head += ' ';
+    head += target.target;
+    head += " HTTP/1.1\r\nHost: ";
+    head += target.authority;
+    head += "\r\n";
+    for (const HeaderField& f : request.headers) {
+        if (str::iequals(f.name, "expect")) continue;
+        if (!is_token(f.name) || !safe(f.value)) {
+            if (bad_header) *bad_header = f.name;
+            return std::nullopt;
+        }
+        head += f.name;
+        head += ": ";
+        head += f.value;
+        head += "\r\n";
+    }
+    if (sends_length(request)) {
+        head += "Content-Length: ";
+        head += std::to_string(request.body ? request.body->size() : 0);
+        head += "\r\n";
+    }
+    head += "\r\n";
+    return head;
+}
+
+}  // namespace llmgw::upstream

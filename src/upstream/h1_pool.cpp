@@ -1,0 +1,101 @@
+#include "upstream/h1_pool.hpp"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace llmgw::upstream {
+
+namespace {
+
+constexpr std::chrono::seconds kCheckAfter{2};   // reused sooner than this: no check
+constexpr std::chrono::seconds kSweepEvery{10};
+
+// True when the peer has not closed the connection nor sent anything unasked.
+bool still_open(H1Connection& c) {
+    char byte = 0;
+    const ssize_t n = ::recv(c.socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+}  // namespace
+
+H1Pool::H1Pool(boost::asio::io_context& io) : io_(io), resolver_(io), sweep_timer_(io) {}
+
+H1Pool::~H1Pool() {
+    *alive_ = false;
+    sweep_timer_.cancel();
+    resolver_.cancel();
+}
+
+std::unique_ptr<H1Connection> H1Pool::take(const std::string& origin) {
+    const auto it = idle_.find(origin);
+    if (it == idle_.end()) return nullptr;
+    auto& list = it->second;
+    const auto now = Clock::now();
+    while (!list.empty()) {
+        std::unique_ptr<H1Connection> c = std::move(list.back());
+        list.pop_back();
+        if (now - c->idle_since < kCheckAfter || still_open(*c)) return c;
+    }
+    return nullptr;
+}
+
+void H1Pool::give_back(const std::string& origin, std::unique_ptr<H1Connection> connection) {
+    auto& list = idle_[origin];
+    if (list.size() >= kMaxIdlePerOrigin) return;  // closed here
+    connection->idle_since = Clock::now();
+    list.push_back(std::move(connection));
+    arm_sweep();
+}
+
+const std::vector<boost::asio::ip::tcp::endpoint>* H1Pool::addresses(const std::string& origin) const {
+    const auto it = resolved_.find(origin);
+    if (it == resolved_.end() || Clock::now() >= it->second.expires) return nullptr;
+    return &it->second.addresses;
+}
+
+void H1Pool::remember(const std::string& origin, std::vector<boost::asio::ip::tcp::endpoint> addresses) {
+    resolved_[origin] = Resolved{std::move(addresses), Clock::now() + kAddressTtl};
+}
+
+std::size_t H1Pool::idle_count() const {
+    std::size_t n = 0;
+    for (const auto& [origin, list] : idle_) n += list.size();
+    return n;
+}
+
+void H1Pool::arm_sweep() {
+    if (sweep_armed_) return;
+    sweep_armed_ = true;
+    sweep_timer_.expires_after(kSweepEvery);
+    sweep_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+        if (!*alive) return;
+        sweep_armed_ = false;
+        if (ec) return;
+        sweep();
+    });
+}
+
+// Closes connections the upstream closed (no CLOSE_WAIT sockets left behind) or that idled
+// past kMaxIdle; the oldest are at the front of each list.
+void H1Pool::sweep() {
+    const auto now = Clock::now();
+    bool any = false;
+    for (auto it = idle_.begin(); it != idle_.end();) {
+        auto& list = it->second;
+        std::erase_if(list, [&](const std::unique_ptr<H1Connection>& c) {
+            return now - c->idle_since >= kMaxIdle || !still_open(*c);
+        });
+        if (list.empty()) {
+            it = idle_.erase(it);
+        } else {
+            any = true;
+            ++it;
+        }
+    }
+    std::erase_if(resolved_, [&](const auto& entry) { return now >= entry.second.expires; });
+    if (any) arm_sweep();
+}
+
+}  // namespace llmgw::upstream

@@ -1,0 +1,70 @@
+// The native client's kept-alive upstream connections and resolved addresses, one pool per
+// event loop (so no locks). Idle connections are reused newest first; one idle for a while is
+// checked before reuse, and a sweep closes those the upstream closed or that idled too long.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace llmgw::upstream {
+
+struct H1Connection {
+    explicit H1Connection(boost::asio::io_context& io) : socket(io) {}
+    boost::asio::ip::tcp::socket socket;
+    boost::beast::flat_buffer buffer;  // bytes read and not parsed yet
+    std::chrono::steady_clock::time_point idle_since;
+    std::uint64_t requests = 0;        // answered on this connection so far
+};
+
+class H1Pool {
+public:
+    using Clock = std::chrono::steady_clock;
+    // Per origin and loop: enough for the loop's share of a busy client's connections.
+    static constexpr std::size_t kMaxIdlePerOrigin = 64;
+    static constexpr std::chrono::seconds kMaxIdle{30};
+    static constexpr std::chrono::seconds kAddressTtl{30};
+
+    explicit H1Pool(boost::asio::io_context& io);
+    ~H1Pool();
+    H1Pool(const H1Pool&) = delete;
+    H1Pool& operator=(const H1Pool&) = delete;
+
+    boost::asio::io_context& io() { return io_; }
+
+    // A kept-alive connection to `origin` that still looks open, or null.
+    std::unique_ptr<H1Connection> take(const std::string& origin);
+    // A connection whose last response was complete and whose peer allows another.
+    void give_back(const std::string& origin, std::unique_ptr<H1Connection> connection);
+
+    // Addresses of `origin` resolved earlier and still fresh, or null.
+    const std::vector<boost::asio::ip::tcp::endpoint>* addresses(const std::string& origin) const;
+    void remember(const std::string& origin, std::vector<boost::asio::ip::tcp::endpoint> addresses);
+    boost::asio::ip::tcp::resolver& resolver() { return resolver_; }
+
+    std::size_t idle_count() const;
+
+private:
+    struct Resolved {
+        std::vector<boost::asio::ip::tcp::endpoint> addresses;
+        Clock::time_point expires;
+    };
+    void arm_sweep();
+    void sweep();
+
+    boost::asio::io_context& io_;
+    boost::asio::ip::tcp::resolver resolver_;
+    boost::asio::steady_timer sweep_timer_;
+    bool sweep_armed_ = false;
+    std::unordered_map<std::string, std::vector<std::unique_ptr<H1Connection>>> idle_;
+    std::unordered_map<std::string, Resolved> resolved_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace llmgw::upstream

@@ -1,0 +1,27 @@
+// Which upstream URLs the native HTTP/1.1 client carries: plain `http://host[:port]/…` with no
+// user info or fragment. Everything else (https, proxies, odd URLs) goes to libcurl.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace llmgw::upstream {
+
+struct H1Target {
+    std::string host;       // as in the URL, without IPv6 brackets
+    std::uint16_t port = 80;
+    std::string authority;  // the Host header: host[:port], brackets kept, :80 left out
+    std::string origin;     // "host:port", the key of the connection pool
+    std::string_view target;  // origin-form request target, a view into the URL ("/" if empty)
+};
+
+// The parts of `url` for the native client, or nothing when libcurl must carry it.
+std::optional<H1Target> parse_h1_target(std::string_view url);
+
+// True when the environment names a proxy for plain HTTP (http_proxy, all_proxy, ALL_PROXY):
+// libcurl honours those, so such requests stay with libcurl. Read once.
+bool http_proxy_configured();
+
+}  // namespace llmgw::upstream

@@ -1,0 +1,24 @@
+// Limits and errors every transport applies the same way to an upstream's answer.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "util/gateway_error.hpp"
+
+namespace llmgw::upstream {
+
+// Clients (Node, h11, nginx) refuse heads much larger than this; refusing them here gives a
+// clear 502 rather than relaying something the SDK cannot parse.
+inline constexpr std::size_t kMaxResponseHead = 64 * 1024;
+
+inline GatewayError response_head_too_large() {
+    return {ErrorType::network,
+            "upstream response head exceeds " + std::to_string(kMaxResponseHead / 1024) + " KiB"};
+}
+
+inline GatewayError malformed_response_head() {
+    return {ErrorType::network, "upstream sent a malformed response head"};
+}
+
+}  // namespace llmgw::upstream

@@ -1,0 +1,34 @@
+#include "upstream/loop_clients.hpp"
+
+#include <cstdlib>
+#include <string_view>
+
+#include "upstream/curl_attempt.hpp"
+#include "upstream/h1_attempt.hpp"
+
+namespace llmgw::upstream {
+
+namespace {
+
+bool curl_forced() {
+    static const bool forced = [] {
+        const char* value = std::getenv("LLMGW_UPSTREAM_CLIENT");
+        return value && std::string_view(value) == "curl";
+    }();
+    return forced;
+}
+
+}  // namespace
+
+std::optional<H1Target> native_target(std::string_view url) {
+    if (curl_forced() || http_proxy_configured()) return std::nullopt;
+    return parse_h1_target(url);
+}
+
+std::shared_ptr<Attempt> make_attempt(LoopClients& clients, const std::optional<H1Target>& native,
+                                      const UpstreamRequest& request, AttemptOwner& owner) {
+    if (native) return std::make_shared<H1Attempt>(clients.h1, *native, request, owner);
+    return std::make_shared<CurlAttempt>(clients.curl, request, owner);
+}
+
+}  // namespace llmgw::upstream
