@@ -32,6 +32,20 @@ class Scanner {
     // At the opening quote. Sets `equals_stream` to whether the decoded text is "stream".
     bool string(bool& equals_stream) {
         ++i_;
+        // Fast path: a string without escapes, the usual case, compared as a whole.
+        const std::size_t start = i_;
+        std::size_t j = i_;
+        while (j < s_.size()) {
+            const auto c = static_cast<unsigned char>(s_[j]);
+            if (c == '"' || c == '\\' || c < 0x20) break;
+            ++j;
+        }
+        if (j < s_.size() && s_[j] == '"') {
+            equals_stream = s_.substr(start, j - start) == kStreamKey;
+            i_ = j + 1;
+            return true;
+        }
+        // Escapes (or an error): decode one character at a time from the start.
         std::size_t matched = 0;  // decoded characters that agree with "stream" so far
         bool mismatch = false;
         const auto feed = [&](std::uint32_t code_point) {

@@ -132,7 +132,11 @@ RouteError not_a_proxy_target(const config::Config& config, const Target& target
 Result<Decision, RouteError> route(const config::Config& config, const RequestFacts& facts) {
     const Result<Target, TargetError> parsed = parse_target(facts.target);
     if (!parsed) return unexpected(bad_request("Invalid path: " + parsed.error().reason));
-    const Target& target = *parsed;
+    return route(config, facts, *parsed);
+}
+
+Result<Decision, RouteError> route(const config::Config& config, const RequestFacts& facts,
+                                   const Target& target) {
     if (target.kind != TargetKind::proxy) return unexpected(not_a_proxy_target(config, target));
 
     const config::Service* service = config.find(target.service);

@@ -9,6 +9,7 @@
 
 #include "config/config.hpp"
 #include "routing/decision.hpp"
+#include "routing/target.hpp"
 #include "util/headers.hpp"
 #include "util/result.hpp"
 
@@ -33,6 +34,9 @@ struct RouteError {
 
 // Only for targets under /gateway/{service}/…; other routes are the server's.
 Result<Decision, RouteError> route(const config::Config& config, const RequestFacts& facts);
+// The same, for a caller that already parsed facts.target (the server: once per request).
+Result<Decision, RouteError> route(const config::Config& config, const RequestFacts& facts,
+                                   const Target& target);
 
 // Lane policy alone, for a service and lane (used by route() and for the fallback attempt).
 RequestPolicy policy_for(const config::Config& config, const config::Service& service, Lane lane,

@@ -1,7 +1,5 @@
 #include "server/handler.hpp"
 
-#include <cstdio>
-
 #include "routing/header_policy.hpp"
 #include "routing/router.hpp"
 #include "routing/target.hpp"
@@ -99,7 +97,7 @@ HandlerResult handle_request(const HandlerContext& ctx, const IncomingRequest& r
             routing::RequestFacts facts{req.method, req.target, req.headers,
                                         req.body ? std::string_view(*req.body) : std::string_view(),
                                         req.content_length};
-            auto decision = routing::route(config, facts);
+            auto decision = routing::route(config, facts, *target);
             if (!decision) {
                 const bool not_found = decision.error().kind == routing::RouteErrorKind::not_found;
                 return error_result(ctx, req, std::move(id),
@@ -155,9 +153,7 @@ Headers proxied_response_headers(const config::Config& config, const Headers& re
     out.add("X-Gateway-Request-Id", request_id);
     if (!has_request_id) out.add("X-Request-Id", request_id);
     out.add("X-Processing-Mode", routing::to_string(lane));
-    char ms[32];
-    std::snprintf(ms, sizeof ms, "%.2f", processing_ms);
-    out.add("X-Processing-Time", ms);
+    out.add("X-Processing-Time", str::fixed2(processing_ms));
     if (fell_back) out.add("X-Fallback", "background");
     add_cors_headers(out, config.gateway.allowed_origin, request);
     return out;

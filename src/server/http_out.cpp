@@ -1,6 +1,6 @@
 #include "server/http_out.hpp"
 
-#include <cstdio>
+#include "util/strings.hpp"
 
 namespace llmgw::server {
 
@@ -39,14 +39,29 @@ std::string_view reason_phrase(int status) {
     }
 }
 
+namespace {
+
+bool has_line_break(std::string_view value) {
+    for (const char c : value) {
+        if (c == '\r' || c == '\n') return true;
+    }
+    return false;
+}
+
+}  // namespace
+
 void append_head(std::string& out, int status, const Headers& headers) {
-    char line[64];
-    const int n = std::snprintf(line, sizeof line, "HTTP/1.1 %d ", status);
-    out.append(line, static_cast<std::size_t>(n));
-    out += reason_phrase(status);
+    const std::string_view reason = reason_phrase(status);
+    std::size_t size = 17 + reason.size();
+    for (const HeaderField& f : headers) size += f.name.size() + f.value.size() + 4;
+    out.reserve(out.size() + size);
+    out += "HTTP/1.1 ";
+    str::append_decimal(out, static_cast<std::uint64_t>(status < 0 ? 0 : status));
+    out += ' ';
+    out += reason;
     out += "\r\n";
     for (const HeaderField& f : headers) {
-        if (f.value.find_first_of("\r\n") != std::string::npos) continue;
+        if (has_line_break(f.value)) continue;
         out += f.name;
         out += ": ";
         out += f.value;
@@ -57,9 +72,8 @@ void append_head(std::string& out, int status, const Headers& headers) {
 
 void append_chunk(std::string& out, std::string_view data) {
     if (data.empty()) return;
-    char size[24];
-    const int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-    out.append(size, static_cast<std::size_t>(n));
+    str::append_hex(out, data.size());
+    out += "\r\n";
     out.append(data);
     out += "\r\n";
 }

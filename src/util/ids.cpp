@@ -11,12 +11,23 @@ std::string new_uuid_v4() {
     thread_local std::mt19937_64 rng{std::random_device{}()};
     const std::uint64_t hi = (rng() & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;
     const std::uint64_t lo = (rng() & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx",
-                  static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xFFFF),
-                  static_cast<unsigned>(hi & 0xFFFF), static_cast<unsigned>(lo >> 48),
-                  static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFULL));
-    return buf;
+    // 8-4-4-4-12 hex digits of hi:lo, without printf.
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out(36, '-');
+    std::size_t pos = 0;
+    const auto put = [&](std::uint64_t bits, int digits) {
+        for (int i = digits - 1; i >= 0; --i) out[pos++] = kHex[(bits >> (4 * i)) & 0xF];
+    };
+    put(hi >> 32, 8);
+    ++pos;
+    put(hi >> 16, 4);
+    ++pos;
+    put(hi, 4);
+    ++pos;
+    put(lo >> 48, 4);
+    ++pos;
+    put(lo, 12);
+    return out;
 }
 
 bool is_valid_request_id(std::string_view id) {

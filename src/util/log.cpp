@@ -67,11 +67,7 @@ std::string_view to_string(LogLevel level) {
     return "INFO";
 }
 
-LogField log_ms(std::string_view key, double ms) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f", ms);
-    return {key, buf, false};
-}
+LogField log_ms(std::string_view key, double ms) { return {key, str::fixed2(ms), false}; }
 
 void log_setup(LogLevel level, LogFormat format) {
     g_level.store(level);

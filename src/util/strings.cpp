@@ -5,8 +5,6 @@
 
 namespace llmgw::str {
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
 std::string to_lower(std::string_view s) {
     std::string out(s);
     for (char& c : out) c = ascii_lower(c);
@@ -19,14 +17,6 @@ std::string to_upper(std::string_view s) {
         if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
     }
     return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-    }
-    return true;
 }
 
 bool istarts_with(std::string_view s, std::string_view prefix) {
@@ -106,10 +96,41 @@ std::optional<std::string> percent_decode(std::string_view s) {
     return out;
 }
 
+std::string fixed2(double value) {
+    std::string out;
+    if (!(value == value)) return "nan";
+    if (value < 0) {
+        out += '-';
+        value = -value;
+    }
+    if (value >= 1e15) {  // beyond exact hundredths in a double: printf's way
+        char buf[64];
+        const int n = std::snprintf(buf, sizeof buf, "%.2f", value);
+        out.append(buf, static_cast<std::size_t>(n));
+        return out;
+    }
+    const auto hundredths = static_cast<std::uint64_t>(value * 100.0 + 0.5);
+    append_decimal(out, hundredths / 100);
+    out += '.';
+    out += static_cast<char>('0' + (hundredths / 10) % 10);
+    out += static_cast<char>('0' + hundredths % 10);
+    return out;
+}
+
+void append_decimal(std::string& out, std::uint64_t value) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, value);
+    out.append(buf, static_cast<std::size_t>(r.ptr - buf));
+}
+
+void append_hex(std::string& out, std::uint64_t value) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, value, 16);
+    out.append(buf, static_cast<std::size_t>(r.ptr - buf));
+}
+
 std::string format_megabytes(std::uint64_t bytes) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2fMB", static_cast<double>(bytes) / (1024.0 * 1024.0));
-    return buf;
+    return fixed2(static_cast<double>(bytes) / (1024.0 * 1024.0)) + "MB";
 }
 
 }  // namespace llmgw::str

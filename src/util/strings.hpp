@@ -10,10 +10,17 @@
 
 namespace llmgw::str {
 
-char ascii_lower(char c);
+// Inline: header names are compared many times per request.
+inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+inline bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (a[i] != b[i] && ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+    }
+    return true;
+}
 std::string to_lower(std::string_view s);
 std::string to_upper(std::string_view s);
-bool iequals(std::string_view a, std::string_view b);
 bool istarts_with(std::string_view s, std::string_view prefix);
 bool icontains(std::string_view haystack, std::string_view needle);
 std::string_view trim(std::string_view s);
@@ -28,6 +35,13 @@ std::optional<bool> parse_bool(std::string_view s);
 int hex_value(char c);
 // Percent-decodes; nullopt when an escape is malformed.
 std::optional<std::string> percent_decode(std::string_view s);
+
+// Two decimals, as printf's "%.2f" (halves rounded away from zero), without printf.
+std::string fixed2(double value);
+
+// Appends `value` in decimal / lower-case hex.
+void append_decimal(std::string& out, std::uint64_t value);
+void append_hex(std::string& out, std::uint64_t value);
 
 // "1.50MB"-style size, two decimals, MiB based (as the routing reason text shows).
 std::string format_megabytes(std::uint64_t bytes);
