@@ -2,6 +2,7 @@
 // member. It never allocates and never recurses (nesting is tracked in a 64-bit stack), so
 // it is linear in the body size and safe on hostile input; nesting deeper than 64 is
 // treated as invalid rather than risking anything.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -14,6 +15,15 @@ namespace {
 
 constexpr int kMaxDepth = 64;
 constexpr std::string_view kStreamKey = "stream";
+
+// Bytes that end the plain run of a string: the quote, a backslash, control characters.
+constexpr auto kStringStop = [] {
+    std::array<bool, 256> stop{};
+    for (int c = 0; c < 0x20; ++c) stop[static_cast<std::size_t>(c)] = true;
+    stop['"'] = true;
+    stop['\\'] = true;
+    return stop;
+}();
 
 class Scanner {
   public:
@@ -35,11 +45,9 @@ class Scanner {
         // Fast path: a string without escapes, the usual case, compared as a whole.
         const std::size_t start = i_;
         std::size_t j = i_;
-        while (j < s_.size()) {
-            const auto c = static_cast<unsigned char>(s_[j]);
-            if (c == '"' || c == '\\' || c < 0x20) break;
-            ++j;
-        }
+        const std::size_t n = s_.size();
+        const char* p = s_.data();
+        while (j < n && !kStringStop[static_cast<unsigned char>(p[j])]) ++j;
         if (j < s_.size() && s_[j] == '"') {
             equals_stream = s_.substr(start, j - start) == kStreamKey;
             i_ = j + 1;
