@@ -1,6 +1,7 @@
 #include "server/session.hpp"
 
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/read.hpp>
 
 #include "server/http_out.hpp"
@@ -70,12 +71,67 @@ void Session::read_header() {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(config_.gateway.max_request_bytes);
-    arm_timer(requests_served_ == 0 ? config_.gateway.header_timeout_ms
-                                    : config_.gateway.keepalive_timeout_ms);
-    http::async_read_header(socket_, buffer_, *parser_,
-                            [self = shared_from_this()](const error_code& ec, std::size_t) {
-                                self->on_header_read(ec);
+    head_scan_ = HeadScanner();
+    // A kept-alive connection may sit idle for keepalive_timeout_ms; once the next head has
+    // begun, the rest of it must come within header_timeout_ms, as on a new connection.
+    idle_wait_ = requests_served_ > 0 && buffer_.size() == 0;
+    arm_timer(idle_wait_ ? config_.gateway.keepalive_timeout_ms
+                         : config_.gateway.header_timeout_ms);
+    if (buffer_.size() == 0) {
+        read_head_bytes();
+    } else {
+        parse_head(buffer_.size());  // early bytes of a pipelined request
+    }
+}
+
+// http::async_read_header's loop, plus an obs-fold scan of each byte of the head once.
+void Session::read_head_bytes() {
+    socket_.async_read_some(buffer_.prepare(boost::beast::read_size(buffer_, 65536)),
+                            [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                                self->on_head_bytes(ec, n);
                             });
+}
+
+void Session::on_head_bytes(const error_code& ec, std::size_t n) {
+    if (phase_ == Phase::closed) return;
+    buffer_.commit(n);
+    if (ec == asio::error::eof) {
+        // As Beast reads: no byte at all is a clean close, a head cut short is malformed.
+        error_code eof = http::error::end_of_stream;
+        if (parser_->got_some()) parser_->put_eof(eof);
+        on_header_read(eof);
+        return;
+    }
+    if (ec) {
+        on_header_read(ec);
+        return;
+    }
+    parse_head(n);
+}
+
+// The last `fresh` bytes of buffer_ have not been scanned yet; the scan stops at the end of the
+// head, so body bytes after it (which may hold anything) are left alone.
+void Session::parse_head(std::size_t fresh) {
+    const auto data = buffer_.data();
+    const std::string_view buffered(static_cast<const char*>(data.data()), data.size());
+    if (head_scan_.scan(buffered.substr(buffered.size() - fresh)).verdict ==
+        HeadScanner::Verdict::obs_fold) {
+        reject_request(400, ErrorType::bad_request,
+                       "malformed HTTP request: a header line starts with a space or tab "
+                       "(obs-fold)");
+        return;
+    }
+    error_code ec;
+    buffer_.consume(parser_->put(buffer_.data(), ec));
+    if (ec == http::error::need_more || (!ec && !parser_->is_header_done())) {
+        if (idle_wait_) {  // the next head has begun
+            idle_wait_ = false;
+            arm_timer(config_.gateway.header_timeout_ms);
+        }
+        read_head_bytes();
+        return;
+    }
+    on_header_read(ec);
 }
 
 void Session::on_header_read(const error_code& ec) {
@@ -103,6 +159,14 @@ void Session::on_header_read(const error_code& ec) {
     if (req.find(http::field::transfer_encoding) != req.end() && !parser_->chunked()) {
         reject_request(400, ErrorType::bad_request,
                        "malformed HTTP request: Transfer-Encoding must end in chunked");
+        return;
+    }
+    // RFC 9112 §3.2: one Host in an HTTP/1.1 request, never more than one in any request.
+    const std::size_t hosts = req.count(http::field::host);
+    if (hosts > 1 || (hosts == 0 && req.version() >= 11)) {
+        reject_request(400, ErrorType::bad_request,
+                       hosts > 1 ? "malformed HTTP request: more than one Host header"
+                                 : "malformed HTTP request: no Host header (required in HTTP/1.1)");
         return;
     }
     const auto length = parser_->content_length();

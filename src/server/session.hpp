@@ -14,6 +14,7 @@
 #include <string>
 
 #include "server/handler.hpp"
+#include "server/head_scan.hpp"
 #include "server/loop.hpp"
 #include "upstream/exchange.hpp"
 
@@ -33,6 +34,9 @@ private:
 
     // Reading and dispatching (session.cpp).
     void read_header();
+    void read_head_bytes();
+    void on_head_bytes(const boost::system::error_code& ec, std::size_t n);
+    void parse_head(std::size_t fresh);
     void on_header_read(const boost::system::error_code& ec);
     void read_body();
     void on_body_read(const boost::system::error_code& ec);
@@ -71,6 +75,8 @@ private:
     const config::Config& config_;
     boost::beast::flat_buffer buffer_;
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+    HeadScanner head_scan_;
+    bool idle_wait_ = false;  // the timer is the keep-alive one: no byte of the next head yet
     boost::asio::steady_timer timer_;
     Phase phase_ = Phase::reading;
     int requests_served_ = 0;

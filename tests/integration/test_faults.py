@@ -573,22 +573,51 @@ class ClientFaultsTest(GatewayCase, harness.SharedGatewayTest):
         self.assertEqual(self.mock.requests(), [])
         self.assert_serves_next()
 
-    def test_slowloris_on_a_kept_alive_connection_is_bounded(self):
-        # After one answered request the next head is bounded by keepalive_timeout_ms (4000
-        # here; 75000 by default), not header_timeout_ms: bounded, but longer. See RELIABILITY.md.
+    def answered_keepalive_connection(self):
+        """A connection on which one request was answered and kept alive."""
         s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
         s.sendall(b"GET /gateway/mock/v1/first HTTP/1.1\r\nHost: x\r\n\r\n")
-        raw = b""
-        while b"/v1/first" not in raw:
-            b = s.recv(65536)
-            self.assertTrue(b)
-            raw += b
+        raw = read_response(s)
+        self.assertTrue(raw.startswith(b"HTTP/1.1 200 "), raw[:300])
+        return s
+
+    def test_slowloris_on_a_kept_alive_connection_is_closed_at_header_timeout(self):
+        # The next head on a kept-alive connection gets header_timeout_ms (1000 here) from its
+        # first byte, like the first head, not keepalive_timeout_ms (4000).
+        s = self.answered_keepalive_connection()
         s.sendall(b"GET /gateway/mock/v1/x HTTP/1.1\r\n")
         closed = self.trickle_until_closed(s, b"X-Slow: " + b"a" * 200, limit=8.0)
         s.close()
         self.assertIsNotNone(closed, "a header trickle held a kept-alive connection for 8 s")
-        self.assertLess(closed, 4.0 + 1.5)
+        self.assertGreater(closed, 0.8)
+        self.assertLess(closed, 2.5)
         self.assertEqual([r["target"] for r in self.mock.requests()], ["/v1/first"])
+
+    def test_kept_alive_connection_idles_for_keepalive_then_head_gets_header_timeout(self):
+        s = self.answered_keepalive_connection()
+        # Idle longer than header_timeout_ms: the wait for the next request is keepalive's (4 s).
+        time.sleep(1.6)
+        self.assertFalse(wait_readable(s, 0), "an idle kept-alive connection closed early")
+        s.sendall(b"GET /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\n")  # then stall
+        start = time.monotonic()
+        raw, how = read_to_end(s, 8.0)
+        closed = time.monotonic() - start
+        self.assertEqual(raw, b"")
+        self.assertIn(how, ("eof", "reset"))
+        # header_timeout_ms (1 s) after the first byte; keepalive would close 2.4 s after it.
+        self.assertGreater(closed, 0.8)
+        self.assertLess(closed, 1.9)
+        self.assertEqual([r["target"] for r in self.mock.requests()], ["/v1/first"])
+
+    def test_idle_kept_alive_connection_is_closed_at_keepalive_timeout(self):
+        s = self.answered_keepalive_connection()
+        start = time.monotonic()
+        raw, how = read_to_end(s, 8.0)
+        closed = time.monotonic() - start
+        self.assertEqual(raw, b"")
+        self.assertEqual(how, "eof")
+        self.assertGreater(closed, 3.5)  # keepalive_timeout_ms = 4000
+        self.assertLess(closed, 5.5)
 
     def test_slow_body_is_closed_at_the_body_timeout(self):
         s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
@@ -762,6 +791,7 @@ class ClientFaultsTest(GatewayCase, harness.SharedGatewayTest):
         self.assertIn(how, ("eof", "reset"), "the connection was left open")
         self.assertLess(elapsed, 3.0)
         self.assertEqual(self.mock.requests(), [], "a smuggled request reached the upstream")
+        return raw
 
     def smuggle(self, headers, body):
         return (b"POST /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n" + body)
@@ -812,17 +842,61 @@ class ClientFaultsTest(GatewayCase, harness.SharedGatewayTest):
                 self.assert_rejected_and_closed(
                     self.smuggle(b"Transfer-Encoding: chunked\r\n", chunked + SMUGGLED))
 
-    # Bug (against the SPEC's "malformed HTTP → 400"): an obs-fold continuation line is accepted
-    # and unfolded. RFC 9112 §5.2 allows unfolding, but a front proxy that does not unfold sees a
-    # different Transfer-Encoding than the gateway (`Transfer-Encoding:\r\n chunked` is honoured
-    # as chunked here): the smuggling setup. Expected: 400 and close.
-    @unittest.expectedFailure
+    # An obs-fold continuation line (RFC 9112 §5.2) is refused, not unfolded: a front proxy
+    # that does not unfold would see a different Transfer-Encoding than the gateway
+    # (`Transfer-Encoding:\r\n chunked`), the smuggling setup. 400 and close.
     def test_smuggle_obs_fold_continuation(self):
         for data in (b"GET /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n",
-                     self.smuggle(b"Transfer-Encoding:\r\n chunked\r\n", b"0\r\n\r\n" + SMUGGLED)):
+                     self.smuggle(b"Transfer-Encoding:\r\n chunked\r\n", b"0\r\n\r\n" + SMUGGLED),
+                     self.smuggle(b"Transfer-Encoding: identity\r\n\tchunked\r\n",
+                                  b"0\r\n\r\n" + SMUGGLED)):
             with self.subTest(data=data):
                 self.mock.reset()
                 self.assert_rejected_and_closed(data)
+
+    def test_obs_fold_in_an_ordinary_header_is_400(self):
+        for data in (b"GET /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  folded\r\n\r\n",
+                     b"GET /gateway/mock/v1/x HTTP/1.1\r\nX-A: 1\r\n\tfolded\r\nHost: x\r\n\r\n",
+                     b"GET /gateway/mock/v1/x HTTP/1.1\r\n Host: x\r\n\r\n",  # before the first field
+                     b"GET /gateway/mock/v1/x HTTP/1.0\r\nUser-Agent: a\r\n b\r\n\r\n"):
+            with self.subTest(data=data):
+                self.mock.reset()
+                raw = self.assert_rejected_and_closed(data)
+                _, doc = self.assert_gateway_error(raw, 400, "BAD_REQUEST")
+                self.assertIn("obs-fold", doc["error"]["message"])
+
+    def test_obs_fold_trickled_across_reads_is_400(self):
+        # The fold's SP arrives in a later read than the line end before it.
+        s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=5)
+        for piece in (b"GET /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\nX-A: 1\r", b"\n", b" b\r\n"):
+            s.sendall(piece)
+            time.sleep(0.05)
+        raw, how = read_to_end(s, 5)
+        self.assert_gateway_error(raw, 400, "BAD_REQUEST")
+        self.assertIn(how, ("eof", "reset"))
+        self.assertEqual(self.mock.requests(), [])
+
+    def test_obs_fold_on_a_pipelined_request_is_400_after_the_first_answer(self):
+        data = (get_req("/gateway/mock/v1/first") +
+                b"GET /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n b\r\n\r\n" + SMUGGLED)
+        raw, how, _ = exchange_raw(self.gw.port, data, timeout=5)
+        self.assertIn(how, ("eof", "reset"))
+        responses = parse_responses(raw)
+        self.assertEqual([r["status"] for r in responses], [200, 400], raw[:1200])
+        self.assertEqual([r["target"] for r in self.mock.requests()], ["/v1/first"])
+
+    def test_obs_fold_in_the_body_is_not_refused(self):
+        # After the empty line the bytes are body: a line starting with a space is fine there.
+        body = b"line\r\n folded\r\n\tand tabbed\n \r\n\r\n x"
+        data = (b"POST /gateway/mock/v1/a HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" %
+                len(body) + body +
+                b"POST /gateway/mock/v1/b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                b"Connection: close\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+        raw, how, _ = exchange_raw(self.gw.port, data, timeout=5)
+        self.assertEqual(how, "eof")
+        responses = parse_responses(raw)
+        self.assertEqual([r["status"] for r in responses], [200, 200], raw[:1200])
+        self.assertEqual([json.loads(r["body"])["body"] for r in responses], [body.decode()] * 2)
 
     def test_smuggle_space_before_colon(self):
         for data in (b"GET /gateway/mock/v1/x HTTP/1.1\r\nHost : x\r\n\r\n",
@@ -850,6 +924,40 @@ class ClientFaultsTest(GatewayCase, harness.SharedGatewayTest):
         self.assertEqual(how, "eof")
         self.assertEqual(raw.count(b"HTTP/1.1 "), 1)
         self.assertNotIn("/smuggled", [r["target"] for r in self.mock.requests()])
+
+    # -- Host (RFC 9112 §3.2) --
+    def test_http11_without_host_is_400(self):
+        for data in (b"GET /gateway/mock/v1/x HTTP/1.1\r\n\r\n",
+                     b"POST /gateway/mock/v1/x HTTP/1.1\r\nContent-Length: 4\r\n\r\nabcd" + SMUGGLED,
+                     b"GET /gateway/mock/v1/x HTTP/1.1\r\nX-Host: x\r\n\r\n"):
+            with self.subTest(data=data):
+                self.mock.reset()
+                raw = self.assert_rejected_and_closed(data)
+                _, doc = self.assert_gateway_error(raw, 400, "BAD_REQUEST")
+                self.assertIn("Host", doc["error"]["message"])
+
+    def test_two_host_headers_are_400(self):
+        for data in (b"GET /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
+                     b"GET /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nhost: x\r\n\r\n",
+                     b"GET /gateway/mock/v1/x HTTP/1.0\r\nHost: x\r\nHost: x\r\n\r\n"):
+            with self.subTest(data=data):
+                self.mock.reset()
+                raw = self.assert_rejected_and_closed(data)
+                _, doc = self.assert_gateway_error(raw, 400, "BAD_REQUEST")
+                self.assertIn("Host", doc["error"]["message"])
+
+    def test_http10_without_host_and_an_empty_host_are_served(self):
+        # HTTP/1.0 predates Host; an empty Host is what RFC 9112 §3.2 asks of a client whose
+        # target has no authority.
+        for data, target in ((b"GET /gateway/mock/v1/old HTTP/1.0\r\n\r\n", "/v1/old"),
+                             (b"GET /gateway/mock/v1/empty HTTP/1.1\r\nHost:\r\n"
+                              b"Connection: close\r\n\r\n", "/v1/empty")):
+            with self.subTest(data=data):
+                raw, how, _ = exchange_raw(self.gw.port, data, timeout=5)
+                status, _, body = split_head(raw)
+                self.assertEqual(status, 200, raw[:300])
+                self.assertEqual(json.loads(body)["target"], target)
+                self.assertEqual(how, "eof")
 
     # -- limits --
     def test_many_small_headers_over_16k_is_431(self):

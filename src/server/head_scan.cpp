@@ -1,0 +1,45 @@
+#include "server/head_scan.hpp"
+
+#include <cstring>
+
+namespace llmgw::server {
+
+HeadScanner::Verdict HeadScanner::verdict() const {
+    if (state_ == State::end) return Verdict::end;
+    if (state_ == State::obs_fold) return Verdict::obs_fold;
+    return Verdict::need_more;
+}
+
+HeadScanner::Step HeadScanner::scan(std::string_view piece) {
+    if (state_ == State::end || state_ == State::obs_fold) return {verdict(), 0};
+    const char* const first = piece.data();
+    const char* const last = first + piece.size();
+    const char* p = first;
+    const auto used = [&] { return static_cast<std::size_t>(p - first); };
+    while (p != last) {
+        if (state_ == State::in_line) {
+            // Most bytes are inside a line: let memchr skip to its end.
+            const auto* lf =
+                static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(last - p)));
+            if (lf == nullptr) break;
+            p = lf + 1;
+            state_ = State::line_start;
+            continue;
+        }
+        const char c = *p++;
+        if (c == '\n') {  // an empty line, "\n" or "\r\n": the head ends here
+            state_ = State::end;
+            return {Verdict::end, used()};
+        }
+        if (state_ == State::line_start && (c == ' ' || c == '\t')) {
+            state_ = State::obs_fold;
+            return {Verdict::obs_fold, used()};
+        }
+        // A CR at the start of a line may begin the empty line; anything else (a bare CR
+        // included: Beast refuses it) is inside a field line.
+        state_ = state_ == State::line_start && c == '\r' ? State::line_start_cr : State::in_line;
+    }
+    return {Verdict::need_more, piece.size()};
+}
+
+}  // namespace llmgw::server

@@ -1,0 +1,37 @@
+// Finds the end of a request head and any obs-fold line in it (RFC 9112 §5.2), over bytes that
+// arrive in pieces. Beast unfolds a continuation line silently; a front proxy that does not
+// reads different headers (e.g. `Transfer-Encoding:\r\n chunked`), so the session refuses one.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace llmgw::server {
+
+class HeadScanner {
+  public:
+    enum class Verdict : std::uint8_t {
+        need_more,  // no empty line yet: the head goes on in the next piece
+        end,        // the empty line that ends the head was found
+        obs_fold,   // a line after the first one starts with SP or HTAB
+    };
+    struct Step {
+        Verdict verdict;
+        // Bytes of this piece that were scanned: through the empty line's LF (end), through
+        // the SP or HTAB (obs_fold), or the whole piece (need_more).
+        std::size_t used;
+    };
+
+    // Scans the next piece of the stream, each byte once. Lines end at LF with an optional CR
+    // before it; the first line is never a continuation. Once the verdict is end or obs_fold,
+    // later calls scan nothing and return it again with used = 0.
+    Step scan(std::string_view piece);
+    Verdict verdict() const;
+
+  private:
+    enum class State : std::uint8_t { in_line, line_start, line_start_cr, end, obs_fold };
+    State state_ = State::in_line;
+};
+
+}  // namespace llmgw::server
