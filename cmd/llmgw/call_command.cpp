@@ -1,6 +1,5 @@
 #include "call_command.hpp"
 
-#include <curl/curl.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -214,11 +213,8 @@ int run_call(const CallOptions& opts, std::istream& in, Output& out, std::ostrea
     CallSinkOptions sink_options{opts.include, opts.text, opts.quiet, via, request_id};
 
     std::signal(SIGPIPE, SIG_IGN);  // a closed stdout is an EPIPE from write(), not a kill
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    const int status =
-        run_exchange(std::move(*upstream), policy, std::move(sink_options), out, err);
-    curl_global_cleanup();
-    return status;
+    // libcurl is initialised by the first request that needs it (not one to http://).
+    return run_exchange(std::move(*upstream), policy, std::move(sink_options), out, err);
 }
 
 }  // namespace llmgw::cli

@@ -122,11 +122,12 @@ void H1Attempt::resume() {
 
 void H1Attempt::new_parser() {
     parser_ = std::make_unique<Parser>(*this);
+    head_bytes_ = 0;
     if (request_.method == "HEAD") parser_->skip(true);
 }
 
 void H1Attempt::open_fresh() {
-    conn_ = std::make_unique<H1Connection>(pool_.io());
+    conn_ = std::make_shared<H1Connection>(pool_.io());
     if (const auto* known = pool_.addresses(target_.origin)) {
         connect(*known);
         return;
@@ -215,8 +216,18 @@ void H1Attempt::process() {
     auto keep = self();
     while (!parser_->is_done()) {
         error_code ec;
+        const bool in_head = !parser_->is_header_done();
+        if (in_head) {
+            // Beast applies its limit from the first unparsed field on; the whole head counts.
+            if (head_bytes_ >= kMaxResponseHead) {
+                end(response_head_too_large());
+                return;
+            }
+            parser_->header_limit(static_cast<std::uint32_t>(kMaxResponseHead - head_bytes_));
+        }
         const std::size_t used = parser_->put(conn_->buffer.data(), ec);
         conn_->buffer.consume(used);
+        if (in_head) head_bytes_ += used;
         if (!owner_) return;
         if (stopped_) {
             end(GatewayError{ErrorType::unknown, "stopped"});  // the owner knows why

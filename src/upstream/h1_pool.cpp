@@ -28,25 +28,52 @@ H1Pool::~H1Pool() {
     resolver_.cancel();
 }
 
-std::unique_ptr<H1Connection> H1Pool::take(const std::string& origin) {
+std::shared_ptr<H1Connection> H1Pool::take(const std::string& origin) {
     const auto it = idle_.find(origin);
     if (it == idle_.end()) return nullptr;
     auto& list = it->second;
     const auto now = Clock::now();
     while (!list.empty()) {
-        std::unique_ptr<H1Connection> c = std::move(list.back());
+        std::shared_ptr<H1Connection> c = std::move(list.back());
         list.pop_back();
+        c->parked = 0;
+        boost::system::error_code ignored;
+        c->socket.cancel(ignored);  // the idle watch; its handler sees parked == 0
+        // The watch covers the whole stay; the check is a second line for long ones.
         if (now - c->idle_since < kCheckAfter || still_open(*c)) return c;
     }
     return nullptr;
 }
 
-void H1Pool::give_back(const std::string& origin, std::unique_ptr<H1Connection> connection) {
+void H1Pool::give_back(const std::string& origin, std::shared_ptr<H1Connection> connection) {
     auto& list = idle_[origin];
     if (list.size() >= kMaxIdlePerOrigin) return;  // closed here
     connection->idle_since = Clock::now();
+    connection->parked = ++next_stay_;
+    watch_idle(origin, connection);
     list.push_back(std::move(connection));
     arm_sweep();
+}
+
+// No system call: the socket is already in the loop's epoll set, and a wait is never
+// speculative. Whatever wakes it while the connection is parked retires the connection.
+void H1Pool::watch_idle(const std::string& origin, const std::shared_ptr<H1Connection>& connection) {
+    connection->socket.async_wait(
+        boost::asio::ip::tcp::socket::wait_read,
+        [this, alive = alive_, origin, weak = std::weak_ptr<H1Connection>(connection),
+         stay = connection->parked](const boost::system::error_code& ec) {
+            if (!*alive || ec == boost::asio::error::operation_aborted) return;
+            const auto c = weak.lock();
+            if (!c || c->parked != stay) return;  // taken (and maybe parked again) meanwhile
+            retire(origin, c.get());
+        });
+}
+
+void H1Pool::retire(const std::string& origin, const H1Connection* connection) {
+    const auto it = idle_.find(origin);
+    if (it == idle_.end()) return;
+    std::erase_if(it->second, [&](const auto& c) { return c.get() == connection; });
+    if (it->second.empty()) idle_.erase(it);
 }
 
 const std::vector<boost::asio::ip::tcp::endpoint>* H1Pool::addresses(const std::string& origin) const {
@@ -84,7 +111,7 @@ void H1Pool::sweep() {
     bool any = false;
     for (auto it = idle_.begin(); it != idle_.end();) {
         auto& list = it->second;
-        std::erase_if(list, [&](const std::unique_ptr<H1Connection>& c) {
+        std::erase_if(list, [&](const std::shared_ptr<H1Connection>& c) {
             return now - c->idle_since >= kMaxIdle || !still_open(*c);
         });
         if (list.empty()) {

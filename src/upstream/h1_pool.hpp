@@ -1,6 +1,8 @@
 // The native client's kept-alive upstream connections and resolved addresses, one pool per
-// event loop (so no locks). Idle connections are reused newest first; one idle for a while is
-// checked before reuse, and a sweep closes those the upstream closed or that idled too long.
+// event loop (so no locks). Idle connections are reused newest first. While a connection is
+// idle a wait for readability is armed on it: anything the upstream sends then (a close, a
+// "408 goodbye", stray bytes) retires it, so it can never be read as the next answer. A sweep
+// closes connections idle too long.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -21,6 +23,7 @@ struct H1Connection {
     boost::beast::flat_buffer buffer;  // bytes read and not parsed yet
     std::chrono::steady_clock::time_point idle_since;
     std::uint64_t requests = 0;        // answered on this connection so far
+    std::uint64_t parked = 0;          // non-zero while in the pool: which stay it is
 };
 
 class H1Pool {
@@ -39,9 +42,11 @@ public:
     boost::asio::io_context& io() { return io_; }
 
     // A kept-alive connection to `origin` that still looks open, or null.
-    std::unique_ptr<H1Connection> take(const std::string& origin);
-    // A connection whose last response was complete and whose peer allows another.
-    void give_back(const std::string& origin, std::unique_ptr<H1Connection> connection);
+    std::shared_ptr<H1Connection> take(const std::string& origin);
+    // A connection whose last response was complete and whose peer allows another. Call it
+    // from the handler that read the end of that response, before the loop polls again, so
+    // that anything the peer sends later wakes the idle watch.
+    void give_back(const std::string& origin, std::shared_ptr<H1Connection> connection);
 
     // Addresses of `origin` resolved earlier and still fresh, or null.
     const std::vector<boost::asio::ip::tcp::endpoint>* addresses(const std::string& origin) const;
@@ -57,12 +62,15 @@ private:
     };
     void arm_sweep();
     void sweep();
+    void watch_idle(const std::string& origin, const std::shared_ptr<H1Connection>& connection);
+    void retire(const std::string& origin, const H1Connection* connection);
 
     boost::asio::io_context& io_;
     boost::asio::ip::tcp::resolver resolver_;
     boost::asio::steady_timer sweep_timer_;
     bool sweep_armed_ = false;
-    std::unordered_map<std::string, std::vector<std::unique_ptr<H1Connection>>> idle_;
+    std::unordered_map<std::string, std::vector<std::shared_ptr<H1Connection>>> idle_;
+    std::uint64_t next_stay_ = 0;
     std::unordered_map<std::string, Resolved> resolved_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -1,6 +1,7 @@
 #include "upstream/loop_clients.hpp"
 
 #include <cstdlib>
+#include <mutex>
 #include <string_view>
 
 #include "upstream/curl_attempt.hpp"
@@ -9,6 +10,14 @@
 namespace llmgw::upstream {
 
 namespace {
+
+void init_curl_once() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        std::atexit([] { curl_global_cleanup(); });
+    });
+}
 
 bool curl_forced() {
     static const bool forced = [] {
@@ -20,6 +29,14 @@ bool curl_forced() {
 
 }  // namespace
 
+CurlMulti& LoopClients::curl() {
+    if (!curl_) {
+        init_curl_once();
+        curl_ = std::make_unique<CurlMulti>(io);
+    }
+    return *curl_;
+}
+
 std::optional<H1Target> native_target(std::string_view url) {
     if (curl_forced() || http_proxy_configured()) return std::nullopt;
     return parse_h1_target(url);
@@ -28,7 +45,7 @@ std::optional<H1Target> native_target(std::string_view url) {
 std::shared_ptr<Attempt> make_attempt(LoopClients& clients, const std::optional<H1Target>& native,
                                       const UpstreamRequest& request, AttemptOwner& owner) {
     if (native) return std::make_shared<H1Attempt>(clients.h1, *native, request, owner);
-    return std::make_shared<CurlAttempt>(clients.curl, request, owner);
+    return std::make_shared<CurlAttempt>(clients.curl(), request, owner);
 }
 
 }  // namespace llmgw::upstream

@@ -1,5 +1,7 @@
-// The upstream clients of one event loop: the libcurl multi handle and the native HTTP/1.1
-// connection pool. An attempt runs on whichever fits its URL (make_attempt).
+// The upstream clients of one event loop: the native HTTP/1.1 connection pool and the libcurl
+// multi handle. An attempt runs on whichever fits its URL (make_attempt). libcurl is set up
+// only when a request needs it: `llmgw call` to an http:// upstream never pays for its (TLS)
+// initialisation.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -13,11 +15,16 @@
 
 namespace llmgw::upstream {
 
-struct LoopClients {
-    explicit LoopClients(boost::asio::io_context& context) : io(context), curl(context), h1(context) {}
+class LoopClients {
+public:
+    explicit LoopClients(boost::asio::io_context& context) : io(context), h1(context) {}
     boost::asio::io_context& io;
-    CurlMulti curl;
     H1Pool h1;
+    // The multi handle, made on first use (after curl_global_init, once per process).
+    CurlMulti& curl();
+
+private:
+    std::unique_ptr<CurlMulti> curl_;
 };
 
 // The native client's view of `url`, or nothing when libcurl carries it: any URL but plain

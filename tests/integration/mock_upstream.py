@@ -41,11 +41,45 @@ Faults (for test_faults.py):
                             (bytes handed to the socket) and flood_finished; a reader that
                             goes away mid-flood is listed in /__mock/closed
 
+Connection handling (for test_upstream_client.py):
+
+  close_after;linger_ms=100;reset=0;goodbye=0
+                            answers like echo (keep-alive: no Connection: close), waits
+                            `linger_ms`, then closes that connection (reset=1: a reset instead of
+                            a FIN; goodbye=408: first an unasked `408 Request Timeout` response)
+  unasked;delay_ms=100      answers like echo, then `delay_ms` later writes a second, unasked
+                            response (200, body "unasked") on the same connection, kept open
+  http10;keepalive=0        an `HTTP/1.0 200 OK` echo with a Content-Length and no Connection
+                            header (keepalive=1: Connection: keep-alive); the connection stays open
+  eof_body;n=100000;pieces=4;interval_ms=20
+                            a 200 head with neither Content-Length nor chunked, then n bytes of
+                            EOF_BODY_PATTERN (repeated) in `pieces` writes, then a clean close
+  interim;codes=103;interval_ms=20
+                            the interim heads listed (103: with a Link header; 101 Switching
+                            Protocols: Upgrade: websocket), each `interval_ms` apart, then the
+                            200 echo on the same connection
+  chunked_ext;trailers=1    a chunked body of CHUNKED_EXT_PIECES with chunk extensions on every
+                            chunk size line, then a last chunk with an extension and trailers
+  head_only;length=12345;chunked=0
+                            a 200 head announcing a body (Content-Length: length, or chunked=1:
+                            Transfer-Encoding: chunked) and no body at all, as for a HEAD request
+  trickle;head_piece=1;body_piece=7;interval_ms=1;chunked=0
+                            the echo (chunked=1: the chunked_ext response) written in many tiny
+                            TCP writes (TCP_NODELAY): the head `head_piece` bytes at a time, the
+                            body `body_piece` bytes at a time, `interval_ms` apart
+
 `--tls CERT KEY` serves HTTPS with that certificate and key instead of plain HTTP.
 
 Every request is recorded; `GET /__mock/requests` returns them as JSON, `/__mock/reset` clears
 them, and `/__mock/closed` lists (time, peer) of connections that closed before their answer
-was complete. The listening port is printed on stdout as `PORT <n>` once ready.
+was complete. Each record also names its connection: `conn` (a number per accepted
+connection), `peer_port`, and `raw_head` (the request head as received, latin-1).
+`GET /__mock/conns` returns {"live": n, "idle": n, "live_ids": [...]}: connections still open
+that carried at least one request (control requests do not count), and how many of them wait
+for their next request; `GET /__mock/close_idle` closes (FIN) every such idle connection and
+returns {"closed": n}. A connection that closes while its answer is being written cancels the
+answer; bytes of a next request arriving meanwhile (a kept-alive connection reused at once) wait
+for it. The listening port is printed on stdout as `PORT <n>` once ready.
 """
 import argparse
 import asyncio
@@ -64,6 +98,8 @@ FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 RECORDS = []
 CLOSED = []
 FLAKY = {}
+CONNS = {}  # conn id -> {"peer_port", "requests", "idle", "writer"}: connections still open
+NEXT_CONN = [0]
 
 
 def parse_behaviour(target, headers):
@@ -84,6 +120,7 @@ async def read_request(reader):
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     method, target, _version = lines[0].split(" ", 2)
+    raw_head = head.decode("latin-1")
     headers = {}
     raw_headers = []
     for line in lines[1:]:
@@ -104,7 +141,7 @@ async def read_request(reader):
                 break
             body += await reader.readexactly(size)
             await reader.readexactly(2)
-    return method, target, headers, raw_headers, body
+    return method, target, headers, raw_headers, body, raw_head
 
 
 def response(status, headers, body=b""):
@@ -250,38 +287,58 @@ async def answer(writer, method, target, headers, raw_headers, body):
 
 async def handle(reader, writer):
     peer = writer.get_extra_info("peername")
+    NEXT_CONN[0] += 1
+    conn_id = NEXT_CONN[0]
+    conn = CONNS[conn_id] = {"peer_port": peer[1], "requests": 0, "idle": True, "writer": writer}
     try:
         while True:
+            conn["idle"] = True
             try:
-                method, target, headers, raw_headers, body = await read_request(reader)
+                method, target, headers, raw_headers, body, raw_head = await read_request(reader)
             except (asyncio.IncompleteReadError, ConnectionError):
                 return
+            conn["idle"] = False
             if target.startswith("/__mock/"):
                 await control(writer, target)
                 continue
+            conn["requests"] += 1
             RECORDS.append({"time": time.time(), "method": method, "target": target,
                             "headers": raw_headers, "body_len": len(body),
-                            "body": body.decode("latin-1")})
+                            "body": body.decode("latin-1"), "conn": conn_id,
+                            "peer_port": peer[1], "raw_head": raw_head})
             task = asyncio.ensure_future(answer(writer, method, target, headers, raw_headers, body))
             closed = asyncio.ensure_future(reader.read(1))
             done, _ = await asyncio.wait({task, closed}, return_when=asyncio.FIRST_COMPLETED)
-            if closed in done and not task.done():
-                CLOSED.append({"time": time.time(), "peer": list(peer), "target": target})
-                task.cancel()
-                writer.close()
-                return
+            early = b""
             if closed in done:
-                return
-            closed.cancel()
-            try:
-                await closed  # the reader may be used again only once this read is gone
-            except asyncio.CancelledError:
-                pass
+                try:
+                    early = closed.result()
+                except ConnectionError:
+                    early = b""
+                if not early:  # the peer went away
+                    if not task.done():
+                        CLOSED.append({"time": time.time(), "peer": list(peer), "target": target})
+                        task.cancel()
+                        writer.close()
+                    return
+                # Not a close: the first byte of the next request on a kept-alive connection,
+                # sent as soon as this answer was complete. It goes back in front of the
+                # reader's buffer for the next read_request().
+                await task
+            else:
+                closed.cancel()
+                try:
+                    await closed  # the reader may be used again only once this read is gone
+                except asyncio.CancelledError:
+                    pass
+            if early:
+                reader._buffer[:0] = early  # pylint: disable=protected-access
             if not task.result():
                 return
     except (ConnectionError, asyncio.CancelledError):
         CLOSED.append({"time": time.time(), "peer": list(peer), "target": "?"})
     finally:
+        CONNS.pop(conn_id, None)
         try:
             writer.close()
         except Exception:
@@ -296,6 +353,15 @@ async def control(writer, target):
         body = json.dumps(CLOSED).encode()
     elif path == "/__mock/stats":
         body = json.dumps(FLOOD).encode()
+    elif path == "/__mock/conns":
+        live = sorted(i for i, c in CONNS.items() if c["requests"] > 0)
+        idle = [i for i in live if CONNS[i]["idle"]]
+        body = json.dumps({"live": len(live), "idle": len(idle), "live_ids": live}).encode()
+    elif path == "/__mock/close_idle":
+        idle = [c for c in CONNS.values() if c["requests"] > 0 and c["idle"]]
+        for c in idle:
+            c["writer"].close()  # a FIN; the handler's pending read then ends
+        body = json.dumps({"closed": len(idle)}).encode()
     elif path == "/__mock/reset":
         RECORDS.clear()
         CLOSED.clear()
@@ -412,9 +478,135 @@ async def fault_flood(writer, opts, _echo):
     return True
 
 
+# ---- connection handling (test_upstream_client.py) ----
+EOF_BODY_PATTERN = bytes(range(256))
+CHUNKED_EXT_PIECES = [b"hello", b" world\r\n0\r\n\r\n", bytes(range(256)), b"x" * 5000, b";ext"]
+CHUNKED_EXT_EXTENSIONS = [";ext=1", ';name="quoted;value"', ";a;b=c", " ; spaced = 1", ""]
+
+
+def chunked_ext_response(trailers=True):
+    head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+            + (b"Trailer: X-Checksum, X-Other\r\n" if trailers else b"")
+            + b"Transfer-Encoding: chunked\r\n\r\n")
+    body = b""
+    for piece, ext in zip(CHUNKED_EXT_PIECES, CHUNKED_EXT_EXTENSIONS):
+        body += b"%x" % len(piece) + ext.encode() + b"\r\n" + piece + b"\r\n"
+    body += b"0;final=yes\r\n"
+    if trailers:
+        body += b"X-Checksum: abc123\r\nX-Other: 1\r\n"
+    return head, body + b"\r\n"
+
+
+async def conn_close_after(writer, opts, echo):
+    writer.write(response(200, [("Content-Type", "application/json")], echo))
+    await writer.drain()
+    await asyncio.sleep(int(opts.get("linger_ms", "100")) / 1000.0)
+    goodbye = int(opts.get("goodbye", "0"))
+    if goodbye:
+        writer.write(b"HTTP/1.1 %d Request Timeout\r\nConnection: close\r\n"
+                     b"Content-Length: 0\r\n\r\n" % goodbye)
+        await writer.drain()
+    if opts.get("reset", "0") == "1":
+        reset(writer)
+    return False  # the handler closes the connection (a FIN)
+
+
+async def conn_unasked(writer, opts, echo):
+    writer.write(response(200, [("Content-Type", "application/json")], echo))
+    await writer.drain()
+    await asyncio.sleep(int(opts.get("delay_ms", "100")) / 1000.0)
+    writer.write(response(200, [("Content-Type", "text/plain")], b"unasked"))
+    await writer.drain()
+    return True
+
+
+async def conn_http10(writer, opts, echo):
+    head = b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n"
+    if opts.get("keepalive", "0") == "1":
+        head += b"Connection: keep-alive\r\n"
+    writer.write(head + b"Content-Length: %d\r\n\r\n" % len(echo) + echo)
+    await writer.drain()
+    return True
+
+
+async def conn_eof_body(writer, opts, _echo):
+    n = int(opts.get("n", "100000"))
+    pieces = max(1, int(opts.get("pieces", "4")))
+    interval = int(opts.get("interval_ms", "20")) / 1000.0
+    data = (EOF_BODY_PATTERN * (n // len(EOF_BODY_PATTERN) + 1))[:n]
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n")
+    step = -(-n // pieces)
+    for i in range(0, n, step):
+        await asyncio.sleep(interval)
+        writer.write(data[i:i + step])
+        await writer.drain()
+    return False  # the end of the body is the end of the connection
+
+
+async def conn_interim(writer, opts, echo):
+    interval = int(opts.get("interval_ms", "20")) / 1000.0
+    for code in opts.get("codes", "103").split(","):
+        code = int(code)
+        if code == 101:
+            writer.write(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+                         b"Upgrade: websocket\r\n\r\n")
+        elif code == 103:
+            writer.write(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style"
+                         b"\r\nX-Interim: yes\r\n\r\n")
+        else:
+            writer.write(b"HTTP/1.1 %d Interim\r\n\r\n" % code)
+        await writer.drain()
+        await asyncio.sleep(interval)
+    writer.write(response(200, [("Content-Type", "application/json")], echo))
+    await writer.drain()
+    return True
+
+
+async def conn_chunked_ext(writer, opts, _echo):
+    head, body = chunked_ext_response(opts.get("trailers", "1") == "1")
+    writer.write(head + body)
+    await writer.drain()
+    return True
+
+
+async def conn_head_only(writer, opts, _echo):
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Head-Only: yes\r\n"
+    if opts.get("chunked", "0") == "1":
+        head += b"Transfer-Encoding: chunked\r\n"
+    else:
+        head += b"Content-Length: %d\r\n" % int(opts.get("length", "12345"))
+    writer.write(head + b"\r\n")
+    await writer.drain()
+    return True
+
+
+async def conn_trickle(writer, opts, echo):
+    head_piece = max(1, int(opts.get("head_piece", "1")))
+    body_piece = max(1, int(opts.get("body_piece", "7")))
+    interval = int(opts.get("interval_ms", "1")) / 1000.0
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if opts.get("chunked", "0") == "1":
+        head, body = chunked_ext_response()
+    else:
+        whole = response(200, [("Content-Type", "application/json")], echo)
+        cut = whole.index(b"\r\n\r\n") + 4
+        head, body = whole[:cut], whole[cut:]
+    for data, size in ((head, head_piece), (body, body_piece)):
+        for i in range(0, len(data), size):
+            writer.write(data[i:i + size])
+            await writer.drain()
+            await asyncio.sleep(interval)
+    return True
+
+
 FAULTS = {"head_reset": fault_head_reset, "garbage": fault_garbage, "close": fault_close,
           "big_head": fault_big_head, "head_stall": fault_head_stall, "short_body": fault_short_body,
-          "sse_eof": fault_sse_eof, "flood": fault_flood}
+          "sse_eof": fault_sse_eof, "flood": fault_flood,
+          "close_after": conn_close_after, "unasked": conn_unasked, "http10": conn_http10,
+          "eof_body": conn_eof_body, "interim": conn_interim, "chunked_ext": conn_chunked_ext,
+          "head_only": conn_head_only, "trickle": conn_trickle}
 
 
 async def main():
