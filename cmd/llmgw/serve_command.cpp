@@ -1,12 +1,11 @@
 #include "serve_command.hpp"
 
-#include <curl/curl.h>
-
 #include <csignal>
 #include <iostream>
 #include <memory>
 
 #include "server/gateway.hpp"
+#include "upstream/loop_clients.hpp"
 #include "util/log.hpp"
 
 namespace llmgw::cli {
@@ -69,10 +68,8 @@ int run_serve(const ServeOptions& opts, std::ostream& err) {
     const auto format = parse_log_format(config.gateway.log_format).value_or(LogFormat::text);
     log_setup(level, format);
     std::signal(SIGPIPE, SIG_IGN);
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    const int status = server::run_gateway(config);
-    curl_global_cleanup();
-    return status;
+    upstream::init_curl_once();  // before the loops start: curl_global_init is not thread-safe
+    return server::run_gateway(config);
 }
 
 }  // namespace llmgw::cli

@@ -11,14 +11,6 @@ namespace llmgw::upstream {
 
 namespace {
 
-void init_curl_once() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        std::atexit([] { curl_global_cleanup(); });
-    });
-}
-
 bool curl_forced() {
     static const bool forced = [] {
         const char* value = std::getenv("LLMGW_UPSTREAM_CLIENT");
@@ -28,6 +20,14 @@ bool curl_forced() {
 }
 
 }  // namespace
+
+void init_curl_once() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        std::atexit([] { curl_global_cleanup(); });
+    });
+}
 
 CurlMulti& LoopClients::curl() {
     if (!curl_) {

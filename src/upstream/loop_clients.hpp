@@ -27,6 +27,10 @@ private:
     std::unique_ptr<CurlMulti> curl_;
 };
 
+// curl_global_init, once per process (and curl_global_cleanup at exit). LoopClients::curl()
+// calls it; a multi-threaded program calls it first, before its threads start.
+void init_curl_once();
+
 // The native client's view of `url`, or nothing when libcurl carries it: any URL but plain
 // http, a proxy named by the environment, or LLMGW_UPSTREAM_CLIENT=curl.
 std::optional<H1Target> native_target(std::string_view url);
