@@ -63,9 +63,19 @@ void Session::arm_timer(std::int64_t ms) {
 }
 
 void Session::read_header() {
+    if (!begin_head()) return;
+    if (buffer_.size() == 0) {
+        read_head_bytes();
+    } else {
+        parse_head(buffer_.size());  // early bytes of a pipelined request
+    }
+}
+
+// The state for reading the next request head, without starting a read. False: closed.
+bool Session::begin_head() {
     if (loop_.shared.draining.load(std::memory_order_relaxed)) {
         close();
-        return;
+        return false;
     }
     phase_ = Phase::reading;
     parser_.emplace();
@@ -77,11 +87,7 @@ void Session::read_header() {
     idle_wait_ = requests_served_ > 0 && buffer_.size() == 0;
     arm_timer(idle_wait_ ? config_.gateway.keepalive_timeout_ms
                          : config_.gateway.header_timeout_ms);
-    if (buffer_.size() == 0) {
-        read_head_bytes();
-    } else {
-        parse_head(buffer_.size());  // early bytes of a pipelined request
-    }
+    return true;
 }
 
 // http::async_read_header's loop, plus an obs-fold scan of each byte of the head once.
@@ -405,7 +411,9 @@ void Session::release_slot() {
 }
 
 // While the upstream answers, keep one read pending so a client that goes away is noticed at
-// once and its upstream transfer cancelled. Early bytes of a pipelined request are kept.
+// once and its upstream transfer cancelled. Early bytes of a pipelined request are kept, and
+// a read still pending when the response ends becomes the next head's read (no second
+// speculative recv per request).
 void Session::watch_client() {
     if (watching_ || phase_ != Phase::responding || buffer_.size() >= kPipelineLimit) return;
     watching_ = true;
@@ -413,10 +421,16 @@ void Session::watch_client() {
                                                        const error_code& ec, std::size_t n) {
         self->watching_ = false;
         if (self->phase_ == Phase::closed) return;
-        if (ec == asio::error::operation_aborted) {
-            if (self->phase_ == Phase::reading) self->read_header();
+        if (self->phase_ == Phase::reading) {
+            // The response ended while this read was pending: it is the next head's read.
+            if (ec == asio::error::operation_aborted) {
+                self->read_header();
+            } else {
+                self->on_head_bytes(ec, n);
+            }
             return;
         }
+        if (ec == asio::error::operation_aborted) return;
         if (ec) {
             if (self->exchange_ && log_enabled(LogLevel::warn)) {
                 log_line(LogLevel::warn, self->request_id_, "client went away, upstream cancelled");

@@ -34,6 +34,7 @@ private:
 
     // Reading and dispatching (session.cpp).
     void read_header();
+    bool begin_head();
     void read_head_bytes();
     void on_head_bytes(const boost::system::error_code& ec, std::size_t n);
     void parse_head(std::size_t fresh);

@@ -205,10 +205,12 @@ void Session::response_done() {
     phase_ = Phase::reading;
     auto self = shared_from_this();
     self_while_proxying_.reset();
-    if (watching_) {
-        socket_.cancel();  // the watch handler starts the next read
-    } else {
+    if (!watching_) {
         read_header();
+    } else if (buffer_.size() == 0) {
+        begin_head();  // the pending watch read goes on as the head's read
+    } else {
+        socket_.cancel();  // buffered bytes come first; the watch handler starts the next read
     }
 }
 

@@ -1,6 +1,6 @@
 // The native client's kept-alive upstream connections and resolved addresses, one pool per
 // event loop (so no locks). Idle connections are reused newest first. While a connection is
-// idle a wait for readability is armed on it: anything the upstream sends then (a close, a
+// idle a one-byte read is pending on it: anything the upstream sends then (a close, a
 // "408 goodbye", stray bytes) retires it, so it can never be read as the next answer. A sweep
 // closes connections idle too long.
 #pragma once
@@ -24,6 +24,7 @@ struct H1Connection {
     std::chrono::steady_clock::time_point idle_since;
     std::uint64_t requests = 0;        // answered on this connection so far
     std::uint64_t parked = 0;          // non-zero while in the pool: which stay it is
+    char probe = 0;                    // the idle watch reads into it
 };
 
 class H1Pool {
