@@ -127,7 +127,7 @@ void H1Attempt::new_parser() {
 }
 
 void H1Attempt::open_fresh() {
-    conn_ = std::make_shared<H1Connection>(pool_.io());
+    conn_ = std::make_unique<H1Connection>(pool_.io());
     if (const auto* known = pool_.addresses(target_.origin)) {
         connect(*known);
         return;

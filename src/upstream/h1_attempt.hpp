@@ -49,7 +49,7 @@ private:
     H1Target target_;
     const UpstreamRequest& request_;
     AttemptOwner* owner_;
-    std::shared_ptr<H1Connection> conn_;
+    std::unique_ptr<H1Connection> conn_;
     std::size_t head_bytes_ = 0;  // of the response head being parsed, consumed so far
     std::unique_ptr<Parser> parser_;
     std::string head_;        // the request head, kept for a replay

@@ -1,8 +1,8 @@
 // The native client's kept-alive upstream connections and resolved addresses, one pool per
-// event loop (so no locks). Idle connections are reused newest first. While a connection is
-// idle a one-byte read is pending on it: anything the upstream sends then (a close, a
-// "408 goodbye", stray bytes) retires it, so it can never be read as the next answer. A sweep
-// closes connections idle too long.
+// event loop (so no locks). Idle connections are reused newest first. One idle for more than a
+// millisecond is checked before reuse (a non-blocking peek): anything the upstream sent while it
+// was idle (a close, a "408 goodbye", stray bytes) drops it, so those bytes are never read as
+// the next answer. A sweep every 10 s closes connections the upstream closed or idle too long.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -23,8 +23,6 @@ struct H1Connection {
     boost::beast::flat_buffer buffer;  // bytes read and not parsed yet
     std::chrono::steady_clock::time_point idle_since;
     std::uint64_t requests = 0;        // answered on this connection so far
-    std::uint64_t parked = 0;          // non-zero while in the pool: which stay it is
-    char probe = 0;                    // the idle watch reads into it
 };
 
 class H1Pool {
@@ -43,11 +41,9 @@ public:
     boost::asio::io_context& io() { return io_; }
 
     // A kept-alive connection to `origin` that still looks open, or null.
-    std::shared_ptr<H1Connection> take(const std::string& origin);
-    // A connection whose last response was complete and whose peer allows another. Call it
-    // from the handler that read the end of that response, before the loop polls again, so
-    // that anything the peer sends later wakes the idle watch.
-    void give_back(const std::string& origin, std::shared_ptr<H1Connection> connection);
+    std::unique_ptr<H1Connection> take(const std::string& origin);
+    // A connection whose last response was complete and whose peer allows another.
+    void give_back(const std::string& origin, std::unique_ptr<H1Connection> connection);
 
     // Addresses of `origin` resolved earlier and still fresh, or null.
     const std::vector<boost::asio::ip::tcp::endpoint>* addresses(const std::string& origin) const;
@@ -63,15 +59,12 @@ private:
     };
     void arm_sweep();
     void sweep();
-    void watch_idle(const std::string& origin, const std::shared_ptr<H1Connection>& connection);
-    void retire(const std::string& origin, const H1Connection* connection);
 
     boost::asio::io_context& io_;
     boost::asio::ip::tcp::resolver resolver_;
     boost::asio::steady_timer sweep_timer_;
     bool sweep_armed_ = false;
-    std::unordered_map<std::string, std::vector<std::shared_ptr<H1Connection>>> idle_;
-    std::uint64_t next_stay_ = 0;
+    std::unordered_map<std::string, std::vector<std::unique_ptr<H1Connection>>> idle_;
     std::unordered_map<std::string, Resolved> resolved_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
