@@ -422,11 +422,22 @@ void Session::watch_client() {
         self->watching_ = false;
         if (self->phase_ == Phase::closed) return;
         if (self->phase_ == Phase::reading) {
-            // The response ended while this read was pending: it is the next head's read.
-            if (ec == asio::error::operation_aborted) {
+            if (self->watch_adopted_) {
+                // The response ended while this read was pending: it is the next head's read.
+                self->watch_adopted_ = false;
+                if (ec == asio::error::operation_aborted) {
+                    self->read_header();
+                } else {
+                    self->on_head_bytes(ec, n);
+                }
+                return;
+            }
+            // response_done cancelled it (bytes were buffered), maybe after it had completed.
+            if (ec == asio::error::operation_aborted || !ec) {
+                self->buffer_.commit(ec ? 0 : n);
                 self->read_header();
             } else {
-                self->on_head_bytes(ec, n);
+                self->close();
             }
             return;
         }

@@ -110,6 +110,7 @@ private:
     upstream::ExchangeOutcome outcome_;
     routing::Lane lane_value_ = routing::Lane::edge;
     bool watching_ = false;
+    bool watch_adopted_ = false;  // the pending watch read is the next head's read
     bool paused_upstream_ = false;
     bool head_sent_ = false;
     bool chunked_ = false;

@@ -208,7 +208,7 @@ void Session::response_done() {
     if (!watching_) {
         read_header();
     } else if (buffer_.size() == 0) {
-        begin_head();  // the pending watch read goes on as the head's read
+        watch_adopted_ = begin_head();  // the pending watch read goes on as the head's read
     } else {
         socket_.cancel();  // buffered bytes come first; the watch handler starts the next read
     }

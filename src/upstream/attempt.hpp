@@ -35,7 +35,8 @@ public:
     virtual void start() = 0;
     // The owner can take data again.
     virtual void resume() = 0;
-    // Stops at once and closes what must be closed; the owner hears nothing more.
+    // Stops at once and closes what must be closed; the owner hears nothing more. Allowed from
+    // inside on_attempt_head/on_attempt_body.
     virtual void cancel() = 0;
 };
 

@@ -38,13 +38,23 @@ void CurlAttempt::start() {
         // Reported from the loop, never from inside start().
         own_error_ = GatewayError{ErrorType::unknown, "could not start the upstream request"};
         boost::asio::post(multi_.io(), [weak = weak_from_this(), this] {
-            if (weak.lock() && owner_) owner_->on_attempt_end(own_error_);
+            const auto self = weak.lock();  // held while the owner may drop its handle on us
+            if (self && owner_) owner_->on_attempt_end(own_error_);
         });
     }
 }
 
 void CurlAttempt::cancel() {
     owner_ = nullptr;
+    if (in_callback_ && easy_) {
+        // curl_multi_remove_handle must not run inside curl's own callback: later, and the
+        // attempt lives until then.
+        boost::asio::post(multi_.io(), [self = shared_from_this(), this] {
+            if (easy_) multi_.remove(easy_);
+            release();
+        });
+        return;
+    }
     if (easy_) multi_.remove(easy_);
     release();
 }
@@ -118,8 +128,12 @@ std::size_t CurlAttempt::on_header_line(char* data, std::size_t size, std::size_
         case HeadParser::Step::bad:
             a->own_error_ = malformed_response_head();
             return 0;
-        case HeadParser::Step::complete:
-            return a->owner_->on_attempt_head(a->parser_.head()) ? len : 0;
+        case HeadParser::Step::complete: {
+            a->in_callback_ = true;
+            const bool go_on = a->owner_->on_attempt_head(a->parser_.head());
+            a->in_callback_ = false;
+            return go_on && a->owner_ ? len : 0;
+        }
         case HeadParser::Step::more:
             return len;
     }
@@ -130,7 +144,11 @@ std::size_t CurlAttempt::on_write(char* data, std::size_t size, std::size_t n, v
     auto* a = static_cast<CurlAttempt*>(self);
     const std::size_t len = size * n;
     if (!a->owner_) return 0;
-    switch (a->owner_->on_attempt_body(std::string_view(data, len))) {
+    a->in_callback_ = true;
+    const AttemptOwner::Take take = a->owner_->on_attempt_body(std::string_view(data, len));
+    a->in_callback_ = false;
+    if (!a->owner_) return 0;  // cancelled meanwhile
+    switch (take) {
         case AttemptOwner::Take::taken: return len;
         case AttemptOwner::Take::paused: a->paused_ = true; return CURL_WRITEFUNC_PAUSE;
         case AttemptOwner::Take::stop: return 0;

@@ -37,6 +37,7 @@ private:
     std::size_t head_bytes_ = 0;
     std::optional<GatewayError> own_error_;  // why this attempt stopped curl itself
     bool paused_ = false;
+    bool in_callback_ = false;  // inside the owner's call from a curl callback
     char error_buffer_[CURL_ERROR_SIZE] = {};
 };
 

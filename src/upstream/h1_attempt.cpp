@@ -101,7 +101,13 @@ void H1Attempt::start() {
 
 void H1Attempt::cancel() {
     owner_ = nullptr;
-    conn_.reset();  // closes the socket; pending handlers see owner_ == nullptr
+    // Close, but keep the connection object: a pending operation (Asio's range connect, a
+    // read) still refers to the socket until its aborted completion has run, and a parser
+    // callback that cancelled may still be reading the buffer. It goes with the attempt.
+    if (conn_) {
+        error_code ignored;
+        conn_->socket.close(ignored);
+    }
 }
 
 void H1Attempt::resume() {
@@ -143,9 +149,9 @@ void H1Attempt::open_fresh() {
         [self = self()](const error_code& error, const tcp::resolver::results_type& results) {
             if (!self->owner_) return;
             if (error || results.empty()) {
+                const std::string why = error ? error.message() : "no address";
                 self->end(GatewayError{ErrorType::dns, "upstream host could not be resolved: " +
-                                                           self->target_.host + " (" +
-                                                           error.message() + ")"});
+                                                           self->target_.host + " (" + why + ")"});
                 return;
             }
             std::vector<tcp::endpoint> addresses;
@@ -160,6 +166,13 @@ void H1Attempt::connect(const std::vector<tcp::endpoint>& addresses) {
         conn_->socket, addresses,
         [self = self(), addresses](const error_code& ec, const tcp::endpoint& used) {
             if (!self->owner_) return;
+            if (ec == asio::error::timed_out) {  // the system's own connect timeout
+                self->end(GatewayError{ErrorType::timeout,
+                                       "upstream timed out: could not connect to " +
+                                           self->target_.host + " port " +
+                                           std::to_string(self->target_.port)});
+                return;
+            }
             if (ec) {
                 self->end(GatewayError{ErrorType::connection,
                                        "upstream connection failed: could not connect to " +
@@ -200,6 +213,7 @@ void H1Attempt::read() {
         conn_->buffer.prepare(kReadSize), [self = self()](const error_code& ec, std::size_t n) {
             if (!self->owner_) return;
             self->conn_->buffer.commit(n);
+            if (n > 0) self->answered_ = true;
             if (ec == asio::error::eof) {
                 self->eof_ = true;
             } else if (ec) {
@@ -226,9 +240,9 @@ void H1Attempt::process() {
             parser_->header_limit(static_cast<std::uint32_t>(kMaxResponseHead - head_bytes_));
         }
         const std::size_t used = parser_->put(conn_->buffer.data(), ec);
+        if (!owner_) return;  // cancelled from inside a callback
         conn_->buffer.consume(used);
         if (in_head) head_bytes_ += used;
-        if (!owner_) return;
         if (stopped_) {
             end(GatewayError{ErrorType::unknown, "stopped"});  // the owner knows why
             return;
@@ -239,6 +253,11 @@ void H1Attempt::process() {
             return;
         }
         if (ec == http::error::need_more || (!ec && used == 0 && !parser_->is_done())) {
+            // Beast 1.74 bounds neither a chunk-size line nor the trailers: we do.
+            if (!in_head && conn_->buffer.size() >= kMaxResponseHead) {
+                end(network("upstream sent an oversized chunk header or trailer section"));
+                return;
+            }
             if (eof_) {
                 at_eof();
             } else {
@@ -258,16 +277,22 @@ void H1Attempt::process() {
         }
         if (parser_->is_done() && interim_) {  // 103 Early Hints and friends: not relayed
             interim_ = false;
+            const std::size_t head_so_far = head_bytes_;
             new_parser();
+            head_bytes_ = head_so_far;  // interim heads count towards the one limit
         }
     }
     complete();
 }
 
 void H1Attempt::at_eof() {
-    if (!parser_->got_some() && conn_->buffer.size() == 0) {
+    if (!answered_) {
         if (replay()) return;
         end(network("upstream closed the connection without answering"));
+        return;
+    }
+    if (!parser_->got_some()) {  // only interim (1xx) answers came
+        end(network("upstream closed the connection before its final answer"));
         return;
     }
     error_code ec;
@@ -292,7 +317,7 @@ void H1Attempt::complete() {
 
 // A kept-alive connection the upstream closed while it was idle: try once on a fresh one.
 bool H1Attempt::replay() {
-    if (!reused_ || replayed_ || parser_->got_some() || conn_->buffer.size() > 0) return false;
+    if (!reused_ || replayed_ || answered_ || conn_->buffer.size() > 0) return false;
     replayed_ = true;
     reused_ = false;
     eof_ = false;

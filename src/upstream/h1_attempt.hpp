@@ -3,6 +3,7 @@
 // with its body in one system call; the answer is parsed where it was read and body bytes go
 // to the owner without a copy. A reused connection that dies before any byte of the answer is
 // replaced by a fresh one once (what libcurl does), so a stale keep-alive is never an error.
+// cancel() may be called from inside the owner's callbacks.
 #pragma once
 
 #include <memory>
@@ -60,6 +61,7 @@ private:
     bool paused_ = false;
     bool stopped_ = false;    // the owner said stop
     bool eof_ = false;        // the upstream closed its side
+    bool answered_ = false;   // a byte of an answer (even a 1xx) arrived: never replay then
     bool interim_ = false;    // the head being parsed is a 1xx
 };
 

@@ -23,6 +23,18 @@ bool is_token(std::string_view text) {
     return true;
 }
 
+// Headers that frame the message or the connection: this client writes its own (Host,
+// Content-Length) or none, whatever a service's configured headers say. The header policy
+// already drops them from what clients send.
+bool is_framing(std::string_view name) {
+    for (const std::string_view framing :
+         {"host", "content-length", "transfer-encoding", "connection", "keep-alive", "te",
+          "upgrade", "trailer", "expect", "proxy-connection"}) {
+        if (str::iequals(name, framing)) return true;
+    }
+    return false;
+}
+
 bool sends_length(const UpstreamRequest& request) {
     if (request.body && !request.body->empty()) return true;
     const std::string& m = request.method;
@@ -45,10 +57,16 @@ std::optional<std::string> h1_request_head(const UpstreamRequest& request, const
     head += ' ';
     head += target.target;
     head += " HTTP/1.1\r\nHost: ";
-    head += target.authority;
+    // A configured Host replaces the URL's authority, as with curl (virtual hosts, tunnels).
+    const std::string* host = request.headers.find("host");
+    if (host && !safe(*host)) {
+        if (bad_header) *bad_header = "Host";
+        return std::nullopt;
+    }
+    head += host ? std::string_view(*host) : std::string_view(target.authority);
     head += "\r\n";
     for (const HeaderField& f : request.headers) {
-        if (str::iequals(f.name, "expect")) continue;
+        if (is_framing(f.name)) continue;
         if (!is_token(f.name) || !safe(f.value)) {
             if (bad_header) *bad_header = f.name;
             return std::nullopt;

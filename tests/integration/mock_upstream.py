@@ -57,7 +57,7 @@ Connection handling (for test_upstream_client.py):
   interim;codes=103;interval_ms=20
                             the interim heads listed (103: with a Link header; 101 Switching
                             Protocols: Upgrade: websocket), each `interval_ms` apart, then the
-                            200 echo on the same connection
+                            200 echo on the same connection (final=close: a clean close instead)
   chunked_ext;trailers=1    a chunked body of CHUNKED_EXT_PIECES with chunk extensions on every
                             chunk size line, then a last chunk with an extension and trailers
   head_only;length=12345;chunked=0
@@ -557,6 +557,8 @@ async def conn_interim(writer, opts, echo):
             writer.write(b"HTTP/1.1 %d Interim\r\n\r\n" % code)
         await writer.drain()
         await asyncio.sleep(interval)
+    if opts.get("final") == "close":
+        return False  # a clean close with no final answer
     writer.write(response(200, [("Content-Type", "application/json")], echo))
     await writer.drain()
     return True

@@ -782,6 +782,38 @@ class ClientFaultsTest(GatewayCase, harness.SharedGatewayTest):
         targets = [json.loads(r["body"])["target"] for r in responses[1:]]
         self.assertEqual(targets, [f"/v1/p{i}" for i in range(50)] + ["/v1/last"])
 
+    def test_pipelined_head_trickling_in_as_the_previous_response_ends(self):
+        # The next head's first bytes are buffered while the response ends, the rest trickles in
+        # just then: the pending client read must serve the new head, never an old parser (a
+        # race that once answered 400 "no Host header" and closed the connection).
+        bad = []
+        for i in range(60):
+            s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            s.sendall(b"GET /gateway/mock/v1/a HTTP/1.1\r\nHost: x\r\nx-mock: delay;ms=5\r\n\r\n"
+                      b"GET /gateway/mock/v1/b HTTP/1.1\r\nHost: x\r\nX-Pad: ")
+            time.sleep(0.002 + (i % 6) * 0.001)
+            end = time.monotonic() + 0.004
+            sent = 0
+            while time.monotonic() < end and sent < 4000:
+                s.send(b"y")
+                sent += 1
+            s.sendall(b"\r\nConnection: close\r\n\r\n")
+            raw = b""
+            try:
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    raw += chunk
+            except socket.timeout:
+                pass
+            s.close()
+            statuses = [r["status"] for r in parse_responses(raw)]
+            if statuses != [200, 200]:
+                bad.append((i, statuses, raw[-200:]))
+        self.assertEqual(bad, [])
+
     # -- request smuggling: 400 and close, nothing reaches the upstream --
     def assert_rejected_and_closed(self, data, status=400):
         raw, how, elapsed = exchange_raw(self.gw.port, data, timeout=5)

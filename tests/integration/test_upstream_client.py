@@ -370,6 +370,18 @@ class NativeClientTest(NativeClientCase):
         self.assertLess(len(rest), int(headers["content-length"]))
         self.assertEqual([x["target"] for x in self.mock.requests()], ["/v1/warm", "/v1/cut"])
 
+    def test_no_replay_after_an_interim_answer(self):
+        # A 1xx is an answer byte: the upstream saw the request. If it then closes, the POST must
+        # not be sent again (it was, once, before the replay rule looked at the whole connection).
+        r = rid()
+        self.echo_ok("/v1/warm")
+        status, headers, body = self.call("/v1/interim-then-close", "interim;codes=100;final=close",
+                                          method="POST", body=b'{"a":1}', request_id=r)
+        self.assert_gateway_error(status, headers, body, 502, "NETWORK")
+        self.assertEqual([x["target"] for x in self.mock.requests()],
+                         ["/v1/warm", "/v1/interim-then-close"])
+        self.assertIn("attempts=1", self.request_line(r))
+
     def test_hostname_upstream_is_resolved_and_reused(self):
         for i in range(3):
             self.echo_ok(f"/v1/named{i}", service="ucname")
@@ -662,6 +674,42 @@ class PoolTest(NativeClientCase):
                          "the gateway kept sockets the upstream closed")
         self.mock.reset()
         self.echo_ok("/v1/fresh")
+
+
+class ConnectTimeoutTest(unittest.TestCase):
+    """An upstream that never completes the TCP handshake (its listen backlog is full, so its
+    SYNs are dropped): the service's deadline gives 504 TIMEOUT, and cancelling the attempt in
+    the middle of Asio's connect must not touch freed memory (under ASan this failed before)."""
+
+    def test_deadline_during_connect_is_504_and_the_gateway_goes_on(self):
+        hole = socket.socket()
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(0)
+        filler = socket.create_connection(hole.getsockname(), timeout=5)  # fills the backlog
+        port = hole.getsockname()[1]
+        gw = harness.Gateway(0, env=dict(NO_PROXY_ENV), args=("--threads", "1"), services_toml=f"""
+[services.hole]
+base_url = "http://127.0.0.1:{port}"
+timeout_ms = 300
+max_retries = 0
+""")
+        try:
+            for _ in range(3):
+                start = time.monotonic()
+                status, _, body = gw.request("GET", "/gateway/hole/v1/x", timeout=10)
+                elapsed = time.monotonic() - start
+                self.assertEqual(status, 504, body[:300])
+                self.assertEqual(json.loads(body)["error"]["type"], "TIMEOUT")
+                self.assertLess(elapsed, 3.0)
+            time.sleep(0.3)  # the aborted connect completes after the answer
+            self.assertIsNone(gw.proc.poll(), "the gateway died")
+            self.assertEqual(gw.request("GET", "/health", timeout=5)[0], 200)
+        finally:
+            rc = gw.stop()
+            filler.close()
+            hole.close()
+        self.assertNotIn("AddressSanitizer", gw.log())
+        self.assertEqual(rc, 0, "the gateway did not stop cleanly")
 
 
 # ---------------------------------------------------------------- 11. backpressure

@@ -87,6 +87,26 @@ TEST_SUITE("upstream.h1") {
         CHECK(h1_request_head(r, *t)->find("Content-Length: 0\r\n") != std::string::npos);
     }
 
+    TEST_CASE("framing headers from a service's configuration never reach the upstream") {
+        const auto t = parse_h1_target("http://127.0.0.1:9/v1");
+        REQUIRE(t);
+        UpstreamRequest r;
+        r.method = "POST";
+        r.body = std::make_shared<const std::string>("{}");
+        r.headers = {{"Content-Length", "0"}, {"Transfer-Encoding", "chunked"},
+                     {"Connection", "close"}, {"Keep-Alive", "timeout=1"}, {"TE", "trailers"},
+                     {"Upgrade", "h2c"}, {"Trailer", "X"}, {"X-Ok", "1"}};
+        CHECK(*h1_request_head(r, *t) ==
+              "POST /v1 HTTP/1.1\r\nHost: 127.0.0.1:9\r\nX-Ok: 1\r\nContent-Length: 2\r\n\r\n");
+        r.headers = {{"host", "api.example"}, {"X-Ok", "1"}};  // replaces the authority, once
+        CHECK(*h1_request_head(r, *t) ==
+              "POST /v1 HTTP/1.1\r\nHost: api.example\r\nX-Ok: 1\r\nContent-Length: 2\r\n\r\n");
+        r.headers = {{"Host", "a\r\nX: y"}};
+        std::string bad;
+        CHECK_FALSE(h1_request_head(r, *t, &bad));
+        CHECK(bad == "Host");
+    }
+
     TEST_CASE("a head that would change the message is never written") {
         const auto t = parse_h1_target("http://h/x");
         REQUIRE(t);
