@@ -89,7 +89,9 @@ bool Exchange::on_attempt_head(const ResponseHead& head) {
         }
     }
     const std::uint64_t limit = policy_.max_response_bytes;
-    if (limit > 0 && head.content_length && *head.content_length > limit) {
+    // HEAD, 204 and 304 answers announce a length they never send.
+    const bool bodiless = request_.method == "HEAD" || head.status == 204 || head.status == 304;
+    if (limit > 0 && !bodiless && head.content_length && *head.content_length > limit) {
         pending_error_ = GatewayError{
             ErrorType::size_limit, "upstream response of " + std::to_string(*head.content_length) +
                                        " bytes exceeds the limit of " + std::to_string(limit) +

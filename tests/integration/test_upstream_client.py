@@ -560,6 +560,13 @@ class NativeClientTest(NativeClientCase):
         r = c.getresponse()
         self.assertEqual(r.read(), b"")
         self.assertEqual(r.status, 200)
+        # A HEAD answer announces a length it never sends: max_response_bytes (6 MiB by
+        # default) does not apply to it.
+        c.request("HEAD", "/gateway/uc/v1/big", headers={"x-mock": "head_only;length=100000000"})
+        r = c.getresponse()
+        self.assertEqual(r.read(), b"")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.getheader("Content-Length"), "100000000")
         c.request("GET", "/gateway/uc/v1/after")
         r = c.getresponse()
         body = r.read()
@@ -567,7 +574,7 @@ class NativeClientTest(NativeClientCase):
         self.assertLess(time.monotonic() - start, 3.0, "a HEAD answer was waited on")
         self.assertEqual(json.loads(body)["target"], "/v1/after")
         recs = self.mock.requests()
-        self.assertEqual([r["method"] for r in recs], ["HEAD", "HEAD", "GET"])
+        self.assertEqual([r["method"] for r in recs], ["HEAD", "HEAD", "HEAD", "GET"])
         self.assertEqual(len(set(r["conn"] for r in recs)), 1, "not reused after HEAD answers")
 
     # -- 8. head size limit and tiny writes --
