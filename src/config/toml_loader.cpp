@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "config/toml_prescan.hpp"
+
 namespace llmgw::config {
 namespace {
 
@@ -74,6 +76,12 @@ MaybeError apply_top_level(const TomlReader& r, const toml::table& root, Config&
 
 MaybeError apply_toml(Config& draft, std::string_view text, const TomlSource& source) {
     const TomlReader reader(source.file);
+    if (const auto at = non_ascii_outside_strings(text)) {
+        return ConfigError{source.file + ":" + std::to_string(at->line) + ":" +
+                           std::to_string(at->column) +
+                           ": non-ASCII character outside a string or comment (TOML keys and "
+                           "values other than strings are ASCII)"};
+    }
     toml::table root;
     try {
         root = toml::parse(text, std::string_view(source.file));
