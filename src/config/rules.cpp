@@ -12,16 +12,6 @@ bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <=
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-// RFC 9110 tchar.
-bool is_tchar(char c) {
-    return is_alpha(c) || is_digit(c) ||
-           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-bool is_token(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), is_tchar);
-}
-
 Unexpected<std::string> refuse(std::string_view reason) { return unexpected(std::string(reason)); }
 
 }  // namespace
@@ -35,7 +25,7 @@ Result<std::string, std::string> as_service_name(std::string_view s) {
 }
 
 Result<std::string, std::string> as_method(std::string_view s) {
-    if (!is_token(s)) return refuse("not an HTTP method name");
+    if (!str::is_token(s)) return refuse("not an HTTP method name");
     return str::to_upper(s);
 }
 
@@ -48,7 +38,7 @@ Result<std::string, std::string> as_env_name(std::string_view s) {
 }
 
 Result<std::string, std::string> as_header_name(std::string_view s) {
-    if (!is_token(s)) return refuse("not a header name");
+    if (!str::is_token(s)) return refuse("not a header name");
     return std::string(s);
 }
 

@@ -13,16 +13,6 @@ bool safe(std::string_view text) {
     return true;
 }
 
-// RFC 9110 §5.6.2 token characters.
-bool is_token(std::string_view text) {
-    if (text.empty()) return false;
-    for (const char c : text) {
-        const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-        if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) return false;
-    }
-    return true;
-}
-
 // Headers that frame the message or the connection: this client writes its own (Host,
 // Content-Length) or none, whatever a service's configured headers say. The header policy
 // already drops them from what clients send.
@@ -45,7 +35,7 @@ bool sends_length(const UpstreamRequest& request) {
 
 std::optional<std::string> h1_request_head(const UpstreamRequest& request, const H1Target& target,
                                            std::string* bad_header) {
-    if (!is_token(request.method)) {
+    if (!str::is_token(request.method)) {
         if (bad_header) *bad_header = "(method)";
         return std::nullopt;
     }
@@ -67,7 +57,7 @@ std::optional<std::string> h1_request_head(const UpstreamRequest& request, const
     head += "\r\n";
     for (const HeaderField& f : request.headers) {
         if (is_framing(f.name)) continue;
-        if (!is_token(f.name) || !safe(f.value)) {
+        if (!str::is_token(f.name) || !safe(f.value)) {
             if (bad_header) *bad_header = f.name;
             return std::nullopt;
         }

@@ -31,6 +31,15 @@ bool icontains(std::string_view haystack, std::string_view needle) {
     return false;
 }
 
+bool is_token(std::string_view s) {
+    if (s.empty()) return false;
+    for (const char c : s) {
+        const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) return false;
+    }
+    return true;
+}
+
 std::string_view trim(std::string_view s) {
     const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
     while (!s.empty() && is_space(s.front())) s.remove_prefix(1);

@@ -31,6 +31,9 @@ std::optional<std::uint64_t> parse_u64(std::string_view s);
 // true/false/1/0/yes/no/on/off, case-insensitive.
 std::optional<bool> parse_bool(std::string_view s);
 
+// An HTTP token (RFC 9110 §5.6.2): one or more tchar, e.g. a method or a header name.
+bool is_token(std::string_view s);
+
 // Value of a hex digit, or -1.
 int hex_value(char c);
 // Percent-decodes; nullopt when an escape is malformed.

@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -135,6 +136,41 @@ max_retries = 0
         return self.proc.returncode
 
 
+def is_sanitized(path=None):
+    """True when the gateway binary is built with a sanitizer: its RSS says nothing then (ASan
+    keeps freed memory in quarantine), so memory bounds are not asserted."""
+    path = path or LLMGW
+    path = shutil.which(path) or path
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return False
+    return any(m in data for m in (b"__asan_init", b"__tsan_init", b"__msan_init"))
+
+
+def proc_rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
+def close_wait_sockets(remote_port):
+    """TCP sockets in CLOSE_WAIT whose remote end is 127.0.0.1:remote_port: the gateway's ends
+    of upstream connections the mock on that port closed (the mock's own sockets have the port
+    as their local one)."""
+    n = 0
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            parts = line.split()
+            if int(parts[2].split(":")[1], 16) == remote_port and parts[3] == "08":
+                n += 1
+    return n
+
+
 def raw_request(port, data, timeout=10, read_until_close=True):
     """Sends raw bytes; returns everything read until close or timeout."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
@@ -159,6 +195,9 @@ class SharedGatewayTest(unittest.TestCase):
     """One mock upstream and one gateway for the whole class; the mock's records are cleared
     before each test. A class adds services or settings by overriding extra_toml()."""
 
+    gateway_env = None  # extra environment of the gateway
+    gateway_args = ()   # extra `llmgw serve` arguments
+
     @classmethod
     def extra_toml(cls, mock_port):
         return ""
@@ -166,7 +205,8 @@ class SharedGatewayTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.mock = Mock()
-        cls.gw = Gateway(cls.mock.port, extra_toml=cls.extra_toml(cls.mock.port))
+        cls.gw = Gateway(cls.mock.port, extra_toml=cls.extra_toml(cls.mock.port),
+                         env=cls.gateway_env, args=cls.gateway_args)
 
     @classmethod
     def tearDownClass(cls):

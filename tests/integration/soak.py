@@ -43,7 +43,6 @@ import http.client
 import json
 import os
 import random
-import shutil
 import socket
 import statistics
 import struct
@@ -58,17 +57,6 @@ KINDS = ["echo", "sse", "abort", "reset", "sse_cut", "flaky", "embed"]
 WEIGHTS = [35, 20, 10, 7, 8, 10, 10]
 IO_TIMEOUT = 15.0  # per socket operation
 MAX_ITERATIONS = 10_000_000  # per worker; the deadline ends the loop long before
-
-
-def sanitized(path):
-    """True when the binary is built with a sanitizer (its RSS then says nothing about leaks)."""
-    path = shutil.which(path) or path
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError:
-        return False
-    return any(m in data for m in (b"__asan_init", b"__tsan_init", b"__msan_init"))
 
 
 def rss_kb(pid):
@@ -269,25 +257,13 @@ def stop_load(stop, threads):
     return sum(t.is_alive() for t in threads)
 
 
-def close_wait_to(port):
-    """Sockets in CLOSE_WAIT whose remote end is 127.0.0.1:port (the gateway's, towards the mock)."""
-    n = 0
-    with open("/proc/net/tcp") as f:
-        next(f)
-        for line in f:
-            parts = line.split()
-            if int(parts[2].split(":")[1], 16) == port and parts[3] == "08":
-                n += 1
-    return n
-
-
 def release_pool(mock):
     """The mock closes its idle kept-alive connections; the gateway's pool closes its ends at its
     next sweep (every 10 s). Returns how many there were."""
     closed = mock.get("/__mock/close_idle")["closed"]
     deadline = time.monotonic() + 12.5
     time.sleep(0.2)
-    while close_wait_to(mock.port) > 0 and time.monotonic() < deadline:
+    while harness.close_wait_sockets(mock.port) > 0 and time.monotonic() < deadline:
         time.sleep(0.2)
     return closed
 
@@ -310,7 +286,7 @@ def main():
     args = ap.parse_args()
     warm = max(3.0, args.seconds * 0.10)
     measured = max(10.0, args.seconds - warm)
-    check_rss = not args.no_rss and not sanitized(harness.LLMGW)
+    check_rss = not args.no_rss and not harness.is_sanitized()
 
     mock = harness.Mock()
     gw = None

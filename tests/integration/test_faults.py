@@ -34,19 +34,7 @@ except (ImportError, ValueError, OSError):
 CLIENTS = int(os.environ.get("LLMGW_FAULT_CLIENTS", "1000"))
 
 
-def _sanitized():
-    """True when the gateway binary is built with a sanitizer: its RSS says nothing then (ASan
-    keeps freed memory in quarantine), so memory bounds are not asserted; the rest is."""
-    path = shutil.which(harness.LLMGW) or harness.LLMGW
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError:
-        return False
-    return any(m in data for m in (b"__asan_init", b"__tsan_init", b"__msan_init"))
-
-
-SANITIZED = _sanitized()
+SANITIZED = harness.is_sanitized()
 
 
 # ---------------------------------------------------------------- helpers
@@ -167,12 +155,7 @@ def parse_responses(raw):
     return out
 
 
-def proc_rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS for %d" % pid)
+proc_rss_kb = harness.proc_rss_kb
 
 
 def proc_fds(pid):

@@ -9,7 +9,6 @@ it happens, on the upstream side.
 """
 import json
 import re
-import shutil
 import socket
 import sys
 import time
@@ -47,17 +46,7 @@ stream_idle_timeout_ms = 1000
 """
 
 
-def _sanitized():
-    path = shutil.which(harness.LLMGW) or harness.LLMGW
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError:
-        return False
-    return any(m in data for m in (b"__asan_init", b"__tsan_init", b"__msan_init"))
-
-
-SANITIZED = _sanitized()
+SANITIZED = harness.is_sanitized()
 
 
 # ---------------------------------------------------------------- helpers
@@ -150,53 +139,18 @@ def get_req(path, mock=None, request_id=None, method="GET", extra=b"", version=b
     return out + extra + b"\r\n"
 
 
-def proc_rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS for %d" % pid)
+proc_rss_kb = harness.proc_rss_kb
+close_wait_sockets = harness.close_wait_sockets
 
 
-def sockets_to(remote_port, state=None):
-    """TCP sockets whose remote end is 127.0.0.1:remote_port (the gateway's ends: the mock's own
-    sockets have that port as their local one), in `state` (hex, "08" = CLOSE_WAIT) or open
-    ("01" ESTABLISHED or CLOSE_WAIT; the test's own closed control connections wait in
-    TIME_WAIT and are not counted)."""
-    n = 0
-    with open("/proc/net/tcp") as f:
-        next(f)
-        for line in f:
-            parts = line.split()
-            rem_port = int(parts[2].split(":")[1], 16)
-            if rem_port == remote_port and (parts[3] == state if state else parts[3] in ("01", "08")):
-                n += 1
-    return n
-
-
-def close_wait_sockets(remote_port):
-    return sockets_to(remote_port, "08")
-
-
-class NativeClientCase(unittest.TestCase):
+class NativeClientCase(harness.SharedGatewayTest):
     """A mock and a one-loop gateway on the native client, shared by the class."""
-    env = {}
+    gateway_env = NO_PROXY_ENV
+    gateway_args = ("--threads", "1")
 
     @classmethod
-    def setUpClass(cls):
-        cls.mock = harness.Mock()
-        env = dict(NO_PROXY_ENV)
-        env.update(cls.env)
-        cls.gw = harness.Gateway(cls.mock.port, extra_toml=UC_TOML.format(port=cls.mock.port),
-                                 env=env, args=("--threads", "1"))
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.gw.stop()
-        cls.mock.stop()
-
-    def setUp(self):
-        self.mock.reset()
+    def extra_toml(cls, mock_port):
+        return UC_TOML.format(port=mock_port)
 
     # -- helpers --
     def call(self, path="/v1/echo", mock=None, method="GET", body=None, headers=None,
