@@ -30,7 +30,10 @@ struct SharedState {
 
 struct Loop {
     explicit Loop(SharedState& s) : upstream(io), shared(s) {}
-    boost::asio::io_context io{1};
+    // One thread runs this context and every socket's operations, so the reactor's
+    // per-descriptor locks are off; posting from other threads (the listener, the lane gate,
+    // a drain) still goes through the scheduler's lock.
+    boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     upstream::LoopClients upstream;
     SharedState& shared;
     std::unordered_set<Session*> sessions;

@@ -54,12 +54,42 @@ void Session::drain() {
     else keep_alive_ = false;
 }
 
-void Session::arm_timer(std::int64_t ms) {
-    timer_.expires_after(std::chrono::milliseconds(ms));
+void Session::set_deadline(Clock::duration after, Due what) {
+    due_ = what;
+    deadline_ = Clock::now() + after;
+    if (timer_pending_ && timer_at_ <= deadline_) return;  // wakes first, then waits the rest
+    arm_deadline_timer();
+}
+
+void Session::arm_deadline_timer() {
+    timer_at_ = deadline_;
+    timer_pending_ = true;
+    timer_.expires_at(deadline_);  // an earlier wait ends with operation_aborted
     timer_.async_wait([weak = weak_from_this()](const error_code& ec) {
         if (ec) return;
-        if (auto self = weak.lock()) self->close();  // too slow: free the slot
+        if (auto self = weak.lock()) self->on_deadline_timer();
     });
+}
+
+void Session::on_deadline_timer() {
+    timer_pending_ = false;
+    if (phase_ == Phase::closed || due_ == Due::nothing) return;
+    if (Clock::now() < deadline_) {
+        arm_deadline_timer();
+        return;
+    }
+    if (due_ == Due::send_check) {
+        // A client that has not taken a write for kSendTimeout stopped reading: it is dropped,
+        // and its upstream transfer with it.
+        if (writing_ && Clock::now() - write_started_ >= kSendTimeout) {
+            log_line(LogLevel::warn, request_id_, "client stopped reading, closing");
+            close();
+            return;
+        }
+        set_deadline(kSendTimeout, Due::send_check);
+        return;
+    }
+    close();  // too slow: free the slot
 }
 
 void Session::read_header() {
@@ -85,8 +115,9 @@ bool Session::begin_head() {
     // A kept-alive connection may sit idle for keepalive_timeout_ms; once the next head has
     // begun, the rest of it must come within header_timeout_ms, as on a new connection.
     idle_wait_ = requests_served_ > 0 && buffer_.size() == 0;
-    arm_timer(idle_wait_ ? config_.gateway.keepalive_timeout_ms
-                         : config_.gateway.header_timeout_ms);
+    set_deadline(std::chrono::milliseconds(idle_wait_ ? config_.gateway.keepalive_timeout_ms
+                                                      : config_.gateway.header_timeout_ms),
+                 Due::close);
     return true;
 }
 
@@ -132,7 +163,7 @@ void Session::parse_head(std::size_t fresh) {
     if (ec == http::error::need_more || (!ec && !parser_->is_header_done())) {
         if (idle_wait_) {  // the next head has begun
             idle_wait_ = false;
-            arm_timer(config_.gateway.header_timeout_ms);
+            set_deadline(std::chrono::milliseconds(config_.gateway.header_timeout_ms), Due::close);
         }
         read_head_bytes();
         return;
@@ -191,7 +222,21 @@ void Session::on_header_read(const error_code& ec) {
 }
 
 void Session::read_body() {
-    arm_timer(config_.gateway.keepalive_timeout_ms);
+    // Usually the whole body came with the head: it is parsed here, with no read and no timer.
+    if (!parser_->is_done() && buffer_.size() > 0) {
+        parser_->eager(true);
+        error_code ec;
+        buffer_.consume(parser_->put(buffer_.data(), ec));
+        if (ec && ec != http::error::need_more) {
+            on_body_read(ec);
+            return;
+        }
+    }
+    if (parser_->is_done()) {
+        on_body_read({});
+        return;
+    }
+    set_deadline(std::chrono::milliseconds(config_.gateway.keepalive_timeout_ms), Due::close);
     http::async_read(socket_, buffer_, *parser_,
                      [self = shared_from_this()](const error_code& ec, std::size_t) {
                          self->on_body_read(ec);
@@ -200,7 +245,7 @@ void Session::read_body() {
 
 void Session::on_body_read(const error_code& ec) {
     if (phase_ == Phase::closed) return;
-    timer_.cancel();
+    clear_deadline();
     if (ec == http::error::body_limit) {
         reject_request(413, ErrorType::size_limit,
                        "request body exceeds the limit of " +
@@ -221,7 +266,7 @@ void Session::on_body_read(const error_code& ec) {
 
 // Broken framing or limits: answer once and close, since the stream can't be trusted.
 void Session::reject_request(int status, ErrorType type, const std::string& message) {
-    timer_.cancel();
+    clear_deadline();
     rejected_ = true;
     started_ = Clock::now();
     keep_alive_ = false;
@@ -260,25 +305,10 @@ void Session::dispatch() {
     }
 }
 
-// One watchdog per response rather than a timer per write: a client that has not taken a
-// write for kSendTimeout (it stopped reading) is dropped, and its upstream transfer with it.
-void Session::arm_send_watchdog() {
-    timer_.expires_after(kSendTimeout);
-    timer_.async_wait([weak = weak_from_this()](const error_code& ec) {
-        auto self = weak.lock();
-        if (ec || !self || self->phase_ != Phase::responding) return;
-        if (self->writing_ && Clock::now() - self->write_started_ >= kSendTimeout) {
-            log_line(LogLevel::warn, self->request_id_, "client stopped reading, closing");
-            self->close();
-            return;
-        }
-        self->arm_send_watchdog();
-    });
-}
-
 void Session::begin_response() {
     phase_ = Phase::responding;
-    arm_send_watchdog();
+    // One check per kSendTimeout rather than a timer per write (on_deadline_timer).
+    set_deadline(kSendTimeout, Due::send_check);
     if (!busy_) {
         busy_ = true;
         loop_.shared.busy_sessions.fetch_add(1, std::memory_order_relaxed);
@@ -465,7 +495,7 @@ void Session::linger_close() {
     log_request();
     error_code ignored;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-    arm_timer(2000);
+    set_deadline(std::chrono::seconds(2), Due::close);
     discard_input(0);
 }
 

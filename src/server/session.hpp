@@ -44,7 +44,6 @@ private:
     void reject_request(int status, ErrorType type, const std::string& message);
     void dispatch();
     void begin_response();
-    void arm_send_watchdog();
     void end_busy();
     void send_reply(Reply reply);
     void start_proxy(ProxyPlan plan);
@@ -54,7 +53,13 @@ private:
     void launch_exchange();
     void release_slot();
     void watch_client();
-    void arm_timer(std::int64_t ms);
+    // One timer per session, moved lazily (session.cpp): a deadline pushed later costs
+    // nothing until the pending wait wakes; only one pulled earlier re-arms the timer.
+    enum class Due { nothing, close, send_check };
+    void set_deadline(Clock::duration after, Due what);
+    void clear_deadline() { due_ = Due::nothing; }
+    void arm_deadline_timer();
+    void on_deadline_timer();
     void close();
     void linger_close();
     void discard_input(std::size_t discarded);
@@ -77,8 +82,12 @@ private:
     boost::beast::flat_buffer buffer_;
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     HeadScanner head_scan_;
-    bool idle_wait_ = false;  // the timer is the keep-alive one: no byte of the next head yet
+    bool idle_wait_ = false;  // the deadline is the keep-alive one: no byte of the next head yet
     boost::asio::steady_timer timer_;
+    Clock::time_point deadline_;
+    Due due_ = Due::nothing;
+    Clock::time_point timer_at_;  // when the pending wait wakes
+    bool timer_pending_ = false;
     Phase phase_ = Phase::reading;
     int requests_served_ = 0;
     bool busy_ = false;  // counted in SharedState::busy_sessions
@@ -119,7 +128,7 @@ private:
     bool finishing_ = false;      // everything is queued; finish after the last write
     bool close_after_ = false;    // close once written (Connection: close)
     bool cut_ = false;
-    bool rejected_ = false;       // broken framing or a limit: linger, then close            // the response was cut: close without a final chunk
+    bool rejected_ = false;       // broken framing or a limit: linger, then close
     int status_ = 0;
     std::uint64_t bytes_out_ = 0;
 

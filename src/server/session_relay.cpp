@@ -186,7 +186,7 @@ void Session::response_done() {
         close();
         return;
     }
-    timer_.cancel();
+    clear_deadline();
     log_request();
     end_busy();
     ++requests_served_;
