@@ -28,7 +28,7 @@ Exchange::Exchange(LoopClients& clients, UpstreamRequest request, const RequestP
                    ExchangeSink& sink)
     : clients_(clients),
       request_(std::move(request)),
-      native_(native_target(request_.url)),
+      native_(native_target(clients, request_.url)),
       policy_(policy),
       sink_(&sink),
       deadline_timer_(clients.io),

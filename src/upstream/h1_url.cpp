@@ -6,20 +6,37 @@
 
 namespace llmgw::upstream {
 
-std::optional<H1Target> parse_h1_target(std::string_view url) {
-    constexpr std::string_view scheme = "http://";
-    if (url.size() <= scheme.size() || !str::istarts_with(url, scheme)) return std::nullopt;
-    std::string_view rest = url.substr(scheme.size());
-    const std::size_t end = rest.find_first_of("/?#");
-    const std::string_view authority = rest.substr(0, end);
-    std::string_view target = end == std::string_view::npos ? std::string_view() : rest.substr(end);
-    if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
-    if (target.find('#') != std::string_view::npos) return std::nullopt;
+namespace {
+
+constexpr std::string_view kScheme = "http://";
+
+// Where the request target of an http:// URL begins (the end of its authority), or npos when
+// the URL is not plain http.
+std::size_t target_start(std::string_view url) {
+    if (url.size() <= kScheme.size() || !str::istarts_with(url, kScheme)) return std::string_view::npos;
+    const std::size_t end = url.find_first_of("/?#", kScheme.size());
+    return end == std::string_view::npos ? url.size() : end;
+}
+
+// A request target the native client may write as it is.
+bool sendable_target(std::string_view target) {
+    if (target.find('#') != std::string_view::npos) return false;
     for (const char c : target) {
         // Bytes that would change the request line are never sent as they are.
-        if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return std::nullopt;
+        if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return false;
     }
-    if (!target.empty() && target.front() == '?') return std::nullopt;  // curl adds the "/"
+    return target.empty() || target.front() != '?';  // curl adds the "/"
+}
+
+}  // namespace
+
+std::optional<H1Target> parse_h1_target(std::string_view url) {
+    const std::size_t cut = target_start(url);
+    if (cut == std::string_view::npos) return std::nullopt;
+    const std::string_view authority = url.substr(kScheme.size(), cut - kScheme.size());
+    const std::string_view target = url.substr(cut);
+    if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
+    if (!sendable_target(target)) return std::nullopt;
 
     H1Target out;
     std::string_view host = authority;
@@ -52,6 +69,22 @@ std::optional<H1Target> parse_h1_target(std::string_view url) {
     out.authority = v6 ? "[" + out.host + "]" : out.host;
     if (out.port != 80) out.authority += ":" + std::to_string(out.port);
     out.origin = out.host + ":" + std::to_string(out.port);
+    out.target = target.empty() ? std::string_view("/") : target;
+    return out;
+}
+
+std::optional<H1Target> H1TargetCache::get(std::string_view url) {
+    const std::size_t cut = target_start(url);
+    if (cut == std::string_view::npos) return std::nullopt;
+    const std::string_view origin = url.substr(0, cut);
+    auto it = origins_.find(origin);
+    if (it == origins_.end()) {
+        if (origins_.size() >= kMaxOrigins) origins_.clear();
+        it = origins_.emplace(std::string(origin), parse_h1_target(origin)).first;
+    }
+    const std::string_view target = url.substr(cut);
+    if (!it->second || !sendable_target(target)) return std::nullopt;
+    H1Target out = *it->second;
     out.target = target.empty() ? std::string_view("/") : target;
     return out;
 }

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace llmgw::upstream {
 
@@ -19,6 +20,22 @@ struct H1Target {
 
 // The parts of `url` for the native client, or nothing when libcurl must carry it.
 std::optional<H1Target> parse_h1_target(std::string_view url);
+
+// parse_h1_target with the part before the request target parsed once: services are few and
+// their base URLs fixed, so a request pays only for checking its target. One per event loop.
+class H1TargetCache {
+public:
+    std::optional<H1Target> get(std::string_view url);
+
+private:
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+    static constexpr std::size_t kMaxOrigins = 256;  // then it starts over
+    // "http://host:port" -> its target (with target "/"), or nothing when libcurl carries it.
+    std::unordered_map<std::string, std::optional<H1Target>, Hash, std::equal_to<>> origins_;
+};
 
 // True when the environment names a proxy for plain HTTP (http_proxy, all_proxy, ALL_PROXY):
 // libcurl honours those, so such requests stay with libcurl. Read once.

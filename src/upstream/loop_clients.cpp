@@ -37,9 +37,9 @@ CurlMulti& LoopClients::curl() {
     return *curl_;
 }
 
-std::optional<H1Target> native_target(std::string_view url) {
+std::optional<H1Target> native_target(LoopClients& clients, std::string_view url) {
     if (curl_forced() || http_proxy_configured()) return std::nullopt;
-    return parse_h1_target(url);
+    return clients.h1_targets.get(url);
 }
 
 std::shared_ptr<Attempt> make_attempt(LoopClients& clients, const std::optional<H1Target>& native,

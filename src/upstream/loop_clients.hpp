@@ -20,6 +20,7 @@ public:
     explicit LoopClients(boost::asio::io_context& context) : io(context), h1(context) {}
     boost::asio::io_context& io;
     H1Pool h1;
+    H1TargetCache h1_targets;
     // The multi handle, made on first use (after curl_global_init, once per process).
     CurlMulti& curl();
 
@@ -33,7 +34,7 @@ void init_curl_once();
 
 // The native client's view of `url`, or nothing when libcurl carries it: any URL but plain
 // http, a proxy named by the environment, or LLMGW_UPSTREAM_CLIENT=curl.
-std::optional<H1Target> native_target(std::string_view url);
+std::optional<H1Target> native_target(LoopClients& clients, std::string_view url);
 
 // A new attempt at `request` (not started). `native` comes from native_target().
 std::shared_ptr<Attempt> make_attempt(LoopClients& clients, const std::optional<H1Target>& native,

@@ -1,6 +1,9 @@
 // The native HTTP/1.1 client's pure parts: which URLs it carries, and the request head it writes.
 #include <doctest/doctest.h>
 
+#include <string>
+#include <vector>
+
 #include "upstream/h1_message.hpp"
 #include "upstream/h1_url.hpp"
 
@@ -60,6 +63,33 @@ TEST_SUITE("upstream.h1") {
             const std::string shown = url;
             CAPTURE(shown);
             CHECK_FALSE(parse_h1_target(url));
+        }
+    }
+
+    TEST_CASE("the per-loop cache answers exactly as parse_h1_target, first time and after") {
+        H1TargetCache cache;
+        const std::vector<std::string> urls{
+            "http://127.0.0.1:8080/v1/chat?x=1", "http://127.0.0.1:8080/v2", "http://127.0.0.1:8080",
+            "HTTP://Localhost/api", "http://[::1]:9000/x", "http://h:/x", "http://h:80/x",
+            "http://h?x=1", "http://h/x#frag", "http://h/a b", "http://h/a\r\nX: y",
+            "http://user:pw@h/x", "http://h:65536/x", "https://api.openai.com/v1/models",
+            "ftp://h/x", "http://", "http:///x", "http://[::1/x", "http://h%41/x"};
+        for (int round = 0; round < 2; ++round) {
+            for (const std::string& url : urls) {
+                CAPTURE(url);
+                const auto want = parse_h1_target(url);
+                const auto got = cache.get(url);
+                REQUIRE(want.has_value() == got.has_value());
+                if (!want) continue;
+                CHECK(got->host == want->host);
+                CHECK(got->port == want->port);
+                CHECK(got->authority == want->authority);
+                CHECK(got->origin == want->origin);
+                CHECK(got->target == want->target);
+                const bool into_url = want->target.data() >= url.data() &&
+                                      want->target.data() < url.data() + url.size();
+                if (into_url) CHECK(got->target.data() == want->target.data());  // a view, not a copy
+            }
         }
     }
 
