@@ -3,8 +3,10 @@
 // it is linear in the body size and safe on hostile input; nesting deeper than 64 is
 // treated as invalid rather than risking anything.
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #include "routing/router.hpp"
@@ -25,6 +27,76 @@ constexpr auto kStringStop = [] {
     return stop;
 }();
 
+// Plain string runs (most of a chat body) are scanned eight bytes at a time in a uint64_t
+// ("SWAR"). Byte k of memory is bits 8k..8k+7 of the word, so the first stop in memory is the
+// lowest flagged byte.
+constexpr std::size_t kWordBytes = sizeof(std::uint64_t);
+constexpr std::uint64_t kEveryByte = 0x0101010101010101u;  // times a byte: that byte, 8 times
+constexpr std::uint64_t kHighBits = 0x8080808080808080u;
+
+std::uint64_t load_little_endian(const char* p) {
+    std::uint64_t word = 0;
+    if constexpr (std::endian::native == std::endian::little) {
+        std::memcpy(&word, p, kWordBytes);  // memcpy: no alignment or aliasing UB
+    } else {
+        for (std::size_t k = 0; k < kWordBytes; ++k) {
+            word |= std::uint64_t{static_cast<unsigned char>(p[k])} << (8 * k);
+        }
+    }
+    return word;
+}
+
+// Flags (in the high bit) each byte of `word` that kStringStop marks. Only the lowest flag is
+// exact, and it is all callers use: each difference is the usual "bytes below k" test, where
+// bytes before the first hit subtract without a borrow, while bytes after it may be flagged
+// spuriously by its borrow. One `& ~word` serves all three tests: it drops bytes >= 0x80,
+// whose difference can have the high bit set, and as '"' and '\\' are below 0x80, the XORs
+// leave each byte's high bit as it was.
+constexpr std::uint64_t string_stops(std::uint64_t word) {
+    const std::uint64_t quote_diff = (word ^ (kEveryByte * '"')) - kEveryByte;
+    const std::uint64_t backslash_diff = (word ^ (kEveryByte * '\\')) - kEveryByte;
+    const std::uint64_t control_diff = word - kEveryByte * 0x20;
+    return (quote_diff | backslash_diff | control_diff) & ~word & kHighBits;
+}
+
+// Whether a plain run (no escapes) spells the key; only a six-byte run needs comparing.
+bool is_stream_key(const char* run, std::size_t size) {
+    return size == kStreamKey.size() && std::memcmp(run, kStreamKey.data(), size) == 0;
+}
+
+// Tracks, a piece at a time, whether a string's decoded text is exactly "stream".
+class StreamKeyMatcher {
+  public:
+    // Raw bytes that need no decoding (a plain run). Compared to the rest of "stream" as a
+    // whole; anything that cannot fit settles the answer without looking at the bytes.
+    void feed_run(std::string_view run) {
+        if (mismatch_ || run.empty()) return;
+        if (run.size() > kStreamKey.size() - matched_ ||
+            run != kStreamKey.substr(matched_, run.size())) {
+            mismatch_ = true;
+            return;
+        }
+        matched_ += run.size();
+    }
+
+    // One decoded character (a byte, or the code point of a \u escape).
+    void feed(std::uint32_t code_point) {
+        if (mismatch_) return;
+        if (matched_ < kStreamKey.size() &&
+            code_point == static_cast<unsigned char>(kStreamKey[matched_])) {
+            ++matched_;
+        } else {
+            mismatch_ = true;
+        }
+    }
+
+    bool matches() const { return !mismatch_ && matched_ == kStreamKey.size(); }
+
+  private:
+    std::size_t matched_ = 0;  // decoded characters that agree with "stream" so far
+    bool mismatch_ = false;
+};
+
 class Scanner {
   public:
     explicit Scanner(std::string_view text) : s_(text) {}
@@ -34,9 +106,7 @@ class Scanner {
     void advance() { ++i_; }
 
     void skip_whitespace() {
-        while (!at_end() && (peek() == ' ' || peek() == '\t' || peek() == '\n' || peek() == '\r')) {
-            ++i_;
-        }
+        while (!at_end() && is_whitespace(peek())) ++i_;
     }
 
     // At the opening quote. Sets `equals_stream` to whether the decoded text is "stream".
@@ -44,77 +114,13 @@ class Scanner {
         ++i_;
         // Fast path: a string without escapes, the usual case, compared as a whole.
         const std::size_t start = i_;
-        std::size_t j = i_;
-        const std::size_t n = s_.size();
-        const char* p = s_.data();
-        while (j < n && !kStringStop[static_cast<unsigned char>(p[j])]) ++j;
-        if (j < s_.size() && s_[j] == '"') {
-            equals_stream = s_.substr(start, j - start) == kStreamKey;
-            i_ = j + 1;
+        i_ = plain_run_end(start);
+        if (i_ < s_.size() && s_[i_] == '"') {
+            equals_stream = is_stream_key(s_.data() + start, i_ - start);
+            ++i_;
             return true;
         }
-        // Escapes (or an error): decode one character at a time from the start.
-        std::size_t matched = 0;  // decoded characters that agree with "stream" so far
-        bool mismatch = false;
-        const auto feed = [&](std::uint32_t code_point) {
-            if (mismatch) return;
-            if (matched < kStreamKey.size() &&
-                code_point == static_cast<unsigned char>(kStreamKey[matched])) {
-                ++matched;
-            } else {
-                mismatch = true;
-            }
-        };
-        while (!at_end()) {
-            const auto c = static_cast<unsigned char>(s_[i_++]);
-            if (c == '"') {
-                equals_stream = !mismatch && matched == kStreamKey.size();
-                return true;
-            }
-            if (c < 0x20) return false;
-            if (c != '\\') {
-                feed(c);
-                continue;
-            }
-            if (at_end()) return false;
-            const char e = s_[i_++];
-            switch (e) {
-                case '"':
-                case '\\':
-                case '/':
-                    feed(static_cast<unsigned char>(e));
-                    break;
-                case 'b':
-                    feed('\b');
-                    break;
-                case 'f':
-                    feed('\f');
-                    break;
-                case 'n':
-                    feed('\n');
-                    break;
-                case 'r':
-                    feed('\r');
-                    break;
-                case 't':
-                    feed('\t');
-                    break;
-                case 'u': {
-                    std::uint32_t code_point = 0;
-                    for (int k = 0; k < 4; ++k) {
-                        if (at_end()) return false;
-                        const int h = str::hex_value(s_[i_++]);
-                        if (h < 0) return false;
-                        code_point = code_point * 16 + static_cast<std::uint32_t>(h);
-                    }
-                    feed(code_point);
-                    break;
-                }
-                default:
-                    return false;
-            }
-        }
-        return false;  // unterminated
+        return string_after_run(std::string_view(s_.data() + start, i_ - start), equals_stream);
     }
 
     // -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?
@@ -148,6 +154,93 @@ class Scanner {
 
   private:
     static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+    // One compare rejects every byte above ' ', which is nearly every byte a compact body has.
+    static bool is_whitespace(char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u <= ' ' && (u == ' ' || u == '\t' || u == '\n' || u == '\r');
+    }
+
+    // The first index at or after `j` holding a kStringStop byte, or s_.size(): whole words
+    // while eight bytes remain (no per-byte bounds checks), then byte by byte.
+    std::size_t plain_run_end(std::size_t j) const {
+        const char* p = s_.data();
+        const std::size_t n = s_.size();
+        if (n >= kWordBytes) {
+            const std::size_t last_word = n - kWordBytes;
+            for (; j <= last_word; j += kWordBytes) {
+                const std::uint64_t stops = string_stops(load_little_endian(p + j));
+                if (stops != 0) return j + static_cast<std::size_t>(std::countr_zero(stops)) / 8;
+            }
+        }
+        while (j < n && !kStringStop[static_cast<unsigned char>(p[j])]) ++j;
+        return j;
+    }
+
+    // The slow path of string(), at the byte that ended the plain run `first_run` (or at the
+    // end): alternates escapes with further plain runs, so escapes cost extra only where they
+    // are, not for the whole string.
+    bool string_after_run(std::string_view first_run, bool& equals_stream) {
+        StreamKeyMatcher key;
+        key.feed_run(first_run);
+        for (;;) {
+            if (at_end()) return false;  // unterminated
+            const auto c = static_cast<unsigned char>(s_[i_++]);
+            if (c == '"') {
+                equals_stream = key.matches();
+                return true;
+            }
+            // Otherwise a raw control character (invalid) or the backslash of an escape.
+            if (c != '\\' || !escape(key)) return false;
+            const std::size_t run_start = i_;
+            i_ = plain_run_end(run_start);
+            key.feed_run(std::string_view(s_.data() + run_start, i_ - run_start));
+        }
+    }
+
+    // Just past a backslash: decodes one escape into `key`.
+    bool escape(StreamKeyMatcher& key) {
+        if (at_end()) return false;
+        const char e = s_[i_++];
+        switch (e) {
+            case '"':
+            case '\\':
+            case '/':
+                key.feed(static_cast<unsigned char>(e));
+                return true;
+            case 'b':
+                key.feed('\b');
+                return true;
+            case 'f':
+                key.feed('\f');
+                return true;
+            case 'n':
+                key.feed('\n');
+                return true;
+            case 'r':
+                key.feed('\r');
+                return true;
+            case 't':
+                key.feed('\t');
+                return true;
+            case 'u':
+                return unicode_escape(key);
+            default:
+                return false;
+        }
+    }
+
+    // Just past "\u": four hex digits.
+    bool unicode_escape(StreamKeyMatcher& key) {
+        std::uint32_t code_point = 0;
+        for (int k = 0; k < 4; ++k) {
+            if (at_end()) return false;
+            const int h = str::hex_value(s_[i_++]);
+            if (h < 0) return false;
+            code_point = code_point * 16 + static_cast<std::uint32_t>(h);
+        }
+        key.feed(code_point);
+        return true;
+    }
     void skip_digits() {
         while (!at_end() && is_digit(peek())) ++i_;
     }

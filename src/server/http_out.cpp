@@ -1,5 +1,7 @@
 #include "server/http_out.hpp"
 
+#include <cstring>
+
 #include "util/strings.hpp"
 
 namespace llmgw::server {
@@ -41,33 +43,47 @@ std::string_view reason_phrase(int status) {
 
 namespace {
 
-bool has_line_break(std::string_view value) {
-    for (const char c : value) {
-        if (c == '\r' || c == '\n') return true;
-    }
-    return false;
+char* put(char* at, std::string_view piece) {
+    std::memcpy(at, piece.data(), piece.size());
+    return at + piece.size();
 }
 
 }  // namespace
 
 void append_head(std::string& out, int status, const Headers& headers) {
     const std::string_view reason = reason_phrase(status);
-    std::size_t size = 17 + reason.size();
-    for (const HeaderField& f : headers) size += f.name.size() + f.value.size() + 4;
-    out.reserve(out.size() + size);
+    std::size_t fields_size = 2;  // the blank line
+    bool all_safe = true;
+    for (const HeaderField& f : headers) {
+        fields_size += f.name.size() + f.value.size() + 4;
+        all_safe = all_safe && str::is_safe_field_value(f.value);
+    }
+    out.reserve(out.size() + 15 + reason.size() + fields_size);
     out += "HTTP/1.1 ";
     str::append_decimal(out, static_cast<std::uint64_t>(status < 0 ? 0 : status));
     out += ' ';
     out += reason;
     out += "\r\n";
-    for (const HeaderField& f : headers) {
-        if (has_line_break(f.value)) continue;
-        out += f.name;
-        out += ": ";
-        out += f.value;
+    if (!all_safe) {
+        // A value that would break its line is left out, never sent.
+        for (const HeaderField& f : headers) {
+            if (!str::is_safe_field_value(f.value)) continue;
+            out.append(f.name).append(": ").append(f.value).append("\r\n");
+        }
         out += "\r\n";
+        return;
     }
-    out += "\r\n";
+    // Sized above, then copied piece by piece: one resize instead of a check per append.
+    const std::size_t at = out.size();
+    out.resize(at + fields_size);
+    char* p = out.data() + at;
+    for (const HeaderField& f : headers) {
+        p = put(p, f.name);
+        p = put(p, ": ");
+        p = put(p, f.value);
+        p = put(p, "\r\n");
+    }
+    put(p, "\r\n");
 }
 
 void append_chunk(std::string& out, std::string_view data) {

@@ -6,23 +6,22 @@ namespace llmgw::upstream {
 
 namespace {
 
-bool safe(std::string_view text) {
-    for (const char c : text) {
-        if (c == '\r' || c == '\n' || c == '\0') return false;
-    }
-    return true;
-}
-
 // Headers that frame the message or the connection: this client writes its own (Host,
 // Content-Length) or none, whatever a service's configured headers say. The header policy
 // already drops them from what clients send.
 bool is_framing(std::string_view name) {
-    for (const std::string_view framing :
-         {"host", "content-length", "transfer-encoding", "connection", "keep-alive", "te",
-          "upgrade", "trailer", "expect", "proxy-connection"}) {
-        if (str::iequals(name, framing)) return true;
+    using str::iequals;
+    switch (name.size()) {  // one comparison per header rather than ten
+        case 2: return iequals(name, "te");
+        case 4: return iequals(name, "host");
+        case 6: return iequals(name, "expect");
+        case 7: return iequals(name, "upgrade") || iequals(name, "trailer");
+        case 10: return iequals(name, "connection") || iequals(name, "keep-alive");
+        case 14: return iequals(name, "content-length");
+        case 16: return iequals(name, "proxy-connection");
+        case 17: return iequals(name, "transfer-encoding");
+        default: return false;
     }
-    return false;
 }
 
 bool sends_length(const UpstreamRequest& request) {
@@ -49,7 +48,7 @@ std::optional<std::string> h1_request_head(const UpstreamRequest& request, const
     head += " HTTP/1.1\r\nHost: ";
     // A configured Host replaces the URL's authority, as with curl (virtual hosts, tunnels).
     const std::string* host = request.headers.find("host");
-    if (host && !safe(*host)) {
+    if (host && !str::is_safe_field_value(*host)) {
         if (bad_header) *bad_header = "Host";
         return std::nullopt;
     }
@@ -57,7 +56,7 @@ std::optional<std::string> h1_request_head(const UpstreamRequest& request, const
     head += "\r\n";
     for (const HeaderField& f : request.headers) {
         if (is_framing(f.name)) continue;
-        if (!str::is_token(f.name) || !safe(f.value)) {
+        if (!str::is_token(f.name) || !str::is_safe_field_value(f.value)) {
             if (bad_header) *bad_header = f.name;
             return std::nullopt;
         }

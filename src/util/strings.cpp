@@ -1,5 +1,6 @@
 #include "util/strings.hpp"
 
+#include <array>
 #include <charconv>
 #include <cstdio>
 
@@ -31,11 +32,31 @@ bool icontains(std::string_view haystack, std::string_view needle) {
     return false;
 }
 
+namespace {
+
+// RFC 9110 §5.6.2 tchar.
+constexpr auto kTokenChar = [] {
+    std::array<bool, 256> table{};
+    for (int c = 'a'; c <= 'z'; ++c) table[static_cast<std::size_t>(c)] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) table[static_cast<std::size_t>(c)] = true;
+    for (int c = '0'; c <= '9'; ++c) table[static_cast<std::size_t>(c)] = true;
+    for (const char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
+    return table;
+}();
+
+}  // namespace
+
 bool is_token(std::string_view s) {
     if (s.empty()) return false;
     for (const char c : s) {
-        const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-        if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) return false;
+        if (!kTokenChar[static_cast<unsigned char>(c)]) return false;
+    }
+    return true;
+}
+
+bool is_safe_field_value(std::string_view s) {
+    for (const char c : s) {
+        if (c == '\r' || c == '\n' || c == '\0') return false;
     }
     return true;
 }

@@ -33,6 +33,8 @@ std::optional<bool> parse_bool(std::string_view s);
 
 // An HTTP token (RFC 9110 §5.6.2): one or more tchar, e.g. a method or a header name.
 bool is_token(std::string_view s);
+// No CR, LF or NUL: the value cannot end its header line or the head early.
+bool is_safe_field_value(std::string_view s);
 
 // Value of a hex digit, or -1.
 int hex_value(char c);
