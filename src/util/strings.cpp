@@ -2,6 +2,8 @@
 
 #include <array>
 #include <charconv>
+#include <cstdint>
+#include <cstring>
 #include <cstdio>
 
 namespace llmgw::str {
@@ -55,8 +57,20 @@ bool is_token(std::string_view s) {
 }
 
 bool is_safe_field_value(std::string_view s) {
-    for (const char c : s) {
-        if (c == '\r' || c == '\n' || c == '\0') return false;
+    // Eight bytes at a time: (v - 0x01…) & ~v & 0x80… is non-zero exactly when a byte of v is 0.
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+    const auto has_zero_byte = [](std::uint64_t v) { return ((v - kOnes) & ~v & kHighs) != 0; };
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+        std::uint64_t v = 0;
+        std::memcpy(&v, s.data() + i, 8);
+        if (has_zero_byte(v) || has_zero_byte(v ^ (kOnes * '\r')) || has_zero_byte(v ^ (kOnes * '\n'))) {
+            return false;
+        }
+    }
+    for (; i < s.size(); ++i) {
+        if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0') return false;
     }
     return true;
 }

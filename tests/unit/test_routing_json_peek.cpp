@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -31,6 +33,19 @@ std::string nested(int depth, std::string_view open, std::string_view inner,
     s += inner;
     for (int i = 0; i < depth; ++i) s += close;
     return s;
+}
+
+// In a heap buffer of exactly the body's size, so ASan reports a read even one byte past the
+// end (a std::string keeps room for its terminator, or holds short text inside itself).
+JsonStreamFlag peek_exact(std::string_view body) {
+    const auto buffer = std::make_unique<char[]>(body.size());
+    if (!body.empty()) std::memcpy(buffer.get(), body.data(), body.size());
+    return peek_json_stream_flag(std::string_view(buffer.get(), body.size()));
+}
+
+void check_peek(const std::string& body, JsonStreamFlag expected) {
+    CAPTURE(body);
+    CHECK(name_of(peek_exact(body)) == std::string_view(name_of(expected)));
 }
 
 }  // namespace
@@ -198,6 +213,101 @@ TEST_SUITE("routing.json_peek") {
             const std::string prefix(json.substr(0, n));  // own buffer: ASan sees overreads
             CAPTURE(prefix);
             CHECK(peek_json_stream_flag(prefix) == JsonStreamFlag::invalid_json);
+        }
+    }
+
+    // The plain run of a string is scanned eight bytes at a time; these put each kind of stop
+    // at every offset of the first two words, so a wrong mask, shift or tail shows up.
+    TEST_CASE("each string stop is found at every offset") {
+        const std::string tail = ",\"stream\":true}";
+        for (std::size_t offset = 0; offset <= 16; ++offset) {
+            CAPTURE(offset);
+            const std::string run(offset, 'a');
+            // The closing quote, in a value and in a key, and the first of several stops.
+            check_peek("{\"k\":\"" + run + "\"" + tail, JsonStreamFlag::is_true);
+            check_peek("{\"" + run + "\":1" + tail, JsonStreamFlag::is_true);
+            check_peek("{\"k\":\"" + run + "\"#\"" + tail, JsonStreamFlag::invalid_json);
+            // A backslash: a valid escape continues the string, a bad one is invalid.
+            check_peek("{\"k\":\"" + run + "\\n" + run + "\"" + tail, JsonStreamFlag::is_true);
+            check_peek("{\"k\":\"" + run + "\\\"" + run + "\"" + tail, JsonStreamFlag::is_true);
+            check_peek("{\"k\":\"" + run + "\\]\"" + tail, JsonStreamFlag::invalid_json);
+            // Raw control characters, including NUL and the highest, 0x1f; also when a quote
+            // follows in the same word (the first stop decides, not a later one).
+            for (const char control : {'\x00', '\x01', '\n', '\x1f'}) {
+                const std::string body = "{\"k\":\"" + run + control;
+                check_peek(body + "\"" + tail, JsonStreamFlag::invalid_json);
+                check_peek(body + " \"" + tail, JsonStreamFlag::invalid_json);
+                check_peek("{\"" + run + control + "\":1" + tail, JsonStreamFlag::invalid_json);
+            }
+            // The neighbours of the stops are plain, and so are DEL and bytes >= 0x80, even
+            // those whose low seven bits are a stop (0xa2 is '"' | 0x80, 0xdc is '\\' | 0x80,
+            // 0x80..0x9f are controls | 0x80).
+            for (const char plain : {' ', '!', '#', '[', ']', '\x7f', '\x80', '\x9f', '\xa0',
+                                     '\xa2', '\xdc', '\xff'}) {
+                const std::string filler(offset, plain);
+                check_peek("{\"k\":\"" + filler + "\"" + tail, JsonStreamFlag::is_true);
+                check_peek("{\"" + filler + "\":1" + tail, JsonStreamFlag::is_true);
+                check_peek("{\"k\":\"" + run + plain + "\\t" + plain + "\"" + tail,
+                           JsonStreamFlag::is_true);
+                check_peek("{\"k\":\"" + run + plain + "\x1f" + plain + "\"" + tail,
+                           JsonStreamFlag::invalid_json);
+                check_peek("{\"k\":\"" + filler + "\\" + plain + "\"" + tail,
+                           JsonStreamFlag::invalid_json);
+            }
+        }
+    }
+
+    TEST_CASE("strings that reach the end of the buffer are unterminated") {
+        for (std::size_t offset = 0; offset <= 16; ++offset) {
+            CAPTURE(offset);
+            for (const char plain : {'a', '\x7f', '\x80', '\xff'}) {
+                const std::string run(offset, plain);
+                check_peek("{\"k\":\"" + run, JsonStreamFlag::invalid_json);
+                check_peek("{\"" + run, JsonStreamFlag::invalid_json);
+                check_peek("{\"k\":\"" + run + "\\", JsonStreamFlag::invalid_json);
+                check_peek("{\"k\":\"" + run + "\\u00", JsonStreamFlag::invalid_json);
+                check_peek("{\"k\":\"" + run + "\\n" + run, JsonStreamFlag::invalid_json);
+                // Closed on the very last byte: the string is fine, the object is not.
+                check_peek("{\"k\":\"" + run + "\"", JsonStreamFlag::invalid_json);
+                check_peek("{\"stream\":true,\"k\":\"" + run + "\"}", JsonStreamFlag::is_true);
+            }
+        }
+    }
+
+    TEST_CASE("the stream key at every alignment and split by escapes") {
+        for (std::size_t pad = 0; pad <= 16; ++pad) {
+            CAPTURE(pad);
+            const std::string spaces(pad, ' ');
+            const std::string before = "{\"" + std::string(pad, 'k') + "\":0,";
+            check_peek(spaces + "{" + spaces + "\"stream\"" + spaces + ":true}",
+                       JsonStreamFlag::is_true);
+            check_peek(before + "\"stream\":true}", JsonStreamFlag::is_true);
+            check_peek(before + "\"stream\":false}", JsonStreamFlag::other);
+            // "stream" inside a longer key or value, across the first word boundary or not.
+            const std::string extra(pad + 1, 'x');
+            check_peek(before + "\"" + extra + "stream\":true}", JsonStreamFlag::absent);
+            check_peek(before + "\"stream" + extra + "\":true}", JsonStreamFlag::absent);
+            check_peek(before + "\"k\":\"" + extra + "stream\"}", JsonStreamFlag::absent);
+        }
+        const std::string key = "stream";
+        for (std::size_t at = 0; at < key.size(); ++at) {
+            CAPTURE(at);
+            // One character escaped splits the key into plain runs on either side.
+            static constexpr char kHex[] = "0123456789abcdef";
+            const auto c = static_cast<unsigned char>(key[at]);
+            const std::string escaped =
+                key.substr(0, at) + "\\u00" + kHex[c >> 4] + kHex[c & 15] + key.substr(at + 1);
+            check_peek("{\"" + escaped + "\":true}", JsonStreamFlag::is_true);
+            check_peek("{\"" + escaped + "\\n\":true}", JsonStreamFlag::absent);
+            check_peek("{\"\\n" + escaped + "\":true}", JsonStreamFlag::absent);
+            check_peek("{\"" + key.substr(0, at) + "\\u0000" + key.substr(at) + "\":true}",
+                       JsonStreamFlag::absent);
+            // Six bytes that differ from "stream" in one place, also by the high bit only.
+            std::string near = key;
+            near[at] = static_cast<char>(c ^ 0x80);
+            check_peek("{\"" + near + "\":true}", JsonStreamFlag::absent);
+            near[at] = static_cast<char>(c ^ 0x20);
+            check_peek("{\"" + near + "\":true}", JsonStreamFlag::absent);
         }
     }
 }

@@ -59,3 +59,37 @@ TEST_SUITE("util.format") {
         CHECK(new_uuid_v4() != new_uuid_v4());
     }
 }
+
+// The header checks of both serializers (eight bytes at a time, then the tail).
+TEST_SUITE("util.header_checks") {
+    TEST_CASE("is_safe_field_value finds CR, LF and NUL at every offset, and nothing else") {
+        for (std::size_t length = 1; length <= 24; ++length) {
+            for (std::size_t at = 0; at < length; ++at) {
+                for (const char bad : {'\r', '\n', '\0'}) {
+                    std::string value(length, 'a');
+                    value[at] = bad;
+                    CAPTURE(length);
+                    CAPTURE(at);
+                    CHECK_FALSE(str::is_safe_field_value(value));
+                }
+            }
+        }
+        std::string all_others;
+        for (int c = 1; c < 256; ++c) {
+            if (c != '\r' && c != '\n') all_others += static_cast<char>(c);
+        }
+        CHECK(str::is_safe_field_value(all_others));  // 0x8d and 0x8a too: only the exact bytes
+        CHECK(str::is_safe_field_value(""));
+        CHECK(str::is_safe_field_value("Bearer sk-0123456789abcdef"));
+    }
+
+    TEST_CASE("is_token: tchar only, at least one") {
+        CHECK(str::is_token("Content-Type"));
+        CHECK(str::is_token("!#$%&'*+-.^_`|~09azAZ"));
+        CHECK_FALSE(str::is_token(""));
+        for (const char bad : {' ', ':', '"', '(', ')', ',', '/', ';', '<', '=', '>', '?', '@', '[',
+                               '\\', ']', '{', '}', '\x7f', '\x80', '\xff', '\0', '\t'}) {
+            CHECK_FALSE(str::is_token(std::string("X-") + bad));
+        }
+    }
+}
