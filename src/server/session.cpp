@@ -23,7 +23,6 @@ constexpr std::size_t kPipelineLimit = 64 * 1024;      // buffered early bytes o
 constexpr std::chrono::seconds kSendTimeout{60};
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
-std::string_view sv(boost::beast::string_view s) { return {s.data(), s.size()}; }
 }  // namespace
 
 Session::Session(asio::ip::tcp::socket socket, Loop& loop)
@@ -190,31 +189,29 @@ void Session::on_header_read(const error_code& ec) {
         return;
     }
     started_ = Clock::now();
-    const auto& req = parser_->get();
+    const RequestParser& req = *parser_;
     // RFC 9112 §6.3: a Transfer-Encoding that does not end in chunked cannot frame a request;
     // treating it as "no body" would let the body smuggle in a second request.
-    if (req.find(http::field::transfer_encoding) != req.end() && !parser_->chunked()) {
+    if (req.has_transfer_encoding && !req.chunked()) {
         reject_request(400, ErrorType::bad_request,
                        "malformed HTTP request: Transfer-Encoding must end in chunked");
         return;
     }
     // RFC 9112 §3.2: one Host in an HTTP/1.1 request, never more than one in any request.
-    const std::size_t hosts = req.count(http::field::host);
-    if (hosts > 1 || (hosts == 0 && req.version() >= 11)) {
+    if (req.hosts > 1 || (req.hosts == 0 && req.version >= 11)) {
         reject_request(400, ErrorType::bad_request,
-                       hosts > 1 ? "malformed HTTP request: more than one Host header"
-                                 : "malformed HTTP request: no Host header (required in HTTP/1.1)");
+                       req.hosts > 1 ? "malformed HTTP request: more than one Host header"
+                                     : "malformed HTTP request: no Host header (required in HTTP/1.1)");
         return;
     }
-    const auto length = parser_->content_length();
+    const auto length = req.content_length();
     if (length && *length > config_.gateway.max_request_bytes) {
         reject_request(413, ErrorType::size_limit,
                        "request body of " + std::to_string(*length) + " bytes exceeds the limit of " +
                            std::to_string(config_.gateway.max_request_bytes) + " bytes");
         return;
     }
-    const auto expect = req.find(http::field::expect);
-    if (expect != req.end() && str::iequals(sv(expect->value()), "100-continue") && !parser_->is_done()) {
+    if (req.expect_continue && !req.is_done()) {
         asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
                           [self = shared_from_this()](const error_code&, std::size_t) {});
     }
@@ -279,19 +276,17 @@ void Session::reject_request(int status, ErrorType type, const std::string& mess
 }
 
 void Session::dispatch() {
-    auto req = parser_->release();
+    RequestParser& req = *parser_;
     // A large body leaves a large read buffer behind; an idle keep-alive connection keeps none.
     if (buffer_.capacity() > 64 * 1024 && buffer_.size() < 16 * 1024) buffer_.shrink_to_fit();
-    method_ = std::string(sv(req.method_string()));
-    target_ = std::string(sv(req.target()));
-    headers_ = Headers();
-    headers_.reserve(16);
-    for (const auto& field : req) headers_.add(sv(field.name_string()), sv(field.value()));
+    method_ = std::move(req.method);
+    target_ = std::move(req.target);
+    headers_ = std::move(req.headers);
     keep_alive_ = req.keep_alive();
-    http10_ = req.version() < 11;
-    const bool has_length = req.find(http::field::content_length) != req.end();
-    const std::uint64_t body_size = req.body().size();
-    body_ = std::make_shared<const std::string>(std::move(req.body()));
+    http10_ = req.version < 11;
+    const bool has_length = req.has_content_length;
+    const std::uint64_t body_size = req.body.size();
+    body_ = std::make_shared<const std::string>(std::move(req.body));
 
     IncomingRequest in{method_, target_, &headers_, body_,
                        has_length ? std::optional<std::uint64_t>(body_size) : std::nullopt};

@@ -6,8 +6,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -16,6 +14,7 @@
 #include "server/handler.hpp"
 #include "server/head_scan.hpp"
 #include "server/loop.hpp"
+#include "server/request_parser.hpp"
 #include "upstream/exchange.hpp"
 
 namespace llmgw::server {
@@ -80,7 +79,7 @@ private:
     Loop& loop_;
     const config::Config& config_;
     boost::beast::flat_buffer buffer_;
-    std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+    std::optional<RequestParser> parser_;
     HeadScanner head_scan_;
     bool idle_wait_ = false;  // the deadline is the keep-alive one: no byte of the next head yet
     boost::asio::steady_timer timer_;

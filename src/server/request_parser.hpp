@@ -1,0 +1,73 @@
+// The client's request, parsed by Beast's HTTP/1 parser straight into what the session keeps:
+// the fields go into Headers as they are parsed (no Beast field container to copy from), the
+// body into one string, and the few facts the framing checks need are noted on the way.
+#pragma once
+
+#include <boost/beast/http/basic_parser.hpp>
+#include <cstdint>
+#include <string>
+
+#include "util/headers.hpp"
+#include "util/strings.hpp"
+
+namespace llmgw::server {
+
+class RequestParser final : public boost::beast::http::basic_parser<true> {
+public:
+    RequestParser() { headers.reserve(16); }
+
+    std::string method;
+    std::string target;
+    int version = 11;
+    Headers headers;
+    std::string body;
+    int hosts = 0;                     // Host fields seen
+    bool has_transfer_encoding = false;
+    bool has_content_length = false;
+    bool expect_continue = false;      // the first Expect field is 100-continue
+
+private:
+    using string_view = boost::beast::string_view;
+    using error_code = boost::system::error_code;
+    using field = boost::beast::http::field;
+
+    void on_request_impl(boost::beast::http::verb, string_view method_name, string_view request_target,
+                         int http_version, error_code&) override {
+        method.assign(method_name.data(), method_name.size());
+        target.assign(request_target.data(), request_target.size());
+        version = http_version;
+    }
+    void on_response_impl(int, string_view, int, error_code&) override {}
+    void on_field_impl(field name, string_view name_text, string_view value, error_code&) override {
+        const std::string_view v(value.data(), value.size());
+        switch (name) {
+            case field::host: ++hosts; break;
+            case field::transfer_encoding: has_transfer_encoding = true; break;
+            case field::content_length: has_content_length = true; break;
+            case field::expect:
+                if (!expect_seen_) expect_continue = str::iequals(v, "100-continue");
+                expect_seen_ = true;
+                break;
+            default: break;
+        }
+        headers.add(std::string_view(name_text.data(), name_text.size()), v);
+    }
+    void on_header_impl(error_code&) override {}
+    void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
+        if (length) body.reserve(static_cast<std::size_t>(*length));  // within body_limit here
+    }
+    std::size_t on_body_impl(string_view data, error_code&) override {
+        body.append(data.data(), data.size());
+        return data.size();
+    }
+    void on_chunk_header_impl(std::uint64_t, string_view, error_code&) override {}
+    std::size_t on_chunk_body_impl(std::uint64_t, string_view data, error_code&) override {
+        body.append(data.data(), data.size());
+        return data.size();
+    }
+    void on_finish_impl(error_code&) override {}
+
+    bool expect_seen_ = false;
+};
+
+}  // namespace llmgw::server
