@@ -43,7 +43,9 @@ std::string head_text(const upstream::ResponseHead& head) {
         out += reason;
     }
     out += "\r\n";
-    for (const HeaderField& field : head.headers) out += field.name + ": " + field.value + "\r\n";
+    for (const HeaderField field : head.headers) {
+        out.append(field.name).append(": ").append(field.value).append("\r\n");
+    }
     out += "\r\n";
     return out;
 }

@@ -139,7 +139,7 @@ Result<HeaderField> parse_header_arg(std::string_view arg) {
             return unexpected("header name '" + std::string(name) + "' is not a valid token");
         }
     }
-    return HeaderField{std::string(name), std::string(str::trim(arg.substr(colon + 1)))};
+    return HeaderField{name, str::trim(arg.substr(colon + 1))};
 }
 
 CLI::Option* add_data_option(CLI::App& sub, BodyArg& body) {

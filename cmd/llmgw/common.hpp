@@ -58,7 +58,8 @@ std::optional<config::Config> load_config_or_report(const ConfigOptions& opts, s
 
 // -H 'Name: value' (repeatable), validated by CLI11 so a missing colon is a usage error.
 void add_header_option(CLI::App& sub, std::vector<std::string>& headers);
-// "Name: value" → field; an error text when there is no colon or no name.
+// "Name: value" → its name and value, views into `arg`; an error text when there is no colon or
+// no name.
 Result<HeaderField> parse_header_arg(std::string_view arg);
 
 // -d DATA|@FILE|@- as curl spells it.

@@ -67,7 +67,7 @@ bool is_dropped_response_header(std::string_view name) {
 Headers upstream_request_headers(const Headers& client, const config::Service& service,
                                  std::string_view request_id) {
     Headers out;
-    out.reserve(client.size() + service.headers.size() + 2);
+    out.reserve(client.size() + service.headers.size() + 2, 1024);
     bool request_id_set = false;
     for (const HeaderField& field : client) {
         if (is_dropped_request_header(client, field.name)) continue;

@@ -128,7 +128,7 @@ Headers proxied_response_headers(const config::Config& config, const Headers& re
                                  const Headers& upstream, std::string_view request_id,
                                  routing::Lane lane, double processing_ms, bool fell_back) {
     Headers out;
-    out.reserve(upstream.size() + 10);
+    out.reserve(upstream.size() + 10, 1024);
     bool has_request_id = false;
     bool is_sse = false;
     for (const HeaderField& f : upstream) {

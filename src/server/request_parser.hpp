@@ -14,7 +14,7 @@ namespace llmgw::server {
 
 class RequestParser final : public boost::beast::http::basic_parser<true> {
 public:
-    RequestParser() { headers.reserve(16); }
+    RequestParser() { headers.reserve(16, 1024); }
 
     std::string method;
     std::string target;

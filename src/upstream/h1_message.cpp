@@ -47,17 +47,17 @@ std::optional<std::string> h1_request_head(const UpstreamRequest& request, const
     head += target.target;
     head += " HTTP/1.1\r\nHost: ";
     // A configured Host replaces the URL's authority, as with curl (virtual hosts, tunnels).
-    const std::string* host = request.headers.find("host");
+    const auto host = request.headers.get("host");
     if (host && !str::is_safe_field_value(*host)) {
         if (bad_header) *bad_header = "Host";
         return std::nullopt;
     }
-    head += host ? std::string_view(*host) : std::string_view(target.authority);
+    head += host ? *host : std::string_view(target.authority);
     head += "\r\n";
     for (const HeaderField& f : request.headers) {
         if (is_framing(f.name)) continue;
         if (!str::is_token(f.name) || !str::is_safe_field_value(f.value)) {
-            if (bad_header) *bad_header = f.name;
+            if (bad_header) *bad_header = std::string(f.name);
             return std::nullopt;
         }
         head += f.name;

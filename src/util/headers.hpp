@@ -1,50 +1,89 @@
 // An ordered list of HTTP header fields with case-insensitive lookup. Order and the
 // client's spelling are kept, because proxies must not reorder what they relay.
+//
+// Names and values live back to back in one string, with a small index beside it: a request's
+// dozen fields cost two allocations, not one or two per field. A HeaderField is a view into
+// that storage, valid until the Headers is next changed.
 #pragma once
 
+#include <cstdint>
+#include <initializer_list>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace llmgw {
 
 struct HeaderField {
-    std::string name;
-    std::string value;
+    std::string_view name;
+    std::string_view value;
 };
 
 class Headers {
+    struct Slot {
+        std::uint32_t at;          // where the name starts in text_; the value follows it
+        std::uint32_t name_size;
+        std::uint32_t value_size;
+    };
+
 public:
     Headers() = default;
-    Headers(std::initializer_list<HeaderField> fields) : fields_(fields) {}
+    Headers(std::initializer_list<HeaderField> fields);
 
-    void add(std::string_view name, std::string_view value) {
-        fields_.push_back({std::string(name), std::string(value)});
-    }
+    void add(std::string_view name, std::string_view value);
     // Replaces every field of that name with one field (appended if absent).
     void set(std::string_view name, std::string_view value);
     void remove(std::string_view name);
-    bool contains(std::string_view name) const { return find(name) != nullptr; }
-    // First value of that name, or nullptr.
-    const std::string* find(std::string_view name) const;
-    std::optional<std::string_view> get(std::string_view name) const {
-        const std::string* v = find(name);
-        if (!v) return std::nullopt;
-        return std::string_view(*v);
-    }
+    bool contains(std::string_view name) const { return get(name).has_value(); }
+    // First value of that name.
+    std::optional<std::string_view> get(std::string_view name) const;
 
-    const std::vector<HeaderField>& fields() const { return fields_; }
-    std::vector<HeaderField>& fields() { return fields_; }
-    std::size_t size() const { return fields_.size(); }
-    bool empty() const { return fields_.empty(); }
-    auto begin() const { return fields_.begin(); }
-    auto end() const { return fields_.end(); }
-    void reserve(std::size_t n) { fields_.reserve(n); }
+    std::size_t size() const { return slots_.size(); }
+    bool empty() const { return slots_.empty(); }
+    HeaderField operator[](std::size_t i) const { return field(slots_[i]); }
+    // Room for `fields` fields of `bytes` bytes in all, names and values together.
+    void reserve(std::size_t fields, std::size_t bytes = 0);
+    void clear();
+
+    class const_iterator {
+    public:
+        using iterator_category = std::forward_iterator_tag;
+        using value_type = HeaderField;
+        using difference_type = std::ptrdiff_t;
+        using pointer = void;
+        using reference = HeaderField;
+        const_iterator() = default;
+        HeaderField operator*() const { return owner_->field(*slot_); }
+        const_iterator& operator++() {
+            ++slot_;
+            return *this;
+        }
+        const_iterator operator++(int) {
+            const_iterator before = *this;
+            ++slot_;
+            return before;
+        }
+        bool operator==(const const_iterator& other) const { return slot_ == other.slot_; }
+
+    private:
+        friend class Headers;
+        const_iterator(const Headers* owner, const Slot* slot) : owner_(owner), slot_(slot) {}
+        const Headers* owner_ = nullptr;
+        const Slot* slot_ = nullptr;
+    };
+    const_iterator begin() const { return {this, slots_.data()}; }
+    const_iterator end() const { return {this, slots_.data() + slots_.size()}; }
 
 private:
-    std::vector<HeaderField> fields_;
+    HeaderField field(const Slot& s) const {
+        const char* base = text_.data() + s.at;
+        return {std::string_view(base, s.name_size), std::string_view(base + s.name_size, s.value_size)};
+    }
+
+    std::string text_;
+    std::vector<Slot> slots_;
 };
 
 }  // namespace llmgw
