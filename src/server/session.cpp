@@ -45,6 +45,7 @@ Session::~Session() {
 void Session::start() {
     error_code ignored;
     socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+    socket_.non_blocking(true, ignored);  // flush() writes synchronously when the data fits
     read_header();
 }
 
@@ -95,9 +96,13 @@ void Session::read_header() {
     if (!begin_head()) return;
     if (buffer_.size() == 0) {
         read_head_bytes();
-    } else {
-        parse_head(buffer_.size());  // early bytes of a pipelined request
+        return;
     }
+    // Early bytes of a pipelined request, parsed on the next turn: a response that completed
+    // inside flush() must not recurse into the next request (and so on down the stack).
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+        if (self->phase_ == Phase::reading) self->parse_head(self->buffer_.size());
+    });
 }
 
 // The state for reading the next request head, without starting a read. False: closed.

@@ -72,6 +72,7 @@ private:
     void add_connection_headers(Headers& headers, bool close_delimited);
     void flush();
     void on_written(const boost::system::error_code& ec, std::size_t bytes);
+    void after_write();
     void response_done();
     double outcome_ttfb_now() const;
 

@@ -143,11 +143,25 @@ void Session::on_end(const upstream::ExchangeOutcome& outcome) {
 }
 
 void Session::flush() {
-    if (writing_ || phase_ == Phase::closed) return;
-    if (out_pending_.empty()) {
-        if (finishing_) response_done();
-        return;
+    while (!writing_ && phase_ != Phase::closed) {
+        if (out_pending_.empty()) {
+            if (finishing_) response_done();
+            return;
+        }
+        // Most writes fit in the socket's buffer: written here and now, with no operation to
+        // complete on a later turn. What does not fit (or an error) goes the asynchronous way.
+        error_code ec;
+        const std::size_t n = socket_.write_some(asio::buffer(out_pending_), ec);
+        if (ec) break;
+        bytes_out_ += n;
+        if (n < out_pending_.size()) {
+            out_pending_.erase(0, n);
+            break;
+        }
+        out_pending_.clear();
+        after_write();
     }
+    if (writing_ || phase_ == Phase::closed) return;
     std::swap(out_writing_, out_pending_);
     out_pending_.clear();
     writing_ = true;
@@ -170,11 +184,16 @@ void Session::on_written(const error_code& ec, std::size_t bytes) {
         return;
     }
     bytes_out_ += bytes;
+    after_write();
+    flush();
+}
+
+// The write queue drained below the low mark: a paused upstream transfer goes on.
+void Session::after_write() {
     if (paused_upstream_ && exchange_ && out_pending_.size() < kLowWater) {
         paused_upstream_ = false;
-        exchange_->resume();  // may call on_body right here, which may start a write
+        exchange_->resume();  // may call on_body right here, which may write
     }
-    flush();
 }
 
 void Session::response_done() {

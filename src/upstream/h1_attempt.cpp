@@ -1,5 +1,6 @@
 #include "upstream/h1_attempt.hpp"
 
+#include <algorithm>
 #include <array>
 #include <limits>
 #include <boost/asio/connect.hpp>
@@ -191,18 +192,33 @@ void H1Attempt::connect(const std::vector<tcp::endpoint>& addresses) {
             }
             error_code ignored;
             self->conn_->socket.set_option(tcp::no_delay(true), ignored);
+            self->conn_->socket.non_blocking(true, ignored);  // send() writes synchronously
             self->send();
         });
 }
 
 void H1Attempt::send() {
-    std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::const_buffer()};
-    if (request_.body) buffers[1] = asio::buffer(*request_.body);
-    asio::async_write(conn_->socket, buffers, [self = self()](const error_code& ec, std::size_t) {
+    const asio::const_buffer head = asio::buffer(head_);
+    const asio::const_buffer body = request_.body ? asio::buffer(*request_.body) : asio::const_buffer();
+    // Usually the request fits in the socket's buffer: written here and now. The answer is read
+    // on the next turn, when it has had the time to come (a read started now would find nothing).
+    error_code ec;
+    const std::size_t n = conn_->socket.write_some(std::array<asio::const_buffer, 2>{head, body}, ec);
+    if (!ec && n == head.size() + body.size()) {
+        asio::post(pool_.io(), [self = self()] {
+            if (self->owner_) self->read();
+        });
+        return;
+    }
+    // The rest, or the error, the asynchronous way.
+    const std::size_t done = ec ? 0 : n;
+    std::array<asio::const_buffer, 2> rest{head + std::min(done, head.size()),
+                                           body + (done > head.size() ? done - head.size() : 0)};
+    asio::async_write(conn_->socket, rest, [self = self()](const error_code& write_ec, std::size_t) {
         if (!self->owner_) return;
-        if (ec) {
+        if (write_ec) {
             if (self->replay()) return;
-            self->end(network("could not send the request: " + ec.message()));
+            self->end(network("could not send the request: " + write_ec.message()));
             return;
         }
         self->read();
