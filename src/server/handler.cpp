@@ -107,7 +107,7 @@ HandlerResult handle_request(const HandlerContext& ctx, const IncomingRequest& r
             HandlerResult result;
             ProxyPlan plan;
             plan.request.method = std::string(req.method);
-            plan.request.url = decision->upstream_url;
+            plan.request.url = std::move(decision->upstream_url);
             plan.request.headers =
                 routing::upstream_request_headers(headers, *decision->service, id);
             plan.request.body = req.body;

@@ -33,7 +33,7 @@ struct Reply {
 
 // A request to relay upstream.
 struct ProxyPlan {
-    routing::Decision decision;
+    routing::Decision decision;          // its upstream_url is moved into request.url
     upstream::UpstreamRequest request;
 };
 

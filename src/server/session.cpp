@@ -347,7 +347,7 @@ void Session::start_proxy(ProxyPlan plan) {
         log_line(LogLevel::debug, request_id_, "route",
                  {log_str("lane", lane_), log_str("rule", rule_),
                   log_str("reason", plan_.decision.reason),
-                  log_str("upstream", redact_target(plan_.decision.upstream_url))});
+                  log_str("upstream", redact_target(plan_.request.url))});
     }
     self_while_proxying_ = shared_from_this();
     watch_client();

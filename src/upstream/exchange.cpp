@@ -65,11 +65,7 @@ void Exchange::launch_attempt() {
     pending_error_.reset();
     retry_reason_.reset();
     attempt_ = make_attempt(clients_, native_, request_, *this);
-    arm_deadline(headers_deadline_, "upstream sent no response headers within " +
-                                        std::to_string(policy_.total_timeout_ms > 0
-                                                           ? policy_.total_timeout_ms
-                                                           : policy_.headers_timeout_ms) +
-                                        " ms");
+    arm_deadline(headers_deadline_, Deadline::headers);
     attempt_->start();
 }
 
@@ -99,8 +95,7 @@ bool Exchange::on_attempt_head(const ResponseHead& head) {
         return false;
     }
     deadline_timer_.cancel();
-    if (total_deadline_) arm_deadline(*total_deadline_, "upstream exchange exceeded its total time of " +
-                                                            std::to_string(policy_.total_timeout_ms) + " ms");
+    if (total_deadline_) arm_deadline(*total_deadline_, Deadline::total);
     outcome_.head_delivered = true;
     last_activity_ = Clock::now();
     outcome_.ttfb_ms = ms_between(started_, last_activity_);
@@ -164,14 +159,24 @@ void Exchange::schedule_retry(const std::string& why, std::int64_t delay_ms) {
     });
 }
 
-void Exchange::arm_deadline(Clock::time_point at, std::string message) {
+void Exchange::arm_deadline(Clock::time_point at, Deadline which) {
     deadline_timer_.expires_at(at);
-    deadline_timer_.async_wait([weak = weak_from_this(), message = std::move(message)](
-                                   const boost::system::error_code& ec) {
+    deadline_timer_.async_wait([weak = weak_from_this(), which](const boost::system::error_code& ec) {
         auto self = weak.lock();
         if (ec || !self || self->finished_) return;
-        self->abort_attempt(GatewayError{ErrorType::timeout, message});
+        self->abort_attempt(GatewayError{ErrorType::timeout, self->deadline_message(which)});
     });
+}
+
+// Written when a deadline passes, never per request.
+std::string Exchange::deadline_message(Deadline which) const {
+    if (which == Deadline::total) {
+        return "upstream exchange exceeded its total time of " +
+               std::to_string(policy_.total_timeout_ms) + " ms";
+    }
+    const std::int64_t budget =
+        policy_.total_timeout_ms > 0 ? policy_.total_timeout_ms : policy_.headers_timeout_ms;
+    return "upstream sent no response headers within " + std::to_string(budget) + " ms";
 }
 
 // One timer per stream, re-armed only when it fires: a chunk just records the time.

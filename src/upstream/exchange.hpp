@@ -68,7 +68,9 @@ private:
     void attempt_ended(std::optional<GatewayError> error);
     bool retry_allowed(std::int64_t delay_ms) const;
     void schedule_retry(const std::string& why, std::int64_t delay_ms);
-    void arm_deadline(Clock::time_point at, std::string message);
+    enum class Deadline { headers, total };
+    void arm_deadline(Clock::time_point at, Deadline which);
+    std::string deadline_message(Deadline which) const;
     void arm_idle();
     void abort_attempt(GatewayError error);
     void finish(std::optional<GatewayError> error);
