@@ -124,10 +124,10 @@ HandlerResult handle_request(const HandlerContext& ctx, const IncomingRequest& r
                             config.service_names());
 }
 
-Headers proxied_response_headers(const config::Config& config, const Headers& request,
-                                 const Headers& upstream, std::string_view request_id,
-                                 routing::Lane lane, double processing_ms, bool fell_back) {
-    Headers out;
+void proxied_response_headers(Headers& out, const config::Config& config, const Headers& request,
+                              const Headers& upstream, std::string_view request_id,
+                              routing::Lane lane, double processing_ms, bool fell_back) {
+    out.clear();
     out.reserve(upstream.size() + 10, 1024);
     bool has_request_id = false;
     bool is_sse = false;
@@ -156,7 +156,6 @@ Headers proxied_response_headers(const config::Config& config, const Headers& re
     out.add("X-Processing-Time", str::fixed2(processing_ms));
     if (fell_back) out.add("X-Fallback", "background");
     add_cors_headers(out, config.gateway.allowed_origin, request);
-    return out;
 }
 
 }  // namespace llmgw::server

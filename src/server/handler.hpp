@@ -58,9 +58,10 @@ Reply error_reply(const config::Config& config, const Headers& request, std::str
                   ErrorType type, std::string_view message, int status = 0);
 
 // Headers for a proxied response: the upstream's minus dropped ones, plus ids, lane, timing,
-// CORS and the SSE anti-buffering pair (SPEC §5). Framing headers are the session's.
-Headers proxied_response_headers(const config::Config& config, const Headers& request,
-                                 const Headers& upstream, std::string_view request_id,
-                                 routing::Lane lane, double processing_ms, bool fell_back);
+// CORS and the SSE anti-buffering pair (SPEC §5). Framing headers are the session's. Written
+// into `out`, which is cleared first (a session reuses its storage from one response to the next).
+void proxied_response_headers(Headers& out, const config::Config& config, const Headers& request,
+                              const Headers& upstream, std::string_view request_id,
+                              routing::Lane lane, double processing_ms, bool fell_back);
 
 }  // namespace llmgw::server

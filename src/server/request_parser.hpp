@@ -14,12 +14,13 @@ namespace llmgw::server {
 
 class RequestParser final : public boost::beast::http::basic_parser<true> {
 public:
-    RequestParser() { headers.reserve(16, 1024); }
+    // Fields are added to `into`, which the caller cleared (its storage is reused).
+    explicit RequestParser(Headers& into) : headers(into) { headers.reserve(16, 1024); }
 
     std::string method;
     std::string target;
     int version = 11;
-    Headers headers;
+    Headers& headers;
     std::string body;
     int hosts = 0;                     // Host fields seen
     bool has_transfer_encoding = false;

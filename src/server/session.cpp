@@ -112,7 +112,8 @@ bool Session::begin_head() {
         return false;
     }
     phase_ = Phase::reading;
-    parser_.emplace();
+    headers_.clear();
+    parser_.emplace(headers_);
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(config_.gateway.max_request_bytes);
     head_scan_ = HeadScanner();
@@ -286,7 +287,6 @@ void Session::dispatch() {
     if (buffer_.capacity() > 64 * 1024 && buffer_.size() < 16 * 1024) buffer_.shrink_to_fit();
     method_ = std::move(req.method);
     target_ = std::move(req.target);
-    headers_ = std::move(req.headers);
     keep_alive_ = req.keep_alive();
     http10_ = req.version < 11;
     const bool has_length = req.has_content_length;

@@ -95,7 +95,7 @@ private:
     // The request in progress.
     std::string method_;
     std::string target_;
-    Headers headers_;
+    Headers headers_;             // the parser writes them here; reused request after request
     std::shared_ptr<const std::string> body_;
     bool keep_alive_ = true;
     bool http10_ = false;
@@ -132,6 +132,7 @@ private:
     int status_ = 0;
     std::uint64_t bytes_out_ = 0;
 
+    Headers response_headers_;    // the proxied head's, reused response after response
     std::string out_pending_;
     std::string out_writing_;
     bool writing_ = false;

@@ -35,8 +35,9 @@ void Session::on_head(const upstream::ResponseHead& head) {
     status_ = head.status;
     head_sent_ = true;
     if (const auto id = head.headers.get("x-request-id")) upstream_request_id_ = std::string(*id);
-    Headers out = proxied_response_headers(config_, headers_, head.headers, request_id_, lane_value_,
-                                           outcome_ttfb_now(), fell_back_);
+    Headers& out = response_headers_;
+    proxied_response_headers(out, config_, headers_, head.headers, request_id_, lane_value_,
+                             outcome_ttfb_now(), fell_back_);
     if (const auto type = head.headers.get("content-type")) {
         sse_ = str::icontains(*type, "text/event-stream");
     }
