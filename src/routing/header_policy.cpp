@@ -1,67 +1,70 @@
 #include "routing/header_policy.hpp"
 
-#include <array>
-
 #include "util/strings.hpp"
 
 namespace llmgw::routing {
 namespace {
 
+using str::iequals;
+
 // RFC 9110 §7.6.1, plus the older Proxy-Connection and Proxy-Authenticate (RFC 2616 §13.5.1)
-// that clients and servers still send.
-constexpr std::array<std::string_view, 9> kHopByHop{"connection",
-                                                    "keep-alive",
-                                                    "proxy-connection",
-                                                    "proxy-authenticate",
-                                                    "proxy-authorization",
-                                                    "te",
-                                                    "trailer",
-                                                    "transfer-encoding",
-                                                    "upgrade"};
+// that clients and servers still send. Matched by length first: one comparison per header
+// rather than one per name (this runs for every field of every request and response).
+bool hop_by_hop(std::string_view n) {
+    switch (n.size()) {
+        case 2: return iequals(n, "te");
+        case 7: return iequals(n, "trailer") || iequals(n, "upgrade");
+        case 10: return iequals(n, "connection") || iequals(n, "keep-alive");
+        case 16: return iequals(n, "proxy-connection");
+        case 17: return iequals(n, "transfer-encoding");
+        case 18: return iequals(n, "proxy-authenticate");
+        case 19: return iequals(n, "proxy-authorization");
+        default: return false;
+    }
+}
 
 // Request headers that describe the client's connection or identity; the upstream client
-// (native or libcurl) sets Host and Content-Length itself.
-constexpr std::array<std::string_view, 6> kDroppedRequest{
-    "host", "content-length", "cookie", "forwarded", "x-real-ip", "true-client-ip"};
-constexpr std::array<std::string_view, 3> kDroppedRequestPrefixes{"x-forwarded-", "cf-",
-                                                                  "x-vercel-"};
-
-constexpr std::array<std::string_view, 5> kDroppedResponse{"server", "x-powered-by", "cf-ray",
-                                                           "cf-cache-status", "set-cookie"};
-
-template <std::size_t N>
-bool is_one_of(std::string_view name, const std::array<std::string_view, N>& names) {
-    for (const std::string_view candidate : names) {
-        if (str::iequals(name, candidate)) return true;
+// (native or libcurl) sets Host and Content-Length itself. Also every x-forwarded-*, cf-* and
+// x-vercel-* header.
+bool dropped_request_name(std::string_view n) {
+    switch (n.size()) {
+        case 4: if (iequals(n, "host")) return true; break;
+        case 6: if (iequals(n, "cookie")) return true; break;
+        case 9: if (iequals(n, "forwarded") || iequals(n, "x-real-ip")) return true; break;
+        case 14: if (iequals(n, "content-length") || iequals(n, "true-client-ip")) return true; break;
+        default: break;
     }
-    return false;
+    return str::istarts_with(n, "x-forwarded-") || str::istarts_with(n, "cf-") ||
+           str::istarts_with(n, "x-vercel-");
+}
+
+bool dropped_response_name(std::string_view n) {
+    switch (n.size()) {
+        case 6: return iequals(n, "server") || iequals(n, "cf-ray");
+        case 10: return iequals(n, "set-cookie");
+        case 12: return iequals(n, "x-powered-by");
+        case 15: return iequals(n, "cf-cache-status");
+        default: return false;
+    }
 }
 
 // True when a Connection header of the client lists `name` as a connection option.
 bool named_by_connection(const Headers& client, std::string_view name) {
-    for (const HeaderField& field : client) {
-        if (!str::iequals(field.name, "Connection")) continue;
+    for (const HeaderField field : client) {
+        if (!iequals(field.name, "Connection")) continue;
         for (const std::string_view option : str::split(field.value, ',')) {
-            if (str::iequals(str::trim(option), name)) return true;
+            if (iequals(str::trim(option), name)) return true;
         }
     }
     return false;
 }
 
-bool is_dropped_request_header(const Headers& client, std::string_view name) {
-    if (is_hop_by_hop(name) || is_one_of(name, kDroppedRequest)) return true;
-    for (const std::string_view prefix : kDroppedRequestPrefixes) {
-        if (str::istarts_with(name, prefix)) return true;
-    }
-    return named_by_connection(client, name);
-}
-
 }  // namespace
 
-bool is_hop_by_hop(std::string_view name) { return is_one_of(name, kHopByHop); }
+bool is_hop_by_hop(std::string_view name) { return hop_by_hop(name); }
 
 bool is_dropped_response_header(std::string_view name) {
-    return is_hop_by_hop(name) || is_one_of(name, kDroppedResponse);
+    return hop_by_hop(name) || dropped_response_name(name);
 }
 
 Headers upstream_request_headers(const Headers& client, const config::Service& service,
@@ -69,8 +72,13 @@ Headers upstream_request_headers(const Headers& client, const config::Service& s
     Headers out;
     out.reserve(client.size() + service.headers.size() + 2, 1024);
     bool request_id_set = false;
-    for (const HeaderField& field : client) {
-        if (is_dropped_request_header(client, field.name)) continue;
+    // Options a Connection header names are hop-by-hop too; most requests have none to look up.
+    const bool has_connection = client.contains("Connection");
+    for (const HeaderField field : client) {
+        if (hop_by_hop(field.name) || dropped_request_name(field.name) ||
+            (has_connection && named_by_connection(client, field.name))) {
+            continue;
+        }
         // The gateway's id replaces the client's, in the client's position.
         if (str::iequals(field.name, "X-Request-Id")) {
             if (!request_id_set) out.add(field.name, request_id);
@@ -80,7 +88,7 @@ Headers upstream_request_headers(const Headers& client, const config::Service& s
         out.add(field.name, field.value);
     }
     if (!request_id_set) out.add("X-Request-Id", request_id);
-    for (const HeaderField& field : service.headers) {
+    for (const HeaderField field : service.headers) {
         if (!out.contains(field.name)) out.add(field.name, field.value);
     }
     if (!out.contains("User-Agent")) out.add("User-Agent", "llmgw/" LLMGW_VERSION);

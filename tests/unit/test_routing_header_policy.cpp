@@ -7,6 +7,7 @@
 #include "routing/header_policy.hpp"
 #include "routing_fixtures.hpp"
 
+using llmgw::HeaderField;
 using llmgw::Headers;
 using llmgw::routing::is_dropped_response_header;
 using llmgw::routing::is_hop_by_hop;
@@ -156,6 +157,24 @@ TEST_SUITE("routing.header_policy") {
              {"Host", "Content-Length", "Trailers", "Connections", ""}) {
             CAPTURE(name);
             CHECK_FALSE(is_hop_by_hop(name));
+        }
+    }
+
+    TEST_CASE("names of the same length as a dropped one are kept (matching is by length first)") {
+        const Headers client{{"Hast", "1"},           {"Cookiz", "1"},         {"Forwardex", "1"},
+                             {"X-Real-IQ", "1"},      {"Content-Lengtx", "1"}, {"True-Client-IQ", "1"},
+                             {"TX", "1"},             {"Trailex", "1"},        {"Upgradx", "1"},
+                             {"Connectioz", "1"},     {"Keep-Alivx", "1"},     {"Proxy-Connectioz", "1"},
+                             {"Transfer-Encodinx", "1"}, {"Proxy-Authenticatx", "1"},
+                             {"Proxy-Authorizatioz", "1"}};
+        const Headers out = upstream_request_headers(client, plain_service(), "rid");
+        for (const HeaderField field : client) {
+            CAPTURE(field.name);
+            CHECK(out.contains(field.name));
+        }
+        for (const std::string_view name : {"Servex", "CF-Rax", "Set-Cookix", "X-Powered-Bx", "cf-cache-statux"}) {
+            CAPTURE(name);
+            CHECK_FALSE(is_dropped_response_header(name));
         }
     }
 }
