@@ -55,6 +55,9 @@ bool json_body_streams(const config::Config& config, const RequestFacts& facts,
         facts.body.find("\\u") == std::string_view::npos) {
         return false;
     }
+    // Nor can any member be true without the literal true (JSON has no escaped literals): a
+    // request with "stream": false and nothing else true needs no scan either.
+    if (facts.body.find("true") == std::string_view::npos) return false;
     return peek_json_stream_flag(facts.body) == JsonStreamFlag::is_true;
 }
 
