@@ -35,8 +35,18 @@ HandlerResult error_result(const HandlerContext& ctx, const IncomingRequest& req
 }  // namespace
 
 std::string choose_request_id(const Headers& request) {
-    for (std::string_view name : {"x-request-id", "x-correlation-id", "x-trace-id"}) {
-        if (const auto v = request.get(name); v && is_valid_request_id(*v)) return std::string(*v);
+    // One pass over the fields; the first valid one in this order of names wins.
+    std::optional<std::string_view> found[3];
+    for (const HeaderField f : request) {
+        const std::size_t n = f.name.size();
+        const int which = n == 12 && str::iequals(f.name, "x-request-id")       ? 0
+                          : n == 16 && str::iequals(f.name, "x-correlation-id") ? 1
+                          : n == 10 && str::iequals(f.name, "x-trace-id")       ? 2
+                                                                                : -1;
+        if (which >= 0 && !found[which]) found[which] = f.value;
+    }
+    for (const auto& v : found) {
+        if (v && is_valid_request_id(*v)) return std::string(*v);
     }
     return new_uuid_v4();
 }

@@ -332,6 +332,17 @@ class ServeTest(harness.SharedGatewayTest):
         self.assertEqual(uuid.UUID(rid).version, 4)
         self.assertEqual(str(uuid.UUID(rid)), rid)
 
+    def test_request_id_precedence_request_then_correlation_then_trace(self):
+        # The first valid value in the order of the names wins, wherever the fields sit.
+        cases = [
+            ({"X-Trace-Id": "t-1", "X-Correlation-Id": "c-1", "X-Request-Id": "r-1"}, "r-1"),
+            ({"X-Trace-Id": "t-1", "X-Correlation-Id": "c-1", "X-Request-Id": "bad id!"}, "c-1"),
+            ({"X-Trace-Id": "t-1", "X-Correlation-Id": "bad id!"}, "t-1"),
+        ]
+        for sent, want in cases:
+            _, headers, _ = self.gw.request("GET", "/gateway/mock/v1/x", headers=sent)
+            self.assertEqual(headers["x-request-id"], want, sent)
+
     def test_upstream_request_id_is_not_overwritten(self):
         _, headers, _ = self.gw.request("GET", "/gateway/mock/v1/x",
                                         headers={"x-mock": "headers;x-request-id=req_upstream123"})
