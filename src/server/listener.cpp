@@ -30,6 +30,8 @@ Result<std::unique_ptr<Listener>> Listener::open(std::vector<std::unique_ptr<Loo
     if (ec) return unexpected(ec.message());
     a.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return unexpected(ec.message());
+    a.non_blocking(true, ec);  // accept_pending() takes the backlog without blocking
+    if (ec) return unexpected(ec.message());
     return listener;
 }
 
@@ -57,24 +59,49 @@ bool Listener::is_loopback() const {
 
 void Listener::accept_next() {
     Loop& target = *loops_[next_loop_];
-    next_loop_ = (next_loop_ + 1) % loops_.size();
     acceptor_.async_accept(target.io, [this, &target](const boost::system::error_code& ec,
                                                       tcp::socket socket) {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
         if (!ec) {
-            const auto& g = target.shared.config->gateway;
-            if (target.shared.connections.load(std::memory_order_relaxed) >= g.max_connections) {
-                log_line(LogLevel::warn, "", "connection limit reached, closing new connection",
-                         {log_num("max_connections", g.max_connections)});
-            } else {
-                asio::post(target.io, [&target, s = std::move(socket)]() mutable {
-                    std::make_shared<Session>(std::move(s), target)->start();
-                });
-            }
+            next_loop_ = (next_loop_ + 1) % loops_.size();
+            hand_off(target, std::move(socket));
+            accept_pending();
         } else if (log_enabled(LogLevel::warn)) {
             log_line(LogLevel::warn, "", "accept failed", {log_str("reason", ec.message())});
         }
         accept_next();
+    });
+}
+
+// A burst of clients (a batch of streams opened at once) waits in the backlog: take what is
+// there now rather than one connection per turn of the loop, as nginx's multi_accept does.
+void Listener::accept_pending() {
+    for (int i = 0; i < kAcceptBatch; ++i) {
+        Loop& target = *loops_[next_loop_];
+        tcp::socket socket(target.io);
+        boost::system::error_code ec;
+        acceptor_.accept(socket, ec);
+        if (ec) {
+            if (ec != asio::error::would_block && ec != asio::error::try_again &&
+                log_enabled(LogLevel::warn)) {
+                log_line(LogLevel::warn, "", "accept failed", {log_str("reason", ec.message())});
+            }
+            return;
+        }
+        next_loop_ = (next_loop_ + 1) % loops_.size();
+        hand_off(target, std::move(socket));
+    }
+}
+
+void Listener::hand_off(Loop& target, tcp::socket socket) {
+    const auto& g = target.shared.config->gateway;
+    if (target.shared.connections.load(std::memory_order_relaxed) >= g.max_connections) {
+        log_line(LogLevel::warn, "", "connection limit reached, closing new connection",
+                 {log_num("max_connections", g.max_connections)});
+        return;  // the socket closes here
+    }
+    asio::post(target.io, [&target, s = std::move(socket)]() mutable {
+        std::make_shared<Session>(std::move(s), target)->start();
     });
 }
 

@@ -1,4 +1,5 @@
-// Accepts connections on one loop and hands each socket to the next loop in turn.
+// Accepts connections on one loop and hands each socket to the next loop in turn. A burst
+// waiting in the backlog is taken at once (up to kAcceptBatch), not one per turn of the loop.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -23,7 +24,10 @@ public:
     explicit Listener(std::vector<std::unique_ptr<Loop>>& loops);  // use open()
 
 private:
+    static constexpr int kAcceptBatch = 1024;  // then other work gets a turn
     void accept_next();
+    void accept_pending();
+    void hand_off(Loop& target, boost::asio::ip::tcp::socket socket);
 
     std::vector<std::unique_ptr<Loop>>& loops_;
     boost::asio::ip::tcp::acceptor acceptor_;

@@ -45,7 +45,6 @@ Session::~Session() {
 void Session::start() {
     error_code ignored;
     socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
-    socket_.non_blocking(true, ignored);  // flush() writes synchronously when the data fits
     read_header();
 }
 

@@ -5,6 +5,7 @@
 #include "server/http_out.hpp"
 #include "server/session.hpp"
 #include "util/log.hpp"
+#include "util/send_now.hpp"
 #include "util/strings.hpp"
 
 namespace llmgw::server {
@@ -151,9 +152,9 @@ void Session::flush() {
         }
         // Most writes fit in the socket's buffer: written here and now, with no operation to
         // complete on a later turn. What does not fit (or an error) goes the asynchronous way.
-        error_code ec;
-        const std::size_t n = socket_.write_some(asio::buffer(out_pending_), ec);
-        if (ec) break;
+        const SendResult sent = send_now(socket_.native_handle(), out_pending_);
+        if (sent.error != 0 || sent.written == 0) break;
+        const std::size_t n = sent.written;
         bytes_out_ += n;
         if (n < out_pending_.size()) {
             out_pending_.erase(0, n);

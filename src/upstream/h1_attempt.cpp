@@ -11,6 +11,7 @@
 
 #include "upstream/h1_message.hpp"
 #include "upstream/limits.hpp"
+#include "util/send_now.hpp"
 
 namespace llmgw::upstream {
 
@@ -192,7 +193,6 @@ void H1Attempt::connect(const std::vector<tcp::endpoint>& addresses) {
             }
             error_code ignored;
             self->conn_->socket.set_option(tcp::no_delay(true), ignored);
-            self->conn_->socket.non_blocking(true, ignored);  // send() writes synchronously
             self->send();
         });
 }
@@ -202,16 +202,18 @@ void H1Attempt::send() {
     const asio::const_buffer body = request_.body ? asio::buffer(*request_.body) : asio::const_buffer();
     // Usually the request fits in the socket's buffer: written here and now. The answer is read
     // on the next turn, when it has had the time to come (a read started now would find nothing).
-    error_code ec;
-    const std::size_t n = conn_->socket.write_some(std::array<asio::const_buffer, 2>{head, body}, ec);
-    if (!ec && n == head.size() + body.size()) {
+    const SendResult sent = send_now(
+        conn_->socket.native_handle(), head_,
+        request_.body ? std::string_view(*request_.body) : std::string_view());
+    const std::size_t n = sent.written;
+    if (sent.error == 0 && n == head.size() + body.size()) {
         asio::post(pool_.io(), [self = self()] {
             if (self->owner_) self->read();
         });
         return;
     }
     // The rest, or the error, the asynchronous way.
-    const std::size_t done = ec ? 0 : n;
+    const std::size_t done = sent.error != 0 ? 0 : n;
     std::array<asio::const_buffer, 2> rest{head + std::min(done, head.size()),
                                            body + (done > head.size() ? done - head.size() : 0)};
     asio::async_write(conn_->socket, rest, [self = self()](const error_code& write_ec, std::size_t) {
