@@ -1,6 +1,10 @@
 #include "server/listener.hpp"
 
+#include <unistd.h>
+
 #include <boost/asio/post.hpp>
+#include <cerrno>
+#include <cstring>
 
 #include "server/session.hpp"
 #include "util/log.hpp"
@@ -10,8 +14,7 @@ namespace llmgw::server {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-Listener::Listener(std::vector<std::unique_ptr<Loop>>& loops)
-    : loops_(loops), acceptor_(loops.front()->io) {}
+Listener::Listener(std::vector<std::unique_ptr<Loop>>& loops) : loops_(loops) {}
 
 Result<std::unique_ptr<Listener>> Listener::open(std::vector<std::unique_ptr<Loop>>& loops,
                                                  const std::string& host, std::uint16_t port) {
@@ -22,7 +25,8 @@ Result<std::unique_ptr<Listener>> Listener::open(std::vector<std::unique_ptr<Loo
                                           tcp::resolver::passive | tcp::resolver::numeric_service, ec);
     if (ec || results.empty()) return unexpected("cannot resolve '" + host + "': " + ec.message());
     const tcp::endpoint endpoint = *results.begin();
-    auto& a = listener->acceptor_;
+    auto first = std::make_unique<LoopAcceptor>(LoopAcceptor{*loops.front(), tcp::acceptor(loops.front()->io)});
+    auto& a = first->acceptor;
     a.open(endpoint.protocol(), ec);
     if (ec) return unexpected(ec.message());
     a.set_option(tcp::acceptor::reuse_address(true), ec);
@@ -30,21 +34,44 @@ Result<std::unique_ptr<Listener>> Listener::open(std::vector<std::unique_ptr<Loo
     if (ec) return unexpected(ec.message());
     a.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return unexpected(ec.message());
-    a.non_blocking(true, ec);  // accept_pending() takes the backlog without blocking
+    a.non_blocking(true, ec);  // accept_pending() takes a backlog without blocking
     if (ec) return unexpected(ec.message());
+    listener->acceptors_.push_back(std::move(first));
+    // The other loops wait on duplicates of the same listening socket, in their own reactors.
+    for (std::size_t i = 1; i < loops.size(); ++i) {
+        const int fd = ::dup(a.native_handle());
+        if (fd < 0) return unexpected(std::string("cannot share the listening socket: ") + std::strerror(errno));
+        auto other = std::make_unique<LoopAcceptor>(LoopAcceptor{*loops[i], tcp::acceptor(loops[i]->io)});
+        other->acceptor.assign(endpoint.protocol(), fd, ec);
+        if (ec) {
+            ::close(fd);
+            return unexpected(ec.message());
+        }
+        other->acceptor.non_blocking(true, ec);  // Asio's own flag: the descriptor already is
+        if (ec) return unexpected(ec.message());
+        listener->acceptors_.push_back(std::move(other));
+    }
     return listener;
 }
 
-void Listener::start() { accept_next(); }
+void Listener::start() {
+    for (auto& a : acceptors_) {
+        asio::post(a->loop.io, [this, acceptor = a.get()] { accept_next(*acceptor); });
+    }
+}
 
 void Listener::stop() {
-    boost::system::error_code ignored;
-    acceptor_.close(ignored);
+    for (auto& a : acceptors_) {
+        asio::post(a->loop.io, [acceptor = a.get()] {
+            boost::system::error_code ignored;
+            acceptor->acceptor.close(ignored);
+        });
+    }
 }
 
 std::string Listener::address() const {
     boost::system::error_code ec;
-    const auto ep = acceptor_.local_endpoint(ec);
+    const auto ep = acceptors_.front()->acceptor.local_endpoint(ec);
     if (ec) return "?";
     const std::string host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]"
                                                   : ep.address().to_string();
@@ -53,34 +80,32 @@ std::string Listener::address() const {
 
 bool Listener::is_loopback() const {
     boost::system::error_code ec;
-    const auto ep = acceptor_.local_endpoint(ec);
+    const auto ep = acceptors_.front()->acceptor.local_endpoint(ec);
     return !ec && ep.address().is_loopback();
 }
 
-void Listener::accept_next() {
-    Loop& target = *loops_[next_loop_];
-    acceptor_.async_accept(target.io, [this, &target](const boost::system::error_code& ec,
-                                                      tcp::socket socket) {
-        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+void Listener::accept_next(LoopAcceptor& a) {
+    a.acceptor.async_accept(a.loop.io, [this, &a](const boost::system::error_code& ec,
+                                                  tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !a.acceptor.is_open()) return;
         if (!ec) {
-            next_loop_ = (next_loop_ + 1) % loops_.size();
-            hand_off(target, std::move(socket));
-            accept_pending();
+            serve(a.loop, std::move(socket));
+            accept_pending(a);
         } else if (log_enabled(LogLevel::warn)) {
             log_line(LogLevel::warn, "", "accept failed", {log_str("reason", ec.message())});
         }
-        accept_next();
+        accept_next(a);
     });
 }
 
-// A burst of clients (a batch of streams opened at once) waits in the backlog: take what is
-// there now rather than one connection per turn of the loop, as nginx's multi_accept does.
-void Listener::accept_pending() {
+// A burst of clients (a batch of streams opened at once) waits in the backlog: take a batch
+// now rather than one connection per turn of the loop, as nginx's multi_accept does. Another
+// loop woken by the same burst takes its share meanwhile.
+void Listener::accept_pending(LoopAcceptor& a) {
     for (int i = 0; i < kAcceptBatch; ++i) {
-        Loop& target = *loops_[next_loop_];
-        tcp::socket socket(target.io);
+        tcp::socket socket(a.loop.io);
         boost::system::error_code ec;
-        acceptor_.accept(socket, ec);
+        a.acceptor.accept(socket, ec);
         if (ec) {
             if (ec != asio::error::would_block && ec != asio::error::try_again &&
                 log_enabled(LogLevel::warn)) {
@@ -88,21 +113,18 @@ void Listener::accept_pending() {
             }
             return;
         }
-        next_loop_ = (next_loop_ + 1) % loops_.size();
-        hand_off(target, std::move(socket));
+        serve(a.loop, std::move(socket));
     }
 }
 
-void Listener::hand_off(Loop& target, tcp::socket socket) {
-    const auto& g = target.shared.config->gateway;
-    if (target.shared.connections.load(std::memory_order_relaxed) >= g.max_connections) {
+void Listener::serve(Loop& loop, tcp::socket socket) {
+    const auto& g = loop.shared.config->gateway;
+    if (loop.shared.connections.load(std::memory_order_relaxed) >= g.max_connections) {
         log_line(LogLevel::warn, "", "connection limit reached, closing new connection",
                  {log_num("max_connections", g.max_connections)});
         return;  // the socket closes here
     }
-    asio::post(target.io, [&target, s = std::move(socket)]() mutable {
-        std::make_shared<Session>(std::move(s), target)->start();
-    });
+    std::make_shared<Session>(std::move(socket), loop)->start();
 }
 
 }  // namespace llmgw::server

@@ -1,5 +1,7 @@
-// Accepts connections on one loop and hands each socket to the next loop in turn. A burst
-// waiting in the backlog is taken at once (up to kAcceptBatch), not one per turn of the loop.
+// The listening socket, shared by every loop: each loop waits on it through its own acceptor
+// (a duplicate of the descriptor in that loop's reactor), accepts what it can and serves those
+// connections itself, as nginx's workers do. A busy loop accepts less and an idle one more, a
+// burst is taken in batches by whichever loops are free, and no socket crosses threads.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -17,6 +19,7 @@ public:
     static Result<std::unique_ptr<Listener>> open(std::vector<std::unique_ptr<Loop>>& loops,
                                                   const std::string& host, std::uint16_t port);
     void start();
+    // Stops accepting; each loop closes its acceptor on its own thread.
     void stop();
     std::string address() const;  // "127.0.0.1:8787" (the bound port when 0 was asked)
     bool is_loopback() const;
@@ -24,14 +27,17 @@ public:
     explicit Listener(std::vector<std::unique_ptr<Loop>>& loops);  // use open()
 
 private:
-    static constexpr int kAcceptBatch = 1024;  // then other work gets a turn
-    void accept_next();
-    void accept_pending();
-    void hand_off(Loop& target, boost::asio::ip::tcp::socket socket);
+    struct LoopAcceptor {
+        Loop& loop;
+        boost::asio::ip::tcp::acceptor acceptor;
+    };
+    static constexpr int kAcceptBatch = 32;  // per wake-up; then the loop's other work has a turn
+    void accept_next(LoopAcceptor& a);
+    void accept_pending(LoopAcceptor& a);
+    static void serve(Loop& loop, boost::asio::ip::tcp::socket socket);
 
     std::vector<std::unique_ptr<Loop>>& loops_;
-    boost::asio::ip::tcp::acceptor acceptor_;
-    std::size_t next_loop_ = 0;
+    std::vector<std::unique_ptr<LoopAcceptor>> acceptors_;  // [0] owns the bound socket
 };
 
 }  // namespace llmgw::server

@@ -28,8 +28,9 @@ struct H1Connection {
 class H1Pool {
 public:
     using Clock = std::chrono::steady_clock;
-    // Per origin and loop: enough for the loop's share of a busy client's connections.
-    static constexpr std::size_t kMaxIdlePerOrigin = 64;
+    // Per origin and loop: enough for the loop's share of a burst of streams (nginx's upstream
+    // keepalive in the bench is 256 too); an idle connection costs a socket and its buffer.
+    static constexpr std::size_t kMaxIdlePerOrigin = 256;
     static constexpr std::chrono::seconds kMaxIdle{30};
     static constexpr std::chrono::seconds kAddressTtl{30};
 
