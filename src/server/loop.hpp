@@ -31,8 +31,8 @@ struct SharedState {
 struct Loop {
     explicit Loop(SharedState& s) : upstream(io), shared(s) {}
     // One thread runs this context and every socket's operations, so the reactor's
-    // per-descriptor locks are off; posting from other threads (the listener, the lane gate,
-    // a drain) still goes through the scheduler's lock.
+    // per-descriptor locks are off; posts from other threads (the listener's start and stop,
+    // the lane gate, a drain, Asio's resolver thread) still go through the scheduler's lock.
     boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     upstream::LoopClients upstream;
     SharedState& shared;

@@ -147,7 +147,12 @@ void Session::on_end(const upstream::ExchangeOutcome& outcome) {
 void Session::flush() {
     while (!writing_ && phase_ != Phase::closed) {
         if (out_pending_.empty()) {
-            if (finishing_) response_done();
+            if (finishing_) {
+                // Reached inline from the exchange's callbacks, where nothing else may own this
+                // session: response_done() may close it and drop the last other reference.
+                const auto keep = shared_from_this();
+                response_done();
+            }
             return;
         }
         // Most writes fit in the socket's buffer: written here and now, with no operation to
