@@ -70,7 +70,7 @@ bool is_dropped_response_header(std::string_view name) {
 Headers upstream_request_headers(const Headers& client, const config::Service& service,
                                  std::string_view request_id) {
     Headers out;
-    out.reserve(client.size() + service.headers.size() + 2, 1024);
+    out.reserve(client.size() + service.headers.size() + 2, Headers::kTypicalBytes);
     bool request_id_set = false;
     // Options a Connection header names are hop-by-hop too; most requests have none to look up.
     const bool has_connection = client.contains("Connection");

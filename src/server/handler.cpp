@@ -138,7 +138,7 @@ void proxied_response_headers(Headers& out, const config::Config& config, const 
                               const Headers& upstream, std::string_view request_id,
                               routing::Lane lane, double processing_ms, bool fell_back) {
     out.clear();
-    out.reserve(upstream.size() + 10, 1024);
+    out.reserve(upstream.size() + 10, Headers::kTypicalBytes);
     bool has_request_id = false;
     bool is_sse = false;
     for (const HeaderField& f : upstream) {

@@ -91,8 +91,8 @@ void Listener::accept_next(LoopAcceptor& a) {
         if (!ec) {
             serve(a.loop, std::move(socket));
             accept_pending(a);
-        } else if (log_enabled(LogLevel::warn)) {
-            log_line(LogLevel::warn, "", "accept failed", {log_str("reason", ec.message())});
+        } else {
+            log_accept_failure(ec);
         }
         accept_next(a);
     });
@@ -107,13 +107,16 @@ void Listener::accept_pending(LoopAcceptor& a) {
         boost::system::error_code ec;
         a.acceptor.accept(socket, ec);
         if (ec) {
-            if (ec != asio::error::would_block && ec != asio::error::try_again &&
-                log_enabled(LogLevel::warn)) {
-                log_line(LogLevel::warn, "", "accept failed", {log_str("reason", ec.message())});
-            }
+            if (ec != asio::error::would_block && ec != asio::error::try_again) log_accept_failure(ec);
             return;
         }
         serve(a.loop, std::move(socket));
+    }
+}
+
+void Listener::log_accept_failure(const boost::system::error_code& ec) {
+    if (log_enabled(LogLevel::warn)) {
+        log_line(LogLevel::warn, "", "accept failed", {log_str("reason", ec.message())});
     }
 }
 

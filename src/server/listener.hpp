@@ -35,6 +35,7 @@ private:
     void accept_next(LoopAcceptor& a);
     void accept_pending(LoopAcceptor& a);
     static void serve(Loop& loop, boost::asio::ip::tcp::socket socket);
+    static void log_accept_failure(const boost::system::error_code& ec);
 
     std::vector<std::unique_ptr<Loop>>& loops_;
     std::vector<std::unique_ptr<LoopAcceptor>> acceptors_;  // [0] owns the bound socket

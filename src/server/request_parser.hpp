@@ -15,7 +15,7 @@ namespace llmgw::server {
 class RequestParser final : public boost::beast::http::basic_parser<true> {
 public:
     // Fields are added to `into`, which the caller cleared (its storage is reused).
-    explicit RequestParser(Headers& into) : headers(into) { headers.reserve(16, 1024); }
+    explicit RequestParser(Headers& into) : headers(into) { headers.reserve(16, Headers::kTypicalBytes); }
 
     std::string method;
     std::string target;

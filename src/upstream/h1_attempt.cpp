@@ -41,7 +41,7 @@ public:
         // Content-Length against an empty optional and refuses every body.)
         body_limit(std::numeric_limits<std::uint64_t>::max());
         eager(true);
-        head.headers.reserve(16, 1024);
+        head.headers.reserve(16, Headers::kTypicalBytes);
     }
     ResponseHead head;
 

@@ -45,6 +45,8 @@ public:
     HeaderField operator[](std::size_t i) const { return field(slots_[i]); }
     // Room for `fields` fields of `bytes` bytes in all, names and values together.
     void reserve(std::size_t fields, std::size_t bytes = 0);
+    // Storage that holds the fields of most heads without growing (an SDK's request: ~800).
+    static constexpr std::size_t kTypicalBytes = 1024;
     void clear();
 
     class const_iterator {
