@@ -21,6 +21,7 @@ class Llmgw < Formula
   depends_on "cli11" => :build
   depends_on "nlohmann-json" => :build
   depends_on "fmt"
+  depends_on "mimalloc" # the binary's allocator (LLMGW_MIMALLOC; see BENCHMARKS.md)
   depends_on "spdlog"
   depends_on "tomlplusplus"
 

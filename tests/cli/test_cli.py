@@ -89,6 +89,17 @@ class TestGeneral(CliTestCase):
         self.assertEqual(out, "llmgw 0.1.0\n")
         self.assertEqual(err, "")
 
+    def test_allocator_is_mimalloc_unless_sanitized(self):
+        # The build links mimalloc unless it is a sanitizer build (CMake tells us which). Its
+        # verbose mode proves it is the allocator the process actually runs on.
+        expect = os.environ.get("LLMGW_EXPECT_MIMALLOC", "0") == "1"
+        env = dict(self.env, MIMALLOC_VERBOSE="1")
+        proc = subprocess.run([BINARY, "--version"], capture_output=True, text=True,
+                              env=env, timeout=30)
+        self.assertEqual(proc.returncode, 0)
+        self.assertEqual(proc.stdout, "llmgw 0.1.0\n")
+        self.assertEqual("mimalloc: process init" in proc.stderr, expect, proc.stderr[:400])
+
     def test_help_lists_subcommands_and_examples(self):
         _, out, _ = self.run_llmgw("--help", expect=0)
         self.assertRegex(out, r"(?m)^\s+services\s+\S")
