@@ -39,6 +39,27 @@ bool is_json_content_type(const Headers& headers) {
     return str::iequals(media_type, "application/json");
 }
 
+// Where the key "stream" is first written plainly: those eight bytes, quotes included. Found
+// from its rare last letter; a search from '"' or 's' stops at nearly every word of a chat.
+std::size_t find_plain_stream_key(std::string_view body) {
+    constexpr std::string_view kKey = "\"stream\"";
+    for (std::size_t m = body.find('m', 6); m != std::string_view::npos; m = body.find('m', m + 1)) {
+        if (body.substr(m - 6, kKey.size()) == kKey) return m - 6;
+    }
+    return std::string_view::npos;
+}
+
+// Whether a top-level "stream": true can be in the body at all, without the full scan (which
+// costs milliseconds on a large vision or embedding body). The value true is a literal, never
+// escaped, and follows its key; the key is "stream" written plainly, or spelled with \u escapes.
+bool may_hold_stream_true(std::string_view body) {
+    const std::size_t key = find_plain_stream_key(body);
+    if (key != std::string_view::npos && body.find("true", key + 8) != std::string_view::npos) {
+        return true;
+    }
+    return body.find("\\u") != std::string_view::npos && body.find("true") != std::string_view::npos;
+}
+
 std::uint64_t body_size(const RequestFacts& facts) {
     return facts.content_length.value_or(facts.body.size());
 }
@@ -49,15 +70,7 @@ bool json_body_streams(const config::Config& config, const RequestFacts& facts,
     if (!is_json_content_type(headers) || facts.body.size() > limit || body_size(facts) > limit) {
         return false;
     }
-    // A key can only read "stream" if those bytes are there, or spelled with \u escapes:
-    // without either, skip the full scan (a large vision or embedding body costs milliseconds).
-    if (facts.body.find("stream") == std::string_view::npos &&
-        facts.body.find("\\u") == std::string_view::npos) {
-        return false;
-    }
-    // Nor can any member be true without the literal true (JSON has no escaped literals): a
-    // request with "stream": false and nothing else true needs no scan either.
-    if (facts.body.find("true") == std::string_view::npos) return false;
+    if (!may_hold_stream_true(facts.body)) return false;
     return peek_json_stream_flag(facts.body) == JsonStreamFlag::is_true;
 }
 
