@@ -4,11 +4,30 @@
 #include <string_view>
 
 #include "util/headers.hpp"
+#include "util/strings.hpp"
 
 namespace llmgw::server {
 
-// Added to every response, gateway-made or proxied.
-void add_cors_headers(Headers& out, std::string_view allowed_origin, const Headers& request);
+// Whether `origin` is one of the comma-separated `allowed` origins.
+bool origin_listed(std::string_view allowed, std::string_view origin);
+
+// Added to every response, gateway-made or proxied. `Out` is Headers or a HeadWriter.
+template <class Out>
+void add_cors_headers(Out& out, std::string_view allowed_origin, const Headers& request) {
+    constexpr std::string_view kExposed =
+        "X-Request-Id, X-Gateway-Request-Id, X-Processing-Mode, X-Processing-Time, X-Fallback";
+    allowed_origin = str::trim(allowed_origin);
+    if (allowed_origin == "*") {
+        out.add("Access-Control-Allow-Origin", "*");
+    } else {
+        out.add("Vary", "Origin");
+        const auto origin = request.get("origin");
+        if (origin && origin_listed(allowed_origin, *origin)) {
+            out.add("Access-Control-Allow-Origin", *origin);
+        }
+    }
+    out.add("Access-Control-Expose-Headers", kExposed);
+}
 // The full answer to a preflight OPTIONS (204).
 Headers preflight_headers(std::string_view allowed_origin, const Headers& request);
 

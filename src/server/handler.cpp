@@ -134,29 +134,34 @@ HandlerResult handle_request(const HandlerContext& ctx, const IncomingRequest& r
                             config.service_names());
 }
 
-void proxied_response_headers(Headers& out, const config::Config& config, const Headers& request,
+bool is_event_stream(const Headers& upstream) {
+    for (const HeaderField& f : upstream) {
+        if (str::iequals(f.name, "content-type") && str::icontains(f.value, "text/event-stream")) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void proxied_response_headers(HeadWriter& out, const config::Config& config, const Headers& request,
                               const Headers& upstream, std::string_view request_id,
                               routing::Lane lane, double processing_ms, bool fell_back) {
-    out.clear();
-    out.reserve(upstream.size() + 10, Headers::kTypicalBytes);
+    // Known before the first field is written: an event stream's own caching headers are
+    // replaced by ours wherever they stand.
+    const bool is_sse = is_event_stream(upstream);
     bool has_request_id = false;
-    bool is_sse = false;
     for (const HeaderField& f : upstream) {
         if (routing::is_dropped_response_header(f.name) || str::iequals(f.name, "content-length")) {
             continue;
         }
         if (str::istarts_with(f.name, "access-control-")) continue;  // ours replace them
         if (str::iequals(f.name, "x-request-id")) has_request_id = true;
-        if (str::iequals(f.name, "content-type") && str::icontains(f.value, "text/event-stream")) {
-            is_sse = true;
-        }
         if (is_sse && (str::iequals(f.name, "cache-control") || str::iequals(f.name, "x-accel-buffering"))) {
             continue;
         }
         out.add(f.name, f.value);
     }
     if (is_sse) {
-        out.remove("cache-control");
         out.add("Cache-Control", "no-cache");
         out.add("X-Accel-Buffering", "no");
     }

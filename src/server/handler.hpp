@@ -10,6 +10,7 @@
 
 #include "config/config.hpp"
 #include "routing/decision.hpp"
+#include "server/http_out.hpp"
 #include "upstream/request.hpp"
 #include "util/gateway_error.hpp"
 #include "util/headers.hpp"
@@ -57,10 +58,13 @@ std::string choose_request_id(const Headers& request);
 Reply error_reply(const config::Config& config, const Headers& request, std::string_view request_id,
                   ErrorType type, std::string_view message, int status = 0);
 
+// Whether the upstream's Content-Type is text/event-stream.
+bool is_event_stream(const Headers& upstream);
+
 // Headers for a proxied response: the upstream's minus dropped ones, plus ids, lane, timing,
-// CORS and the SSE anti-buffering pair (SPEC §5). Framing headers are the session's. Written
-// into `out`, which is cleared first (a session reuses its storage from one response to the next).
-void proxied_response_headers(Headers& out, const config::Config& config, const Headers& request,
+// CORS and the SSE anti-buffering pair (SPEC §5), written straight into the head. Framing
+// headers are the session's.
+void proxied_response_headers(HeadWriter& out, const config::Config& config, const Headers& request,
                               const Headers& upstream, std::string_view request_id,
                               routing::Lane lane, double processing_ms, bool fell_back);
 

@@ -50,40 +50,33 @@ char* put(char* at, std::string_view piece) {
 
 }  // namespace
 
-void append_head(std::string& out, int status, const Headers& headers) {
+HeadWriter::HeadWriter(std::string& out, int status) : out_(out) {
     const std::string_view reason = reason_phrase(status);
-    std::size_t fields_size = 2;  // the blank line
-    bool all_safe = true;
-    for (const HeaderField& f : headers) {
-        fields_size += f.name.size() + f.value.size() + 4;
-        all_safe = all_safe && str::is_safe_field_value(f.value);
-    }
-    out.reserve(out.size() + 15 + reason.size() + fields_size);
-    out += "HTTP/1.1 ";
-    str::append_decimal(out, static_cast<std::uint64_t>(status < 0 ? 0 : status));
-    out += ' ';
-    out += reason;
-    out += "\r\n";
-    if (!all_safe) {
-        // A value that would break its line is left out, never sent.
-        for (const HeaderField& f : headers) {
-            if (!str::is_safe_field_value(f.value)) continue;
-            out.append(f.name).append(": ").append(f.value).append("\r\n");
-        }
-        out += "\r\n";
-        return;
-    }
-    // Sized above, then copied piece by piece: one resize instead of a check per append.
-    const std::size_t at = out.size();
-    out.resize(at + fields_size);
-    char* p = out.data() + at;
-    for (const HeaderField& f : headers) {
-        p = put(p, f.name);
-        p = put(p, ": ");
-        p = put(p, f.value);
-        p = put(p, "\r\n");
-    }
+    // Room for most heads at once, so adding a field seldom reallocates.
+    out_.reserve(out_.size() + Headers::kTypicalBytes);
+    out_ += "HTTP/1.1 ";
+    str::append_decimal(out_, static_cast<std::uint64_t>(status < 0 ? 0 : status));
+    out_ += ' ';
+    out_ += reason;
+    out_ += "\r\n";
+}
+
+void HeadWriter::add(std::string_view name, std::string_view value) {
+    if (!str::is_safe_field_value(value)) return;
+    // One size change and four copies rather than four appends, each checking capacity.
+    const std::size_t at = out_.size();
+    out_.resize(at + name.size() + value.size() + 4);
+    char* p = put(out_.data() + at, name);
+    p = put(p, ": ");
+    p = put(p, value);
     put(p, "\r\n");
+}
+
+void HeadWriter::add_decimal(std::string_view name, std::uint64_t value) {
+    out_ += name;
+    out_ += ": ";
+    str::append_decimal(out_, value);
+    out_ += "\r\n";
 }
 
 void append_chunk(std::string& out, std::string_view data) {

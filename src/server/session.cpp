@@ -324,11 +324,11 @@ void Session::send_reply(Reply reply) {
     begin_response();
     status_ = reply.status;
     const bool head_only = method_ == "HEAD" || reply.status == 204 || reply.status == 304;
-    if (reply.status != 204 && reply.status != 304) {
-        reply.headers.add("Content-Length", std::to_string(reply.body.size()));
-    }
-    add_connection_headers(reply.headers, false);
-    append_head(out_pending_, reply.status, reply.headers);
+    HeadWriter head(out_pending_, reply.status);
+    for (const HeaderField& f : reply.headers) head.add(f);
+    if (reply.status != 204 && reply.status != 304) head.add_decimal("Content-Length", reply.body.size());
+    add_connection_headers(head, false);
+    head.finish();
     if (!head_only) out_pending_ += reply.body;
     finishing_ = true;
     flush();

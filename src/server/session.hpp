@@ -69,7 +69,7 @@ private:
     bool on_body(std::string_view chunk) override;
     void on_end(const upstream::ExchangeOutcome& outcome) override;
     void on_retry(int next_attempt, std::string_view why, std::int64_t delay_ms) override;
-    void add_connection_headers(Headers& headers, bool close_delimited);
+    void add_connection_headers(HeadWriter& head, bool close_delimited);
     void flush();
     void on_written(const boost::system::error_code& ec, std::size_t bytes);
     void after_write();
@@ -132,7 +132,6 @@ private:
     int status_ = 0;
     std::uint64_t bytes_out_ = 0;
 
-    Headers response_headers_;    // the proxied head's, reused response after response
     std::string out_pending_;
     std::string out_writing_;
     bool writing_ = false;

@@ -1,5 +1,7 @@
 // The response half of a session: relaying the upstream's answer as it arrives, the bounded
 // write queue, and how a response ends (complete, error reply, or cut).
+#include <charconv>
+
 #include <boost/asio/write.hpp>
 
 #include "server/http_out.hpp"
@@ -19,16 +21,19 @@ constexpr std::size_t kHighWater = 256 * 1024;
 constexpr std::size_t kLowWater = 64 * 1024;
 }  // namespace
 
-void Session::add_connection_headers(Headers& headers, bool close_delimited) {
+void Session::add_connection_headers(HeadWriter& head, bool close_delimited) {
     if (loop_.shared.draining.load(std::memory_order_relaxed)) keep_alive_ = false;
     if (close_delimited) keep_alive_ = false;
     if (!keep_alive_) {
         close_after_ = true;
-        headers.add("Connection", "close");
+        head.add("Connection", "close");
         return;
     }
-    if (http10_) headers.add("Connection", "keep-alive");
-    headers.add("Keep-Alive", "timeout=" + std::to_string(config_.gateway.keepalive_timeout_ms / 1000));
+    if (http10_) head.add("Connection", "keep-alive");
+    char value[32] = "timeout=";
+    const char* end = std::to_chars(value + 8, value + sizeof value,
+                                    config_.gateway.keepalive_timeout_ms / 1000).ptr;
+    head.add("Keep-Alive", std::string_view(value, static_cast<std::size_t>(end - value)));
 }
 
 void Session::on_head(const upstream::ResponseHead& head) {
@@ -36,16 +41,16 @@ void Session::on_head(const upstream::ResponseHead& head) {
     status_ = head.status;
     head_sent_ = true;
     if (const auto id = head.headers.get("x-request-id")) upstream_request_id_ = std::string(*id);
-    Headers& out = response_headers_;
-    proxied_response_headers(out, config_, headers_, head.headers, request_id_, lane_value_,
-                             outcome_ttfb_now(), fell_back_);
     if (const auto type = head.headers.get("content-type")) {
         sse_ = str::icontains(*type, "text/event-stream");
     }
+    HeadWriter out(out_pending_, head.status);
+    proxied_response_headers(out, config_, headers_, head.headers, request_id_, lane_value_,
+                             outcome_ttfb_now(), fell_back_);
     const bool bodiless = no_body_ || head.status == 204 || head.status == 304;
     bool close_delimited = false;
     if (head.content_length && head.status != 204) {
-        out.add("Content-Length", std::to_string(*head.content_length));
+        out.add_decimal("Content-Length", *head.content_length);
     } else if (!bodiless) {
         if (http10_) {
             close_delimited = true;
@@ -56,7 +61,7 @@ void Session::on_head(const upstream::ResponseHead& head) {
     }
     no_body_ = bodiless;
     add_connection_headers(out, close_delimited);
-    append_head(out_pending_, head.status, out);
+    out.finish();
     // An event stream's head goes out at once (time to first byte); any other head rides
     // with the first body bytes, one write instead of two. on_end() always flushes.
     if (sse_ || no_body_) flush();
@@ -224,7 +229,8 @@ void Session::response_done() {
     plan_ = {};
     fell_back_ = false;
     service_.clear();
-    lane_ = rule_ = "-";
+    lane_.assign(1, '-');  // not = "-": GCC 12 -O3 reports a false -Wrestrict (bug 105329)
+    rule_.assign(1, '-');
     error_type_.clear();
     upstream_request_id_.clear();
     body_.reset();

@@ -8,6 +8,7 @@ query parameter, as `name;key=value;key=value`:
   status;code=503;body=..   that status with a small JSON body (retry_after=S adds Retry-After)
   sse;events=5;interval_ms=200;done=1
                             text/event-stream, chunked, one event per interval, then [DONE]
+                            (cache_first=1: Cache-Control and X-Accel-Buffering before it)
   sse_cut;events=3;interval_ms=50
                             SSE events, then the connection is reset (no [DONE], no last chunk)
   delay;ms=3000             waits before answering like echo
@@ -169,8 +170,12 @@ def chunk(data):
 async def serve_sse(writer, opts, cut):
     events = int(opts.get("events", "5"))
     interval = int(opts.get("interval_ms", "200")) / 1000.0
-    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                 b"Cache-Control: no-store\r\nTransfer-Encoding: chunked\r\n\r\n")
+    if opts.get("cache_first") == "1":  # caching headers ahead of the Content-Type
+        writer.write(b"HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nX-Accel-Buffering: yes\r\n"
+                     b"Content-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+    else:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                     b"Cache-Control: no-store\r\nTransfer-Encoding: chunked\r\n\r\n")
     await writer.drain()
     for i in range(events):
         payload = json.dumps({"choices": [{"delta": {"content": f"tok{i} "}}], "i": i})

@@ -205,6 +205,23 @@ class ServeTest(harness.SharedGatewayTest):
         self.assertEqual(status, 404)
         self.assertEqual(body, b"nope")
 
+    def test_sse_caching_headers_replaced_wherever_they_stand(self):
+        # The upstream's Cache-Control and X-Accel-Buffering come before its Content-Type:
+        # the client still gets exactly one of each, ours, and the events after them.
+        for order in ("cache_first=1", "cache_first=0"):
+            data = harness.raw_request(self.gw.port, (
+                "POST /gateway/mock/v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                f"x-mock: sse;events=2;interval_ms=10;{order}\r\nContent-Length: 2\r\n"
+                "Connection: close\r\n\r\n{}").encode())
+            head, _, body = data.partition(b"\r\n\r\n")
+            lines = [l.lower() for l in head.split(b"\r\n")[1:]]
+            self.assertEqual([l for l in lines if l.startswith(b"cache-control:")],
+                             [b"cache-control: no-cache"], order)
+            self.assertEqual([l for l in lines if l.startswith(b"x-accel-buffering:")],
+                             [b"x-accel-buffering: no"], order)
+            self.assertIn(b"content-type: text/event-stream", lines, order)
+            self.assertIn(b"data: [DONE]", body, order)
+
     def test_keep_alive_reuses_connection(self):
         c = self.gw.conn()
         for _ in range(5):
