@@ -1,5 +1,6 @@
 #include "routing/target.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -72,6 +73,9 @@ bool contains_at_sign(std::string_view segment) {
     return segment.find('@') != std::string_view::npos || str::icontains(segment, "%40");
 }
 
+constexpr std::string_view kBadServiceChar =
+    "service name may contain only letters, digits, '.', '_' and '-'";
+
 bool is_service_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
            c == '_' || c == '-';
@@ -84,9 +88,7 @@ std::optional<std::string> check_service(std::string_view service) {
     }
     if (contains_at_sign(service)) return "service name contains '@'";
     for (const char c : service) {
-        if (!is_service_char(c)) {
-            return "service name may contain only letters, digits, '.', '_' and '-'";
-        }
+        if (!is_service_char(c)) return std::string(kBadServiceChar);
     }
     return std::nullopt;
 }
@@ -112,19 +114,39 @@ std::optional<std::string> check_rest_segments(std::string_view rest) {
     }
 }
 
-Result<Target, TargetError> parse_gateway_path(Target target, std::string_view path) {
-    if (const auto bad = check_path_bytes(path)) return reject(*bad);
+// A target without '%', '\\', '@', '.' or "//" cannot fail the escape, dot-segment, '@' and
+// empty-segment checks, so one pass over its bytes lets the common path skip them all.
+bool needs_segment_checks(std::string_view target) {
+    char previous = 0;
+    for (const char c : target) {
+        if (c == '%' || c == '\\' || c == '@' || c == '.' || (c == '/' && previous == '/')) return true;
+        previous = c;
+    }
+    return false;
+}
+
+Result<Target, TargetError> parse_gateway_path(Target target, std::string_view path,
+                                               bool segment_checks) {
+    if (segment_checks) {
+        if (const auto bad = check_path_bytes(path)) return reject(*bad);
+    }
     const std::string_view after = path.substr(kGatewayPrefix.size());
     const std::size_t slash = after.find('/');
     if (slash == 0) return reject("path contains an empty segment ('//')");
     target.service = after.substr(0, slash);
-    if (const auto bad = check_service(target.service)) return reject(*bad);
+    if (segment_checks) {
+        if (const auto bad = check_service(target.service)) return reject(*bad);
+    } else if (!std::all_of(target.service.begin(), target.service.end(), is_service_char)) {
+        return reject(std::string(kBadServiceChar));
+    }
     if (slash == std::string_view::npos) {
         target.kind = TargetKind::gateway_bare;
         return target;
     }
     target.upstream_path = after.substr(slash);
-    if (const auto bad = check_rest_segments(target.upstream_path)) return reject(*bad);
+    if (segment_checks) {
+        if (const auto bad = check_rest_segments(target.upstream_path)) return reject(*bad);
+    }
     target.kind = TargetKind::proxy;
     return target;
 }
@@ -152,7 +174,7 @@ Result<Target, TargetError> parse_target(std::string_view target) {
     } else if (path == "/gateway" || path == kGatewayPrefix) {
         out.kind = TargetKind::gateway_bare;
     } else if (path.starts_with(kGatewayPrefix)) {
-        return parse_gateway_path(out, path);
+        return parse_gateway_path(out, path, needs_segment_checks(target));
     } else {
         out.kind = TargetKind::unknown;
     }

@@ -156,6 +156,32 @@ TEST_SUITE("routing.target") {
         }
     }
 
+    TEST_CASE("the quick path for plain targets decides as the full checks do") {
+        // A target with none of '%', '\\', '@', '.' or "//" skips the segment checks; a query
+        // holding "%.@//" forces them for the same path. Both must give the same answer.
+        static constexpr std::string_view kPieces[] = {"/", "a", "v1", "openai", "_", "-", "~", "$",
+                                                       "\xc3\xa9", "gateway", "/gateway/", "X"};
+        std::mt19937 rng(11);
+        std::uniform_int_distribution<std::size_t> piece(0, std::size(kPieces) - 1);
+        std::uniform_int_distribution<int> length(1, 8);
+        for (int i = 0; i < 20000; ++i) {
+            std::string target = i % 2 == 0 ? "/gateway/" : "/";
+            for (int n = length(rng); n > 0; --n) target += kPieces[piece(rng)];
+            const auto quick = parse_target(target);
+            const std::string forced = target + "?%.@//";  // the views point into it
+            const auto full = parse_target(forced);
+            CAPTURE(target);
+            REQUIRE(quick.has_value() == full.has_value());
+            if (!quick) {
+                CHECK(quick.error().reason == full.error().reason);
+                continue;
+            }
+            CHECK(quick->kind == full->kind);
+            CHECK(quick->service == full->service);
+            CHECK(quick->upstream_path == full->upstream_path);
+        }
+    }
+
     TEST_CASE("non-ASCII bytes in the path pass through") {
         const auto parsed = parse_target("/gateway/openai/v1/caf\xc3\xa9");
         REQUIRE(parsed.has_value());

@@ -80,6 +80,14 @@ TEST_SUITE("util.header_checks") {
         }
         CHECK(str::is_safe_field_value(all_others));  // 0x8d and 0x8a too: only the exact bytes
         CHECK(str::is_safe_field_value(""));
+        for (int c = 1; c < 256; ++c) {  // every other byte alone and in short tails
+            if (c == '\r' || c == '\n') continue;
+            for (std::size_t length = 1; length < 20; ++length) {
+                CAPTURE(c);
+                CAPTURE(length);
+                CHECK(str::is_safe_field_value(std::string(length, static_cast<char>(c))));
+            }
+        }
         CHECK(str::is_safe_field_value("Bearer sk-0123456789abcdef"));
     }
 
