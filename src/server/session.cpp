@@ -5,6 +5,7 @@
 #include <boost/beast/http/read.hpp>
 
 #include "server/http_out.hpp"
+#include "server/plain_request.hpp"
 #include "util/ids.hpp"
 #include "util/log.hpp"
 #include "util/redact.hpp"
@@ -112,9 +113,7 @@ bool Session::begin_head() {
     }
     phase_ = Phase::reading;
     headers_.clear();
-    parser_.emplace(headers_);
-    parser_->header_limit(kHeaderLimit);
-    parser_->body_limit(config_.gateway.max_request_bytes);
+    parser_.reset();  // made when the plain pass declines (beast_parser)
     head_scan_ = HeadScanner();
     // A kept-alive connection may sit idle for keepalive_timeout_ms; once the next head has
     // begun, the rest of it must come within header_timeout_ms, as on a new connection.
@@ -139,7 +138,7 @@ void Session::on_head_bytes(const error_code& ec, std::size_t n) {
     if (ec == asio::error::eof) {
         // As Beast reads: no byte at all is a clean close, a head cut short is malformed.
         error_code eof = http::error::end_of_stream;
-        if (parser_->got_some()) parser_->put_eof(eof);
+        if (parser_ && parser_->got_some()) parser_->put_eof(eof);
         on_header_read(eof);
         return;
     }
@@ -155,6 +154,17 @@ void Session::on_head_bytes(const error_code& ec, std::size_t n) {
 void Session::parse_head(std::size_t fresh) {
     const auto data = buffer_.data();
     const std::string_view buffered(static_cast<const char*>(data.data()), data.size());
+    if (!parser_) {
+        // The first bytes of this request: most requests are all there, and plain.
+        if (const auto plain =
+                parse_plain_request(buffered, config_.gateway.max_request_bytes, headers_)) {
+            accept_plain(*plain);
+            return;
+        }
+        headers_.clear();
+        beast_parser();
+        fresh = buffered.size();  // the scanner below has seen none of it
+    }
     if (head_scan_.scan(buffered.substr(buffered.size() - fresh)).verdict ==
         HeadScanner::Verdict::obs_fold) {
         reject_request(400, ErrorType::bad_request,
@@ -173,6 +183,27 @@ void Session::parse_head(std::size_t fresh) {
         return;
     }
     on_header_read(ec);
+}
+
+RequestParser& Session::beast_parser() {
+    if (!parser_) {
+        parser_.emplace(headers_);
+        parser_->header_limit(kHeaderLimit);
+        parser_->body_limit(config_.gateway.max_request_bytes);
+    }
+    return *parser_;
+}
+
+void Session::accept_plain(const PlainRequest& plain) {
+    started_ = Clock::now();
+    method_.assign(plain.method);
+    target_.assign(plain.target);
+    keep_alive_ = plain.keep_alive;
+    http10_ = false;
+    body_ = std::make_shared<const std::string>(plain.body);
+    buffer_.consume(plain.size);
+    clear_deadline();
+    run_request(plain.has_content_length);
 }
 
 void Session::on_header_read(const error_code& ec) {
@@ -282,18 +313,19 @@ void Session::reject_request(int status, ErrorType type, const std::string& mess
 
 void Session::dispatch() {
     RequestParser& req = *parser_;
-    // A large body leaves a large read buffer behind; an idle keep-alive connection keeps none.
-    if (buffer_.capacity() > 64 * 1024 && buffer_.size() < 16 * 1024) buffer_.shrink_to_fit();
     method_ = std::move(req.method);
     target_ = std::move(req.target);
     keep_alive_ = req.keep_alive();
     http10_ = req.version < 11;
-    const bool has_length = req.has_content_length;
-    const std::uint64_t body_size = req.body.size();
     body_ = std::make_shared<const std::string>(std::move(req.body));
+    run_request(req.has_content_length);
+}
 
+void Session::run_request(bool has_length) {
+    // A large body leaves a large read buffer behind; an idle keep-alive connection keeps none.
+    if (buffer_.capacity() > 64 * 1024 && buffer_.size() < 16 * 1024) buffer_.shrink_to_fit();
     IncomingRequest in{method_, target_, &headers_, body_,
-                       has_length ? std::optional<std::uint64_t>(body_size) : std::nullopt};
+                       has_length ? std::optional<std::uint64_t>(body_->size()) : std::nullopt};
     HandlerResult result = handle_request(loop_.shared.handler, in);
     request_id_ = std::move(result.request_id);
     error_type_ = std::move(result.error_type);

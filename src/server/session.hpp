@@ -19,6 +19,8 @@
 
 namespace llmgw::server {
 
+struct PlainRequest;
+
 class Session : public std::enable_shared_from_this<Session>, public upstream::ExchangeSink {
 public:
     Session(boost::asio::ip::tcp::socket socket, Loop& loop);
@@ -37,11 +39,14 @@ private:
     void read_head_bytes();
     void on_head_bytes(const boost::system::error_code& ec, std::size_t n);
     void parse_head(std::size_t fresh);
+    RequestParser& beast_parser();
+    void accept_plain(const PlainRequest& plain);
     void on_header_read(const boost::system::error_code& ec);
     void read_body();
     void on_body_read(const boost::system::error_code& ec);
     void reject_request(int status, ErrorType type, const std::string& message);
     void dispatch();
+    void run_request(bool has_length);
     void begin_response();
     void end_busy();
     void send_reply(Reply reply);

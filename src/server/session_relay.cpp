@@ -229,8 +229,7 @@ void Session::response_done() {
     plan_ = {};
     fell_back_ = false;
     service_.clear();
-    lane_.assign(1, '-');  // not = "-": GCC 12 -O3 reports a false -Wrestrict (bug 105329)
-    rule_.assign(1, '-');
+    lane_ = rule_ = "-";
     error_type_.clear();
     upstream_request_id_.clear();
     body_.reset();

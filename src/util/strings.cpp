@@ -34,24 +34,10 @@ bool icontains(std::string_view haystack, std::string_view needle) {
     return false;
 }
 
-namespace {
-
-// RFC 9110 §5.6.2 tchar.
-constexpr auto kTokenChar = [] {
-    std::array<bool, 256> table{};
-    for (int c = 'a'; c <= 'z'; ++c) table[static_cast<std::size_t>(c)] = true;
-    for (int c = 'A'; c <= 'Z'; ++c) table[static_cast<std::size_t>(c)] = true;
-    for (int c = '0'; c <= '9'; ++c) table[static_cast<std::size_t>(c)] = true;
-    for (const char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
-    return table;
-}();
-
-}  // namespace
-
 bool is_token(std::string_view s) {
     if (s.empty()) return false;
     for (const char c : s) {
-        if (!kTokenChar[static_cast<unsigned char>(c)]) return false;
+        if (!is_token_char(c)) return false;
     }
     return true;
 }

@@ -2,6 +2,7 @@
 // unless they return a std::string.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -31,6 +32,16 @@ std::optional<std::uint64_t> parse_u64(std::string_view s);
 // true/false/1/0/yes/no/on/off, case-insensitive.
 std::optional<bool> parse_bool(std::string_view s);
 
+// RFC 9110 §5.6.2 tchar, by table: header names are checked a byte at a time.
+inline constexpr auto kTokenChars = [] {
+    std::array<bool, 256> table{};
+    for (int c = 'a'; c <= 'z'; ++c) table[static_cast<std::size_t>(c)] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) table[static_cast<std::size_t>(c)] = true;
+    for (int c = '0'; c <= '9'; ++c) table[static_cast<std::size_t>(c)] = true;
+    for (const char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
+    return table;
+}();
+inline bool is_token_char(char c) { return kTokenChars[static_cast<unsigned char>(c)]; }
 // An HTTP token (RFC 9110 §5.6.2): one or more tchar, e.g. a method or a header name.
 bool is_token(std::string_view s);
 // No CR, LF or NUL: the value cannot end its header line or the head early.
