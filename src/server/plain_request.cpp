@@ -1,6 +1,7 @@
 #include "server/plain_request.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "util/strings.hpp"
@@ -8,12 +9,28 @@
 namespace llmgw::server {
 namespace {
 
-bool is_visible(char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u > 0x20 && u < 0x7f;
-}
-
 bool is_ows(char c) { return c == ' ' || c == '\t'; }
+
+// The first byte from p that is not SP or visible ASCII (0x20-0x7e), or end; eight at a time.
+// In each word, (v - 0x20·1…) & ~v marks bytes below 0x20 and ((v + 0x01·1…) | v) bytes above
+// 0x7e, in their high bits. Either can also mark a byte above a true one, never below, so the
+// lowest mark (the first byte, little-endian) is exact.
+const char* skip_printable(const char* p, const char* end) {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+    while (end - p >= 8) {
+        std::uint64_t v;
+        std::memcpy(&v, p, 8);
+        if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+        const std::uint64_t marks = (((v - kOnes * 0x20) & ~v) | ((v + kOnes) | v)) & kHighs;
+        if (marks != 0) return p + std::countr_zero(marks) / 8;
+        p += 8;
+    }
+    while (p < end && static_cast<unsigned char>(*p) >= 0x20 && static_cast<unsigned char>(*p) < 0x7f) {
+        ++p;
+    }
+    return p;
+}
 
 const char* skip_token(const char* p, const char* end) {
     while (p < end && str::is_token_char(*p)) ++p;
@@ -77,8 +94,10 @@ std::optional<PlainRequest> parse_plain_request(std::string_view buffered, std::
     if (p == begin || p == end || *p != ' ') return std::nullopt;
     out.method = std::string_view(begin, static_cast<std::size_t>(p - begin));
     const char* start = ++p;
-    while (p < end && is_visible(*p)) ++p;
-    if (p == start || p == end || *p != ' ') return std::nullopt;
+    // The target is visible bytes up to the next SP.
+    const char* printable_end = skip_printable(p, end);
+    p = static_cast<const char*>(std::memchr(p, ' ', static_cast<std::size_t>(printable_end - p)));
+    if (p == nullptr || p == start) return std::nullopt;
     out.target = std::string_view(start, static_cast<std::size_t>(p - start));
     ++p;
     constexpr std::string_view kVersion = "HTTP/1.1\r\n";
@@ -104,14 +123,10 @@ std::optional<PlainRequest> parse_plain_request(std::string_view buffered, std::
         ++p;
         while (p < end && is_ows(*p)) ++p;
         start = p;
-        const char* last = p;  // just past the last visible byte: trailing OWS is not the value
-        for (; p < end; ++p) {
-            if (is_visible(*p)) {
-                last = p + 1;
-            } else if (!is_ows(*p)) {
-                break;
-            }
-        }
+        p = skip_printable(p, end);
+        while (p < end && *p == '\t') p = skip_printable(p + 1, end);
+        const char* last = p;  // trailing OWS is not part of the value
+        while (last > start && is_ows(last[-1])) --last;
         // CRLF. A next line that begins with SP or HTAB (obs-fold, which Beast's path refuses
         // with a 400) has no field name, so the loop declines it.
         if (end - p < 2 || p[0] != '\r' || p[1] != '\n') return std::nullopt;
