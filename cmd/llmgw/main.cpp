@@ -3,6 +3,7 @@
 #include <exception>
 #include <iostream>
 
+#include "allocator.hpp"
 #include "call_command.hpp"
 #include "common.hpp"
 #include "route_command.hpp"
@@ -11,6 +12,7 @@
 
 int main(int argc, char** argv) {
     namespace cli = llmgw::cli;
+    cli::tune_allocator();
     CLI::App app;
     cli::setup_app(app);
     cli::Command command;

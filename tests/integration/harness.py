@@ -136,6 +136,14 @@ max_retries = 0
         return self.proc.returncode
 
 
+def uses_mimalloc(path=None):
+    """True when the gateway binary runs on mimalloc (LLMGW_MIMALLOC, the default build)."""
+    env = dict(os.environ, MIMALLOC_VERBOSE="1")
+    proc = subprocess.run([path or LLMGW, "--version"], capture_output=True, text=True, env=env,
+                          timeout=30)
+    return "mimalloc: process init" in proc.stderr
+
+
 def is_sanitized(path=None):
     """True when the gateway binary is built with a sanitizer: its RSS says nothing then (ASan
     keeps freed memory in quarantine), so memory bounds are not asserted."""

@@ -714,7 +714,7 @@ class ClientFaultsTest(GatewayCase, harness.SharedGatewayTest):
         return time.time()
 
     def test_many_clients_disconnect_mid_stream(self):
-        base_fds, _ = self.warm_baseline()
+        base_fds, base_rss = self.warm_baseline()
         rss_after = []
         for _ in range(2):
             self.mock.reset()
@@ -734,6 +734,11 @@ class ClientFaultsTest(GatewayCase, harness.SharedGatewayTest):
         # A second identical round must not need more memory than the first (no per-stream leak).
         if not SANITIZED:
             self.assertLess((rss_after[1] - rss_after[0]) / 1024, 8, rss_after)
+        # With mimalloc (the default build), memory freed by the ended streams goes back to the
+        # system while the gateway sits idle, not at its next request: ~2 MiB above the warm
+        # baseline here, ~19 MiB with mimalloc's default delays.
+        if not SANITIZED and harness.uses_mimalloc():
+            self.assertLess((rss_after[1] - base_rss) / 1024, 6, (base_rss, rss_after))
         self.assertEqual(len(re.findall(r"\[drop-\d+\] \[WARN\] client went away", self.gw.log())),
                          2 * CLIENTS)
         self.assert_serves_next()
