@@ -26,9 +26,6 @@ struct PlainRequest {
     std::size_t size = 0;           // bytes of head and body, to consume
 };
 
-// Heads longer than this go to Beast, which applies the 16 KiB limit (431) itself.
-inline constexpr std::size_t kPlainHeadMax = 8 * 1024;
-
 // Views point into `buffered`. The fields are added to `headers`, which is cleared first; on
 // nullopt it may hold some of them, and the caller clears it before Beast reads the head.
 std::optional<PlainRequest> parse_plain_request(std::string_view buffered, std::uint64_t body_limit,

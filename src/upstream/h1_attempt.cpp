@@ -11,6 +11,7 @@
 
 #include "upstream/h1_message.hpp"
 #include "upstream/limits.hpp"
+#include "upstream/plain_response.hpp"
 #include "util/send_now.hpp"
 
 namespace llmgw::upstream {
@@ -247,6 +248,11 @@ void H1Attempt::read() {
 // Parses what is buffered, as far as the owner takes it; then reads, waits or ends.
 void H1Attempt::process() {
     auto keep = self();
+    if (plain_done_) {  // its body was held back and has now been taken (resume)
+        complete(plain_keep_alive_);
+        return;
+    }
+    if (!parser_->got_some() && request_.method != "HEAD" && take_plain()) return;
     while (!parser_->is_done()) {
         error_code ec;
         const bool in_head = !parser_->is_header_done();
@@ -301,7 +307,40 @@ void H1Attempt::process() {
             head_bytes_ = head_so_far;  // interim heads count towards the one limit
         }
     }
-    complete();
+    complete(parser_->keep_alive() && !parser_->need_eof());
+}
+
+// The whole answer in one pass, when it came whole and plain (the usual JSON answer); false
+// leaves the buffer to Beast's parser. The owner sees the same calls in the same order.
+bool H1Attempt::take_plain() {
+    const auto data = conn_->buffer.data();
+    const std::string_view bytes(static_cast<const char*>(data.data()), data.size());
+    ResponseHead& head = parser_->head;
+    const auto plain = parse_plain_response(bytes, head.headers);
+    if (!plain) {
+        head.headers.clear();
+        return false;
+    }
+    head.status = plain->status;
+    head.http_version = "1.1";
+    head.content_length = plain->content_length;
+    plain_done_ = true;
+    plain_keep_alive_ = plain->keep_alive;
+    if (!owner_->on_attempt_head(head)) {
+        if (owner_) end(GatewayError{ErrorType::unknown, "stopped"});  // the owner knows why
+        return true;
+    }
+    if (!owner_) return true;  // cancelled from inside
+    error_code ec;
+    parsed_body(plain->body, ec);  // a paused chunk is copied to held_
+    if (!owner_) return true;
+    conn_->buffer.consume(plain->size);
+    if (stopped_) {
+        end(GatewayError{ErrorType::unknown, "stopped"});
+        return true;
+    }
+    if (!paused_) complete(plain_keep_alive_);
+    return true;
 }
 
 void H1Attempt::at_eof() {
@@ -318,7 +357,7 @@ void H1Attempt::at_eof() {
     parser_->put_eof(ec);
     if (!owner_ || stopped_) return;
     if (!ec) {
-        complete();
+        complete(parser_->keep_alive() && !parser_->need_eof());
     } else if (!parser_->is_header_done()) {
         end(network("upstream closed the connection in the middle of the response head"));
     } else {
@@ -326,9 +365,8 @@ void H1Attempt::at_eof() {
     }
 }
 
-void H1Attempt::complete() {
-    const bool reusable = parser_->keep_alive() && !parser_->need_eof() && !eof_ &&
-                          conn_->buffer.size() == 0;
+void H1Attempt::complete(bool keep_alive) {
+    const bool reusable = keep_alive && !eof_ && conn_->buffer.size() == 0;
     ++conn_->requests;
     if (reusable) pool_.give_back(target_.origin, std::move(conn_));
     end(std::nullopt);

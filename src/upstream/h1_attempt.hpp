@@ -37,8 +37,9 @@ private:
     void send();
     void read();
     void process();
+    bool take_plain();
     void at_eof();
-    void complete();
+    void complete(bool keep_alive);
     bool replay();
     void end(std::optional<GatewayError> error);
     void new_parser();
@@ -63,6 +64,8 @@ private:
     bool eof_ = false;        // the upstream closed its side
     bool answered_ = false;   // a byte of an answer (even a 1xx) arrived: never replay then
     bool interim_ = false;    // the head being parsed is a 1xx
+    bool plain_done_ = false; // the answer was read by the plain pass (parse_plain_response)
+    bool plain_keep_alive_ = false;
 };
 
 }  // namespace llmgw::upstream

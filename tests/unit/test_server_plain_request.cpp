@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "fuzz/plain_request_diff.hpp"
+#include "fuzz/plain_head_diff.hpp"
 #include "server/plain_request.hpp"
 
 using llmgw::Headers;
@@ -52,7 +52,7 @@ TEST_SUITE("server.plain_request") {
         CHECK(fields[0].name == "Host");
         CHECK(fields[0].value == "127.0.0.1:8787");
         CHECK(fields[8].name == "Content-Length");
-        CHECK(plain_diff::compare(kSdkRequest, kBodyLimit).disagreement == "");
+        CHECK(plain_diff::compare_request(kSdkRequest, kBodyLimit).disagreement == "");
     }
 
     TEST_CASE("plain variations are accepted as Beast reads them") {
@@ -70,7 +70,7 @@ TEST_SUITE("server.plain_request") {
         };
         for (const std::string& request : accepted) {
             CAPTURE(request);
-            const auto verdict = plain_diff::compare(request, kBodyLimit);
+            const auto verdict = plain_diff::compare_request(request, kBodyLimit);
             CHECK(verdict.accepted);
             CHECK(verdict.disagreement == "");
         }
@@ -140,7 +140,7 @@ TEST_SUITE("server.plain_request") {
                     default: if (at < request.size()) request[at] = c; break;
                 }
             }
-            const auto verdict = plain_diff::compare(request, kBodyLimit);
+            const auto verdict = plain_diff::compare_request(request, kBodyLimit);
             if (!verdict.disagreement.empty()) {
                 CAPTURE(request);
                 FAIL(verdict.disagreement);

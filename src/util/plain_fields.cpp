@@ -1,0 +1,38 @@
+#include "util/plain_fields.hpp"
+
+#include <bit>
+#include <cstring>
+
+namespace llmgw::plain {
+
+const char* skip_printable(const char* p, const char* end) {
+    // In each word, (v - 0x20·1…) & ~v marks bytes below 0x20 and (v + 0x01·1…) | v bytes
+    // above 0x7e, in their high bits. Either can also mark a byte after a true one, never
+    // before, so the lowest mark (the first byte, little-endian) is exact.
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+    while (end - p >= 8) {
+        std::uint64_t v;
+        std::memcpy(&v, p, 8);
+        if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+        const std::uint64_t marks = (((v - kOnes * 0x20) & ~v) | ((v + kOnes) | v)) & kHighs;
+        if (marks != 0) return p + std::countr_zero(marks) / 8;
+        p += 8;
+    }
+    while (p < end && static_cast<unsigned char>(*p) >= 0x20 && static_cast<unsigned char>(*p) < 0x7f) {
+        ++p;
+    }
+    return p;
+}
+
+std::optional<std::uint64_t> parse_length(std::string_view value) {
+    if (value.empty() || value.size() > 18) return std::nullopt;
+    std::uint64_t n = 0;
+    for (const char c : value) {
+        if (c < '0' || c > '9') return std::nullopt;
+        n = n * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    return n;
+}
+
+}  // namespace llmgw::plain
