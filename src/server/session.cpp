@@ -22,6 +22,10 @@ namespace {
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;      // SPEC §6: larger → 431
 constexpr std::size_t kPipelineLimit = 64 * 1024;      // buffered early bytes of a next request
 constexpr std::chrono::seconds kSendTimeout{60};
+// A proxied exchange still running after this starts watching its client (watch_client): a
+// disconnect then cancels the upstream. Most answers are done sooner, and an exchange that is
+// not watched costs no read of the client (a read that finds nothing is a system call).
+constexpr std::chrono::milliseconds kWatchAfter{20};
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 }  // namespace
@@ -78,6 +82,11 @@ void Session::on_deadline_timer() {
         arm_deadline_timer();
         return;
     }
+    if (due_ == Due::watch) {
+        watch_client();
+        set_deadline(kSendTimeout - kWatchAfter, Due::send_check);
+        return;
+    }
     if (due_ == Due::send_check) {
         // A client that has not taken a write for kSendTimeout stopped reading: it is dropped,
         // and its upstream transfer with it.
@@ -94,14 +103,18 @@ void Session::on_deadline_timer() {
 
 void Session::read_header() {
     if (!begin_head()) return;
-    if (buffer_.size() == 0) {
-        read_head_bytes();
-        return;
-    }
-    // Early bytes of a pipelined request, parsed on the next turn: a response that completed
-    // inside flush() must not recurse into the next request (and so on down the stack).
+    // On the next turn either way. Early bytes of a pipelined request: a response that
+    // completed inside flush() must not recurse into the next request (and so on down the
+    // stack). No bytes yet: the client has only just been sent its answer, and Asio tries a new
+    // read at once, so a read started now finds nothing and costs a system call; by the next
+    // turn, under load, the next request is usually there.
     asio::post(socket_.get_executor(), [self = shared_from_this()] {
-        if (self->phase_ == Phase::reading) self->parse_head(self->buffer_.size());
+        if (self->phase_ != Phase::reading) return;
+        if (self->buffer_.size() > 0) {
+            self->parse_head(self->buffer_.size());
+        } else {
+            self->read_head_bytes();
+        }
     });
 }
 
@@ -336,10 +349,11 @@ void Session::run_request(bool has_length) {
     }
 }
 
-void Session::begin_response() {
+void Session::begin_response(Due first) {
     phase_ = Phase::responding;
-    // One check per kSendTimeout rather than a timer per write (on_deadline_timer).
-    set_deadline(kSendTimeout, Due::send_check);
+    // One check per kSendTimeout rather than a timer per write (on_deadline_timer); a proxied
+    // response first starts watching the client after kWatchAfter.
+    set_deadline(first == Due::watch ? kWatchAfter : kSendTimeout, first);
     if (!busy_) {
         busy_ = true;
         loop_.shared.busy_sessions.fetch_add(1, std::memory_order_relaxed);
@@ -353,7 +367,7 @@ void Session::end_busy() {
 }
 
 void Session::send_reply(Reply reply) {
-    begin_response();
+    begin_response(Due::send_check);
     status_ = reply.status;
     const bool head_only = method_ == "HEAD" || reply.status == 204 || reply.status == 304;
     HeadWriter head(out_pending_, reply.status);
@@ -367,7 +381,7 @@ void Session::send_reply(Reply reply) {
 }
 
 void Session::start_proxy(ProxyPlan plan) {
-    begin_response();
+    begin_response(Due::watch);
     plan_ = std::move(plan);
     service_ = plan_.decision.service->name;
     lane_value_ = plan_.decision.lane;
@@ -381,7 +395,6 @@ void Session::start_proxy(ProxyPlan plan) {
                   log_str("upstream", redact_target(plan_.request.url))});
     }
     self_while_proxying_ = shared_from_this();
-    watch_client();
     if (lane_value_ == routing::Lane::background) {
         admit_background();
     } else {

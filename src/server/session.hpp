@@ -47,7 +47,6 @@ private:
     void reject_request(int status, ErrorType type, const std::string& message);
     void dispatch();
     void run_request(bool has_length);
-    void begin_response();
     void end_busy();
     void send_reply(Reply reply);
     void start_proxy(ProxyPlan plan);
@@ -59,7 +58,8 @@ private:
     void watch_client();
     // One timer per session, moved lazily (session.cpp): a deadline pushed later costs
     // nothing until the pending wait wakes; only one pulled earlier re-arms the timer.
-    enum class Due { nothing, close, send_check };
+    enum class Due { nothing, close, send_check, watch };
+    void begin_response(Due first);
     void set_deadline(Clock::duration after, Due what);
     void clear_deadline() { due_ = Due::nothing; }
     void arm_deadline_timer();
