@@ -3,7 +3,6 @@
 #include <exception>
 #include <iostream>
 
-#include "allocator.hpp"
 #include "call_command.hpp"
 #include "common.hpp"
 #include "route_command.hpp"
@@ -12,7 +11,6 @@
 
 int main(int argc, char** argv) {
     namespace cli = llmgw::cli;
-    cli::tune_allocator();
     CLI::App app;
     cli::setup_app(app);
     cli::Command command;

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 
+#include "allocator.hpp"
 #include "server/gateway.hpp"
 #include "upstream/loop_clients.hpp"
 #include "util/log.hpp"
@@ -69,7 +70,9 @@ int run_serve(const ServeOptions& opts, std::ostream& err) {
     log_setup(level, format);
     std::signal(SIGPIPE, SIG_IGN);
     upstream::init_curl_once();  // before the loops start: curl_global_init is not thread-safe
-    return server::run_gateway(config);
+    server::GatewayHooks hooks;
+    hooks.release_memory = allocator_release_memory();
+    return server::run_gateway(config, hooks);
 }
 
 }  // namespace llmgw::cli

@@ -29,7 +29,7 @@ int thread_count(const config::Config& config) {
 
 class Gateway {
 public:
-    explicit Gateway(const config::Config& config) {
+    Gateway(const config::Config& config, GatewayHooks hooks) : hooks_(hooks) {
         shared_.config = &config;
         shared_.handler.config = &config;
         shared_.handler.started = std::chrono::steady_clock::now();
@@ -63,6 +63,12 @@ public:
                      "it can use this gateway and the API keys it is sent",
                      {log_str("address", listener_->address())});
         }
+        if (hooks_.release_memory != nullptr) {
+            for (auto& loop : loops_) {
+                memory_timers_.push_back(std::make_unique<asio::steady_timer>(loop->io));
+                release_memory_every_second(*memory_timers_.back());
+            }
+        }
         std::vector<std::thread> threads;
         for (std::size_t i = 1; i < loops_.size(); ++i) {
             threads.emplace_back([loop = loops_[i].get()] { run_loop(*loop); });
@@ -77,6 +83,17 @@ private:
     static void run_loop(Loop& loop) {
         auto guard = asio::make_work_guard(loop.io);
         loop.io.run();
+    }
+
+    // An allocator that frees lazily acts only when it is next called: a gateway gone idle after
+    // a burst would keep the burst's memory. Once a second is nothing under load.
+    void release_memory_every_second(asio::steady_timer& timer) {
+        timer.expires_after(std::chrono::seconds(1));
+        timer.async_wait([this, &timer](const boost::system::error_code& ec) {
+            if (ec) return;
+            hooks_.release_memory();
+            release_memory_every_second(timer);
+        });
     }
 
     void watch_signals() {
@@ -114,8 +131,10 @@ private:
         });
     }
 
+    GatewayHooks hooks_;
     SharedState shared_;
     std::vector<std::unique_ptr<Loop>> loops_;
+    std::vector<std::unique_ptr<asio::steady_timer>> memory_timers_;  // one per loop, in its io
     std::unique_ptr<Listener> listener_;
     std::optional<asio::signal_set> signals_;
     std::optional<asio::steady_timer> drain_timer_;
@@ -124,8 +143,8 @@ private:
 
 }  // namespace
 
-int run_gateway(const config::Config& config) {
-    Gateway gateway(config);
+int run_gateway(const config::Config& config, GatewayHooks hooks) {
+    Gateway gateway(config, hooks);
     return gateway.run();
 }
 

@@ -7,6 +7,12 @@ namespace llmgw::server {
 
 // Runs until SIGINT/SIGTERM (drains in-flight requests for up to drain_timeout_ms) and
 // returns the process exit status: 0 after a clean stop, 1 when it cannot listen.
-int run_gateway(const config::Config& config);
+// What the binary adds to the server. release_memory gives freed memory back to the system; each
+// loop calls it about once a second from its own thread (an allocator keeps per-thread state).
+struct GatewayHooks {
+    void (*release_memory)() = nullptr;
+};
+
+int run_gateway(const config::Config& config, GatewayHooks hooks = {});
 
 }  // namespace llmgw::server
