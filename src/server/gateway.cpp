@@ -104,7 +104,7 @@ private:
                 std::_Exit(1);
             }
             log_line(LogLevel::info, "", "draining",
-                     {log_num("signal", sig), log_num("in_flight", shared_.busy_sessions.load()),
+                     {log_num("signal", sig), log_num("in_flight", busy_sessions()),
                       log_num("drain_timeout_ms", shared_.config->gateway.drain_timeout_ms)});
             listener_->stop();
             for (auto& loop : loops_) {
@@ -120,8 +120,14 @@ private:
         });
     }
 
+    long long busy_sessions() const {
+        long long busy = 0;
+        for (const auto& loop : loops_) busy += loop->busy_sessions.load(std::memory_order_relaxed);
+        return busy;
+    }
+
     void poll_drain() {
-        if (shared_.busy_sessions.load() == 0 || std::chrono::steady_clock::now() >= drain_deadline_) {
+        if (busy_sessions() == 0 || std::chrono::steady_clock::now() >= drain_deadline_) {
             for (auto& loop : loops_) loop->io.stop();
             return;
         }

@@ -18,14 +18,15 @@ namespace llmgw::server {
 
 class Session;
 
-// What every loop shares: read-only configuration and a few counters.
+// What every loop shares: read-only configuration, the drain flag, the connection count.
 struct SharedState {
     const config::Config* config = nullptr;
     HandlerContext handler;
-    std::atomic<bool> draining{false};
-    std::atomic<int> connections{0};
-    std::atomic<int> busy_sessions{0};  // with a request in progress
     std::unique_ptr<LaneGate> background;
+    std::atomic<bool> draining{false};  // read by every request, set once
+    // Changed by every connection's start and end, so on a cache line of its own: another
+    // core's write must not evict what every request reads.
+    alignas(64) std::atomic<int> connections{0};
 };
 
 struct Loop {
@@ -37,6 +38,9 @@ struct Loop {
     upstream::LoopClients upstream;
     SharedState& shared;
     std::unordered_set<Session*> sessions;
+    // Sessions of this loop with a request in progress. Written by this loop's thread only
+    // (per request, so per loop rather than shared); the drain adds them up.
+    std::atomic<int> busy_sessions{0};
 };
 
 }  // namespace llmgw::server

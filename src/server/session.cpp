@@ -356,14 +356,14 @@ void Session::begin_response(Due first) {
     set_deadline(first == Due::watch ? kWatchAfter : kSendTimeout, first);
     if (!busy_) {
         busy_ = true;
-        loop_.shared.busy_sessions.fetch_add(1, std::memory_order_relaxed);
+        loop_.busy_sessions.fetch_add(1, std::memory_order_relaxed);
     }
 }
 
 void Session::end_busy() {
     if (!busy_) return;
     busy_ = false;
-    loop_.shared.busy_sessions.fetch_sub(1, std::memory_order_relaxed);
+    loop_.busy_sessions.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void Session::send_reply(Reply reply) {

@@ -95,7 +95,7 @@ private:
     bool timer_pending_ = false;
     Phase phase_ = Phase::reading;
     int requests_served_ = 0;
-    bool busy_ = false;  // counted in SharedState::busy_sessions
+    bool busy_ = false;  // counted in Loop::busy_sessions
 
     // The request in progress.
     std::string method_;
