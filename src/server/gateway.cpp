@@ -66,7 +66,7 @@ public:
         if (hooks_.release_memory != nullptr) {
             for (auto& loop : loops_) {
                 memory_timers_.push_back(std::make_unique<asio::steady_timer>(loop->io));
-                release_memory_when_idle(*loop, *memory_timers_.back(), 0);
+                release_memory_when_idle(*loop, *memory_timers_.back(), 0, 0);
             }
         }
         std::vector<std::thread> threads;
@@ -91,14 +91,18 @@ private:
     // hands every free page back, and the next burst would fault them all in again (1,000
     // streams' time to first byte grew by a third when it ran every second).
     static constexpr int kReleaseAfterIdle = 10;  // seconds, counted by a one-second tick
-    void release_memory_when_idle(Loop& loop, asio::steady_timer& timer, int idle_seconds) {
+    void release_memory_when_idle(Loop& loop, asio::steady_timer& timer, int idle_seconds,
+                                  std::uint64_t requests_seen) {
         timer.expires_after(std::chrono::seconds(1));
-        timer.async_wait([this, &loop, &timer, idle_seconds](const boost::system::error_code& ec) {
+        timer.async_wait([this, &loop, &timer, idle_seconds, requests_seen](const boost::system::error_code& ec) {
             if (ec) return;
-            const bool idle = loop.busy_sessions.load(std::memory_order_relaxed) == 0;
+            // Idle for the last second: nothing in progress now, and nothing began since the
+            // last tick (a short burst between two ticks counts as activity too).
+            const bool idle = loop.busy_sessions.load(std::memory_order_relaxed) == 0 &&
+                              loop.requests_begun == requests_seen;
             const int now_idle = idle ? idle_seconds + 1 : 0;
             if (now_idle == kReleaseAfterIdle) hooks_.release_memory();
-            release_memory_when_idle(loop, timer, now_idle);
+            release_memory_when_idle(loop, timer, now_idle, loop.requests_begun);
         });
     }
 

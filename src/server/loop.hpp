@@ -6,6 +6,7 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <unordered_set>
 
@@ -41,6 +42,7 @@ struct Loop {
     // Sessions of this loop with a request in progress. Written by this loop's thread only
     // (per request, so per loop rather than shared); the drain adds them up.
     std::atomic<int> busy_sessions{0};
+    std::uint64_t requests_begun = 0;  // responses begun on this loop (its thread only)
 };
 
 }  // namespace llmgw::server

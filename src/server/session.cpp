@@ -354,6 +354,7 @@ void Session::begin_response(Due first) {
     // One check per kSendTimeout rather than a timer per write (on_deadline_timer); a proxied
     // response first starts watching the client after kWatchAfter.
     set_deadline(first == Due::watch ? kWatchAfter : kSendTimeout, first);
+    ++loop_.requests_begun;
     if (!busy_) {
         busy_ = true;
         loop_.busy_sessions.fetch_add(1, std::memory_order_relaxed);
