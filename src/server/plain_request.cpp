@@ -9,36 +9,11 @@
 namespace llmgw::server {
 namespace {
 
-// What a field means for framing. False: a field this pass leaves to Beast.
-bool note_field(std::string_view name, std::string_view value, PlainRequest& out, int& hosts,
-                std::uint64_t& length) {
-    using str::iequals;
-    switch (name.size()) {  // one comparison per field for most names
-        case 4:
-            if (iequals(name, "host")) ++hosts;
-            return true;
-        case 6: return !iequals(name, "expect");
-        case 7: return !iequals(name, "upgrade");
-        case 10:
-            if (!iequals(name, "connection")) return true;
-            if (iequals(value, "close")) {
-                out.keep_alive = false;
-                return true;
-            }
-            return iequals(value, "keep-alive");
-        case 14: {
-            if (!iequals(name, "content-length")) return true;
-            if (out.has_content_length) return false;
-            const auto n = plain::parse_length(value);
-            if (!n) return false;
-            out.has_content_length = true;
-            length = *n;
-            return true;
-        }
-        case 16: return !iequals(name, "proxy-connection");
-        case 17: return !iequals(name, "transfer-encoding");
-        default: return true;
-    }
+// Host and Expect, then framing. False: a field this pass leaves to Beast.
+bool note_field(std::string_view name, std::string_view value, plain::Framing& framing, int& hosts) {
+    if (name.size() == 4 && str::iequals(name, "host")) ++hosts;
+    if (name.size() == 6 && str::iequals(name, "expect")) return false;
+    return plain::note_framing_field(name, value, framing);
 }
 
 }  // namespace
@@ -67,12 +42,15 @@ std::optional<PlainRequest> parse_plain_request(std::string_view buffered, std::
     }
 
     int hosts = 0;
-    std::uint64_t length = 0;
+    plain::Framing framing;
     p = plain::read_fields(p + kVersion.size(), end, headers,
                            [&](std::string_view name, std::string_view value) {
-                               return note_field(name, value, out, hosts, length);
+                               return note_field(name, value, framing, hosts);
                            });
     if (p == nullptr || hosts != 1) return std::nullopt;
+    out.keep_alive = framing.keep_alive;
+    out.has_content_length = framing.has_length;
+    const std::uint64_t length = framing.length;
 
     const auto head_size = static_cast<std::size_t>(p - begin);
     if (length > body_limit || buffered.size() - head_size < length) return std::nullopt;

@@ -4,40 +4,11 @@
 #include <cstring>
 
 #include "util/plain_fields.hpp"
-#include "util/strings.hpp"
 
 namespace llmgw::upstream {
 namespace {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-// What a field means for framing. False: a field this pass leaves to Beast.
-bool note_field(std::string_view name, std::string_view value, PlainResponse& out,
-                bool& has_length) {
-    using str::iequals;
-    switch (name.size()) {
-        case 7: return !iequals(name, "upgrade");
-        case 10:
-            if (!iequals(name, "connection")) return true;
-            if (iequals(value, "close")) {
-                out.keep_alive = false;
-                return true;
-            }
-            return iequals(value, "keep-alive");
-        case 14: {
-            if (!iequals(name, "content-length")) return true;
-            if (has_length) return false;
-            const auto n = plain::parse_length(value);
-            if (!n) return false;
-            has_length = true;
-            out.content_length = *n;
-            return true;
-        }
-        case 16: return !iequals(name, "proxy-connection");
-        case 17: return !iequals(name, "transfer-encoding");
-        default: return true;
-    }
-}
 
 }  // namespace
 
@@ -64,11 +35,13 @@ std::optional<PlainResponse> parse_plain_response(std::string_view buffered, Hea
     while (p < end && *p == '\t') p = plain::skip_printable(p + 1, end);
     if (end - p < 2 || p[0] != '\r' || p[1] != '\n') return std::nullopt;
 
-    bool has_length = false;
+    plain::Framing framing;
     p = plain::read_fields(p + 2, end, headers, [&](std::string_view name, std::string_view value) {
-        return note_field(name, value, out, has_length);
+        return plain::note_framing_field(name, value, framing);
     });
-    if (p == nullptr || !has_length) return std::nullopt;
+    if (p == nullptr || !framing.has_length) return std::nullopt;
+    out.keep_alive = framing.keep_alive;
+    out.content_length = framing.length;
 
     const auto head_size = static_cast<std::size_t>(p - begin);
     if (buffered.size() - head_size < out.content_length) return std::nullopt;

@@ -35,4 +35,30 @@ std::optional<std::uint64_t> parse_length(std::string_view value) {
     return n;
 }
 
+bool note_framing_field(std::string_view name, std::string_view value, Framing& framing) {
+    using str::iequals;
+    switch (name.size()) {  // one comparison per field for most names
+        case 7: return !iequals(name, "upgrade");
+        case 10:
+            if (!iequals(name, "connection")) return true;
+            if (iequals(value, "close")) {
+                framing.keep_alive = false;
+                return true;
+            }
+            return iequals(value, "keep-alive");
+        case 14: {
+            if (!iequals(name, "content-length")) return true;
+            if (framing.has_length) return false;
+            const auto n = parse_length(value);
+            if (!n) return false;
+            framing.has_length = true;
+            framing.length = *n;
+            return true;
+        }
+        case 16: return !iequals(name, "proxy-connection");
+        case 17: return !iequals(name, "transfer-encoding");
+        default: return true;
+    }
+}
+
 }  // namespace llmgw::plain

@@ -28,6 +28,18 @@ inline const char* skip_token(const char* p, const char* end) {
 // 1 to 18 digits and nothing else: no overflow, no sign, no list ("5, 5" is Beast's to read).
 std::optional<std::uint64_t> parse_length(std::string_view value);
 
+// How a plain head frames its message, from its fields so far.
+struct Framing {
+    bool keep_alive = true;      // no "Connection: close"
+    bool has_length = false;
+    std::uint64_t length = 0;    // Content-Length, when has_length
+};
+
+// Notes what a field means for framing, in requests and answers alike. False on a field the
+// plain passes leave to Beast: Upgrade, Proxy-Connection, Transfer-Encoding, a Connection other
+// than keep-alive or close, a second Content-Length or one that is not plain digits.
+bool note_framing_field(std::string_view name, std::string_view value, Framing& framing);
+
 // Reads the field lines from p through the empty line into `into`, calling
 // on_field(name, value) -> bool first for each (false declines). Returns the byte after the
 // empty line, or nullptr to decline. A line that begins with SP or HTAB (obs-fold) has no

@@ -35,6 +35,20 @@ inline std::string first_different_field(const llmgw::Headers& a, const llmgw::H
     return {};
 }
 
+// Puts `bytes` into a Beast parser until its message is done; "" then, else why it is not.
+template <class Parser>
+std::string feed_whole(Parser& parser, std::string_view bytes, std::size_t& used) {
+    while (!parser.is_done()) {
+        boost::system::error_code ec;
+        const std::size_t n =
+            parser.put(boost::asio::buffer(bytes.data() + used, bytes.size() - used), ec);
+        used += n;
+        if (ec) return "Beast refuses it: " + ec.message();
+        if (n == 0) return "Beast waits for more bytes";
+    }
+    return {};
+}
+
 inline Verdict compare_request(std::string_view bytes, std::uint64_t body_limit) {
     Verdict verdict;
     llmgw::Headers plain_fields;
@@ -52,14 +66,7 @@ inline Verdict compare_request(std::string_view bytes, std::uint64_t body_limit)
     parser.body_limit(body_limit);
     parser.eager(true);
     std::size_t used = 0;
-    while (!parser.is_done()) {
-        boost::system::error_code ec;
-        const std::size_t n =
-            parser.put(boost::asio::buffer(bytes.data() + used, bytes.size() - used), ec);
-        used += n;
-        if (ec) return disagree("Beast refuses it: " + ec.message());
-        if (n == 0) return disagree("Beast waits for more bytes");
-    }
+    if (auto why = feed_whole(parser, bytes, used); !why.empty()) return disagree(std::move(why));
     if (used != plain->size) return disagree("a different length");
     if (parser.method != plain->method) return disagree("a different method");
     if (parser.target != plain->target) return disagree("a different target");
@@ -130,14 +137,7 @@ inline Verdict compare_response(std::string_view bytes) {
 
     BeastResponse parser;
     std::size_t used = 0;
-    while (!parser.is_done()) {
-        boost::system::error_code ec;
-        const std::size_t n =
-            parser.put(boost::asio::buffer(bytes.data() + used, bytes.size() - used), ec);
-        used += n;
-        if (ec) return disagree("Beast refuses it: " + ec.message());
-        if (n == 0) return disagree("Beast waits for more bytes");
-    }
+    if (auto why = feed_whole(parser, bytes, used); !why.empty()) return disagree(std::move(why));
     if (used != plain->size) return disagree("a different length");
     if (parser.status != plain->status) return disagree("a different status");
     if (parser.version != 11) return disagree("not HTTP/1.1 to Beast");
