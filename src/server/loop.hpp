@@ -30,12 +30,27 @@ struct SharedState {
     alignas(64) std::atomic<int> connections{0};
 };
 
+// A loop's io_context that can destroy its pending handlers on demand (Asio's services shut
+// down), not only in its own destructor.
+class LoopContext : public boost::asio::io_context {
+public:
+    using boost::asio::io_context::io_context;
+    void destroy_pending_handlers() { shutdown(); }
+};
+
 struct Loop {
     explicit Loop(SharedState& s) : upstream(io), shared(s) {}
+    // Sessions still open (a drain that timed out) are closed, then pending handlers are
+    // destroyed, while the session set and the upstream clients they use are still there
+    // (loop.cpp). io's own destructor would do it after the members declared below it.
+    ~Loop();
+    Loop(const Loop&) = delete;
+    Loop& operator=(const Loop&) = delete;
+
     // One thread runs this context and every socket's operations, so the reactor's
     // per-descriptor locks are off; posts from other threads (the listener's start and stop,
     // the lane gate, a drain, Asio's resolver thread) still go through the scheduler's lock.
-    boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+    LoopContext io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     upstream::LoopClients upstream;
     SharedState& shared;
     std::unordered_set<Session*> sessions;

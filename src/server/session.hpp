@@ -28,6 +28,8 @@ public:
     void start();
     // Graceful shutdown: an idle connection closes now, a busy one after its response.
     void drain();
+    // Closes now, whatever the session is doing (its loop is going away).
+    void stop() { close(); }
 
 private:
     using Clock = std::chrono::steady_clock;
