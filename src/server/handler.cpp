@@ -144,11 +144,8 @@ bool is_event_stream(const Headers& upstream) {
 }
 
 void proxied_response_headers(HeadWriter& out, const config::Config& config, const Headers& request,
-                              const Headers& upstream, std::string_view request_id,
+                              const Headers& upstream, bool is_sse, std::string_view request_id,
                               routing::Lane lane, double processing_ms, bool fell_back) {
-    // Known before the first field is written: an event stream's own caching headers are
-    // replaced by ours wherever they stand.
-    const bool is_sse = is_event_stream(upstream);
     bool has_request_id = false;
     for (const HeaderField& f : upstream) {
         if (routing::is_dropped_response_header(f.name) || str::iequals(f.name, "content-length")) {

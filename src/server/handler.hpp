@@ -63,9 +63,10 @@ bool is_event_stream(const Headers& upstream);
 
 // Headers for a proxied response: the upstream's minus dropped ones, plus ids, lane, timing,
 // CORS and the SSE anti-buffering pair (SPEC §5), written straight into the head. Framing
-// headers are the session's.
+// headers are the session's. `is_sse` is is_event_stream(upstream), known before the first
+// field is written: an event stream's own caching headers are replaced wherever they stand.
 void proxied_response_headers(HeadWriter& out, const config::Config& config, const Headers& request,
-                              const Headers& upstream, std::string_view request_id,
+                              const Headers& upstream, bool is_sse, std::string_view request_id,
                               routing::Lane lane, double processing_ms, bool fell_back);
 
 }  // namespace llmgw::server

@@ -41,11 +41,9 @@ void Session::on_head(const upstream::ResponseHead& head) {
     status_ = head.status;
     head_sent_ = true;
     if (const auto id = head.headers.get("x-request-id")) upstream_request_id_ = std::string(*id);
-    if (const auto type = head.headers.get("content-type")) {
-        sse_ = str::icontains(*type, "text/event-stream");
-    }
+    sse_ = is_event_stream(head.headers);
     HeadWriter out(out_pending_, head.status);
-    proxied_response_headers(out, config_, headers_, head.headers, request_id_, lane_value_,
+    proxied_response_headers(out, config_, headers_, head.headers, sse_, request_id_, lane_value_,
                              outcome_ttfb_now(), fell_back_);
     const bool bodiless = no_body_ || head.status == 204 || head.status == 304;
     bool close_delimited = false;

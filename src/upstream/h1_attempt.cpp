@@ -121,7 +121,7 @@ void H1Attempt::resume() {
         if (!self->owner_ || !self->paused_) return;
         switch (self->owner_->on_attempt_body(self->held_)) {
             case AttemptOwner::Take::paused: return;
-            case AttemptOwner::Take::stop: self->end(GatewayError{ErrorType::unknown, "stopped"}); return;
+            case AttemptOwner::Take::stop: self->end_stopped(); return;
             case AttemptOwner::Take::taken: break;
         }
         self->paused_ = false;
@@ -269,7 +269,7 @@ void H1Attempt::process() {
         conn_->buffer.consume(used);
         if (in_head) head_bytes_ += used;
         if (stopped_) {
-            end(GatewayError{ErrorType::unknown, "stopped"});  // the owner knows why
+            end_stopped();
             return;
         }
         if (paused_) return;  // resume() goes on
@@ -327,7 +327,7 @@ bool H1Attempt::take_plain() {
     plain_done_ = true;
     plain_keep_alive_ = plain->keep_alive;
     if (!owner_->on_attempt_head(head)) {
-        if (owner_) end(GatewayError{ErrorType::unknown, "stopped"});  // the owner knows why
+        if (owner_) end_stopped();
         return true;
     }
     if (!owner_) return true;  // cancelled from inside
@@ -336,7 +336,7 @@ bool H1Attempt::take_plain() {
     if (!owner_) return true;
     conn_->buffer.consume(plain->size);
     if (stopped_) {
-        end(GatewayError{ErrorType::unknown, "stopped"});
+        end_stopped();
         return true;
     }
     if (!paused_) complete(plain_keep_alive_);
@@ -382,6 +382,9 @@ bool H1Attempt::replay() {
     open_fresh();
     return true;
 }
+
+// The owner said stop (from one of its callbacks); it knows why.
+void H1Attempt::end_stopped() { end(GatewayError{ErrorType::unknown, "stopped"}); }
 
 void H1Attempt::end(std::optional<GatewayError> error) {
     AttemptOwner* owner = owner_;

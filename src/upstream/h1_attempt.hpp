@@ -42,6 +42,7 @@ private:
     void complete(bool keep_alive);
     bool replay();
     void end(std::optional<GatewayError> error);
+    void end_stopped();
     void new_parser();
     void parsed_head(boost::system::error_code& ec);
     std::size_t parsed_body(std::string_view chunk, boost::system::error_code& ec);

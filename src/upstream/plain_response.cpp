@@ -31,8 +31,7 @@ std::optional<PlainResponse> parse_plain_response(std::string_view buffered, Hea
     if (out.status < 200 || out.status > 599 || out.status == 204 || out.status == 304) {
         return std::nullopt;
     }
-    p = plain::skip_printable(p + 4, end);
-    while (p < end && *p == '\t') p = plain::skip_printable(p + 1, end);
+    p = plain::skip_field_text(p + 4, end);
     if (end - p < 2 || p[0] != '\r' || p[1] != '\n') return std::nullopt;
 
     plain::Framing framing;

@@ -20,6 +20,13 @@ inline constexpr std::size_t kHeadMax = 8 * 1024;
 // The first byte from p that is not SP or visible ASCII (0x20-0x7e), or end; a word at a time.
 const char* skip_printable(const char* p, const char* end);
 
+// The first byte from p that is not SP, tab or visible ASCII: the text of a value or a reason.
+inline const char* skip_field_text(const char* p, const char* end) {
+    p = skip_printable(p, end);
+    while (p < end && *p == '\t') p = skip_printable(p + 1, end);
+    return p;
+}
+
 inline const char* skip_token(const char* p, const char* end) {
     while (p < end && str::is_token_char(*p)) ++p;
     return p;
@@ -57,8 +64,7 @@ const char* read_fields(const char* p, const char* end, Headers& into, OnField&&
         ++p;
         while (p < end && is_ows(*p)) ++p;
         start = p;
-        p = skip_printable(p, end);
-        while (p < end && *p == '\t') p = skip_printable(p + 1, end);
+        p = skip_field_text(p, end);
         const char* last = p;  // trailing whitespace is not part of the value
         while (last > start && is_ows(last[-1])) --last;
         if (end - p < 2 || p[0] != '\r' || p[1] != '\n') return nullptr;
