@@ -20,6 +20,23 @@ TextStream::TextStream(Options options) : options_(options), parser_(options.max
 }
 
 void TextStream::feed(std::string_view chunk, std::string& out) {
+    // "No event of a known format in the first max_line bytes" is decided at that byte,
+    // wherever the chunks are cut: a chunk that crosses it is fed in two parts. (Decided at
+    // the end of a chunk instead, an event completed a few bytes later in the same chunk
+    // counted in one cut and not in another.)
+    if (!raw_ && options_.event_stream && tracking_ && format_ == Format::unknown) {
+        const std::size_t decide_at = options_.max_line + 1;
+        if (held_.size() < decide_at && chunk.size() > decide_at - held_.size()) {
+            const std::size_t first = decide_at - held_.size();
+            feed_part(chunk.substr(0, first), out);
+            feed_part(chunk.substr(first), out);
+            return;
+        }
+    }
+    feed_part(chunk, out);
+}
+
+void TextStream::feed_part(std::string_view chunk, std::string& out) {
     if (raw_) out.append(chunk);
     if (!options_.event_stream) {
         if (!raw_) held_.append(chunk);  // a JSON body is read whole

@@ -48,6 +48,7 @@ class TextStream {
     bool ended_early() const;
 
   private:
+    void feed_part(std::string_view chunk, std::string& out);
     void handle_events(std::string& out);
     void handle_event(const SseEvent& event, std::string& out);
     void fall_back_to_raw(std::string_view why, std::string& out);

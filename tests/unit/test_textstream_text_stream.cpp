@@ -233,6 +233,21 @@ TEST_SUITE("textstream.text_stream") {
         CHECK(r.warnings == 0);
     }
 
+    TEST_CASE("the first-bytes bound is decided at its byte, however the body is cut") {
+        // The first event of a known format completes after max_line bytes: raw, with one
+        // warning, for every chunk size (found by fuzz_text_stream: a cut just before the
+        // blank line fell back, the whole body did not).
+        const std::string stream =
+            "x-pad: padding padding padding\ndata: {\"type\": \"ping\"}\n\n"
+            "data: {\"choices\":[{\"delta\":{\"content\":\"A\"}}]}\n\n";
+        for (std::size_t piece = 0; piece <= stream.size(); ++piece) {
+            CAPTURE(piece);
+            const Run r = run(stream, TextStream::Mode::text, true, piece, 37);
+            CHECK(r.out == stream);
+            CHECK(r.warnings == 1);
+        }
+    }
+
     TEST_CASE("an over-long line falls back to raw and keeps every byte from that line on") {
         const std::string long_text(100, 'x');
         const std::string stream =
