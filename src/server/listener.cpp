@@ -1,9 +1,11 @@
 #include "server/listener.hpp"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 #include "server/session.hpp"
@@ -13,6 +15,29 @@ namespace llmgw::server {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
+
+namespace {
+
+// After accept() ran out of descriptors (or memory), the backlog waits this long: the next try
+// would fail the same way at once.
+constexpr std::chrono::milliseconds kRetryAfter{100};
+
+// An accepted descriptor on its way to another loop: closed if that loop never takes it.
+class AcceptedFd {
+public:
+    explicit AcceptedFd(int fd) : fd_(fd) {}
+    AcceptedFd(AcceptedFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+    AcceptedFd& operator=(AcceptedFd&&) = delete;
+    ~AcceptedFd() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    int release() { return std::exchange(fd_, -1); }
+
+private:
+    int fd_;
+};
+
+}  // namespace
 
 Listener::Listener(std::vector<std::unique_ptr<Loop>>& loops) : loops_(loops) {}
 
@@ -25,38 +50,46 @@ Result<std::unique_ptr<Listener>> Listener::open(std::vector<std::unique_ptr<Loo
                                           tcp::resolver::passive | tcp::resolver::numeric_service, ec);
     if (ec || results.empty()) return unexpected("cannot resolve '" + host + "': " + ec.message());
     const tcp::endpoint endpoint = *results.begin();
-    auto first = std::make_unique<LoopAcceptor>(LoopAcceptor{*loops.front(), tcp::acceptor(loops.front()->io)});
-    auto& a = first->acceptor;
-    a.open(endpoint.protocol(), ec);
+    listener->protocol_ = endpoint.protocol();
+    tcp::acceptor bound(loops.front()->io);
+    bound.open(endpoint.protocol(), ec);
     if (ec) return unexpected(ec.message());
-    a.set_option(tcp::acceptor::reuse_address(true), ec);
-    a.bind(endpoint, ec);
+    bound.set_option(tcp::acceptor::reuse_address(true), ec);
+    bound.bind(endpoint, ec);
     if (ec) return unexpected(ec.message());
-    a.listen(asio::socket_base::max_listen_connections, ec);
+    bound.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return unexpected(ec.message());
-    a.non_blocking(true, ec);  // accept_pending() takes a backlog without blocking
+    bound.non_blocking(true, ec);  // accept_pending() takes a backlog without blocking
     if (ec) return unexpected(ec.message());
-    listener->acceptors_.push_back(std::move(first));
+    const int fd = bound.release(ec);
+    if (ec) return unexpected(ec.message());
+    if (auto first = listener->add_acceptor(*loops.front(), fd); !first) return unexpected(first.error());
     // The other loops wait on duplicates of the same listening socket, in their own reactors.
     for (std::size_t i = 1; i < loops.size(); ++i) {
-        const int fd = ::dup(a.native_handle());
-        if (fd < 0) return unexpected(std::string("cannot share the listening socket: ") + std::strerror(errno));
-        auto other = std::make_unique<LoopAcceptor>(LoopAcceptor{*loops[i], tcp::acceptor(loops[i]->io)});
-        other->acceptor.assign(endpoint.protocol(), fd, ec);
-        if (ec) {
-            ::close(fd);
-            return unexpected(ec.message());
-        }
-        other->acceptor.non_blocking(true, ec);  // Asio's own flag: the descriptor already is
-        if (ec) return unexpected(ec.message());
-        listener->acceptors_.push_back(std::move(other));
+        const int copy = ::dup(fd);
+        if (copy < 0) return unexpected(std::string("cannot share the listening socket: ") + std::strerror(errno));
+        if (auto other = listener->add_acceptor(*loops[i], copy); !other) return unexpected(other.error());
     }
     return listener;
 }
 
+Result<Listener::LoopAcceptor*> Listener::add_acceptor(Loop& loop, int fd) {
+    auto a = std::make_unique<LoopAcceptor>(LoopAcceptor{loop, tcp::acceptor(loop.io), asio::steady_timer(loop.io)});
+    boost::system::error_code ec;
+    a->acceptor.assign(protocol_, fd, ec);
+    if (ec) {
+        ::close(fd);
+        return unexpected(ec.message());
+    }
+    a->acceptor.non_blocking(true, ec);  // Asio's own flag: the descriptor already is
+    if (ec) return unexpected(ec.message());
+    acceptors_.push_back(std::move(a));
+    return acceptors_.back().get();
+}
+
 void Listener::start() {
     for (auto& a : acceptors_) {
-        asio::post(a->loop.io, [this, acceptor = a.get()] { accept_next(*acceptor); });
+        asio::post(a->loop.io, [this, acceptor = a.get()] { accept_pending(*acceptor); });
     }
 }
 
@@ -65,6 +98,7 @@ void Listener::stop() {
         asio::post(a->loop.io, [acceptor = a.get()] {
             boost::system::error_code ignored;
             acceptor->acceptor.close(ignored);
+            acceptor->retry.cancel();
         });
     }
 }
@@ -84,48 +118,102 @@ bool Listener::is_loopback() const {
     return !ec && ep.address().is_loopback();
 }
 
-void Listener::accept_next(LoopAcceptor& a) {
-    a.acceptor.async_accept(a.loop.io, [this, &a](const boost::system::error_code& ec,
-                                                  tcp::socket socket) {
+// Waits for the next connection. Only after accept() said "nothing more": the reactor reports
+// an edge, and connections left in the backlog would make none.
+void Listener::wait_next(LoopAcceptor& a) {
+    a.acceptor.async_wait(tcp::acceptor::wait_read, [this, &a](const boost::system::error_code& ec) {
         if (ec == asio::error::operation_aborted || !a.acceptor.is_open()) return;
-        if (!ec) {
-            serve(a.loop, std::move(socket));
-            accept_pending(a);
-        } else {
-            log_accept_failure(ec);
-        }
-        accept_next(a);
+        accept_pending(a);
     });
 }
 
 // A burst of clients (a batch of streams opened at once) waits in the backlog: take a batch
-// now rather than one connection per turn of the loop, as nginx's multi_accept does. Another
-// loop woken by the same burst takes its share meanwhile.
+// now rather than one connection per turn of the loop, as nginx's multi_accept does, and the
+// rest on the next turn. Another loop woken by the same burst takes its share meanwhile.
 void Listener::accept_pending(LoopAcceptor& a) {
+    if (!a.acceptor.is_open()) return;
     for (int i = 0; i < kAcceptBatch; ++i) {
-        tcp::socket socket(a.loop.io);
-        boost::system::error_code ec;
-        a.acceptor.accept(socket, ec);
-        if (ec) {
-            if (ec != asio::error::would_block && ec != asio::error::try_again) log_accept_failure(ec);
+        const int fd = ::accept4(a.acceptor.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            a.out_of_descriptors = false;
+            hand_over(a.loop, fd);
+            continue;
+        }
+        const int error = errno;
+        if (error == EAGAIN || error == EWOULDBLOCK) {
+            wait_next(a);
             return;
         }
-        serve(a.loop, std::move(socket));
+        if (error == EINTR || error == ECONNABORTED) continue;  // that client is gone; the next
+        if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
+            if (!a.out_of_descriptors) log_accept_failure(error);  // once, not every retry
+            a.out_of_descriptors = true;
+            a.retry.expires_after(kRetryAfter);
+            a.retry.async_wait([this, &a](const boost::system::error_code& ec) {
+                if (!ec) accept_pending(a);
+            });
+            return;
+        }
+        // Anything else belongs to that one connection (EPROTO, EPERM from a filter): go on.
+        log_accept_failure(error);
     }
+    asio::post(a.loop.io, [this, &a] { accept_pending(a); });
 }
 
-void Listener::log_accept_failure(const boost::system::error_code& ec) {
-    if (log_enabled(LogLevel::warn)) {
-        log_line(LogLevel::warn, "", "accept failed", {log_str("reason", ec.message())});
+// The first loop (in order) that has fewer than kSpread connections more than the least busy
+// one. A few clients stay together on one loop, whose thread then runs without cross-thread
+// wake-ups (and on a machine whose other cores run the clients, without being preempted by
+// them); many are spread evenly, a kSpread-wide step apart.
+Loop& Listener::pick_loop() const {
+    int fewest = loops_.front()->connections.load(std::memory_order_relaxed);
+    for (const auto& loop : loops_) fewest = std::min(fewest, loop->connections.load(std::memory_order_relaxed));
+    for (const auto& loop : loops_) {
+        if (loop->connections.load(std::memory_order_relaxed) < fewest + kSpread) return *loop;
     }
+    return *loops_.front();  // counts moved under us; any loop will do
 }
 
-void Listener::serve(Loop& loop, tcp::socket socket) {
+void Listener::hand_over(Loop& here, int fd) {
+    Loop& there = loops_.size() > 1 ? pick_loop() : here;
+    there.connections.fetch_add(1, std::memory_order_relaxed);
+    if (&there == &here) {
+        serve(here, fd);
+        return;
+    }
+    asio::post(there.io, [this, &there, accepted = AcceptedFd(fd)]() mutable {
+        serve(there, accepted.release());
+    });
+}
+
+void Listener::log_accept_failure(int error) {
+    if (!log_enabled(LogLevel::warn)) return;
+    if (error == EMFILE || error == ENFILE) {
+        log_line(LogLevel::warn, "", "accept failed, new connections wait until descriptors are free",
+                 {log_str("reason", std::strerror(error)),
+                  log_str("hint", "raise the open-files limit (ulimit -n) or lower max_connections")});
+        return;
+    }
+    log_line(LogLevel::warn, "", "accept failed", {log_str("reason", std::strerror(error))});
+}
+
+// On `loop`'s thread, which counts the connection from here on (the session gives it back).
+void Listener::serve(Loop& loop, int fd) const {
     const auto& g = loop.shared.config->gateway;
     if (loop.shared.connections.load(std::memory_order_relaxed) >= g.max_connections) {
         log_line(LogLevel::warn, "", "connection limit reached, closing new connection",
                  {log_num("max_connections", g.max_connections)});
-        return;  // the socket closes here
+        ::close(fd);
+        loop.connections.fetch_sub(1, std::memory_order_relaxed);
+        return;
+    }
+    tcp::socket socket(loop.io);
+    boost::system::error_code ec;
+    socket.assign(protocol_, fd, ec);
+    if (ec) {
+        ::close(fd);
+        loop.connections.fetch_sub(1, std::memory_order_relaxed);
+        log_line(LogLevel::warn, "", "accept failed", {log_str("reason", ec.message())});
+        return;
     }
     std::make_shared<Session>(std::move(socket), loop)->start();
 }

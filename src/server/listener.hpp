@@ -1,10 +1,11 @@
 // The listening socket, shared by every loop: each loop waits on it through its own acceptor
-// (a duplicate of the descriptor in that loop's reactor), accepts what it can and serves those
-// connections itself, as nginx's workers do. A busy loop accepts less and an idle one more, a
-// burst is taken in batches by whichever loops are free, and no socket crosses threads.
+// (a duplicate of the descriptor in that loop's reactor) and accepts what it can. Whichever loop
+// accepted it, a connection goes to the loop pick_loop() names: a few clients share one loop,
+// many are spread over all of them. A connection then stays on its loop.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,14 +31,21 @@ private:
     struct LoopAcceptor {
         Loop& loop;
         boost::asio::ip::tcp::acceptor acceptor;
+        boost::asio::steady_timer retry;  // after running out of descriptors
+        bool out_of_descriptors = false;  // logged once until an accept succeeds again
     };
-    static constexpr int kAcceptBatch = 32;  // per wake-up; then the loop's other work has a turn
-    void accept_next(LoopAcceptor& a);
+    static constexpr int kAcceptBatch = 32;  // per turn; then the loop's other work has a turn
+    static constexpr int kSpread = 32;       // see pick_loop()
+    Result<LoopAcceptor*> add_acceptor(Loop& loop, int fd);
+    void wait_next(LoopAcceptor& a);
     void accept_pending(LoopAcceptor& a);
-    static void serve(Loop& loop, boost::asio::ip::tcp::socket socket);
-    static void log_accept_failure(const boost::system::error_code& ec);
+    Loop& pick_loop() const;
+    void hand_over(Loop& here, int fd);
+    void serve(Loop& loop, int fd) const;
+    static void log_accept_failure(int error);
 
     std::vector<std::unique_ptr<Loop>>& loops_;
+    boost::asio::ip::tcp protocol_ = boost::asio::ip::tcp::v4();
     std::vector<std::unique_ptr<LoopAcceptor>> acceptors_;  // [0] owns the bound socket
 };
 

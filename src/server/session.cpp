@@ -43,6 +43,7 @@ Session::Session(asio::ip::tcp::socket socket, Loop& loop)
 Session::~Session() {
     loop_.sessions.erase(this);
     loop_.shared.connections.fetch_sub(1, std::memory_order_relaxed);
+    loop_.connections.fetch_sub(1, std::memory_order_relaxed);  // counted by the listener
     if (exchange_) exchange_->cancel();
     release_slot();
 }

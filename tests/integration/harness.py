@@ -165,6 +165,36 @@ def proc_rss_kb(pid):
     raise AssertionError("no VmRSS for %d" % pid)
 
 
+def proc_cpu_ticks(pid):
+    """User plus system CPU time of process `pid` so far, in clock ticks."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def client_sockets_per_loop(pid):
+    """For each event loop of process `pid` (each epoll instance), how many sockets it watches
+    besides its copy of the listening socket, sorted: [loop with fewest, ..., most]."""
+    counts = []
+    fd_dir = f"/proc/{pid}/fd"
+    for name in os.listdir(fd_dir):
+        try:
+            if os.readlink(f"{fd_dir}/{name}") != "anon_inode:[eventpoll]":
+                continue
+            with open(f"/proc/{pid}/fdinfo/{name}") as f:
+                watched = [line.split()[1] for line in f if line.startswith("tfd:")]
+        except OSError:
+            continue
+        sockets = 0
+        for tfd in watched:
+            try:
+                sockets += os.readlink(f"{fd_dir}/{tfd}").startswith("socket:")
+            except OSError:
+                pass
+        counts.append(sockets - 1)
+    return sorted(counts)
+
+
 def close_wait_sockets(remote_port):
     """TCP sockets in CLOSE_WAIT whose remote end is 127.0.0.1:remote_port: the gateway's ends
     of upstream connections the mock on that port closed (the mock's own sockets have the port

@@ -1018,6 +1018,82 @@ class ClientFaultsTest(GatewayCase, harness.SharedGatewayTest):
         self.assertEqual(self.mock.requests(), [])
 
 
+class ConnectionLimitsTest(GatewayCase):
+    """More clients than the gateway may hold: max_connections, and the open-files limit."""
+
+    def tearDown(self):
+        if self.gw:
+            self.gw.stop()
+        if self.mock:
+            self.mock.stop()
+
+    def served_connection(self):
+        """A new kept-alive connection that has had one answer (so the gateway holds it)."""
+        s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        status, _, _ = split_head(read_response(s, 10))
+        self.assertEqual(status, 200)
+        return s
+
+    def test_a_connection_over_max_connections_is_closed_and_the_next_one_served(self):
+        self.mock = harness.Mock()
+        self.gw = harness.Gateway(self.mock.port, "[gateway]\nmax_connections = 3\n",
+                                  args=("--threads", "2"))
+        held = [self.served_connection() for _ in range(3)]
+        extra = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
+        extra.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        raw, how = read_to_end(extra, 5)
+        self.assertEqual(raw, b"")  # closed without an answer, at once
+        self.assertIn(how, ("eof", "reset"))
+        self.wait_log(r"\[WARN\] connection limit reached.*max_connections=3")
+        held.pop().close()
+        deadline = time.monotonic() + 5
+        while True:  # the session's end is seen by the gateway a moment later
+            try:
+                held.append(self.served_connection())
+                break
+            except (AssertionError, OSError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        for s in held + [extra]:
+            s.close()
+
+    def test_out_of_descriptors_the_backlog_waits_without_spinning_then_is_served(self):
+        self.mock = harness.Mock()
+        self.gw = harness.Gateway(self.mock.port, args=("--threads", "2"))
+        pid = self.gw.proc.pid
+        soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+        in_use = len(os.listdir(f"/proc/{pid}/fd"))
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (in_use + 3, hard))
+        try:
+            held = [self.served_connection() for _ in range(3)]
+            waiting = []
+            for _ in range(3):  # the kernel completes these; the gateway cannot accept them
+                s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
+                s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                waiting.append(s)
+            self.wait_log(r"\[WARN\] accept failed, new connections wait.*Too many open files")
+            ticks0 = harness.proc_cpu_ticks(pid)
+            time.sleep(1.0)
+            busy = (harness.proc_cpu_ticks(pid) - ticks0) / os.sysconf("SC_CLK_TCK")
+            self.assertLess(busy, 0.25, "the gateway spins while it cannot accept")
+            for s in waiting:
+                s.settimeout(0.2)
+                with self.assertRaises(socket.timeout):
+                    s.recv(1)
+            # Logged once per loop, not on every retry.
+            self.assertLessEqual(self.gw.log().count("accept failed"), 2)
+            for s in held:
+                s.close()
+            for s in waiting:  # accepted on a retry once descriptors are free
+                status, _, _ = split_head(read_response(s, 5))
+                self.assertEqual(status, 200)
+                s.close()
+        finally:
+            resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
+
+
 # ---------------------------------------------------------------- 3. attack matrix
 
 class PathAttackTest(GatewayCase):

@@ -405,6 +405,49 @@ class JsonLogTest(unittest.TestCase):
             mock.stop()
 
 
+class LoopSpreadTest(unittest.TestCase):
+    """`--threads 2`: which event loop serves a connection, seen in the loops' epoll sets."""
+
+    def test_a_few_clients_share_one_loop_and_many_are_spread(self):
+        mock = harness.Mock()
+        gw = harness.Gateway(mock.port, args=("--threads", "2"))
+        conns = []
+
+        def open_connections(n):
+            for _ in range(n):  # one at a time: each finds both loops idle, waiting to accept
+                c = gw.conn(timeout=10)
+                c.request("GET", "/health")
+                r = c.getresponse()
+                r.read()
+                self.assertEqual(r.status, 200)
+                conns.append(c)
+
+        try:
+            open_connections(10)
+            self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [0, 10])
+            # The first loop takes connections until it has 32 more than the other, then they
+            # alternate: 70 connections are 51 and 19.
+            open_connections(60)
+            self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [19, 51])
+            # Closing the first 40 leaves 15 on each (the first 32 and every other one after
+            # were on the first loop). The count each loop keeps follows: the next 10 all go to
+            # the first loop again, as when both started empty.
+            for c in conns[:40]:
+                c.close()
+            del conns[:40]
+            deadline = time.monotonic() + 5
+            while harness.client_sockets_per_loop(gw.proc.pid) != [15, 15] and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [15, 15])
+            open_connections(10)
+            self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [15, 25])
+        finally:
+            for c in conns:
+                c.close()
+            gw.stop()
+            mock.stop()
+
+
 class ShutdownTest(unittest.TestCase):
     def test_sigterm_drains_in_flight_stream_then_exits_0(self):
         mock = harness.Mock()
