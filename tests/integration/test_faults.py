@@ -1059,6 +1059,10 @@ class ConnectionLimitsTest(GatewayCase):
         for s in held + [extra]:
             s.close()
 
+    # Under ASan+UBSan, out of descriptors, UBSan's vptr check reported Boost's static
+    # error_category as "invalid vptr, memory cannot be printed": its memory probe needs a
+    # descriptor too. The behaviour is checked on the plain build.
+    @unittest.skipIf(SANITIZED, "the sanitizers' runtime needs descriptors of its own")
     def test_out_of_descriptors_the_backlog_waits_without_spinning_then_is_served(self):
         self.mock = harness.Mock()
         self.gw = harness.Gateway(self.mock.port, args=("--threads", "2"))
