@@ -31,9 +31,7 @@ Exchange::Exchange(LoopClients& clients, UpstreamRequest request, const RequestP
       native_(native_target(clients, request_.url)),
       policy_(policy),
       sink_(&sink),
-      deadline_timer_(clients.io),
-      idle_timer_(clients.io),
-      backoff_timer_(clients.io),
+      timer_(clients.io),
       started_(Clock::now()) {
     const std::int64_t head_budget =
         policy_.total_timeout_ms > 0 ? policy_.total_timeout_ms : policy_.headers_timeout_ms;
@@ -46,17 +44,21 @@ Exchange::~Exchange() { cancel(); }
 void Exchange::cancel() {
     sink_ = nullptr;
     finished_ = true;
-    deadline_timer_.cancel();
-    idle_timer_.cancel();
-    backoff_timer_.cancel();
+    stop_timers();
     drop_attempt();
+}
+
+void Exchange::stop_timers() {
+    if (timer_at_) timer_.cancel();
+    timer_at_.reset();
+    if (backoff_timer_) backoff_timer_->cancel();
 }
 
 void Exchange::resume() {
     if (!paused_ || !attempt_) return;
     paused_ = false;
     last_activity_ = Clock::now();
-    arm_idle();
+    if (policy_.idle_timeout_ms > 0) wake_at(last_activity_ + milliseconds(policy_.idle_timeout_ms));
     attempt_->resume();
 }
 
@@ -65,7 +67,7 @@ void Exchange::launch_attempt() {
     pending_error_.reset();
     retry_reason_.reset();
     attempt_ = make_attempt(clients_, native_, request_, *this);
-    arm_deadline(headers_deadline_, Deadline::headers);
+    wake_at(headers_deadline_);
     attempt_->start();
 }
 
@@ -94,12 +96,12 @@ bool Exchange::on_attempt_head(const ResponseHead& head) {
                                        " bytes"};
         return false;
     }
-    deadline_timer_.cancel();
-    if (total_deadline_) arm_deadline(*total_deadline_, Deadline::total);
+    // From here the total and idle deadlines count. The timer is armed for the headers deadline
+    // (the total one when there is one); it is moved only when the idle one comes first.
     outcome_.head_delivered = true;
     last_activity_ = Clock::now();
     outcome_.ttfb_ms = ms_between(started_, last_activity_);
-    arm_idle();
+    if (policy_.idle_timeout_ms > 0) wake_at(last_activity_ + milliseconds(policy_.idle_timeout_ms));
     if (sink_) sink_->on_head(head);
     return true;
 }
@@ -148,24 +150,55 @@ void Exchange::attempt_ended(std::optional<GatewayError> error) {
 }
 
 void Exchange::schedule_retry(const std::string& why, std::int64_t delay_ms) {
-    deadline_timer_.cancel();
-    ++retries_done_;
+    ++retries_done_;  // the timer, if it wakes meanwhile, finds no attempt and sleeps
     if (sink_) sink_->on_retry(outcome_.attempts + 1, why, delay_ms);
-    backoff_timer_.expires_after(milliseconds(delay_ms));
-    backoff_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    if (!backoff_timer_) backoff_timer_.emplace(clients_.io);
+    backoff_timer_->expires_after(milliseconds(delay_ms));
+    backoff_timer_->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
         auto self = weak.lock();
         if (ec || !self || self->finished_) return;
         self->launch_attempt();
     });
 }
 
-void Exchange::arm_deadline(Clock::time_point at, Deadline which) {
-    deadline_timer_.expires_at(at);
-    deadline_timer_.async_wait([weak = weak_from_this(), which](const boost::system::error_code& ec) {
-        auto self = weak.lock();
-        if (ec || !self || self->finished_) return;
-        self->abort_attempt(GatewayError{ErrorType::timeout, self->deadline_message(which)});
+void Exchange::wake_at(Clock::time_point at) {
+    if (timer_at_ && *timer_at_ <= at) return;  // wakes first, then sleeps until `at`
+    timer_at_ = at;
+    timer_.expires_at(at);  // an earlier wait ends with operation_aborted
+    timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+        if (ec) return;
+        if (auto self = weak.lock()) self->on_timer();
     });
+}
+
+void Exchange::on_timer() {
+    timer_at_.reset();
+    if (finished_ || !attempt_) return;  // a retry's backoff: the next attempt re-arms
+    const auto now = Clock::now();
+    if (!outcome_.head_delivered) {
+        if (now >= headers_deadline_) {
+            abort_attempt(GatewayError{ErrorType::timeout, deadline_message(Deadline::headers)});
+            return;
+        }
+        wake_at(headers_deadline_);
+        return;
+    }
+    if (total_deadline_ && now >= *total_deadline_) {
+        abort_attempt(GatewayError{ErrorType::timeout, deadline_message(Deadline::total)});
+        return;
+    }
+    std::optional<Clock::time_point> next = total_deadline_;
+    // A paused stream waits for its client, not its upstream: resume() counts again from then.
+    if (policy_.idle_timeout_ms > 0 && !paused_) {
+        const auto idle_due = last_activity_ + milliseconds(policy_.idle_timeout_ms);
+        if (now >= idle_due) {
+            abort_attempt(GatewayError{ErrorType::timeout, "upstream sent nothing for " +
+                                                               std::to_string(policy_.idle_timeout_ms) + " ms"});
+            return;
+        }
+        next = next ? std::min(*next, idle_due) : idle_due;
+    }
+    if (next) wake_at(*next);
 }
 
 // Written when a deadline passes, never per request.
@@ -179,28 +212,6 @@ std::string Exchange::deadline_message(Deadline which) const {
     return "upstream sent no response headers within " + std::to_string(budget) + " ms";
 }
 
-// One timer per stream, re-armed only when it fires: a chunk just records the time.
-void Exchange::arm_idle() {
-    if (policy_.idle_timeout_ms <= 0 || idle_armed_) return;
-    idle_armed_ = true;
-    idle_timer_.expires_at(last_activity_ + milliseconds(policy_.idle_timeout_ms));
-    idle_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
-        auto self = weak.lock();
-        if (!self) return;
-        self->idle_armed_ = false;
-        if (ec || self->finished_ || !self->attempt_) return;
-        if (self->paused_) return;  // a slow client is not a silent upstream; resume() re-arms
-        const auto due = self->last_activity_ + milliseconds(self->policy_.idle_timeout_ms);
-        if (Clock::now() < due) {
-            self->arm_idle();
-            return;
-        }
-        self->abort_attempt(GatewayError{
-            ErrorType::timeout, "upstream sent nothing for " +
-                                    std::to_string(self->policy_.idle_timeout_ms) + " ms"});
-    });
-}
-
 void Exchange::abort_attempt(GatewayError error) {
     if (!attempt_) return;
     auto self = shared_from_this();
@@ -211,9 +222,7 @@ void Exchange::abort_attempt(GatewayError error) {
 void Exchange::finish(std::optional<GatewayError> error) {
     if (finished_) return;
     finished_ = true;
-    deadline_timer_.cancel();
-    idle_timer_.cancel();
-    backoff_timer_.cancel();
+    stop_timers();
     outcome_.error = std::move(error);
     outcome_.retried_error = outcome_.error.has_value() && retries_done_ > 0;
     ExchangeSink* sink = sink_;

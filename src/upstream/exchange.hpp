@@ -69,12 +69,13 @@ private:
     bool retry_allowed(std::int64_t delay_ms) const;
     void schedule_retry(const std::string& why, std::int64_t delay_ms);
     enum class Deadline { headers, total };
-    void arm_deadline(Clock::time_point at, Deadline which);
     std::string deadline_message(Deadline which) const;
-    void arm_idle();
+    void wake_at(Clock::time_point at);
+    void on_timer();
     void abort_attempt(GatewayError error);
     void finish(std::optional<GatewayError> error);
     void drop_attempt();
+    void stop_timers();
 
     LoopClients& clients_;
     UpstreamRequest request_;
@@ -82,9 +83,13 @@ private:
     RequestPolicy policy_;
     ExchangeSink* sink_;
     std::shared_ptr<Attempt> attempt_;
-    boost::asio::steady_timer deadline_timer_;
-    boost::asio::steady_timer idle_timer_;
-    boost::asio::steady_timer backoff_timer_;
+    // One timer for the headers, total and idle deadlines. Armed for the earliest, it is not
+    // moved when a later one starts to count; on waking it checks them all and sleeps again
+    // until the next (as the session's own timer). Each arm and cancel takes the reactor's lock.
+    boost::asio::steady_timer timer_;
+    std::optional<Clock::time_point> timer_at_;  // when the pending wait ends
+    // Made when a retry first needs it: making a timer takes the service registry's lock.
+    std::optional<boost::asio::steady_timer> backoff_timer_;
 
     Clock::time_point started_;
     Clock::time_point headers_deadline_;           // the lane's deadline for every attempt
@@ -96,7 +101,6 @@ private:
     ExchangeOutcome outcome_;
     int retries_done_ = 0;
     bool paused_ = false;
-    bool idle_armed_ = false;
     bool finished_ = false;
 };
 

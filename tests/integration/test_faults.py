@@ -271,6 +271,11 @@ base_url = "http://127.0.0.1:{port}"
 timeout_ms = 1500
 max_retries = 0
 
+[services.faultylong]
+base_url = "http://127.0.0.1:{port}"
+timeout_ms = 8000
+max_retries = 0
+
 [services.tlsbad]
 base_url = "https://127.0.0.1:{tls_port}"
 timeout_ms = 5000
@@ -360,9 +365,9 @@ class FaultMatrixTest(GatewayCase):
         self.error_before_headers("faulty", "big_head;kib=100", 502, "NETWORK")
 
     # -- errors after the head went out: the response must end broken, never clean --
-    def cut_after_headers(self, mock, type_, sse, max_seconds=4.0):
+    def cut_after_headers(self, mock, type_, sse, max_seconds=4.0, service="faulty"):
         r = rid()
-        raw, how, elapsed = exchange_raw(self.gw.port, post_stream("/gateway/faulty/v1/chat", mock, r),
+        raw, how, elapsed = exchange_raw(self.gw.port, post_stream(f"/gateway/{service}/v1/chat", mock, r),
                                          timeout=10)
         self.assertIn(how, ("eof", "reset"), "the gateway kept the cut connection open")
         self.assertLess(elapsed, max_seconds)
@@ -408,6 +413,12 @@ class FaultMatrixTest(GatewayCase):
     def test_stall_after_headers_idle_timeout_cuts(self):
         _, elapsed = self.cut_after_headers("head_stall;sse=1", "TIMEOUT", sse=True)
         self.assertGreater(elapsed, 0.9)  # stream_idle_timeout_ms = 1000
+
+    def test_idle_timeout_shorter_than_the_headers_timeout_cuts_at_the_idle_one(self):
+        # faultylong waits 8 s for headers; once they came, 1 s of silence ends the stream.
+        _, elapsed = self.cut_after_headers("head_stall;sse=1", "TIMEOUT", sse=True,
+                                            max_seconds=2.5, service="faultylong")
+        self.assertGreater(elapsed, 0.9)
 
     def test_stall_mid_stream_idle_timeout_cuts(self):
         body, elapsed = self.cut_after_headers("sse;events=3;interval_ms=4000", "TIMEOUT", sse=True)

@@ -277,6 +277,32 @@ class BackgroundLaneTest(unittest.TestCase):
         t.join(timeout=10)
         return results["first"], second, elapsed
 
+    def test_a_background_stream_is_cut_at_the_lane_total_time(self):
+        # Events every 200 ms for 4 s: never idle, never late with its headers; only the
+        # background lane's total time (1.5 s here) ends it, with an error event.
+        mock = harness.Mock()
+        gw = harness.Gateway(mock.port, extra_toml="[gateway]\nbackground_timeout_ms = 1500\n")
+        try:
+            start = time.monotonic()
+            raw = harness.raw_request(
+                gw.port, b"POST /gateway/mock/v1/embeddings HTTP/1.1\r\nHost: x\r\n"
+                         b"Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n"
+                         b"x-mock: sse;events=20;interval_ms=200\r\n\r\n{}")
+            elapsed = time.monotonic() - start
+            head, _, body = raw.partition(b"\r\n\r\n")
+            self.assertTrue(head.startswith(b"HTTP/1.1 200 "), raw[:300])
+            self.assertIn(b"\r\nx-processing-mode: background", head.lower())
+            self.assertIn(b"data: {", body)
+            self.assertIn(b"event: error", body)
+            self.assertIn(b"exceeded its total time of 1500 ms", body)
+            self.assertNotIn(b"[DONE]", body)
+            self.assertFalse(body.endswith(b"0\r\n\r\n"), "a cut stream ended with the last chunk")
+            self.assertGreater(elapsed, 1.3)
+            self.assertLess(elapsed, 3.0)
+        finally:
+            gw.stop()
+            mock.stop()
+
     def test_slots_exhausted_falls_back_to_edge(self):
         mock = harness.Mock()
         gw = harness.Gateway(mock.port, extra_toml="[gateway]\nbackground_slots = 1\n"
