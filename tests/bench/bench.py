@@ -832,7 +832,7 @@ def main():
     ap.add_argument("--tp-conns", type=int, default=64)
     ap.add_argument("--lat-dur", type=int, default=4)
     ap.add_argument("--lat-conns", default="1,16")
-    ap.add_argument("--sse-rounds", type=int, default=3)
+    ap.add_argument("--sse-rounds", type=int, default=7)
     ap.add_argument("--sse-streams", default="200,1000")
     ap.add_argument("--sse-events", type=int, default=50)
     ap.add_argument("--sse-delay", type=int, default=20)
