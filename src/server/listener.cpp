@@ -22,19 +22,23 @@ namespace {
 // would fail the same way at once.
 constexpr std::chrono::milliseconds kRetryAfter{100};
 
-// An accepted descriptor on its way to another loop: closed if that loop never takes it.
+// An accepted descriptor on its way to another loop: closed, and given back to that loop's
+// count, if the loop never takes it (it stopped first).
 class AcceptedFd {
 public:
-    explicit AcceptedFd(int fd) : fd_(fd) {}
-    AcceptedFd(AcceptedFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+    AcceptedFd(int fd, Loop& loop) : fd_(fd), loop_(&loop) {}
+    AcceptedFd(AcceptedFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)), loop_(other.loop_) {}
     AcceptedFd& operator=(AcceptedFd&&) = delete;
     ~AcceptedFd() {
-        if (fd_ >= 0) ::close(fd_);
+        if (fd_ < 0) return;
+        ::close(fd_);
+        loop_->connections.fetch_sub(1, std::memory_order_relaxed);
     }
     int release() { return std::exchange(fd_, -1); }
 
 private:
     int fd_;
+    Loop* loop_;
 };
 
 }  // namespace
@@ -141,6 +145,7 @@ void Listener::accept_pending(LoopAcceptor& a) {
         }
         const int error = errno;
         if (error == EAGAIN || error == EWOULDBLOCK) {
+            a.out_of_descriptors = false;  // the backlog is empty: a later shortage is news
             wait_next(a);
             return;
         }
@@ -161,9 +166,10 @@ void Listener::accept_pending(LoopAcceptor& a) {
 }
 
 // The first loop (in order) that has fewer than kSpread connections more than the least busy
-// one. A few clients stay together on one loop, whose thread then runs without cross-thread
-// wake-ups (and on a machine whose other cores run the clients, without being preempted by
-// them); many are spread evenly, a kSpread-wide step apart.
+// one. A few clients stay together on one loop, whose thread then serves their requests
+// without cross-thread wake-ups (a hand-over costs one, once per connection) and, on a machine
+// whose other cores run the clients, without being preempted by them; many are spread evenly,
+// a kSpread-wide step apart.
 Loop& Listener::pick_loop() const {
     int fewest = loops_.front()->connections.load(std::memory_order_relaxed);
     for (const auto& loop : loops_) fewest = std::min(fewest, loop->connections.load(std::memory_order_relaxed));
@@ -180,7 +186,7 @@ void Listener::hand_over(Loop& here, int fd) {
         serve(here, fd);
         return;
     }
-    asio::post(there.io, [this, &there, accepted = AcceptedFd(fd)]() mutable {
+    asio::post(there.io, [this, &there, accepted = AcceptedFd(fd, there)]() mutable {
         serve(there, accepted.release());
     });
 }

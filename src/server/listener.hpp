@@ -32,7 +32,7 @@ private:
         Loop& loop;
         boost::asio::ip::tcp::acceptor acceptor;
         boost::asio::steady_timer retry;  // after running out of descriptors
-        bool out_of_descriptors = false;  // logged once until an accept succeeds again
+        bool out_of_descriptors = false;  // logged once until the backlog is taken again
     };
     static constexpr int kAcceptBatch = 32;  // per turn; then the loop's other work has a turn
     static constexpr int kSpread = 32;       // see pick_loop()
@@ -46,7 +46,7 @@ private:
 
     std::vector<std::unique_ptr<Loop>>& loops_;
     boost::asio::ip::tcp protocol_ = boost::asio::ip::tcp::v4();
-    std::vector<std::unique_ptr<LoopAcceptor>> acceptors_;  // [0] owns the bound socket
+    std::vector<std::unique_ptr<LoopAcceptor>> acceptors_;  // one per loop, each its own descriptor
 };
 
 }  // namespace llmgw::server
