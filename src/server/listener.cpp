@@ -43,7 +43,8 @@ private:
 
 }  // namespace
 
-Listener::Listener(std::vector<std::unique_ptr<Loop>>& loops) : loops_(loops) {}
+Listener::Listener(std::vector<std::unique_ptr<Loop>>& loops)
+    : loops_(loops), home_(*loops.front()), acceptor_(home_.io), retry_(home_.io) {}
 
 Result<std::unique_ptr<Listener>> Listener::open(std::vector<std::unique_ptr<Loop>>& loops,
                                                  const std::string& host, std::uint16_t port) {
@@ -55,61 +56,34 @@ Result<std::unique_ptr<Listener>> Listener::open(std::vector<std::unique_ptr<Loo
     if (ec || results.empty()) return unexpected("cannot resolve '" + host + "': " + ec.message());
     const tcp::endpoint endpoint = *results.begin();
     listener->protocol_ = endpoint.protocol();
-    tcp::acceptor bound(loops.front()->io);
-    bound.open(endpoint.protocol(), ec);
+    auto& a = listener->acceptor_;
+    a.open(endpoint.protocol(), ec);
     if (ec) return unexpected(ec.message());
-    bound.set_option(tcp::acceptor::reuse_address(true), ec);
-    bound.bind(endpoint, ec);
+    a.set_option(tcp::acceptor::reuse_address(true), ec);
+    a.bind(endpoint, ec);
     if (ec) return unexpected(ec.message());
-    bound.listen(asio::socket_base::max_listen_connections, ec);
+    a.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return unexpected(ec.message());
-    bound.non_blocking(true, ec);  // accept_pending() takes a backlog without blocking
+    a.non_blocking(true, ec);  // accept_pending() takes a backlog without blocking
     if (ec) return unexpected(ec.message());
-    const int fd = bound.release(ec);
-    if (ec) return unexpected(ec.message());
-    if (auto first = listener->add_acceptor(*loops.front(), fd); !first) return unexpected(first.error());
-    // The other loops wait on duplicates of the same listening socket, in their own reactors.
-    for (std::size_t i = 1; i < loops.size(); ++i) {
-        const int copy = ::dup(fd);
-        if (copy < 0) return unexpected(std::string("cannot share the listening socket: ") + std::strerror(errno));
-        if (auto other = listener->add_acceptor(*loops[i], copy); !other) return unexpected(other.error());
-    }
     return listener;
 }
 
-Result<Listener::LoopAcceptor*> Listener::add_acceptor(Loop& loop, int fd) {
-    auto a = std::make_unique<LoopAcceptor>(LoopAcceptor{loop, tcp::acceptor(loop.io), asio::steady_timer(loop.io)});
-    boost::system::error_code ec;
-    a->acceptor.assign(protocol_, fd, ec);
-    if (ec) {
-        ::close(fd);
-        return unexpected(ec.message());
-    }
-    a->acceptor.non_blocking(true, ec);  // Asio's own flag: the descriptor already is
-    if (ec) return unexpected(ec.message());
-    acceptors_.push_back(std::move(a));
-    return acceptors_.back().get();
-}
-
 void Listener::start() {
-    for (auto& a : acceptors_) {
-        asio::post(a->loop.io, [this, acceptor = a.get()] { accept_pending(*acceptor); });
-    }
+    asio::post(home_.io, [this] { accept_pending(); });
 }
 
 void Listener::stop() {
-    for (auto& a : acceptors_) {
-        asio::post(a->loop.io, [acceptor = a.get()] {
-            boost::system::error_code ignored;
-            acceptor->acceptor.close(ignored);
-            acceptor->retry.cancel();
-        });
-    }
+    asio::post(home_.io, [this] {
+        boost::system::error_code ignored;
+        acceptor_.close(ignored);
+        retry_.cancel();
+    });
 }
 
 std::string Listener::address() const {
     boost::system::error_code ec;
-    const auto ep = acceptors_.front()->acceptor.local_endpoint(ec);
+    const auto ep = acceptor_.local_endpoint(ec);
     if (ec) return "?";
     const std::string host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]"
                                                   : ep.address().to_string();
@@ -118,51 +92,50 @@ std::string Listener::address() const {
 
 bool Listener::is_loopback() const {
     boost::system::error_code ec;
-    const auto ep = acceptors_.front()->acceptor.local_endpoint(ec);
+    const auto ep = acceptor_.local_endpoint(ec);
     return !ec && ep.address().is_loopback();
 }
 
 // Waits for the next connection. Only after accept() said "nothing more": the reactor reports
 // an edge, and connections left in the backlog would make none.
-void Listener::wait_next(LoopAcceptor& a) {
-    a.acceptor.async_wait(tcp::acceptor::wait_read, [this, &a](const boost::system::error_code& ec) {
-        if (ec == asio::error::operation_aborted || !a.acceptor.is_open()) return;
-        accept_pending(a);
+void Listener::wait_next() {
+    acceptor_.async_wait(tcp::acceptor::wait_read, [this](const boost::system::error_code& ec) {
+        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+        accept_pending();
     });
 }
 
 // A burst of clients (a batch of streams opened at once) waits in the backlog: take a batch
 // now rather than one connection per turn of the loop, as nginx's multi_accept does, and the
-// rest on the next turn. Another loop woken by the same burst takes its share meanwhile.
-void Listener::accept_pending(LoopAcceptor& a) {
-    if (!a.acceptor.is_open()) return;
+// rest on the next turn.
+void Listener::accept_pending() {
+    if (!acceptor_.is_open()) return;
     for (int i = 0; i < kAcceptBatch; ++i) {
-        const int fd = ::accept4(a.acceptor.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            a.out_of_descriptors = false;
-            hand_over(a.loop, fd);
+            hand_over(fd);
             continue;
         }
         const int error = errno;
         if (error == EAGAIN || error == EWOULDBLOCK) {
-            a.out_of_descriptors = false;  // the backlog is empty: a later shortage is news
-            wait_next(a);
+            out_of_descriptors_ = false;  // the backlog is empty: a later shortage is news
+            wait_next();
             return;
         }
         if (error == EINTR || error == ECONNABORTED) continue;  // that client is gone; the next
         if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
-            if (!a.out_of_descriptors) log_accept_failure(error);  // once, not every retry
-            a.out_of_descriptors = true;
-            a.retry.expires_after(kRetryAfter);
-            a.retry.async_wait([this, &a](const boost::system::error_code& ec) {
-                if (!ec) accept_pending(a);
+            if (!out_of_descriptors_) log_accept_failure(error);  // once, not every retry
+            out_of_descriptors_ = true;
+            retry_.expires_after(kRetryAfter);
+            retry_.async_wait([this](const boost::system::error_code& ec) {
+                if (!ec) accept_pending();
             });
             return;
         }
         // Anything else belongs to that one connection (EPROTO, EPERM from a filter): go on.
         log_accept_failure(error);
     }
-    asio::post(a.loop.io, [this, &a] { accept_pending(a); });
+    asio::post(home_.io, [this] { accept_pending(); });
 }
 
 // The first loop (in order) that has fewer than kSpread connections more than the least busy
@@ -179,11 +152,11 @@ Loop& Listener::pick_loop() const {
     return *loops_.front();  // counts moved under us; any loop will do
 }
 
-void Listener::hand_over(Loop& here, int fd) {
-    Loop& there = loops_.size() > 1 ? pick_loop() : here;
+void Listener::hand_over(int fd) {
+    Loop& there = loops_.size() > 1 ? pick_loop() : home_;
     there.connections.fetch_add(1, std::memory_order_relaxed);
-    if (&there == &here) {
-        serve(here, fd);
+    if (&there == &home_) {
+        serve(home_, fd);
         return;
     }
     asio::post(there.io, [this, &there, accepted = AcceptedFd(fd, there)]() mutable {

@@ -58,9 +58,9 @@ struct Loop {
     // (per request, so per loop rather than shared); the drain adds them up.
     std::atomic<int> busy_sessions{0};
     std::uint64_t requests_begun = 0;  // responses begun on this loop (its thread only)
-    // Connections this loop serves, or has been handed and will serve: the listener (any
-    // loop's thread) adds one when it picks this loop, the session takes it back at its end.
-    // Read by every accept, so on a cache line of its own.
+    // Connections this loop serves, or has been handed and will serve: the listener (on the
+    // first loop's thread) adds one when it picks this loop, the session takes it back at its
+    // end. Read by every accept, so on a cache line of its own.
     alignas(64) std::atomic<int> connections{0};
 };
 

@@ -172,9 +172,36 @@ def proc_cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])
 
 
+def listening_socket_inodes():
+    """Inodes of the TCP sockets in LISTEN state on this machine."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    parts = line.split()
+                    if parts[3] == "0A":
+                        inodes.add(parts[9])
+        except OSError:
+            pass
+    return inodes
+
+
 def client_sockets_per_loop(pid):
     """For each event loop of process `pid` (each epoll instance), how many sockets it watches
-    besides its copy of the listening socket, sorted: [loop with fewest, ..., most]."""
+    other than a listening one, sorted: [loop with fewest, ..., most]."""
+    return sorted(clients for clients, _ in sockets_per_loop(pid))
+
+
+def loops_watching_a_listener(pid):
+    """How many event loops of process `pid` watch a listening socket."""
+    return sum(1 for _, listeners in sockets_per_loop(pid) if listeners)
+
+
+def sockets_per_loop(pid):
+    """(other sockets, listening sockets) watched by each epoll instance of process `pid`."""
+    listening = {f"socket:[{i}]" for i in listening_socket_inodes()}
     counts = []
     fd_dir = f"/proc/{pid}/fd"
     for name in os.listdir(fd_dir):
@@ -185,14 +212,18 @@ def client_sockets_per_loop(pid):
                 watched = [line.split()[1] for line in f if line.startswith("tfd:")]
         except OSError:
             continue
-        sockets = 0
+        clients = listeners = 0
         for tfd in watched:
             try:
-                sockets += os.readlink(f"{fd_dir}/{tfd}").startswith("socket:")
+                target = os.readlink(f"{fd_dir}/{tfd}")
             except OSError:
-                pass
-        counts.append(sockets - 1)
-    return sorted(counts)
+                continue
+            if target in listening:
+                listeners += 1
+            elif target.startswith("socket:"):
+                clients += 1
+        counts.append((clients, listeners))
+    return counts
 
 
 def close_wait_sockets(remote_port):

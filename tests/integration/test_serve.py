@@ -423,6 +423,8 @@ class LoopSpreadTest(unittest.TestCase):
                 conns.append(c)
 
         try:
+            # One loop waits on the listening socket: a new connection wakes one thread.
+            self.assertEqual(harness.loops_watching_a_listener(gw.proc.pid), 1)
             open_connections(10)
             self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [0, 10])
             # The first loop takes connections until it has 32 more than the other, then they
