@@ -62,25 +62,13 @@ void Session::drain() {
 void Session::set_deadline(Clock::duration after, Due what) {
     due_ = what;
     deadline_ = Clock::now() + after;
-    if (timer_pending_ && timer_at_ <= deadline_) return;  // wakes first, then waits the rest
-    arm_deadline_timer();
-}
-
-void Session::arm_deadline_timer() {
-    timer_at_ = deadline_;
-    timer_pending_ = true;
-    timer_.expires_at(deadline_);  // an earlier wait ends with operation_aborted
-    timer_.async_wait([weak = weak_from_this()](const error_code& ec) {
-        if (ec) return;
-        if (auto self = weak.lock()) self->on_deadline_timer();
-    });
+    timer_.wake_by(deadline_, weak_from_this(), &Session::on_deadline_timer);
 }
 
 void Session::on_deadline_timer() {
-    timer_pending_ = false;
     if (phase_ == Phase::closed || due_ == Due::nothing) return;
     if (Clock::now() < deadline_) {
-        arm_deadline_timer();
+        timer_.wake_by(deadline_, weak_from_this(), &Session::on_deadline_timer);
         return;
     }
     if (due_ == Due::watch) {

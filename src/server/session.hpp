@@ -14,6 +14,7 @@
 #include "server/handler.hpp"
 #include "server/head_scan.hpp"
 #include "server/loop.hpp"
+#include "util/lazy_timer.hpp"
 #include "server/request_parser.hpp"
 #include "upstream/exchange.hpp"
 
@@ -64,7 +65,6 @@ private:
     void begin_response(Due first);
     void set_deadline(Clock::duration after, Due what);
     void clear_deadline() { due_ = Due::nothing; }
-    void arm_deadline_timer();
     void on_deadline_timer();
     void close();
     void linger_close();
@@ -90,11 +90,9 @@ private:
     std::optional<RequestParser> parser_;
     HeadScanner head_scan_;
     bool idle_wait_ = false;  // the deadline is the keep-alive one: no byte of the next head yet
-    boost::asio::steady_timer timer_;
+    LazyTimer timer_;
     Clock::time_point deadline_;
     Due due_ = Due::nothing;
-    Clock::time_point timer_at_;  // when the pending wait wakes
-    bool timer_pending_ = false;
     Phase phase_ = Phase::reading;
     int requests_served_ = 0;
     bool busy_ = false;  // counted in Loop::busy_sessions

@@ -49,8 +49,7 @@ void Exchange::cancel() {
 }
 
 void Exchange::stop_timers() {
-    if (timer_at_) timer_.cancel();
-    timer_at_.reset();
+    timer_.cancel();
     if (backoff_timer_) backoff_timer_->cancel();
 }
 
@@ -58,7 +57,7 @@ void Exchange::resume() {
     if (!paused_ || !attempt_) return;
     paused_ = false;
     last_activity_ = Clock::now();
-    if (policy_.idle_timeout_ms > 0) wake_at(last_activity_ + milliseconds(policy_.idle_timeout_ms));
+    wake_for_idle();
     attempt_->resume();
 }
 
@@ -101,7 +100,7 @@ bool Exchange::on_attempt_head(const ResponseHead& head) {
     outcome_.head_delivered = true;
     last_activity_ = Clock::now();
     outcome_.ttfb_ms = ms_between(started_, last_activity_);
-    if (policy_.idle_timeout_ms > 0) wake_at(last_activity_ + milliseconds(policy_.idle_timeout_ms));
+    wake_for_idle();
     if (sink_) sink_->on_head(head);
     return true;
 }
@@ -161,18 +160,15 @@ void Exchange::schedule_retry(const std::string& why, std::int64_t delay_ms) {
     });
 }
 
-void Exchange::wake_at(Clock::time_point at) {
-    if (timer_at_ && *timer_at_ <= at) return;  // wakes first, then sleeps until `at`
-    timer_at_ = at;
-    timer_.expires_at(at);  // an earlier wait ends with operation_aborted
-    timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
-        if (ec) return;
-        if (auto self = weak.lock()) self->on_timer();
-    });
+Exchange::Clock::time_point Exchange::idle_due() const {
+    return last_activity_ + milliseconds(policy_.idle_timeout_ms);
+}
+
+void Exchange::wake_for_idle() {
+    if (policy_.idle_timeout_ms > 0) wake_at(idle_due());
 }
 
 void Exchange::on_timer() {
-    timer_at_.reset();
     if (finished_ || !attempt_) return;  // a retry's backoff: the next attempt re-arms
     const auto now = Clock::now();
     if (!outcome_.head_delivered) {
@@ -190,13 +186,12 @@ void Exchange::on_timer() {
     std::optional<Clock::time_point> next = total_deadline_;
     // A paused stream waits for its client, not its upstream: resume() counts again from then.
     if (policy_.idle_timeout_ms > 0 && !paused_) {
-        const auto idle_due = last_activity_ + milliseconds(policy_.idle_timeout_ms);
-        if (now >= idle_due) {
+        if (now >= idle_due()) {
             abort_attempt(GatewayError{ErrorType::timeout, "upstream sent nothing for " +
                                                                std::to_string(policy_.idle_timeout_ms) + " ms"});
             return;
         }
-        next = next ? std::min(*next, idle_due) : idle_due;
+        next = next ? std::min(*next, idle_due()) : idle_due();
     }
     if (next) wake_at(*next);
 }

@@ -13,6 +13,7 @@
 #include "upstream/loop_clients.hpp"
 #include "upstream/request.hpp"
 #include "util/gateway_error.hpp"
+#include "util/lazy_timer.hpp"
 #include "util/request_policy.hpp"
 
 namespace llmgw::upstream {
@@ -70,7 +71,9 @@ private:
     void schedule_retry(const std::string& why, std::int64_t delay_ms);
     enum class Deadline { headers, total };
     std::string deadline_message(Deadline which) const;
-    void wake_at(Clock::time_point at);
+    void wake_at(Clock::time_point at) { timer_.wake_by(at, weak_from_this(), &Exchange::on_timer); }
+    Clock::time_point idle_due() const;  // the last byte plus the idle timeout
+    void wake_for_idle();
     void on_timer();
     void abort_attempt(GatewayError error);
     void finish(std::optional<GatewayError> error);
@@ -83,11 +86,9 @@ private:
     RequestPolicy policy_;
     ExchangeSink* sink_;
     std::shared_ptr<Attempt> attempt_;
-    // One timer for the headers, total and idle deadlines. Armed for the earliest, it is not
-    // moved when a later one starts to count; on waking it checks them all and sleeps again
-    // until the next (as the session's own timer). Each arm and cancel takes the reactor's lock.
-    boost::asio::steady_timer timer_;
-    std::optional<Clock::time_point> timer_at_;  // when the pending wait ends
+    // One timer for the headers, total and idle deadlines: on waking it checks them all and
+    // sleeps until the next.
+    LazyTimer timer_;
     // Made when a retry first needs it: making a timer takes the service registry's lock.
     std::optional<boost::asio::steady_timer> backoff_timer_;
 

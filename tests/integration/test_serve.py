@@ -472,17 +472,28 @@ class ShutdownTest(unittest.TestCase):
             gw.stop()
             mock.stop()
 
-    def test_drain_timeout_with_a_request_in_flight_exits_0_cleanly(self):
-        # The drain gives up on a request whose upstream never answers, so the loops stop with
-        # that session's handlers still pending. Tearing them down must use nothing already
-        # destroyed (sanitizer builds abort on it, which the exit status shows).
+    def sigterm_with_a_request_hanging(self, drain_timeout_ms):
+        """A gateway whose one request waits on an upstream that never answers, sent SIGTERM.
+        Returns the client connection too: while it is open the request is in flight."""
         mock = harness.Mock()
-        gw = harness.Gateway(mock.port, args=("--drain-timeout", "300"))
+        gw = harness.Gateway(mock.port, args=("--drain-timeout", str(drain_timeout_ms)))
         try:
             c = gw.conn()
             c.request("GET", "/gateway/mock/v1/x", headers={"x-mock": "hang"})
             time.sleep(0.3)
             gw.proc.send_signal(signal.SIGTERM)
+        except BaseException:
+            gw.stop()
+            mock.stop()
+            raise
+        return mock, gw, c
+
+    def test_drain_timeout_with_a_request_in_flight_exits_0_cleanly(self):
+        # The drain gives up on a request whose upstream never answers, so the loops stop with
+        # that session's handlers still pending. Tearing them down must use nothing already
+        # destroyed (sanitizer builds abort on it, which the exit status shows).
+        mock, gw, _client = self.sigterm_with_a_request_hanging(300)
+        try:
             self.assertEqual(gw.proc.wait(timeout=10), 0)
             log = gw.log()
             for marker in ("AddressSanitizer", "runtime error", "ThreadSanitizer"):
@@ -492,13 +503,8 @@ class ShutdownTest(unittest.TestCase):
             mock.stop()
 
     def test_second_signal_exits_at_once(self):
-        mock = harness.Mock()
-        gw = harness.Gateway(mock.port, args=("--drain-timeout", "30000"))
+        mock, gw, _client = self.sigterm_with_a_request_hanging(30000)
         try:
-            c = gw.conn()
-            c.request("GET", "/gateway/mock/v1/x", headers={"x-mock": "hang"})
-            time.sleep(0.3)
-            gw.proc.send_signal(signal.SIGTERM)
             time.sleep(0.3)
             self.assertIsNone(gw.proc.poll())
             start = time.monotonic()
