@@ -138,16 +138,18 @@ void Listener::accept_pending() {
     asio::post(home_.io, [this] { accept_pending(); });
 }
 
-// The first loop (in order) that has fewer than kSpread connections more than the least busy
-// one. A few clients stay together on one loop, whose thread then serves their requests
-// without cross-thread wake-ups (a hand-over costs one, once per connection) and, on a machine
-// whose other cores run the clients, without being preempted by them; many are spread evenly,
-// a kSpread-wide step apart.
+// The first loop (in order) that has fewer than kFill connections, or else the least busy one.
+// A few clients stay together on one loop, whose thread then serves their requests without
+// cross-thread wake-ups (a hand-over costs one, once per connection) and, on a machine whose
+// other cores run the clients, without being preempted by them. Past kFill a loop is full, and
+// many clients are spread evenly: one loop holding most of them would be the bottleneck while
+// the others idle.
 Loop& Listener::pick_loop() const {
     int fewest = loops_.front()->connections.load(std::memory_order_relaxed);
     for (const auto& loop : loops_) fewest = std::min(fewest, loop->connections.load(std::memory_order_relaxed));
+    const int below = std::max(kFill, fewest + 1);
     for (const auto& loop : loops_) {
-        if (loop->connections.load(std::memory_order_relaxed) < fewest + kSpread) return *loop;
+        if (loop->connections.load(std::memory_order_relaxed) < below) return *loop;
     }
     return *loops_.front();  // counts moved under us; any loop will do
 }

@@ -29,7 +29,7 @@ public:
 
 private:
     static constexpr int kAcceptBatch = 32;  // per turn; then the loop's other work has a turn
-    static constexpr int kSpread = 32;       // see pick_loop()
+    static constexpr int kFill = 16;         // connections a loop takes alone: see pick_loop()
     void wait_next();
     void accept_pending();
     Loop& pick_loop() const;

@@ -427,22 +427,22 @@ class LoopSpreadTest(unittest.TestCase):
             self.assertEqual(harness.loops_watching_a_listener(gw.proc.pid), 1)
             open_connections(10)
             self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [0, 10])
-            # The first loop takes connections until it has 32 more than the other, then they
-            # alternate: 70 connections are 51 and 19.
+            # The first loop takes 16 connections, then the second takes 16, then they
+            # alternate: 70 connections are 35 and 35.
             open_connections(60)
-            self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [19, 51])
-            # Closing the first 40 leaves 15 on each (the first 32 and every other one after
-            # were on the first loop). The count each loop keeps follows: the next 10 all go to
-            # the first loop again, as when both started empty.
-            for c in conns[:40]:
+            self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [35, 35])
+            # Closing the first 60 leaves 5 on each (16 on each, then every other one). The
+            # count each loop keeps follows: the next 10 all go to the first loop again, as
+            # when both started empty (with the counts still at 35, they would alternate).
+            for c in conns[:60]:
                 c.close()
-            del conns[:40]
+            del conns[:60]
             deadline = time.monotonic() + 5
-            while harness.client_sockets_per_loop(gw.proc.pid) != [15, 15] and time.monotonic() < deadline:
+            while harness.client_sockets_per_loop(gw.proc.pid) != [5, 5] and time.monotonic() < deadline:
                 time.sleep(0.05)
-            self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [15, 15])
+            self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [5, 5])
             open_connections(10)
-            self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [15, 25])
+            self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [5, 15])
         finally:
             for c in conns:
                 c.close()
