@@ -1,6 +1,7 @@
 #include "routing/target.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -17,7 +18,7 @@ Unexpected<TargetError> reject(std::string reason) {
     return unexpected(TargetError{std::move(reason)});
 }
 
-bool is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
+constexpr bool is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
 
 // Raw bytes that are never acceptable anywhere in a request target. '#' starts a fragment,
 // which a client must not send and which libcurl would strip from the upstream URL.
@@ -114,15 +115,39 @@ std::optional<std::string> check_rest_segments(std::string_view rest) {
     }
 }
 
-// A target without '%', '\\', '@', '.' or "//" cannot fail the escape, dot-segment, '@' and
-// empty-segment checks, so one pass over its bytes lets the common path skip them all.
-bool needs_segment_checks(std::string_view target) {
-    char previous = 0;
-    for (const char c : target) {
-        if (c == '%' || c == '\\' || c == '@' || c == '.' || (c == '/' && previous == '/')) return true;
-        previous = c;
+// What one pass over a target's bytes tells: whether a raw byte rejects it (the message then
+// comes from check_raw_bytes), and whether the escape, dot-segment, '@' and empty-segment
+// checks must run. A target without '%', '\\', '@', '.' or "//" cannot fail them, so the common
+// path skips them all.
+struct ByteScan {
+    bool bad_raw_byte = false;
+    bool needs_segment_checks = false;
+};
+
+constexpr unsigned char kRawByte = 1;     // a control character, ' ' or '#'
+constexpr unsigned char kSlash = 2;
+constexpr unsigned char kSegmentByte = 4; // '%', '\\', '@', '.', or a '/' after a '/'
+static_assert(kSlash << 1 == kSegmentByte);
+
+constexpr std::array<unsigned char, 256> kByteClass = [] {
+    std::array<unsigned char, 256> table{};
+    for (int c = 0; c < 256; ++c) {
+        if (is_control(static_cast<unsigned char>(c)) || c == ' ' || c == '#') table[c] = kRawByte;
     }
-    return false;
+    table['/'] = kSlash;
+    for (const char c : {'%', '\\', '@', '.'}) table[static_cast<unsigned char>(c)] = kSegmentByte;
+    return table;
+}();
+
+ByteScan scan_bytes(std::string_view target) {
+    unsigned char seen = 0;
+    unsigned char previous = 0;
+    for (const char ch : target) {
+        const unsigned char kind = kByteClass[static_cast<unsigned char>(ch)];
+        seen |= kind | static_cast<unsigned char>((kind & previous & kSlash) << 1);
+        previous = kind;
+    }
+    return {(seen & kRawByte) != 0, (seen & kSegmentByte) != 0};
 }
 
 Result<Target, TargetError> parse_gateway_path(Target target, std::string_view path,
@@ -157,7 +182,8 @@ Result<Target, TargetError> parse_target(std::string_view target) {
     if (target.empty() || target.front() != '/') {
         return reject("request target must be a path starting with '/'");
     }
-    if (const auto bad = check_raw_bytes(target)) return reject(*bad);
+    const ByteScan scan = scan_bytes(target);
+    if (scan.bad_raw_byte) return reject(*check_raw_bytes(target));
 
     Target out;
     const std::size_t question = target.find('?');
@@ -174,7 +200,7 @@ Result<Target, TargetError> parse_target(std::string_view target) {
     } else if (path == "/gateway" || path == kGatewayPrefix) {
         out.kind = TargetKind::gateway_bare;
     } else if (path.starts_with(kGatewayPrefix)) {
-        return parse_gateway_path(out, path, needs_segment_checks(target));
+        return parse_gateway_path(out, path, scan.needs_segment_checks);
     } else {
         out.kind = TargetKind::unknown;
     }
