@@ -16,14 +16,15 @@ class Llmgw < Formula
   head "https://github.com/llmgw/llmgw.git", branch: "main"
 
   depends_on "cmake" => :build
-  # Header-only libraries: needed to compile, not at run time.
+  # Header-only libraries, or compiled into the binary (fmt, spdlog, toml++): needed to
+  # compile, not at run time.
   depends_on "boost" => :build # Beast and Asio (Boost::headers)
   depends_on "cli11" => :build
+  depends_on "fmt" => :build
   depends_on "nlohmann-json" => :build
-  depends_on "fmt"
+  depends_on "spdlog" => :build
+  depends_on "tomlplusplus" => :build
   depends_on "mimalloc" # the binary's allocator (LLMGW_MIMALLOC; see BENCHMARKS.md)
-  depends_on "spdlog"
-  depends_on "tomlplusplus"
 
   uses_from_macos "curl"
 

@@ -115,7 +115,10 @@ check.call(fields[:url].to_s.start_with?("https://"), "url is https")
 deps = klass.dependencies.to_h
 check.call(deps["cmake"] == [:build], 'depends_on "cmake" => :build')
 check.call(deps["nlohmann-json"] == [:build], 'depends_on "nlohmann-json" => :build (header-only)')
-%w[fmt mimalloc spdlog tomlplusplus].each { |name| check.call(deps[name] == [], "depends_on \"#{name}\"") }
+%w[fmt spdlog tomlplusplus].each do |name|
+  check.call(deps[name] == [:build], "depends_on \"#{name}\" => :build (compiled into the binary)")
+end
+check.call(deps["mimalloc"] == [], 'depends_on "mimalloc"')
 %w[boost cli11].each { |name| check.call(deps.key?(name), "depends_on \"#{name}\"") }
 check.call(!deps.key?("doctest"), "doctest is not a dependency (tests are off)")
 check.call(klass.macos_uses.include?("curl"), 'uses_from_macos "curl"')
