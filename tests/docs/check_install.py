@@ -1,9 +1,7 @@
 #!/usr/bin/env python3
 """`cmake --install` into a temporary prefix gives a working, documented llmgw.
 
-Usage: check_install.py CMAKE BUILD_DIR [STATIC_CXX_RUNTIME]
-
-STATIC_CXX_RUNTIME is the build's LLMGW_STATIC_CXX_RUNTIME (ON: the C++ runtime is linked in).
+Usage: check_install.py CMAKE BUILD_DIR
 
 Checks the installed layout (binary, services.toml, man pages, completions), runs the
 installed binary, finds the page with `man -M PREFIX/share/man` and completes a service
@@ -43,15 +41,14 @@ def check(ok, what, detail=""):
 
 def main():
     cmake, build = sys.argv[1], sys.argv[2]
-    static_cxx_runtime = len(sys.argv) > 3 and sys.argv[3] == "ON"
     prefix = tempfile.mkdtemp(prefix="llmgw-install-")
     try:
-        run_checks(cmake, build, prefix, static_cxx_runtime)
+        run_checks(cmake, build, prefix)
     finally:
         shutil.rmtree(prefix, ignore_errors=True)
 
 
-def check_loaded_libraries(binary, static_cxx_runtime):
+def check_loaded_libraries(binary):
     """fmt, spdlog and toml++ are compiled in; so is the C++ runtime when the build says so
     (GCC without sanitizers): `llmgw call` does not pay for relocating them at every start."""
     readelf = shutil.which("readelf")
@@ -66,12 +63,9 @@ def check_loaded_libraries(binary, static_cxx_runtime):
     check(needed != [], "readelf -d lists the binary's libraries", dynamic.stdout[-300:])
     for name in ("libfmt", "libspdlog", "libtomlplusplus"):
         check(not any(lib.startswith(name) for lib in needed), f"{name} is compiled in", str(needed))
-    if static_cxx_runtime:
-        for name in ("libstdc++", "libgcc_s"):
-            check(not any(lib.startswith(name) for lib in needed), f"{name} is linked in", str(needed))
 
 
-def run_checks(cmake, build, prefix, static_cxx_runtime):
+def run_checks(cmake, build, prefix):
     home = os.path.join(prefix, "home")
     os.makedirs(home)
     env = {k: v for k, v in os.environ.items()
@@ -92,7 +86,7 @@ def run_checks(cmake, build, prefix, static_cxx_runtime):
     binary = os.path.join(prefix, "bin", "llmgw")
     check(os.access(binary, os.X_OK), "bin/llmgw is executable")
 
-    check_loaded_libraries(binary, static_cxx_runtime)
+    check_loaded_libraries(binary)
 
     version = subprocess.run([binary, "--version"], capture_output=True, text=True, env=env)
     check(version.returncode == 0 and re.match(r"^llmgw \d+\.\d+\.\d+", version.stdout),
