@@ -49,8 +49,8 @@ def main():
 
 
 def check_loaded_libraries(binary):
-    """fmt, spdlog and toml++ are compiled in; so is the C++ runtime when the build says so
-    (GCC without sanitizers): `llmgw call` does not pay for relocating them at every start."""
+    """fmt, spdlog and toml++ are compiled in: `llmgw call` does not pay for loading and
+    relocating them at every start."""
     readelf = shutil.which("readelf")
     if readelf is None:
         print("SKIP loaded libraries: readelf is not installed (Debian: binutils)")
