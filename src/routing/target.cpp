@@ -20,16 +20,52 @@ Unexpected<TargetError> reject(std::string reason) {
 
 constexpr bool is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
 
-// Raw bytes that are never acceptable anywhere in a request target. '#' starts a fragment,
-// which a client must not send and which libcurl would strip from the upstream URL.
-std::optional<std::string> check_raw_bytes(std::string_view target) {
+// What one pass over a target's bytes tells: whether a raw byte rejects it (the message then
+// comes from raw_byte_reason), and whether the escape, dot-segment, '@' and empty-segment
+// checks must run. A target without '%', '\\', '@', '.' or "//" cannot fail them, so the common
+// path skips them all.
+struct ByteScan {
+    bool bad_raw_byte = false;
+    bool needs_segment_checks = false;
+};
+
+constexpr unsigned char kRawByte = 1;     // a control character, ' ' or '#'
+constexpr unsigned char kSlash = 2;
+constexpr unsigned char kSegmentByte = 4; // '%', '\\', '@', '.', or a '/' after a '/'
+static_assert(kSlash << 1 == kSegmentByte);
+
+constexpr std::array<unsigned char, 256> kByteClass = [] {
+    std::array<unsigned char, 256> table{};
+    for (int c = 0; c < 256; ++c) {
+        if (is_control(static_cast<unsigned char>(c)) || c == ' ' || c == '#') table[c] = kRawByte;
+    }
+    table['/'] = kSlash;
+    for (const char c : {'%', '\\', '@', '.'}) table[static_cast<unsigned char>(c)] = kSegmentByte;
+    return table;
+}();
+
+ByteScan scan_bytes(std::string_view target) {
+    unsigned char seen = 0;
+    unsigned char previous = 0;
+    for (const char ch : target) {
+        const unsigned char kind = kByteClass[static_cast<unsigned char>(ch)];
+        seen |= kind | static_cast<unsigned char>((kind & previous & kSlash) << 1);
+        previous = kind;
+    }
+    return {(seen & kRawByte) != 0, (seen & kSegmentByte) != 0};
+}
+
+// Why a raw byte rejects the target (scan_bytes() found one): a control character, a space, or
+// '#' (a fragment: a client must not send one, and libcurl would strip it from the upstream URL).
+std::string raw_byte_reason(std::string_view target) {
     for (const char ch : target) {
         const auto c = static_cast<unsigned char>(ch);
-        if (is_control(c)) return "request target contains a control character";
+        if (kByteClass[c] != kRawByte) continue;
         if (c == ' ') return "request target contains a space";
         if (c == '#') return "request target contains '#'";
+        return "request target contains a control character";
     }
-    return std::nullopt;
+    return "request target contains a byte it may not";  // not reached after scan_bytes()
 }
 
 // Percent escapes in the path must be well formed and must not smuggle in a byte that
@@ -115,41 +151,6 @@ std::optional<std::string> check_rest_segments(std::string_view rest) {
     }
 }
 
-// What one pass over a target's bytes tells: whether a raw byte rejects it (the message then
-// comes from check_raw_bytes), and whether the escape, dot-segment, '@' and empty-segment
-// checks must run. A target without '%', '\\', '@', '.' or "//" cannot fail them, so the common
-// path skips them all.
-struct ByteScan {
-    bool bad_raw_byte = false;
-    bool needs_segment_checks = false;
-};
-
-constexpr unsigned char kRawByte = 1;     // a control character, ' ' or '#'
-constexpr unsigned char kSlash = 2;
-constexpr unsigned char kSegmentByte = 4; // '%', '\\', '@', '.', or a '/' after a '/'
-static_assert(kSlash << 1 == kSegmentByte);
-
-constexpr std::array<unsigned char, 256> kByteClass = [] {
-    std::array<unsigned char, 256> table{};
-    for (int c = 0; c < 256; ++c) {
-        if (is_control(static_cast<unsigned char>(c)) || c == ' ' || c == '#') table[c] = kRawByte;
-    }
-    table['/'] = kSlash;
-    for (const char c : {'%', '\\', '@', '.'}) table[static_cast<unsigned char>(c)] = kSegmentByte;
-    return table;
-}();
-
-ByteScan scan_bytes(std::string_view target) {
-    unsigned char seen = 0;
-    unsigned char previous = 0;
-    for (const char ch : target) {
-        const unsigned char kind = kByteClass[static_cast<unsigned char>(ch)];
-        seen |= kind | static_cast<unsigned char>((kind & previous & kSlash) << 1);
-        previous = kind;
-    }
-    return {(seen & kRawByte) != 0, (seen & kSegmentByte) != 0};
-}
-
 Result<Target, TargetError> parse_gateway_path(Target target, std::string_view path,
                                                bool segment_checks) {
     if (segment_checks) {
@@ -183,7 +184,7 @@ Result<Target, TargetError> parse_target(std::string_view target) {
         return reject("request target must be a path starting with '/'");
     }
     const ByteScan scan = scan_bytes(target);
-    if (scan.bad_raw_byte) return reject(*check_raw_bytes(target));
+    if (scan.bad_raw_byte) return reject(raw_byte_reason(target));
 
     Target out;
     const std::size_t question = target.find('?');

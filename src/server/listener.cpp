@@ -3,10 +3,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cerrno>
-#include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "server/session.hpp"
 #include "util/log.hpp"
@@ -22,9 +23,11 @@ namespace {
 // would fail the same way at once.
 constexpr std::chrono::milliseconds kRetryAfter{100};
 
-// An accepted descriptor on its way to another loop: closed, and given back to that loop's
-// count, if the loop never takes it (it stopped first).
-class AcceptedFd {
+}  // namespace
+
+// An accepted descriptor counted on the loop picked for it: closed, and given back to that
+// loop's count, unless a session takes it (or if the loop stopped before it ran).
+class Listener::AcceptedFd {
 public:
     AcceptedFd(int fd, Loop& loop) : fd_(fd), loop_(&loop) {}
     AcceptedFd(AcceptedFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)), loop_(other.loop_) {}
@@ -34,14 +37,13 @@ public:
         ::close(fd_);
         loop_->connections.fetch_sub(1, std::memory_order_relaxed);
     }
-    int release() { return std::exchange(fd_, -1); }
+    int get() const { return fd_; }
+    void release() { fd_ = -1; }
 
 private:
     int fd_;
     Loop* loop_;
 };
-
-}  // namespace
 
 Listener::Listener(std::vector<std::unique_ptr<Loop>>& loops)
     : loops_(loops), home_(*loops.front()), acceptor_(home_.io), retry_(home_.io) {}
@@ -157,12 +159,13 @@ Loop& Listener::pick_loop() const {
 void Listener::hand_over(int fd) {
     Loop& there = loops_.size() > 1 ? pick_loop() : home_;
     there.connections.fetch_add(1, std::memory_order_relaxed);
+    AcceptedFd accepted(fd, there);
     if (&there == &home_) {
-        serve(home_, fd);
+        serve(home_, std::move(accepted));
         return;
     }
-    asio::post(there.io, [this, &there, accepted = AcceptedFd(fd, there)]() mutable {
-        serve(there, accepted.release());
+    asio::post(there.io, [this, &there, accepted = std::move(accepted)]() mutable {
+        serve(there, std::move(accepted));
     });
 }
 
@@ -177,25 +180,22 @@ void Listener::log_accept_failure(int error) {
     log_line(LogLevel::warn, "", "accept failed", {log_str("reason", std::strerror(error))});
 }
 
-// On `loop`'s thread, which counts the connection from here on (the session gives it back).
-void Listener::serve(Loop& loop, int fd) const {
+// On `loop`'s thread. The connection stays counted on `loop` while its session lives.
+void Listener::serve(Loop& loop, AcceptedFd fd) const {
     const auto& g = loop.shared.config->gateway;
     if (loop.shared.connections.load(std::memory_order_relaxed) >= g.max_connections) {
         log_line(LogLevel::warn, "", "connection limit reached, closing new connection",
                  {log_num("max_connections", g.max_connections)});
-        ::close(fd);
-        loop.connections.fetch_sub(1, std::memory_order_relaxed);
-        return;
+        return;  // closed and given back by `fd`
     }
     tcp::socket socket(loop.io);
     boost::system::error_code ec;
-    socket.assign(protocol_, fd, ec);
+    socket.assign(protocol_, fd.get(), ec);
     if (ec) {
-        ::close(fd);
-        loop.connections.fetch_sub(1, std::memory_order_relaxed);
         log_line(LogLevel::warn, "", "accept failed", {log_str("reason", ec.message())});
         return;
     }
+    fd.release();  // the socket owns it, and the session gives the count back
     std::make_shared<Session>(std::move(socket), loop)->start();
 }
 

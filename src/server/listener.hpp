@@ -33,8 +33,9 @@ private:
     void wait_next();
     void accept_pending();
     Loop& pick_loop() const;
+    class AcceptedFd;
     void hand_over(int fd);
-    void serve(Loop& loop, int fd) const;
+    void serve(Loop& loop, AcceptedFd fd) const;
     static void log_accept_failure(int error);
 
     std::vector<std::unique_ptr<Loop>>& loops_;

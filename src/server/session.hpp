@@ -14,9 +14,9 @@
 #include "server/handler.hpp"
 #include "server/head_scan.hpp"
 #include "server/loop.hpp"
-#include "util/lazy_timer.hpp"
 #include "server/request_parser.hpp"
 #include "upstream/exchange.hpp"
+#include "util/lazy_timer.hpp"
 
 namespace llmgw::server {
 

@@ -172,20 +172,22 @@ def proc_cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])
 
 
-def listening_socket_inodes():
-    """Inodes of the TCP sockets in LISTEN state on this machine."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+def tcp_socket_rows(tables=("/proc/net/tcp", "/proc/net/tcp6")):
+    """The fields of each TCP socket on this machine, as /proc/net/tcp lists them
+    (2: remote address:port in hex, 3: state, 9: inode)."""
+    for table in tables:
         try:
             with open(table) as f:
                 next(f)
                 for line in f:
-                    parts = line.split()
-                    if parts[3] == "0A":
-                        inodes.add(parts[9])
+                    yield line.split()
         except OSError:
             pass
-    return inodes
+
+
+def listening_socket_inodes():
+    """Inodes of the TCP sockets in LISTEN state on this machine."""
+    return {row[9] for row in tcp_socket_rows() if row[3] == "0A"}
 
 
 def client_sockets_per_loop(pid):
@@ -230,14 +232,8 @@ def close_wait_sockets(remote_port):
     """TCP sockets in CLOSE_WAIT whose remote end is 127.0.0.1:remote_port: the gateway's ends
     of upstream connections the mock on that port closed (the mock's own sockets have the port
     as their local one)."""
-    n = 0
-    with open("/proc/net/tcp") as f:
-        next(f)
-        for line in f:
-            parts = line.split()
-            if int(parts[2].split(":")[1], 16) == remote_port and parts[3] == "08":
-                n += 1
-    return n
+    return sum(1 for row in tcp_socket_rows(("/proc/net/tcp",))
+               if int(row[2].split(":")[1], 16) == remote_port and row[3] == "08")
 
 
 def raw_request(port, data, timeout=10, read_until_close=True):

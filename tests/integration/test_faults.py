@@ -1038,10 +1038,15 @@ class ConnectionLimitsTest(GatewayCase):
         if self.mock:
             self.mock.stop()
 
-    def served_connection(self):
-        """A new kept-alive connection that has had one answer (so the gateway holds it)."""
+    def health_request(self):
+        """A new connection that has sent GET /health (kept alive)."""
         s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
         s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        return s
+
+    def served_connection(self):
+        """A new kept-alive connection that has had one answer (so the gateway holds it)."""
+        s = self.health_request()
         status, _, _ = split_head(read_response(s, 10))
         self.assertEqual(status, 200)
         return s
@@ -1051,8 +1056,7 @@ class ConnectionLimitsTest(GatewayCase):
         self.gw = harness.Gateway(self.mock.port, "[gateway]\nmax_connections = 3\n",
                                   args=("--threads", "2"))
         held = [self.served_connection() for _ in range(3)]
-        extra = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
-        extra.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        extra = self.health_request()
         raw, how = read_to_end(extra, 5)
         self.assertEqual(raw, b"")  # closed without an answer, at once
         self.assertIn(how, ("eof", "reset"))
@@ -1085,9 +1089,7 @@ class ConnectionLimitsTest(GatewayCase):
             held = [self.served_connection() for _ in range(3)]
             waiting = []
             for _ in range(3):  # the kernel completes these; the gateway cannot accept them
-                s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
-                s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-                waiting.append(s)
+                waiting.append(self.health_request())
             self.wait_log(r"\[WARN\] accept failed, new connections wait.*Too many open files")
             ticks0 = harness.proc_cpu_ticks(pid)
             time.sleep(1.0)
