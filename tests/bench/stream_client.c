@@ -420,6 +420,8 @@ int main(int argc, char **argv) {
     uint64_t burst_thr = (uint64_t)delay * 1000000ull / 4; /* < delay/4: arrived together */
     uint64_t late_thr = (uint64_t)delay * 1000000ull * 2;  /* > 2*delay: stalled */
     const char *first_err = NULL;
+    /* where the single largest gap of the run fell: which event ended it, and when */
+    uint64_t worst_gap = 0, worst_gap_end = 0; int worst_gap_event = -1;
     for (int i = 0; i < K; i++) {
         stream_t *s = &ss[i];
         if (s->state != ST_DONE && s->state != ST_FAILED) { timeouts++; if (s->fd >= 0) close(s->fd); continue; }
@@ -433,6 +435,7 @@ int main(int argc, char **argv) {
         for (int j = 1; j < s->nev; j++) {
             uint64_t g = s->ev[j] - s->ev[j - 1];
             if (g > mg) mg = g;
+            if (g > worst_gap) { worst_gap = g; worst_gap_event = j; worst_gap_end = s->t0 + s->ev[j] - t_begin; }
             gaps++; gap_sum += (double)g;
             if (delay > 0 && g < burst_thr) burst_gaps++;
             if (delay > 0 && g > late_thr) late_gaps++;
@@ -458,6 +461,8 @@ int main(int argc, char **argv) {
     jnum("max_gap_p50_ms", pct(maxgap, nmax, 50), 0);
     jnum("max_gap_p99_ms", pct(maxgap, nmax, 99), 0);
     jnum("max_gap_max_ms", nmax ? maxgap[nmax - 1] / 1e6 : NAN, 0);
+    jnum("worst_gap_end_ms", worst_gap_event >= 0 ? worst_gap_end / 1e6 : NAN, 0);
+    printf("\"worst_gap_event\":%d,", worst_gap_event);
     jnum("burst_gap_frac", burst_frac, 0);
     jnum("late_gap_frac", gaps ? (double)late_gaps / (double)gaps : NAN, 0);
     printf("\"buffering_detected\":%s,", (!isnan(burst_frac) && burst_frac > 0.10) ? "true" : "false");
