@@ -5,6 +5,7 @@
 
 #include "upstream/classify.hpp"
 #include "upstream/easy_pool.hpp"
+#include "upstream/libcurl.hpp"
 #include "upstream/limits.hpp"
 #include "util/strings.hpp"
 
@@ -13,7 +14,7 @@ namespace llmgw::upstream {
 namespace {
 
 std::string describe(CURLcode code, const char* detail) {
-    std::string text = (detail && *detail) ? std::string(detail) : curl_easy_strerror(code);
+    std::string text = (detail && *detail) ? std::string(detail) : libcurl().easy_strerror(code);
     switch (classify(code)) {
         case ErrorType::timeout: return "upstream timed out: " + text;
         case ErrorType::dns: return "upstream host could not be resolved: " + text;
@@ -63,37 +64,37 @@ void CurlAttempt::resume() {
     if (!paused_ || !easy_) return;
     paused_ = false;
     // May deliver the held chunk right here, through on_write.
-    curl_easy_pause(easy_, CURLPAUSE_CONT);
+    libcurl().easy_pause(easy_, CURLPAUSE_CONT);
     multi_.kick();
 }
 
 bool CurlAttempt::configure() {
     CURL* easy = easy_;
-    curl_easy_setopt(easy, CURLOPT_URL, request_.url.c_str());
-    curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
-    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 64L * 1024L);
-    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error_buffer_);
-    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &CurlAttempt::on_header_line);
-    curl_easy_setopt(easy, CURLOPT_HEADERDATA, this);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &CurlAttempt::on_write);
-    curl_easy_setopt(easy, CURLOPT_WRITEDATA, this);
+    libcurl().easy_setopt(easy, CURLOPT_URL, request_.url.c_str());
+    libcurl().easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
+    libcurl().easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    libcurl().easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    libcurl().easy_setopt(easy, CURLOPT_BUFFERSIZE, 64L * 1024L);
+    libcurl().easy_setopt(easy, CURLOPT_ERRORBUFFER, error_buffer_);
+    libcurl().easy_setopt(easy, CURLOPT_HEADERFUNCTION, &CurlAttempt::on_header_line);
+    libcurl().easy_setopt(easy, CURLOPT_HEADERDATA, this);
+    libcurl().easy_setopt(easy, CURLOPT_WRITEFUNCTION, &CurlAttempt::on_write);
+    libcurl().easy_setopt(easy, CURLOPT_WRITEDATA, this);
 
     const std::string& method = request_.method;
     const bool has_body = request_.body && !request_.body->empty();
     if (method == "HEAD") {
-        curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+        libcurl().easy_setopt(easy, CURLOPT_NOBODY, 1L);
     } else if (method == "GET" && !has_body) {
-        curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+        libcurl().easy_setopt(easy, CURLOPT_HTTPGET, 1L);
     } else if (has_body || method == "POST" || method == "PUT" || method == "PATCH") {
         static const std::string empty;
         const std::string& body = request_.body ? *request_.body : empty;
-        curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-        curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body.data());
-        if (method != "POST") curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method.c_str());
+        libcurl().easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+        libcurl().easy_setopt(easy, CURLOPT_POSTFIELDS, body.data());
+        if (method != "POST") libcurl().easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method.c_str());
     } else {
-        curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method.c_str());
+        libcurl().easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method.c_str());
     }
 
     // curl would add Accept, Expect and a form Content-Type of its own: an empty value
@@ -105,13 +106,13 @@ bool CurlAttempt::configure() {
         line.assign(f.name);
         line += f.value.empty() ? ";" : ": ";
         line += f.value;
-        list = curl_slist_append(list, line.c_str());
+        list = libcurl().slist_append(list, line.c_str());
     }
-    if (!request_.headers.contains("accept")) list = curl_slist_append(list, "Accept:");
-    if (!request_.headers.contains("content-type")) list = curl_slist_append(list, "Content-Type:");
-    list = curl_slist_append(list, "Expect:");
+    if (!request_.headers.contains("accept")) list = libcurl().slist_append(list, "Accept:");
+    if (!request_.headers.contains("content-type")) list = libcurl().slist_append(list, "Content-Type:");
+    list = libcurl().slist_append(list, "Expect:");
     header_list_ = list;
-    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, header_list_);
+    libcurl().easy_setopt(easy, CURLOPT_HTTPHEADER, header_list_);
     return list != nullptr;
 }
 
@@ -172,7 +173,7 @@ void CurlAttempt::release() {
         easy_ = nullptr;
     }
     if (header_list_) {
-        curl_slist_free_all(header_list_);
+        libcurl().slist_free_all(header_list_);
         header_list_ = nullptr;
     }
 }

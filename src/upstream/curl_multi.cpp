@@ -6,6 +6,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 
+#include "upstream/libcurl.hpp"
+
 namespace llmgw::upstream {
 
 namespace asio = boost::asio;
@@ -20,18 +22,18 @@ struct CurlMulti::SocketWatch {
     bool write_waiting = false;
 };
 
-CurlMulti::CurlMulti(asio::io_context& io) : io_(io), multi_(curl_multi_init()), timer_(io) {
-    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlMulti::on_socket);
-    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
-    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlMulti::on_timer);
-    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+CurlMulti::CurlMulti(asio::io_context& io) : io_(io), multi_(libcurl().multi_init()), timer_(io) {
+    libcurl().multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlMulti::on_socket);
+    libcurl().multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+    libcurl().multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlMulti::on_timer);
+    libcurl().multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
 }
 
 CurlMulti::~CurlMulti() {
     *alive_ = false;
     timer_.cancel();
     // Cleanup closes cached connections through on_close_socket, which still needs sockets_.
-    curl_multi_cleanup(multi_);
+    libcurl().multi_cleanup(multi_);
     for (auto& [fd, w] : sockets_) {
         boost::system::error_code ignored;
         w->desc.cancel(ignored);
@@ -40,16 +42,16 @@ CurlMulti::~CurlMulti() {
 }
 
 bool CurlMulti::add(CURL* easy, CurlCompletion* done) {
-    curl_easy_setopt(easy, CURLOPT_PRIVATE, done);
-    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &CurlMulti::on_close_socket);
-    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, this);
-    if (curl_multi_add_handle(multi_, easy) != CURLM_OK) return false;
+    libcurl().easy_setopt(easy, CURLOPT_PRIVATE, done);
+    libcurl().easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &CurlMulti::on_close_socket);
+    libcurl().easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, this);
+    if (libcurl().multi_add_handle(multi_, easy) != CURLM_OK) return false;
     ++running_;
     return true;
 }
 
 void CurlMulti::remove(CURL* easy) {
-    if (curl_multi_remove_handle(multi_, easy) == CURLM_OK && running_ > 0) --running_;
+    if (libcurl().multi_remove_handle(multi_, easy) == CURLM_OK && running_ > 0) --running_;
 }
 
 void CurlMulti::kick() {
@@ -189,18 +191,18 @@ void CurlMulti::act_and_rearm(curl_socket_t fd, std::uint64_t id, int bits) {
 
 void CurlMulti::act(curl_socket_t fd, int bits) {
     int still_running = 0;
-    curl_multi_socket_action(multi_, fd, bits, &still_running);
+    libcurl().multi_socket_action(multi_, fd, bits, &still_running);
     drain_messages();
 }
 
 void CurlMulti::drain_messages() {
     int left = 0;
-    while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
+    while (CURLMsg* msg = libcurl().multi_info_read(multi_, &left)) {
         if (msg->msg != CURLMSG_DONE) continue;
         CURL* easy = msg->easy_handle;
         const CURLcode result = msg->data.result;
         CurlCompletion* done = nullptr;
-        curl_easy_getinfo(easy, CURLINFO_PRIVATE, reinterpret_cast<char**>(&done));
+        libcurl().easy_getinfo(easy, CURLINFO_PRIVATE, reinterpret_cast<char**>(&done));
         remove(easy);
         if (done) done->on_curl_done(result);
     }

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "upstream/libcurl.hpp"
+
 namespace llmgw::upstream {
 namespace {
 
@@ -10,7 +12,7 @@ constexpr std::size_t kMaxPooled = 256;
 struct Pool {
     std::vector<CURL*> handles;
     ~Pool() {
-        for (CURL* h : handles) curl_easy_cleanup(h);
+        for (CURL* h : handles) libcurl().easy_cleanup(h);
     }
 };
 
@@ -23,7 +25,7 @@ Pool& pool() {
 
 CURL* acquire_easy() {
     Pool& p = pool();
-    if (p.handles.empty()) return curl_easy_init();
+    if (p.handles.empty()) return libcurl().easy_init();
     CURL* h = p.handles.back();
     p.handles.pop_back();
     return h;
@@ -32,10 +34,10 @@ CURL* acquire_easy() {
 void release_easy_handle(CURL* easy) {
     Pool& p = pool();
     if (p.handles.size() >= kMaxPooled) {
-        curl_easy_cleanup(easy);
+        libcurl().easy_cleanup(easy);
         return;
     }
-    curl_easy_reset(easy);
+    libcurl().easy_reset(easy);
     p.handles.push_back(easy);
 }
 

@@ -1,11 +1,12 @@
 #include "upstream/loop_clients.hpp"
 
+#include <boost/asio/post.hpp>
 #include <cstdlib>
-#include <mutex>
 #include <string_view>
 
 #include "upstream/curl_attempt.hpp"
 #include "upstream/h1_attempt.hpp"
+#include "upstream/libcurl.hpp"
 
 namespace llmgw::upstream {
 
@@ -19,22 +20,37 @@ bool curl_forced() {
     return forced;
 }
 
+// An attempt that needs libcurl when the library could not be opened: it ends, from the
+// loop, with the reason.
+class NoLibcurlAttempt final : public Attempt {
+public:
+    NoLibcurlAttempt(boost::asio::io_context& io, AttemptOwner& owner) : io_(io), owner_(&owner) {}
+    void start() override {
+        boost::asio::post(io_, [weak = weak_from_this(), this] {
+            const auto self = weak.lock();
+            if (!self || !owner_) return;
+            owner_->on_attempt_end(GatewayError{
+                ErrorType::unknown, "libcurl could not be loaded (" + libcurl_error() +
+                                        "); llmgw needs it for https:// upstreams and proxies"});
+        });
+    }
+    void resume() override {}
+    void cancel() override { owner_ = nullptr; }
+
+private:
+    boost::asio::io_context& io_;
+    AttemptOwner* owner_;
+};
+
 }  // namespace
 
-void init_curl_once() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        std::atexit([] { curl_global_cleanup(); });
-    });
+CurlMulti* LoopClients::curl() {
+    if (!curl_ && load_libcurl()) curl_ = std::make_unique<CurlMulti>(io);
+    return curl_.get();
 }
 
-CurlMulti& LoopClients::curl() {
-    if (!curl_) {
-        init_curl_once();
-        curl_ = std::make_unique<CurlMulti>(io);
-    }
-    return *curl_;
+bool needs_libcurl(std::string_view scheme) {
+    return scheme != "http" || curl_forced() || http_proxy_configured();
 }
 
 std::optional<H1Target> native_target(LoopClients& clients, std::string_view url) {
@@ -45,7 +61,8 @@ std::optional<H1Target> native_target(LoopClients& clients, std::string_view url
 std::shared_ptr<Attempt> make_attempt(LoopClients& clients, const std::optional<H1Target>& native,
                                       const UpstreamRequest& request, AttemptOwner& owner) {
     if (native) return std::make_shared<H1Attempt>(clients.h1, *native, request, owner);
-    return std::make_shared<CurlAttempt>(clients.curl(), request, owner);
+    if (CurlMulti* multi = clients.curl()) return std::make_shared<CurlAttempt>(*multi, request, owner);
+    return std::make_shared<NoLibcurlAttempt>(clients.io, owner);
 }
 
 }  // namespace llmgw::upstream

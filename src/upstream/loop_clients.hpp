@@ -1,7 +1,7 @@
 // The upstream clients of one event loop: the native HTTP/1.1 connection pool and the libcurl
-// multi handle. An attempt runs on whichever fits its URL (make_attempt). libcurl is set up
-// only when a request needs it: `llmgw call` to an http:// upstream never pays for its (TLS)
-// initialisation.
+// multi handle. An attempt runs on whichever fits its URL (make_attempt). libcurl is opened
+// only when a request needs it (libcurl.hpp): `llmgw call` to an http:// upstream never loads
+// it.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -21,16 +21,17 @@ public:
     boost::asio::io_context& io;
     H1Pool h1;
     H1TargetCache h1_targets;
-    // The multi handle, made on first use (after curl_global_init, once per process).
-    CurlMulti& curl();
+    // The multi handle, made on first use (after load_libcurl()); null when libcurl could not
+    // be opened.
+    CurlMulti* curl();
 
 private:
     std::unique_ptr<CurlMulti> curl_;
 };
 
-// curl_global_init, once per process (and curl_global_cleanup at exit). LoopClients::curl()
-// calls it; a multi-threaded program calls it first, before its threads start.
-void init_curl_once();
+// Whether an upstream with this URL scheme ("http", "https") is carried by libcurl: any
+// scheme but plain http, a proxy named by the environment, or LLMGW_UPSTREAM_CLIENT=curl.
+bool needs_libcurl(std::string_view scheme);
 
 // The native client's view of `url`, or nothing when libcurl carries it: any URL but plain
 // http, a proxy named by the environment, or LLMGW_UPSTREAM_CLIENT=curl.

@@ -49,8 +49,9 @@ def main():
 
 
 def check_loaded_libraries(binary):
-    """fmt, spdlog and toml++ are compiled in: `llmgw call` does not pay for loading and
-    relocating them at every start."""
+    """fmt, spdlog and toml++ are compiled in, and libcurl (with its ~30 libraries) is opened
+    only when an upstream needs it: `llmgw call` to http://, `services` and `route` do not pay
+    for loading and relocating them at every start."""
     readelf = shutil.which("readelf")
     if readelf is None:
         print("SKIP loaded libraries: readelf is not installed (Debian: binutils)")
@@ -63,6 +64,8 @@ def check_loaded_libraries(binary):
     check(needed != [], "readelf -d lists the binary's libraries", dynamic.stdout[-300:])
     for name in ("libfmt", "libspdlog", "libtomlplusplus"):
         check(not any(lib.startswith(name) for lib in needed), f"{name} is compiled in", str(needed))
+    check(not any(lib.startswith("libcurl") for lib in needed), "libcurl is opened when needed, not linked",
+          str(needed))
 
 
 def run_checks(cmake, build, prefix):

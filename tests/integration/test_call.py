@@ -185,6 +185,31 @@ class CallTest(CallBase):
         for line in ("Exit status:", "130", "--text", "--via"):
             self.assertIn(line, p.stdout)
 
+    # ---- libcurl: opened only when the upstream needs it ----
+    def test_http_upstream_never_opens_libcurl(self):
+        status, out, err = self.call("mock", "/v1/models",
+                                     env={"LLMGW_LIBCURL": "/nonexistent/libcurl.so.4", "LD_DEBUG": "files"})
+        self.assertEqual(status, 0, err)
+        self.assertEqual(json.loads(out)["target"], "/v1/models")
+        opened = [line for line in err.splitlines() if "libcurl" in line]
+        self.assertEqual(opened, [], "libcurl was opened for an http:// upstream")
+
+    def test_libcurl_opened_when_it_carries_the_request(self):
+        status, out, err = self.call("mock", "/v1/models",
+                                     env={"LLMGW_UPSTREAM_CLIENT": "curl", "LD_DEBUG": "files"})
+        self.assertEqual(status, 0, err)
+        self.assertEqual(json.loads(out)["target"], "/v1/models")
+        self.assertRegex(err, r"file=(\S*/)?libcurl\S*\.so\S* +\[0\]; +dynamically loaded by")
+
+    def test_missing_libcurl_is_a_clear_error(self):
+        status, out, err = self.call("mock", "/v1/models", env={"LLMGW_UPSTREAM_CLIENT": "curl",
+                                                              "LLMGW_LIBCURL": "/nonexistent/libcurl.so.4"})
+        self.assertEqual(status, 1, err)
+        self.assertEqual(out, b"")
+        doc = self.gateway_error(err, "UNKNOWN")
+        self.assertIn("libcurl could not be loaded (/nonexistent/libcurl.so.4", doc["error"]["message"])
+        self.assertEqual(self.mock.requests(), [])
+
     # ---- exit status 3 ----
     def test_connection_refused_is_3(self):
         status, out, err = self.call("dead", "/v1/x")

@@ -9,7 +9,9 @@ it happens, on the upstream side.
 """
 import json
 import re
+import os
 import socket
+import subprocess
 import sys
 import time
 import unittest
@@ -794,6 +796,84 @@ class TransportChoiceTest(unittest.TestCase):
 
     def test_all_proxy_is_honoured_through_libcurl(self):
         self.proxied({"ALL_PROXY": f"http://127.0.0.1:{self.proxy.port}"})
+
+
+def maps_libcurl(pid):
+    """Whether the process has libcurl mapped (opened)."""
+    with open(f"/proc/{pid}/maps") as f:
+        return "/libcurl" in f.read()
+
+
+class LibcurlLoadingTest(unittest.TestCase):
+    """libcurl is opened at run time, only when an enabled upstream needs it
+    (src/upstream/libcurl.hpp): `serve` opens it at start when the table has an https://
+    service, never for a table of http:// ones, and without it still serves those."""
+
+    MISSING = "/nonexistent/libcurl.so.4"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.mock = harness.Mock()
+        listed = subprocess.run([harness.LLMGW, "services", "--json"], capture_output=True,
+                                text=True, timeout=30, env={**os.environ, "XDG_CONFIG_HOME": "/nonexistent"})
+        cls.builtin = [s["name"] for s in json.loads(listed.stdout)]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.mock.stop()
+
+    def gateway(self, toml, env=None, **kwargs):
+        full = dict(NO_PROXY_ENV)
+        full.update(env or {})
+        return harness.Gateway(self.mock.port, services_toml=toml, env=full, **kwargs)
+
+    def http_only_table(self):
+        off = "".join(f"\n[services.{name}]\nenabled = false\n" for name in self.builtin)
+        return f'[services.local]\nbase_url = "http://127.0.0.1:{self.mock.port}"\n' + off
+
+    def test_a_table_with_https_opens_it_at_start(self):
+        self.assertTrue(any(name == "openai" for name in self.builtin), self.builtin)
+        gw = self.gateway(UC_TOML.format(port=self.mock.port))
+        try:
+            self.assertTrue(maps_libcurl(gw.proc.pid), "not opened before the first request")
+        finally:
+            gw.stop()
+
+    def test_a_table_of_http_upstreams_never_opens_it(self):
+        gw = self.gateway(self.http_only_table())
+        try:
+            status, _, body = gw.request("POST", "/gateway/local/v1/chat/completions", body=b'{"a":1}',
+                                         headers={"Content-Type": "application/json"})
+            self.assertEqual(status, 200, body[:300])
+            self.assertFalse(maps_libcurl(gw.proc.pid), "libcurl was opened for an http:// upstream")
+        finally:
+            gw.stop()
+        self.assertNotIn("libcurl", gw.log())
+
+    def test_without_it_http_works_and_https_is_a_clear_error(self):
+        dead = harness.free_port()
+        toml = UC_TOML.format(port=self.mock.port) + f"""
+[services.tls]
+base_url = "https://127.0.0.1:{dead}"
+max_retries = 0
+"""
+        gw = self.gateway(toml, env={"LLMGW_LIBCURL": self.MISSING})
+        try:
+            status, _, body = gw.request("POST", "/gateway/uc/v1/chat/completions", body=b'{"a":1}',
+                                         headers={"Content-Type": "application/json"})
+            self.assertEqual(status, 200, body[:300])
+            status, _, body = gw.request("POST", "/gateway/tls/v1/chat/completions", body=b'{"a":1}',
+                                         headers={"Content-Type": "application/json"})
+            self.assertEqual(status, 500, body[:300])
+            error = json.loads(body)["error"]
+            self.assertEqual(error["type"], "UNKNOWN")
+            self.assertIn(f"libcurl could not be loaded ({self.MISSING}", error["message"])
+            self.assertIn("https://", error["message"])
+        finally:
+            gw.stop()
+        log = gw.log()
+        self.assertIn("libcurl could not be loaded", log)
+        self.assertIn(self.MISSING, log)
 
 
 if __name__ == "__main__":
