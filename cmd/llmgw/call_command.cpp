@@ -48,7 +48,8 @@ is, without one.
 
 Exit status:
   0    the answer was 2xx or 3xx and complete
-  1    the answer was an HTTP error (>= 400); its body is still printed
+  1    the answer was an HTTP error (>= 400); its body is still printed. Also an UNKNOWN
+       error of llmgw's own (libcurl could not be loaded), as JSON on stderr
   2    usage or configuration error (bad flag, unknown service, unreadable -d @FILE)
   3    no answer: TIMEOUT, DNS, CONNECTION, SSL or NETWORK failure; the gateway's JSON
        error is printed on stderr

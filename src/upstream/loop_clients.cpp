@@ -30,8 +30,9 @@ public:
             const auto self = weak.lock();
             if (!self || !owner_) return;
             owner_->on_attempt_end(GatewayError{
-                ErrorType::unknown, "libcurl could not be loaded (" + libcurl_error() +
-                                        "); llmgw needs it for https:// upstreams and proxies"});
+                ErrorType::unknown,
+                "libcurl could not be loaded (" + libcurl_error() +
+                    "); it carries https:// upstreams, proxies and LLMGW_UPSTREAM_CLIENT=curl"});
         });
     }
     void resume() override {}

@@ -18,6 +18,9 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LLMGW = os.environ.get("LLMGW_BIN", "llmgw")
+# Set by ctest for a build that links libcurl instead of opening it when needed (macOS, or
+# LLMGW_LIBCURL_DLOPEN off): the tests of opening it are skipped there.
+LIBCURL_LINKED = os.environ.get("LLMGW_LIBCURL_LINKED") == "1"
 
 
 def free_port():

@@ -3,6 +3,7 @@ and through a real `llmgw serve` for --via."""
 import hashlib
 import json
 import os
+import re
 import select
 import signal
 import subprocess
@@ -186,23 +187,40 @@ class CallTest(CallBase):
             self.assertIn(line, p.stdout)
 
     # ---- libcurl: opened only when the upstream needs it ----
+    # The machine's proxy settings or LLMGW_UPSTREAM_CLIENT would send the call through libcurl.
+    NATIVE = {name: "" for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
+                                    "ALL_PROXY", "LLMGW_UPSTREAM_CLIENT")}
+
+    def loaded_libcurl(self, env):
+        """(status, stdout, the libcurl files the loader opened) of a call run with LD_DEBUG=files."""
+        status, out, err = self.call("mock", "/v1/models", env={**self.NATIVE, "LD_DEBUG": "files", **env})
+        self.assertIn("file=", err, "LD_DEBUG printed nothing")
+        return status, out, re.findall(r"file=(\S*libcurl\S*\.so\S*) +\[0\]; +dynamically loaded by", err)
+
+    @unittest.skipIf(harness.LIBCURL_LINKED, "this build links libcurl")
     def test_http_upstream_never_opens_libcurl(self):
-        status, out, err = self.call("mock", "/v1/models",
-                                     env={"LLMGW_LIBCURL": "/nonexistent/libcurl.so.4", "LD_DEBUG": "files"})
-        self.assertEqual(status, 0, err)
+        status, out, opened = self.loaded_libcurl({"LLMGW_LIBCURL": "/nonexistent/libcurl.so.4"})
+        self.assertEqual(status, 0)
         self.assertEqual(json.loads(out)["target"], "/v1/models")
-        opened = [line for line in err.splitlines() if "libcurl" in line]
         self.assertEqual(opened, [], "libcurl was opened for an http:// upstream")
 
+    @unittest.skipIf(harness.LIBCURL_LINKED, "this build links libcurl")
     def test_libcurl_opened_when_it_carries_the_request(self):
-        status, out, err = self.call("mock", "/v1/models",
-                                     env={"LLMGW_UPSTREAM_CLIENT": "curl", "LD_DEBUG": "files"})
-        self.assertEqual(status, 0, err)
+        status, out, opened = self.loaded_libcurl({"LLMGW_UPSTREAM_CLIENT": "curl"})
+        self.assertEqual(status, 0)
         self.assertEqual(json.loads(out)["target"], "/v1/models")
-        self.assertRegex(err, r"file=(\S*/)?libcurl\S*\.so\S* +\[0\]; +dynamically loaded by")
+        self.assertEqual(len(opened), 1, opened)
+        # The library built against is opened by its path; LLMGW_LIBCURL names another file, here
+        # the same library by its bare soname, found through the loader's search.
+        soname = os.path.basename(opened[0])
+        status, out, opened = self.loaded_libcurl({"LLMGW_UPSTREAM_CLIENT": "curl", "LLMGW_LIBCURL": soname})
+        self.assertEqual(status, 0)
+        self.assertEqual(json.loads(out)["target"], "/v1/models")
+        self.assertEqual(opened, [soname])
 
+    @unittest.skipIf(harness.LIBCURL_LINKED, "this build links libcurl")
     def test_missing_libcurl_is_a_clear_error(self):
-        status, out, err = self.call("mock", "/v1/models", env={"LLMGW_UPSTREAM_CLIENT": "curl",
+        status, out, err = self.call("mock", "/v1/models", env={**self.NATIVE, "LLMGW_UPSTREAM_CLIENT": "curl",
                                                               "LLMGW_LIBCURL": "/nonexistent/libcurl.so.4"})
         self.assertEqual(status, 1, err)
         self.assertEqual(out, b"")

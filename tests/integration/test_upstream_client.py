@@ -804,6 +804,7 @@ def maps_libcurl(pid):
         return "/libcurl" in f.read()
 
 
+@unittest.skipIf(harness.LIBCURL_LINKED, "this build links libcurl")
 class LibcurlLoadingTest(unittest.TestCase):
     """libcurl is opened at run time, only when an enabled upstream needs it
     (src/upstream/libcurl.hpp): `serve` opens it at start when the table has an https://
