@@ -19,9 +19,11 @@ namespace {
 // upstreams only never loads it. Without it the gateway still serves them.
 void load_libcurl_if_needed(const config::Config& config) {
     bool needed = false;
-    for (const auto& service : config.services) needed = needed || upstream::needs_libcurl(service.base_url.scheme);
+    for (const auto& service : config.services)
+        needed = needed || upstream::needs_libcurl(service.base_url.scheme);
     if (!needed || upstream::load_libcurl()) return;
-    log_line(LogLevel::warn, "", "libcurl could not be loaded, requests to https:// upstreams will fail",
+    log_line(LogLevel::warn, "",
+             "libcurl could not be loaded, requests to https:// upstreams will fail",
              {log_str("reason", upstream::libcurl_error())});
 }
 

@@ -90,7 +90,8 @@ bool CurlAttempt::configure() {
     } else if (has_body || method == "POST" || method == "PUT" || method == "PATCH") {
         static const std::string empty;
         const std::string& body = request_.body ? *request_.body : empty;
-        libcurl().easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+        libcurl().easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                              static_cast<curl_off_t>(body.size()));
         libcurl().easy_setopt(easy, CURLOPT_POSTFIELDS, body.data());
         if (method != "POST") libcurl().easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method.c_str());
     } else {
@@ -109,7 +110,8 @@ bool CurlAttempt::configure() {
         list = libcurl().slist_append(list, line.c_str());
     }
     if (!request_.headers.contains("accept")) list = libcurl().slist_append(list, "Accept:");
-    if (!request_.headers.contains("content-type")) list = libcurl().slist_append(list, "Content-Type:");
+    if (!request_.headers.contains("content-type"))
+        list = libcurl().slist_append(list, "Content-Type:");
     list = libcurl().slist_append(list, "Expect:");
     header_list_ = list;
     libcurl().easy_setopt(easy, CURLOPT_HTTPHEADER, header_list_);
@@ -160,7 +162,8 @@ std::size_t CurlAttempt::on_write(char* data, std::size_t size, std::size_t n, v
 void CurlAttempt::on_curl_done(CURLcode result) {
     const auto self = shared_from_this();
     std::optional<GatewayError> error = own_error_;
-    if (!error && result != CURLE_OK) error = GatewayError{classify(result), describe(result, error_buffer_)};
+    if (!error && result != CURLE_OK)
+        error = GatewayError{classify(result), describe(result, error_buffer_)};
     release();
     AttemptOwner* owner = owner_;
     owner_ = nullptr;

@@ -62,7 +62,8 @@ std::optional<H1Target> native_target(LoopClients& clients, std::string_view url
 std::shared_ptr<Attempt> make_attempt(LoopClients& clients, const std::optional<H1Target>& native,
                                       const UpstreamRequest& request, AttemptOwner& owner) {
     if (native) return std::make_shared<H1Attempt>(clients.h1, *native, request, owner);
-    if (CurlMulti* multi = clients.curl()) return std::make_shared<CurlAttempt>(*multi, request, owner);
+    if (CurlMulti* multi = clients.curl())
+        return std::make_shared<CurlAttempt>(*multi, request, owner);
     return std::make_shared<NoLibcurlAttempt>(clients.io, owner);
 }
 
