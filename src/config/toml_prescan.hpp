@@ -1,7 +1,8 @@
 // A check run on TOML text before toml++ sees it. TOML allows non-ASCII characters only in
-// strings and comments, and toml++ 3.3.0 (Debian 12) reaches __builtin_unreachable -
-// undefined behaviour - on some of them elsewhere (U+00A1..U+0499 and U+2D6E..U+3167 while
-// reading a bare key, e.g. `[services.opénai]`; found by fuzzing). Such text is refused first.
+// strings and comments; such a character elsewhere (e.g. `[services.opénai]`) is refused here
+// with its line and column. It was first added because toml++ 3.3.0 reached
+// __builtin_unreachable on some of them (found by fuzzing); config/tomlpp.hpp now removes that
+// undefined behaviour wherever it is reached, inside strings too.
 #pragma once
 
 #include <cstddef>

@@ -1,7 +1,7 @@
 // Typed reading of TOML values with errors worded "FILE:LINE:COL: message" (STYLE habit 5).
 #pragma once
 
-#include <toml++/toml.h>
+#include "config/tomlpp.hpp"
 
 #include <cstdint>
 #include <functional>
