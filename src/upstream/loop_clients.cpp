@@ -20,6 +20,10 @@ bool curl_forced() {
     return forced;
 }
 
+// A proxy named by the environment or LLMGW_UPSTREAM_CLIENT=curl: libcurl carries every
+// upstream, plain http included.
+bool libcurl_carries_all() { return curl_forced() || http_proxy_configured(); }
+
 // An attempt that needs libcurl when the library could not be opened: it ends, from the
 // loop, with the reason.
 class NoLibcurlAttempt final : public Attempt {
@@ -51,11 +55,11 @@ CurlMulti* LoopClients::curl() {
 }
 
 bool needs_libcurl(std::string_view scheme) {
-    return scheme != "http" || curl_forced() || http_proxy_configured();
+    return scheme != "http" || libcurl_carries_all();
 }
 
 std::optional<H1Target> native_target(LoopClients& clients, std::string_view url) {
-    if (curl_forced() || http_proxy_configured()) return std::nullopt;
+    if (libcurl_carries_all()) return std::nullopt;
     return clients.h1_targets.get(url);
 }
 

@@ -22,6 +22,12 @@ LLMGW = os.environ.get("LLMGW_BIN", "llmgw")
 # LLMGW_LIBCURL_DLOPEN off): the tests of opening it are skipped there.
 LIBCURL_LINKED = os.environ.get("LLMGW_LIBCURL_LINKED") == "1"
 
+# Proxy settings of the machine running the tests, or LLMGW_UPSTREAM_CLIENT, would send every
+# plain http:// upstream request through libcurl: cleared where the native client is expected.
+NATIVE_CLIENT_ENV = {name: "" for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                                           "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY",
+                                           "LLMGW_UPSTREAM_CLIENT")}
+
 
 def free_port():
     with socket.socket() as s:

@@ -187,13 +187,10 @@ class CallTest(CallBase):
             self.assertIn(line, p.stdout)
 
     # ---- libcurl: opened only when the upstream needs it ----
-    # The machine's proxy settings or LLMGW_UPSTREAM_CLIENT would send the call through libcurl.
-    NATIVE = {name: "" for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
-                                    "ALL_PROXY", "LLMGW_UPSTREAM_CLIENT")}
-
     def loaded_libcurl(self, env):
         """(status, stdout, the libcurl files the loader opened) of a call run with LD_DEBUG=files."""
-        status, out, err = self.call("mock", "/v1/models", env={**self.NATIVE, "LD_DEBUG": "files", **env})
+        env = {**harness.NATIVE_CLIENT_ENV, "LD_DEBUG": "files", **env}
+        status, out, err = self.call("mock", "/v1/models", env=env)
         self.assertIn("file=", err, "LD_DEBUG printed nothing")
         return status, out, re.findall(r"file=(\S*libcurl\S*\.so\S*) +\[0\]; +dynamically loaded by", err)
 
@@ -220,8 +217,9 @@ class CallTest(CallBase):
 
     @unittest.skipIf(harness.LIBCURL_LINKED, "this build links libcurl")
     def test_missing_libcurl_is_a_clear_error(self):
-        status, out, err = self.call("mock", "/v1/models", env={**self.NATIVE, "LLMGW_UPSTREAM_CLIENT": "curl",
-                                                              "LLMGW_LIBCURL": "/nonexistent/libcurl.so.4"})
+        env = {**harness.NATIVE_CLIENT_ENV, "LLMGW_UPSTREAM_CLIENT": "curl",
+               "LLMGW_LIBCURL": "/nonexistent/libcurl.so.4"}
+        status, out, err = self.call("mock", "/v1/models", env=env)
         self.assertEqual(status, 1, err)
         self.assertEqual(out, b"")
         doc = self.gateway_error(err, "UNKNOWN")

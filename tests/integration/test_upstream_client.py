@@ -22,11 +22,6 @@ import harness
 sys.path.insert(0, harness.HERE)
 import mock_upstream  # noqa: E402  (the bodies its behaviours send, to compare byte for byte)
 
-# Proxy settings of the machine running the tests would send everything through libcurl.
-NO_PROXY_ENV = {name: "" for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
-                                      "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY",
-                                      "LLMGW_UPSTREAM_CLIENT")}
-
 UC_TOML = """
 [services.uc]
 base_url = "http://127.0.0.1:{port}"
@@ -147,7 +142,7 @@ close_wait_sockets = harness.close_wait_sockets
 
 class NativeClientCase(harness.SharedGatewayTest):
     """A mock and a one-loop gateway on the native client, shared by the class."""
-    gateway_env = NO_PROXY_ENV
+    gateway_env = harness.NATIVE_CLIENT_ENV
     gateway_args = ("--threads", "1")
 
     @classmethod
@@ -650,7 +645,7 @@ class ConnectTimeoutTest(unittest.TestCase):
         hole.listen(0)
         filler = socket.create_connection(hole.getsockname(), timeout=5)  # fills the backlog
         port = hole.getsockname()[1]
-        gw = harness.Gateway(0, env=dict(NO_PROXY_ENV), args=("--threads", "1"), services_toml=f"""
+        gw = harness.Gateway(0, env=dict(harness.NATIVE_CLIENT_ENV), args=("--threads", "1"), services_toml=f"""
 [services.hole]
 base_url = "http://127.0.0.1:{port}"
 timeout_ms = 300
@@ -753,7 +748,7 @@ class TransportChoiceTest(unittest.TestCase):
         self.proxy.reset()
 
     def through(self, env):
-        full = dict(NO_PROXY_ENV)
+        full = dict(harness.NATIVE_CLIENT_ENV)
         full.update(env)
         gw = harness.Gateway(self.mock.port, extra_toml=UC_TOML.format(port=self.mock.port),
                              env=full, args=("--threads", "1"))
@@ -824,7 +819,7 @@ class LibcurlLoadingTest(unittest.TestCase):
         cls.mock.stop()
 
     def gateway(self, toml, env=None, **kwargs):
-        full = dict(NO_PROXY_ENV)
+        full = dict(harness.NATIVE_CLIENT_ENV)
         full.update(env or {})
         return harness.Gateway(self.mock.port, services_toml=toml, env=full, **kwargs)
 
