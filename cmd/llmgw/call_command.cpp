@@ -12,6 +12,7 @@
 #include "call_request.hpp"
 #include "routing/header_policy.hpp"
 #include "routing/router.hpp"
+#include "upstream/ca_trust.hpp"
 #include "upstream/loop_clients.hpp"
 #include "upstream/exchange.hpp"
 #include "util/ids.hpp"
@@ -113,6 +114,13 @@ std::optional<upstream::UpstreamRequest> outgoing_request(const CallOptions& opt
         !added) {
         print_error(err, added.error());
         return std::nullopt;
+    }
+    const std::string_view url = out.url;
+    if (upstream::needs_libcurl(url.substr(0, url.find("://")))) {
+        if (const auto problem = upstream::ca_trust_problem()) {
+            print_error(err, *problem);
+            return std::nullopt;
+        }
     }
     return out;
 }

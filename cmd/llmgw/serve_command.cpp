@@ -6,6 +6,7 @@
 
 #include "allocator.hpp"
 #include "server/gateway.hpp"
+#include "upstream/ca_trust.hpp"
 #include "upstream/libcurl.hpp"
 #include "upstream/loop_clients.hpp"
 #include "util/log.hpp"
@@ -14,14 +15,17 @@ namespace llmgw::cli {
 
 namespace {
 
+bool table_needs_libcurl(const config::Config& config) {
+    for (const auto& service : config.services)
+        if (upstream::needs_libcurl(service.base_url.scheme)) return true;
+    return false;
+}
+
 // libcurl is opened before the loops start when the table has an upstream it carries, so
 // that the first https request does not wait while it loads (~4 ms). A table of http://
 // upstreams only never loads it. Without it the gateway still serves them.
-void load_libcurl_if_needed(const config::Config& config) {
-    bool needed = false;
-    for (const auto& service : config.services)
-        needed = needed || upstream::needs_libcurl(service.base_url.scheme);
-    if (!needed || upstream::load_libcurl()) return;
+void load_libcurl_or_warn() {
+    if (upstream::load_libcurl()) return;
     log_line(LogLevel::warn, "",
              "libcurl could not be loaded, requests to https:// upstreams will fail",
              {log_str("reason", upstream::libcurl_error())});
@@ -87,7 +91,15 @@ int run_serve(const ServeOptions& opts, std::ostream& err) {
     const auto format = parse_log_format(config.gateway.log_format).value_or(LogFormat::text);
     log_setup(level, format);
     std::signal(SIGPIPE, SIG_IGN);
-    load_libcurl_if_needed(config);
+    if (table_needs_libcurl(config)) {
+        // Certificates named by the environment that cannot be read would fail every https
+        // request: refused at start instead.
+        if (const auto problem = upstream::ca_trust_problem()) {
+            print_error(err, *problem);
+            return exit_usage;
+        }
+        load_libcurl_or_warn();
+    }
     server::GatewayHooks hooks;
     hooks.release_memory = allocator_release_memory();
     return server::run_gateway(config, hooks);

@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 #include <string>
 
+#include "upstream/ca_trust.hpp"
 #include "upstream/classify.hpp"
 #include "upstream/easy_pool.hpp"
 #include "upstream/libcurl.hpp"
@@ -80,6 +81,10 @@ bool CurlAttempt::configure() {
     libcurl().easy_setopt(easy, CURLOPT_HEADERDATA, this);
     libcurl().easy_setopt(easy, CURLOPT_WRITEFUNCTION, &CurlAttempt::on_write);
     libcurl().easy_setopt(easy, CURLOPT_WRITEDATA, this);
+    const CaTrust& trust = ca_trust();
+    if (!trust.file.empty()) libcurl().easy_setopt(easy, CURLOPT_CAINFO, trust.file.c_str());
+    if (!trust.directory.empty())
+        libcurl().easy_setopt(easy, CURLOPT_CAPATH, trust.directory.c_str());
 
     const std::string& method = request_.method;
     const bool has_body = request_.body && !request_.body->empty();

@@ -9,6 +9,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,17 @@ NATIVE_CLIENT_ENV = {name: "" for name in ("http_proxy", "HTTP_PROXY", "https_pr
                                            "LLMGW_UPSTREAM_CLIENT")}
 
 
+def make_self_signed(directory):
+    """A throwaway self-signed certificate for 127.0.0.1, made with the openssl CLI:
+    (cert path, key path)."""
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+    return cert, key
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -36,16 +48,25 @@ def free_port():
 
 
 class Mock:
-    def __init__(self):
-        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "mock_upstream.py")],
+    """mock_upstream.py in its own process, with extra arguments (e.g. --tls CERT KEY)."""
+
+    def __init__(self, *args):
+        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "mock_upstream.py"), *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline()
         if not line.startswith("PORT "):
             raise RuntimeError("mock upstream did not start: %r" % line)
         self.port = int(line.split()[1])
+        self.tls = "--tls" in args
 
     def get(self, path):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        if self.tls:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE  # our own throwaway certificate
+            conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=10, context=ctx)
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         conn.request("GET", path)
         data = conn.getresponse().read()
         conn.close()

@@ -183,43 +183,6 @@ def get_req(path, mock=None, request_id=None, extra=b""):
     return out + extra + b"\r\n"
 
 
-class MockWithArgs(harness.Mock):
-    """The mock upstream started with extra command-line arguments (e.g. --tls CERT KEY)."""
-
-    def __init__(self, *args):  # pylint: disable=super-init-not-called
-        self.proc = subprocess.Popen([sys.executable, os.path.join(harness.HERE, "mock_upstream.py"),
-                                      *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     text=True)
-        line = self.proc.stdout.readline()
-        if not line.startswith("PORT "):
-            raise RuntimeError("mock upstream did not start: %r" % line)
-        self.port = int(line.split()[1])
-        self.tls = "--tls" in args
-
-    def get(self, path):
-        if not self.tls:
-            return super().get(path)
-        import ssl
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE  # our own throwaway certificate
-        conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=10, context=ctx)
-        conn.request("GET", path)
-        data = conn.getresponse().read()
-        conn.close()
-        return json.loads(data)
-
-
-def make_self_signed(directory):
-    """A throwaway self-signed certificate for 127.0.0.1, made with the openssl CLI."""
-    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
-                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
-    return cert, key
-
-
 class GatewayCase(unittest.TestCase):
     gw = None
     mock = None
@@ -296,7 +259,7 @@ class FaultMatrixTest(GatewayCase):
         cls.tls_mock = None
         tls_port = harness.free_port()  # nothing listens there without openssl
         if shutil.which("openssl"):
-            cls.tls_mock = MockWithArgs("--tls", *make_self_signed(cls.tmp))
+            cls.tls_mock = harness.Mock("--tls", *harness.make_self_signed(cls.tmp))
             tls_port = cls.tls_mock.port
         cls.gw = harness.Gateway(cls.mock.port, extra_toml=FAULT_TOML.format(
             port=cls.mock.port, tls_port=tls_port))

@@ -1,0 +1,189 @@
+"""Integration tests of https:// upstreams (libcurl over TLS) and the certificates they are
+checked against (src/upstream/ca_trust.hpp): CURL_CA_BUNDLE, or SSL_CERT_FILE and SSL_CERT_DIR,
+replace the system's certificates, as they do for curl; a file or directory they name that
+cannot be used stops `serve` and `call` with status 2 before any request.
+
+A real `llmgw serve` (and `llmgw call`) against the mock upstream serving HTTPS with a
+throwaway self-signed certificate for 127.0.0.1, made with the openssl CLI.
+"""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+import uuid
+
+import harness
+
+# The machine's own settings would decide the outcome: every test names what it wants.
+NO_CA_ENV = {"CURL_CA_BUNDLE": "", "SSL_CERT_FILE": "", "SSL_CERT_DIR": ""}
+
+TLS_TOML = """
+[services.tls]
+base_url = "https://127.0.0.1:{port}"
+timeout_ms = 5000
+max_retries = 0
+"""
+
+SSE_EVENTS = 4
+
+
+def expected_sse_body():
+    """The bytes of the mock's `sse;events=4` answer once dechunked, [DONE] included."""
+    body = b""
+    for i in range(SSE_EVENTS):
+        payload = json.dumps({"choices": [{"delta": {"content": f"tok{i} "}}], "i": i})
+        body += f"data: {payload}\n\n".encode()
+    return body + b"data: [DONE]\n\n"
+
+
+@unittest.skipUnless(shutil.which("openssl"), "the openssl CLI makes the test certificate")
+class UpstreamTlsTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="llmgw-tls-")
+        cls.cert, key = harness.make_self_signed(cls.tmp)
+        cls.hashed_dir = os.path.join(cls.tmp, "hashed")
+        os.mkdir(cls.hashed_dir)
+        shutil.copy(cls.cert, cls.hashed_dir)
+        subprocess.run(["openssl", "rehash", cls.hashed_dir], check=True, timeout=30,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cls.mock = harness.Mock("--tls", cls.cert, key)
+        cls.toml = TLS_TOML.format(port=cls.mock.port)
+        cls.config = os.path.join(cls.tmp, "config.toml")
+        with open(cls.config, "w") as f:
+            f.write(cls.toml)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.mock.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def gateway(self, ca_env):
+        return harness.Gateway(self.mock.port, extra_toml=self.toml, env={**NO_CA_ENV, **ca_env})
+
+    def stream_through(self, gw):
+        """POSTs a streamed chat request to the tls service: (status, headers, body)."""
+        request_id = str(uuid.uuid4())
+        status, headers, body = gw.request(
+            "POST", "/gateway/tls/v1/chat/completions?mock=sse;events=4;interval_ms=20",
+            body=b'{"stream":true}',
+            headers={"Content-Type": "application/json", "X-Request-Id": request_id})
+        return status, headers, body, request_id
+
+    def assert_relayed(self, gw):
+        status, headers, body, request_id = self.stream_through(gw)
+        self.assertEqual(status, 200, body[:400])
+        self.assertEqual(headers.get("content-type"), "text/event-stream")
+        self.assertEqual(body, expected_sse_body())
+        seen = [r for r in self.mock.requests()
+                if ["X-Request-Id", request_id] in r["headers"]]
+        self.assertEqual(len(seen), 1, "the upstream did not get the request exactly once")
+        self.assertEqual(seen[0]["body"], '{"stream":true}')
+
+    def assert_untrusted(self, gw):
+        status, _, body, _ = self.stream_through(gw)
+        self.assertEqual(status, 502, body[:400])
+        error = json.loads(body)["error"]
+        self.assertEqual(error["type"], "SSL")
+        self.assertIn("certificate", error["message"])
+
+    def with_gateway(self, ca_env, check):
+        gw = self.gateway(ca_env)
+        try:
+            check(gw)
+        finally:
+            gw.stop()
+
+    # -- serve --
+
+    def test_without_a_named_certificate_the_upstream_is_untrusted(self):
+        self.with_gateway({}, self.assert_untrusted)
+
+    def test_ssl_cert_file_trusts_the_upstream_and_the_stream_is_relayed_whole(self):
+        self.with_gateway({"SSL_CERT_FILE": self.cert}, self.assert_relayed)
+
+    def test_ssl_cert_dir_trusts_a_hashed_directory(self):
+        self.with_gateway({"SSL_CERT_DIR": self.hashed_dir}, self.assert_relayed)
+
+    def test_a_file_of_other_certificates_replaces_the_trust(self):
+        other = harness.make_self_signed(tempfile.mkdtemp(dir=self.tmp))[0]
+        self.with_gateway({"SSL_CERT_FILE": other}, self.assert_untrusted)
+
+    def test_curl_ca_bundle_wins_over_ssl_cert_file_and_dir(self):
+        missing = os.path.join(self.tmp, "missing.pem")
+        self.with_gateway({"CURL_CA_BUNDLE": self.cert, "SSL_CERT_FILE": missing,
+                           "SSL_CERT_DIR": missing}, self.assert_relayed)
+
+    def serve_refuses(self, ca_env, variable, reason):
+        env = {**os.environ, **harness.NATIVE_CLIENT_ENV, **NO_CA_ENV, **ca_env,
+               "XDG_CONFIG_HOME": self.tmp}
+        proc = subprocess.run([harness.LLMGW, "serve", "--port", "0", "--config", self.config],
+                              capture_output=True, text=True, timeout=30, env=env)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn(f"{variable}={ca_env[variable]}: {reason}", proc.stderr)
+        self.assertIn("https:// upstreams", proc.stderr)
+        self.assertNotIn("listening", proc.stderr)
+
+    def test_a_missing_certificate_file_stops_serve_with_status_2(self):
+        missing = os.path.join(self.tmp, "missing.pem")
+        self.serve_refuses({"SSL_CERT_FILE": missing}, "SSL_CERT_FILE", "No such file or directory")
+
+    def test_a_directory_named_as_the_file_stops_serve(self):
+        self.serve_refuses({"CURL_CA_BUNDLE": self.hashed_dir}, "CURL_CA_BUNDLE",
+                           "a directory, not a file of certificates")
+
+    def test_a_file_named_as_the_directory_stops_serve(self):
+        self.serve_refuses({"SSL_CERT_DIR": self.cert}, "SSL_CERT_DIR", "not a directory")
+
+    def test_a_table_of_http_upstreams_ignores_them(self):
+        off = "".join(f"\n[services.{name}]\nenabled = false\n" for name in builtin_services())
+        toml = f'[services.local]\nbase_url = "http://127.0.0.1:{self.mock.port}"\n' + off
+        gw = harness.Gateway(self.mock.port, services_toml=toml,
+                             env={**harness.NATIVE_CLIENT_ENV, **NO_CA_ENV,
+                                  "SSL_CERT_FILE": os.path.join(self.tmp, "missing.pem")})
+        try:
+            status, _, _ = gw.request("GET", "/health")
+            self.assertEqual(status, 200)
+        finally:
+            gw.stop()
+
+    # -- call --
+
+    def call(self, ca_env, *args):
+        env = {**os.environ, **NO_CA_ENV, **ca_env, "XDG_CONFIG_HOME": self.tmp}
+        return subprocess.run([harness.LLMGW, "call", "--config", self.config, "tls",
+                               "/v1/chat/completions?mock=sse;events=4;interval_ms=20",
+                               "-d", '{"stream":true}', *args],
+                              capture_output=True, timeout=30, env=env)
+
+    def test_call_trusts_ssl_cert_file_and_prints_the_stream(self):
+        proc = self.call({"SSL_CERT_FILE": self.cert})
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout, expected_sse_body())
+
+    def test_call_without_it_is_an_ssl_failure_with_status_3(self):
+        proc = self.call({})
+        self.assertEqual(proc.returncode, 3, proc.stderr)
+        self.assertEqual(json.loads(proc.stderr)["error"]["type"], "SSL")
+        self.assertEqual(proc.stdout, b"")
+
+    def test_call_with_a_missing_file_is_status_2_before_any_request(self):
+        before = len(self.mock.requests())
+        proc = self.call({"SSL_CERT_FILE": os.path.join(self.tmp, "missing.pem")})
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn(b"SSL_CERT_FILE=", proc.stderr)
+        self.assertIn(b"No such file or directory", proc.stderr)
+        self.assertEqual(len(self.mock.requests()), before)
+
+
+def builtin_services():
+    listed = subprocess.run([harness.LLMGW, "services", "--json"], capture_output=True, text=True,
+                            timeout=30, env={**os.environ, "XDG_CONFIG_HOME": "/nonexistent"})
+    return [s["name"] for s in json.loads(listed.stdout)]
+
+
+if __name__ == "__main__":
+    unittest.main()
