@@ -13,26 +13,27 @@ namespace {
 
 struct NamedTrust {
     CaTrust trust;
-    const char* file_variable = nullptr;
-    const char* directory_variable = nullptr;
+    const char* variable = nullptr;  // the one that named it, or null
 };
 
-std::string env_value(const char* name) {
-    const char* value = std::getenv(name);
-    return value ? std::string(value) : std::string();
-}
+struct Variable {
+    const char* name;
+    bool names_directory;
+};
+
+// The curl tool's order: the first one set is used.
+constexpr Variable kVariables[] = {
+    {"CURL_CA_BUNDLE", false}, {"SSL_CERT_DIR", true}, {"SSL_CERT_FILE", false}};
 
 NamedTrust read_environment() {
     NamedTrust named;
-    if (std::string bundle = env_value("CURL_CA_BUNDLE"); !bundle.empty()) {
-        named.trust.file = std::move(bundle);
-        named.file_variable = "CURL_CA_BUNDLE";
-        return named;
+    for (const Variable& variable : kVariables) {
+        const char* value = std::getenv(variable.name);
+        if (!value || !*value) continue;
+        named.variable = variable.name;
+        (variable.names_directory ? named.trust.directory : named.trust.file) = value;
+        break;
     }
-    named.trust.file = env_value("SSL_CERT_FILE");
-    if (!named.trust.file.empty()) named.file_variable = "SSL_CERT_FILE";
-    named.trust.directory = env_value("SSL_CERT_DIR");
-    if (!named.trust.directory.empty()) named.directory_variable = "SSL_CERT_DIR";
     return named;
 }
 
@@ -41,39 +42,29 @@ const NamedTrust& named_trust() {
     return named;
 }
 
-std::string naming(const char* variable, const std::string& path) {
-    return std::string(variable) + "=" + path + ": ";
-}
-
-std::string os_error() { return std::generic_category().message(errno); }
-
 }  // namespace
 
 const CaTrust& ca_trust() { return named_trust().trust; }
 
 std::optional<std::string> ca_trust_problem() {
     const NamedTrust& named = named_trust();
-    std::optional<std::string> problem;
-    if (named.file_variable) {
-        const std::string& path = named.trust.file;
-        struct stat info {};
-        if (::stat(path.c_str(), &info) != 0)
-            problem = naming(named.file_variable, path) + os_error();
-        else if (S_ISDIR(info.st_mode))
-            problem = naming(named.file_variable, path) + "a directory, not a file of certificates";
-        else if (!std::ifstream(path))
-            problem = naming(named.file_variable, path) + "cannot be read";
-    }
-    if (!problem && named.directory_variable) {
-        const std::string& path = named.trust.directory;
-        struct stat info {};
-        if (::stat(path.c_str(), &info) != 0)
-            problem = naming(named.directory_variable, path) + os_error();
-        else if (!S_ISDIR(info.st_mode))
-            problem = naming(named.directory_variable, path) + "not a directory";
-    }
-    if (problem) *problem += " (it names the certificates https:// upstreams are checked against)";
-    return problem;
+    if (!named.variable) return std::nullopt;
+    const bool directory = !named.trust.directory.empty();
+    const std::string& path = directory ? named.trust.directory : named.trust.file;
+    std::string why;
+    struct stat info {};
+    if (::stat(path.c_str(), &info) != 0)
+        why = std::generic_category().message(errno);
+    else if (directory && !S_ISDIR(info.st_mode))
+        why = "not a directory";
+    else if (!directory && S_ISDIR(info.st_mode))
+        why = "a directory, not a file of certificates";
+    else if (!directory && !std::ifstream(path))
+        why = "cannot be read";
+    else
+        return std::nullopt;
+    return std::string(named.variable) + "=" + path + ": " + why +
+           " (it names the certificates https:// upstreams are checked against)";
 }
 
 }  // namespace llmgw::upstream

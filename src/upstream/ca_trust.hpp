@@ -1,8 +1,9 @@
-// The certificates an https:// upstream is checked against. libcurl's own bundle (the
-// system's) unless the environment names another, with curl's rules: CURL_CA_BUNDLE (a file)
-// wins; otherwise SSL_CERT_FILE (a file) and SSL_CERT_DIR (a hashed directory, as made by
-// `openssl rehash`) both apply. They replace the system's certificates; they do not add to
-// them. Read once per process.
+// The certificates an https:// upstream is checked against: libcurl's defaults (on Debian the
+// system's bundle and /etc/ssl/certs) unless the environment names others, with the curl
+// tool's rule: CURL_CA_BUNDLE (a file) if set, else SSL_CERT_DIR (a directory hashed by
+// `openssl rehash`), else SSL_CERT_FILE (a file). One of them is used; it takes the place of
+// libcurl's default of its kind, and the default of the other kind still applies. Read once
+// per process; an empty value counts as unset.
 #pragma once
 
 #include <optional>
@@ -17,8 +18,8 @@ struct CaTrust {
 
 const CaTrust& ca_trust();
 
-// Why the certificates the environment names cannot be used ("SSL_CERT_FILE=/x: No such file
-// or directory"), or nothing when they can (or none is named).
+// Why the file or directory the environment names cannot be used ("SSL_CERT_FILE=/x: No such
+// file or directory (...)"), or nothing when it can (or none is named).
 std::optional<std::string> ca_trust_problem();
 
 }  // namespace llmgw::upstream

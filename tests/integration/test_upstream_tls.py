@@ -1,7 +1,7 @@
 """Integration tests of https:// upstreams (libcurl over TLS) and the certificates they are
-checked against (src/upstream/ca_trust.hpp): CURL_CA_BUNDLE, or SSL_CERT_FILE and SSL_CERT_DIR,
-replace the system's certificates, as they do for curl; a file or directory they name that
-cannot be used stops `serve` and `call` with status 2 before any request.
+checked against (src/upstream/ca_trust.hpp): CURL_CA_BUNDLE, else SSL_CERT_DIR, else
+SSL_CERT_FILE, as the curl tool reads them; the file or directory named that cannot be used stops
+`serve` and `call` with status 2 before any request.
 
 A real `llmgw serve` (and `llmgw call`) against the mock upstream serving HTTPS with a
 throwaway self-signed certificate for 127.0.0.1, made with the openssl CLI.
@@ -108,14 +108,19 @@ class UpstreamTlsTest(unittest.TestCase):
     def test_ssl_cert_dir_trusts_a_hashed_directory(self):
         self.with_gateway({"SSL_CERT_DIR": self.hashed_dir}, self.assert_relayed)
 
-    def test_a_file_of_other_certificates_replaces_the_trust(self):
+    def test_a_file_of_other_certificates_does_not_trust_it(self):
         other = harness.make_self_signed(tempfile.mkdtemp(dir=self.tmp))[0]
         self.with_gateway({"SSL_CERT_FILE": other}, self.assert_untrusted)
 
-    def test_curl_ca_bundle_wins_over_ssl_cert_file_and_dir(self):
+    def test_curl_ca_bundle_wins_over_ssl_cert_dir_and_file(self):
         missing = os.path.join(self.tmp, "missing.pem")
         self.with_gateway({"CURL_CA_BUNDLE": self.cert, "SSL_CERT_FILE": missing,
                            "SSL_CERT_DIR": missing}, self.assert_relayed)
+
+    def test_ssl_cert_dir_wins_over_ssl_cert_file(self):
+        missing = os.path.join(self.tmp, "missing.pem")
+        self.with_gateway({"SSL_CERT_DIR": self.hashed_dir, "SSL_CERT_FILE": missing},
+                          self.assert_relayed)
 
     def serve_refuses(self, ca_env, variable, reason):
         env = {**os.environ, **harness.NATIVE_CLIENT_ENV, **NO_CA_ENV, **ca_env,
@@ -137,6 +142,12 @@ class UpstreamTlsTest(unittest.TestCase):
 
     def test_a_file_named_as_the_directory_stops_serve(self):
         self.serve_refuses({"SSL_CERT_DIR": self.cert}, "SSL_CERT_DIR", "not a directory")
+
+    def test_the_variable_used_is_the_one_checked(self):
+        # SSL_CERT_DIR is read before SSL_CERT_FILE: a good file does not save a missing directory
+        missing = os.path.join(self.tmp, "missing")
+        self.serve_refuses({"SSL_CERT_DIR": missing, "SSL_CERT_FILE": self.cert}, "SSL_CERT_DIR",
+                           "No such file or directory")
 
     def test_a_table_of_http_upstreams_ignores_them(self):
         off = "".join(f"\n[services.{name}]\nenabled = false\n" for name in builtin_services())
