@@ -171,11 +171,17 @@ def free_ports(n):
     return ports
 
 
-def http(port, method, path, body=None, headers=None, timeout=10.0):
-    """One HTTP/1.1 request on a fresh connection: (status, body bytes) or (0, error text)."""
+def http(port, method, path, body=None, headers=None, timeout=10.0, cafile=None):
+    """One HTTP/1.1 request on a fresh connection (over TLS trusting `cafile` when given):
+    (status, body bytes) or (0, error text)."""
     import http.client
+    import ssl
     try:
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        if cafile:
+            c = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout,
+                                            context=ssl.create_default_context(cafile=cafile))
+        else:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         c.request(method, path, body=body, headers=headers or {})
         r = c.getresponse()
         data = r.read()
@@ -185,12 +191,12 @@ def http(port, method, path, body=None, headers=None, timeout=10.0):
         return 0, str(e).encode()
 
 
-def wait_ready(port, path, proc, timeout=30.0):
+def wait_ready(port, path, proc, timeout=30.0, cafile=None):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if proc is not None and proc.poll() is not None:
             return False
-        status, _ = http(port, "GET", path, timeout=2.0)
+        status, _ = http(port, "GET", path, timeout=2.0, cafile=cafile)
         if status == 200:
             return True
         time.sleep(0.1)
@@ -223,6 +229,33 @@ def start_mock(procs, helpers, run_dir, port, tag="mock"):
                     os.path.join(run_dir, f"{tag}.log"))
     if not wait_ready(port, "/health", p, 15):
         raise SystemExit(f"bench: the mock upstream did not start (see {run_dir}/{tag}.log)")
+    return p
+
+
+def tls_available():
+    """The TLS mock needs node (tls_mock.mjs) and the openssl CLI (its certificate)."""
+    return shutil.which("node") is not None and shutil.which("openssl") is not None
+
+
+def tls_certificate(run_dir):
+    """A throwaway self-signed certificate for 127.0.0.1, made once per run: (cert, key)."""
+    cert, key = os.path.join(run_dir, "tls-cert.pem"), os.path.join(run_dir, "tls-key.pem")
+    if not os.path.exists(cert):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+                        "subjectAltName=IP:127.0.0.1"],
+                       check=True, capture_output=True, timeout=30)
+    return cert, key
+
+
+def start_tls_mock(procs, run_dir, port, tag="tls-mock"):
+    """tls_mock.mjs: the mock's endpoints over TLS, HTTP/2 (or HTTP/1.1) by ALPN."""
+    cert, key = tls_certificate(run_dir)
+    p = procs.start(tag, ["node", os.path.join(HERE, "tls_mock.mjs"), str(port), cert, key],
+                    os.path.join(run_dir, f"{tag}.log"))
+    if not wait_ready(port, "/health", p, 20, cafile=cert):
+        raise SystemExit(f"bench: the TLS mock upstream did not start (see {run_dir}/{tag}.log)")
     return p
 
 
@@ -282,14 +315,20 @@ def start_nginx(procs, run_dir, tag, port, mock_port, workers, cpus=None):
     return p
 
 
-def start_llmgw(procs, llmgw, run_dir, tag, port, mock_port, threads, cpus=None, wrapper=()):
+def start_llmgw(procs, llmgw, run_dir, tag, port, mock_port, threads, cpus=None, wrapper=(),
+                tls=False):
+    """tls: the mock is tls_mock.mjs, reached over https:// (HTTP/2), its certificate trusted."""
     toml = os.path.join(run_dir, f"{tag}.toml")
-    render(os.path.join(HERE, "llmgw-bench.toml"), toml, {"MOCK_PORT": mock_port})
+    render(os.path.join(HERE, "llmgw-bench.toml"), toml,
+           {"MOCK_PORT": mock_port, "SCHEME": "https" if tls else "http"})
     argv = list(wrapper) + [llmgw, "serve", "--port", str(port), "--config", toml,
                             "--log-level", "warn", "--threads", str(threads)]
     if cpus is not None:
         argv = ["taskset", "-c", ",".join(map(str, sorted(cpus)))] + argv
-    p = procs.start(tag, argv, os.path.join(run_dir, f"{tag}.log"), env=clean_env(run_dir))
+    env = clean_env(run_dir)
+    if tls:
+        env["SSL_CERT_FILE"] = tls_certificate(run_dir)[0]
+    p = procs.start(tag, argv, os.path.join(run_dir, f"{tag}.log"), env=env)
     if not wait_ready(port, "/health", p, 60 if wrapper else 20):
         raise SystemExit(f"bench: llmgw ({tag}) did not start (see {run_dir}/{tag}.log)")
     return p
@@ -301,7 +340,8 @@ def clean_env(run_dir):
            if not k.startswith(("LLMGW_", "OPENAI_", "PROXY_")) and k not in (
                "DEFAULT_TIMEOUT", "BACKGROUND_TIMEOUT", "MAX_RESPONSE_SIZE", "ENABLE_RETRY",
                "ENABLE_FALLBACK", "LOG_LEVEL", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
-               "http_proxy", "https_proxy", "all_proxy")}
+               "http_proxy", "https_proxy", "all_proxy",
+               "CURL_CA_BUNDLE", "SSL_CERT_DIR", "SSL_CERT_FILE")}
     env["XDG_CONFIG_HOME"] = os.path.join(run_dir, "xdg")
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
     return env
@@ -444,19 +484,32 @@ def phase_scale(a, procs, run_dir, raw, deadline):
         raw["notes"].append(
             f"scale: {a.scale_streams} streams asked, {n} run: the open-files hard limit is {hard} "
             f"(raising it needs CAP_SYS_RESOURCE, which this machine does not give), and each proxied "
-            f"stream holds 2 descriptors in the gateway")
-    raw["scale_meta"] = {"asked": a.scale_streams, "streams": n, "nofile_hard": hard,
-                         "hold_s": a.scale_hold, "ramp_per_s": a.scale_ramp}
+            f"stream holds 2 descriptors in the gateway (1 over HTTP/2, where 100 streams share "
+            f"an upstream connection: llmgw-h2)")
+    # Over HTTP/2 (llmgw-h2: https:// to tls_mock.mjs) libcurl carries up to 100 streams on one
+    # upstream connection: a stream holds 1 descriptor in the gateway, and 10,000 fit.
+    n_h2 = min(a.scale_streams, hard - 1000)
+    raw["scale_meta"] = {"asked": a.scale_streams, "streams": n, "streams_h2": n_h2,
+                         "nofile_hard": hard, "hold_s": a.scale_hold, "ramp_per_s": a.scale_ramp}
     delay_ms = a.scale_hold * 1000 // 2   # events at 0, hold/2, hold
-    ramp_s = n / a.scale_ramp
-    for name in ("direct", "nginx", "llmgw"):
-        if name not in a.targets:
-            continue
+    names = [t for t in ("direct", "nginx", "llmgw") if t in a.targets]
+    if "llmgw" in a.targets:
+        if tls_available():
+            names.append("llmgw-h2")
+        else:
+            raw["notes"].append("scale: llmgw over HTTP/2 skipped: node and openssl are needed "
+                                "for the TLS mock (scripts/bootstrap installs them)")
+    for name in names:
         if time.monotonic() > deadline:
             raw["notes"].append(f"scale: {name} skipped (time budget)")
             continue
+        streams = n_h2 if name == "llmgw-h2" else n
+        ramp_s = streams / a.scale_ramp
         mport, gport = free_ports(2)
-        mock = start_mock(procs, a.helpers, run_dir, mport, tag=f"scale-mock-{name}")
+        if name == "llmgw-h2":
+            mock = start_tls_mock(procs, run_dir, mport, tag="scale-tls-mock")
+        else:
+            mock = start_mock(procs, a.helpers, run_dir, mport, tag=f"scale-mock-{name}")
         gw = None
         if name == "direct":
             t = Target("direct", "direct", mport, "")
@@ -466,8 +519,9 @@ def phase_scale(a, procs, run_dir, raw, deadline):
             t = Target("nginx", "nginx", gport, PREFIX)
             t.pid_fn = lambda g=gw: children(g.pid)
         else:
-            gw = start_llmgw(procs, a.llmgw, run_dir, "scale-llmgw", gport, mport, 2)
-            t = Target("llmgw", "llmgw", gport, PREFIX)
+            gw = start_llmgw(procs, a.llmgw, run_dir, f"scale-{name}", gport, mport, 2,
+                             tls=name == "llmgw-h2")
+            t = Target(name, name, gport, PREFIX)
             t.pid_fn = lambda g=gw: [g.pid]
         err = check_target(t)
         # warm up: a few requests and streams, so lazy initialisation is in the baseline
@@ -476,10 +530,10 @@ def phase_scale(a, procs, run_dir, raw, deadline):
         pids = t.pids()
         rss_idle = status_kb(pids, "VmRSS")
         fds_idle = fd_count(pids)
-        log(f"scale {name}: {n} streams x 3 events {delay_ms} ms apart, opened at {a.scale_ramp}/s "
+        log(f"scale {name}: {streams} streams x 3 events {delay_ms} ms apart, opened at {a.scale_ramp}/s "
             f"(idle RSS {rss_idle / 1024:.1f} MiB)")
         errpath = os.path.join(run_dir, f"scale-{name}.stderr")
-        client = run_streams(a.helpers, t, n, 3, delay_ms, a.scale_hold + int(ramp_s) + 40,
+        client = run_streams(a.helpers, t, streams, 3, delay_ms, a.scale_hold + int(ramp_s) + 40,
                              extra=["-r", str(a.scale_ramp), "-P", "100" if a.smoke else "500"], stderr_path=errpath, background=True)
         t0 = time.monotonic()
         # Quiet window: from when every stream has its first event (the client's progress lines
@@ -493,8 +547,8 @@ def phase_scale(a, procs, run_dir, raw, deadline):
             now = time.monotonic()
             if all_open is None:
                 last = progress_last(errpath)
-                if last and last.get("open", 0) + last.get("done", 0) + last.get("failed", 0) >= n \
-                        and last.get("events", 0) >= n:
+                if last and last.get("open", 0) + last.get("done", 0) + last.get("failed", 0) >= streams \
+                        and last.get("events", 0) >= streams:
                     all_open = now
             if all_open is not None and c0 is None and now >= all_open + margin and now < q1:
                 c0, tq0 = cpu_ticks(pids), now
@@ -513,19 +567,19 @@ def phase_scale(a, procs, run_dir, raw, deadline):
         rss_hold = max((s[1] for s in samples), default=None)
         fds_hold = max((s[2] for s in samples), default=None)
         if all_open is None or c0 is None or c1 is None:
-            raw["notes"].append(f"scale {name}: no quiet window (all {n} streams open after "
+            raw["notes"].append(f"scale {name}: no quiet window (all {streams} streams open after "
                                 f"{'never' if all_open is None else round(all_open - t0, 1)} s; the second "
                                 f"events were due at {delay_ms / 1000:g} s)")
         res.update(target=name, check_error=err, rss_idle_kb=rss_idle, rss_hold_kb=rss_hold,
                    rss_hwm_kb=rss_hwm, fds_idle=fds_idle, fds_hold=fds_hold,
                    all_open_s=round(all_open - t0, 2) if all_open is not None else None,
-                   kib_per_stream=round((rss_hold - rss_idle) / n, 2) if (n and rss_hold) else None,
+                   kib_per_stream=round((rss_hold - rss_idle) / streams, 2) if (streams and rss_hold) else None,
                    quiet_window_s=round(tq1 - tq0, 2) if (tq0 and tq1) else None,
                    cpu_between_events_cores=round((c1 - c0) / CLK_TCK / (tq1 - tq0), 4)
                    if (c0 is not None and c1 is not None and tq1 > tq0) else None,
                    progress_tail=open(errpath).read().splitlines()[-3:])
         raw["scale"].append(res)
-        log(f"scale {name}: ok {res.get('ok')}/{n}, max open {res.get('max_open')}, "
+        log(f"scale {name}: ok {res.get('ok')}/{streams}, max open {res.get('max_open')}, "
             f"{res['kib_per_stream']} KiB/stream, CPU between events {res['cpu_between_events_cores']} cores")
         if gw is not None:
             procs.stop(gw)
@@ -620,24 +674,41 @@ def spawn_time(argv, env, runs_out):
     return os.waitstatus_to_exitcode(st)
 
 
-def phase_call(a, mock_port, run_dir, raw):
+def phase_call(a, procs, mock_port, run_dir, raw):
     env = clean_env(run_dir)
     toml = os.path.join(run_dir, "call.toml")
-    render(os.path.join(HERE, "llmgw-bench.toml"), toml, {"MOCK_PORT": mock_port})
+    render(os.path.join(HERE, "llmgw-bench.toml"), toml, {"MOCK_PORT": mock_port, "SCHEME": "http"})
     body = os.path.join(run_dir, "body.json")
     with open(body, "w") as f:
         f.write(POST_BODY)
+    curl = ["curl", "-sS", "-o", "/dev/null", "-X", "POST", "-H", "Content-Type: application/json",
+            "-H", AUTH, "--data-binary", "@" + body]
+    call = [a.llmgw, "call", "openai", CHAT, "-q", "-H", AUTH, "-d", "@" + body, "--config"]
     cmds = {
-        "curl": ["curl", "-sS", "-o", "/dev/null", "-X", "POST", "-H", "Content-Type: application/json",
-                 "-H", AUTH, "--data-binary", "@" + body, f"http://127.0.0.1:{mock_port}{CHAT}"],
-        "llmgw_call": [a.llmgw, "call", "openai", CHAT, "--config", toml, "-q", "-H", AUTH, "-d", "@" + body],
+        "curl": curl + [f"http://127.0.0.1:{mock_port}{CHAT}"],
+        "llmgw_call": call + [toml],
         "llmgw_services": [a.llmgw, "services", "--config", toml],
         "llmgw_version": [a.llmgw, "--version"],
         "true": ["true"],
     }
+    tls_mock = None
+    if tls_available():
+        # The same request to tls_mock.mjs over https:// (HTTP/2): both load libcurl and its TLS
+        # library, and both trust the mock's certificate through SSL_CERT_FILE.
+        tls_port = free_ports(1)[0]
+        tls_mock = start_tls_mock(procs, run_dir, tls_port, tag="call-tls-mock")
+        tls_toml = os.path.join(run_dir, "call-tls.toml")
+        render(os.path.join(HERE, "llmgw-bench.toml"), tls_toml,
+               {"MOCK_PORT": tls_port, "SCHEME": "https"})
+        env["SSL_CERT_FILE"] = tls_certificate(run_dir)[0]
+        cmds["curl_https"] = curl + [f"https://127.0.0.1:{tls_port}{CHAT}"]
+        cmds["llmgw_call_https"] = call + [tls_toml]
+    else:
+        raw["notes"].append("call over https skipped: node and openssl are needed for the TLS mock")
     # correctness first: both answer with the mock's JSON
     res = {"runs": a.call_runs, "commands": {k: " ".join(v) for k, v in cmds.items()}, "times_ms": {}, "exit": {}}
-    checks = {"curl": ["curl", "-sS"] + cmds["curl"][4:], "llmgw_call": cmds["llmgw_call"]}
+    checks = {k: ["curl", "-sS"] + cmds[k][4:] if k.startswith("curl") else cmds[k]
+              for k in ("curl", "llmgw_call", "curl_https", "llmgw_call_https") if k in cmds}
     for k, argv in checks.items():
         p = subprocess.run(argv, capture_output=True, env=env, timeout=30)
         ok = p.returncode == 0 and b'"chat.completion"' in p.stdout
@@ -653,6 +724,8 @@ def phase_call(a, mock_port, run_dir, raw):
     for _ in range(a.call_runs):  # alternating: A B C A B C ...
         for k in cmds:
             res["exit"][k].append(spawn_time(cmds[k], env, res["times_ms"][k]))
+    if tls_mock is not None:
+        procs.stop(tls_mock)
     raw["call"] = res
     med = {k: statistics.median(v) for k, v in res["times_ms"].items() if v}
     log("call: " + ", ".join(f"{k} {v:.2f} ms" for k, v in med.items()))
@@ -930,7 +1003,7 @@ def main():
         if "sse" in a.phases:
             phase_sse(a, targets, mock, raw, deadline)
         if "call" in a.phases:
-            phase_call(a, mport, run_dir, raw)
+            phase_call(a, procs, mport, run_dir, raw)
         procs.stop_all()  # the scale phase starts fresh processes of its own
         if "scale" in a.phases:
             phase_scale(a, procs, run_dir, raw, deadline)

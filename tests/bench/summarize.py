@@ -16,7 +16,8 @@ import sys
 
 TP_ORDER = ["direct", "nginx", "llmgw", "nginx-1w", "llmgw-1t"]
 LABEL = {"direct": "direct (mock)", "nginx": "nginx, 2 workers", "llmgw": "llmgw --threads 2",
-         "nginx-1w": "nginx, 1 worker @CPU0", "llmgw-1t": "llmgw --threads 1 @CPU0"}
+         "nginx-1w": "nginx, 1 worker @CPU0", "llmgw-1t": "llmgw --threads 1 @CPU0",
+         "llmgw-h2": "llmgw --threads 2, https:// upstream (HTTP/2)"}
 
 
 def med(xs):
@@ -133,7 +134,8 @@ def summarize(raw):
         m = {k: med(v) for k, v in c["times_ms"].items()}
         s["call"] = {"median_ms": m, "runs": c["runs"],
                      "llmgw_call/curl": ratio(m.get("llmgw_call"), m.get("curl")),
-                     "answers_ok": c.get("curl_answer_ok") and c.get("llmgw_call_answer_ok"),
+                     "llmgw_call_https/curl_https": ratio(m.get("llmgw_call_https"), m.get("curl_https")),
+                     "answers_ok": all(v for k, v in c.items() if k.endswith("_answer_ok")),
                      "nonzero_exits": {k: sum(1 for x in v if x != 0) for k, v in c["exit"].items()}}
 
     s["targets"] = issue_targets(raw, s)
@@ -177,20 +179,22 @@ def issue_targets(raw, s):
                 f"{g['largest_gap_over_direct_worst_ms']:+.1f} ms", g["largest_gap_over_direct_worst_ms"] <= 5.0)
         add(f"SSE {k} streams: every stream complete", f"{g['streams']}/{g['streams']}",
             f"{g['complete']}/{g['streams']}", g["complete"] == g["streams"])
-    g = s["scale"].get("llmgw")
-    if g:
+    for name, how in (("llmgw", ""), ("llmgw-h2", " (https:// upstream, HTTP/2)")):
+        g = s["scale"].get(name)
+        if not g:
+            continue
         meta = raw.get("scale_meta", {})
         n = g.get("streams") or 0
         short = n < meta.get("asked", n)
-        add(f"scale: concurrent streams held {meta.get('hold_s')} s without error",
+        add(f"scale{how}: concurrent streams held {meta.get('hold_s')} s without error",
             f"{meta.get('asked')} streams", f"{g.get('ok')}/{n} complete, {g.get('max_open')} open at once"
             + (" (fewer: open-files limit, see notes)" if short else ""),
             (None if short else True) if g.get("ok") == n else False)
         if g.get("kib_per_stream") is not None:
-            add("scale: RSS per stream above idle", "<= 64 KiB", f"{g['kib_per_stream']:.1f} KiB",
+            add(f"scale{how}: RSS per stream above idle", "<= 64 KiB", f"{g['kib_per_stream']:.1f} KiB",
                 g["kib_per_stream"] <= 64)
         if g.get("cpu_between_events_cores") is not None:
-            add("scale: gateway CPU between events", "near zero (<= 1% of a core)",
+            add(f"scale{how}: gateway CPU between events", "near zero (<= 1% of a core)",
                 f"{100 * g['cpu_between_events_cores']:.2f}% of a core", g["cpu_between_events_cores"] <= 0.01)
     c = s.get("call")
     if c and c.get("llmgw_call/curl"):
@@ -199,6 +203,10 @@ def issue_targets(raw, s):
             c["llmgw_call/curl"] <= 1.2)
         add("llmgw services, median wall time", "< 10 ms", f"{c['median_ms']['llmgw_services']:.2f} ms",
             c["median_ms"]["llmgw_services"] < 10)
+    if c and c.get("llmgw_call_https/curl_https"):
+        add("llmgw call / curl over https:// (HTTP/2), median wall time", "<= 1.20",
+            f"{c['llmgw_call_https/curl_https']:.2f} ({c['median_ms']['llmgw_call_https']:.2f} vs "
+            f"{c['median_ms']['curl_https']:.2f} ms)", c["llmgw_call_https/curl_https"] <= 1.2)
     return out
 
 
@@ -226,7 +234,8 @@ def smoke_problems(raw, s):
     if "call" in raw["meta"]["args"]["phases"]:
         c = s.get("call") or {}
         if not c.get("answers_ok"):
-            p.append(f"call: wrong answer: {raw.get('call', {}).get('llmgw_call_answer') or raw.get('call', {}).get('curl_answer')}")
+            wrong = {k: v for k, v in raw.get("call", {}).items() if k.endswith("_answer")}
+            p.append(f"call: wrong answer: {wrong}")
         for k, n in (c.get("nonzero_exits") or {}).items():
             if n:
                 p.append(f"call: {k} exited non-zero {n} times")
@@ -326,10 +335,11 @@ def table(raw, s, markdown=False):
 
     if s["scale"]:
         sm = raw.get("scale_meta", {})
-        section(f"Scale: {sm.get('streams')} concurrent SSE streams (asked {sm.get('asked')}), 3 events "
+        over_h2 = f", {sm.get('streams_h2')} over HTTP/2" if "llmgw-h2" in s["scale"] else ""
+        section(f"Scale: {sm.get('streams')} concurrent SSE streams{over_h2} (asked {sm.get('asked')}), 3 events "
                 f"{sm.get('hold_s', 0) / 2:g} s apart, held {sm.get('hold_s')} s, opened at {sm.get('ramp_per_s')}/s")
         body = []
-        for t in ("direct", "nginx", "llmgw"):
+        for t in ("direct", "nginx", "llmgw", "llmgw-h2"):
             v = s["scale"].get(t)
             if v:
                 body.append([LABEL[t], f"{v.get('ok')}/{v.get('streams')}", str(v.get("max_open")),
@@ -351,6 +361,9 @@ def table(raw, s, markdown=False):
         mm = c["median_ms"]
         body = [["curl POST to the mock", f(mm.get("curl")), ""],
                 ["llmgw call openai (same request)", f(mm.get("llmgw_call")), f(c.get("llmgw_call/curl")) + " x curl"],
+                ["curl POST to the TLS mock (https://, HTTP/2)", f(mm.get("curl_https")), ""],
+                ["llmgw call to the TLS mock (same request)", f(mm.get("llmgw_call_https")),
+                 f(c.get("llmgw_call_https/curl_https")) + " x curl"],
                 ["llmgw services", f(mm.get("llmgw_services")), ""],
                 ["llmgw --version (start-up floor)", f(mm.get("llmgw_version")), ""],
                 ["true (process spawn floor)", f(mm.get("true")), ""]]
