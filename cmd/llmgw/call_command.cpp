@@ -115,8 +115,7 @@ std::optional<upstream::UpstreamRequest> outgoing_request(const CallOptions& opt
         print_error(err, added.error());
         return std::nullopt;
     }
-    const std::string_view url = out.url;
-    if (upstream::needs_libcurl(url.substr(0, url.find("://")))) {
+    if (out.url.starts_with("https://")) {
         if (const auto problem = upstream::ca_trust_problem()) {
             print_error(err, *problem);
             return std::nullopt;

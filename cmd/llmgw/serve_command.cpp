@@ -3,6 +3,7 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <string_view>
 
 #include "allocator.hpp"
 #include "server/gateway.hpp"
@@ -15,9 +16,10 @@ namespace llmgw::cli {
 
 namespace {
 
-bool table_needs_libcurl(const config::Config& config) {
+template <class Predicate>
+bool any_service(const config::Config& config, Predicate&& holds) {
     for (const auto& service : config.services)
-        if (upstream::needs_libcurl(service.base_url.scheme)) return true;
+        if (holds(service.base_url.scheme)) return true;
     return false;
 }
 
@@ -91,15 +93,15 @@ int run_serve(const ServeOptions& opts, std::ostream& err) {
     const auto format = parse_log_format(config.gateway.log_format).value_or(LogFormat::text);
     log_setup(level, format);
     std::signal(SIGPIPE, SIG_IGN);
-    if (table_needs_libcurl(config)) {
-        // Certificates named by the environment that cannot be read would fail every https
-        // request: refused at start instead.
+    // Certificates named by the environment that cannot be used would fail every https
+    // request: refused at start instead.
+    if (any_service(config, [](std::string_view scheme) { return scheme == "https"; })) {
         if (const auto problem = upstream::ca_trust_problem()) {
             print_error(err, *problem);
             return exit_usage;
         }
-        load_libcurl_or_warn();
     }
+    if (any_service(config, upstream::needs_libcurl)) load_libcurl_or_warn();
     server::GatewayHooks hooks;
     hooks.release_memory = allocator_release_memory();
     return server::run_gateway(config, hooks);

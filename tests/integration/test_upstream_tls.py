@@ -181,6 +181,22 @@ class UpstreamTlsTest(unittest.TestCase):
         self.assertEqual(json.loads(proc.stderr)["error"]["type"], "SSL")
         self.assertEqual(proc.stdout, b"")
 
+    def test_call_to_an_http_upstream_ignores_them_even_through_libcurl(self):
+        plain = harness.Mock()
+        try:
+            config = os.path.join(self.tmp, "plain.toml")
+            with open(config, "w") as f:
+                f.write(f'[services.plain]\nbase_url = "http://127.0.0.1:{plain.port}"\n')
+            # through libcurl too: the certificates matter to TLS only
+            env = {**os.environ, **harness.NATIVE_CLIENT_ENV, **NO_CA_ENV, "LLMGW_UPSTREAM_CLIENT": "curl",
+                   "SSL_CERT_FILE": os.path.join(self.tmp, "missing.pem"), "XDG_CONFIG_HOME": self.tmp}
+            proc = subprocess.run([harness.LLMGW, "call", "--config", config, "plain", "/v1/echo"],
+                                  capture_output=True, timeout=30, env=env)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertEqual(json.loads(proc.stdout)["target"], "/v1/echo")
+        finally:
+            plain.stop()
+
     def test_call_with_a_missing_file_is_status_2_before_any_request(self):
         before = len(self.mock.requests())
         proc = self.call({"SSL_CERT_FILE": os.path.join(self.tmp, "missing.pem")})
