@@ -38,7 +38,10 @@ std::string head_text(const upstream::ResponseHead& head) {
     std::string out =
         "HTTP/" + (head.http_version.empty() ? std::string("1.1") : head.http_version);
     out += ' ' + std::to_string(head.status);
-    if (const std::string_view reason = server::reason_phrase(head.status); !reason.empty()) {
+    // HTTP/2 and later have no reason phrase, and curl -i prints none.
+    const bool has_reason = head.http_version.empty() || head.http_version.starts_with("1");
+    if (const std::string_view reason = server::reason_phrase(head.status);
+        has_reason && !reason.empty()) {
         out += ' ';
         out += reason;
     }

@@ -11,6 +11,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 import unittest
 import uuid
 
@@ -62,7 +64,8 @@ class UpstreamTlsTest(unittest.TestCase):
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def gateway(self, ca_env):
-        return harness.Gateway(self.mock.port, extra_toml=self.toml, env={**NO_CA_ENV, **ca_env})
+        return harness.Gateway(self.mock.port, extra_toml=self.toml,
+                               env={**harness.NATIVE_CLIENT_ENV, **NO_CA_ENV, **ca_env})
 
     def stream_through(self, gw):
         """POSTs a streamed chat request to the tls service: (status, headers, body)."""
@@ -164,7 +167,8 @@ class UpstreamTlsTest(unittest.TestCase):
     # -- call --
 
     def call(self, ca_env, *args):
-        env = {**os.environ, **NO_CA_ENV, **ca_env, "XDG_CONFIG_HOME": self.tmp}
+        env = {**os.environ, **harness.NATIVE_CLIENT_ENV, **NO_CA_ENV, **ca_env,
+               "XDG_CONFIG_HOME": self.tmp}
         return subprocess.run([harness.LLMGW, "call", "--config", self.config, "tls",
                                "/v1/chat/completions?mock=sse;events=4;interval_ms=20",
                                "-d", '{"stream":true}', *args],
@@ -204,6 +208,128 @@ class UpstreamTlsTest(unittest.TestCase):
         self.assertIn(b"SSL_CERT_FILE=", proc.stderr)
         self.assertIn(b"No such file or directory", proc.stderr)
         self.assertEqual(len(self.mock.requests()), before)
+
+
+NODE_MOCK = os.path.join(harness.HERE, "..", "bench", "tls_mock.mjs")
+SSE_CHUNK = (b'data: {"id":"x","object":"chat.completion.chunk","created":1700000000,'
+             b'"model":"gpt-4o-mini-mock","choices":[{"index":0,"delta":{"content":"tok "},'
+             b'"finish_reason":null}]}\n\n')
+
+
+def established_to(port):
+    """How many established TCP connections on this machine go to 127.0.0.1:port."""
+    remote = "0100007F:%04X" % port
+    return sum(1 for row in harness.tcp_socket_rows(("/proc/net/tcp",))
+               if row[2] == remote and row[3] == "01")
+
+
+@unittest.skipUnless(shutil.which("openssl") and shutil.which("node"),
+                     "the openssl CLI and node (tests/bench/tls_mock.mjs) make the HTTP/2 upstream")
+class Http2UpstreamTest(unittest.TestCase):
+    """An https:// upstream that answers over HTTP/2 (ALPN h2), as the providers do: the gateway
+    relays it to HTTP/1.1 clients unbuffered, and libcurl carries many streams on one
+    connection."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="llmgw-h2-")
+        cls.cert, key = harness.make_self_signed(cls.tmp)
+        cls.port = harness.free_port()
+        cls.node = subprocess.Popen(["node", NODE_MOCK, str(cls.port), cls.cert, key],
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = cls.node.stdout.readline()
+        if not line.startswith("PORT "):
+            cls.node.kill()
+            raise RuntimeError("tls_mock.mjs did not start: %r" % line)
+        cls.toml = f"""
+[services.h2]
+base_url = "https://127.0.0.1:{cls.port}"
+timeout_ms = 10000
+max_retries = 0
+"""
+        cls.config = os.path.join(cls.tmp, "config.toml")
+        with open(cls.config, "w") as f:
+            f.write(cls.toml)
+        cls.gw = harness.Gateway(harness.free_port(), extra_toml=cls.toml,
+                                 env={**harness.NATIVE_CLIENT_ENV, **NO_CA_ENV,
+                                      "SSL_CERT_FILE": cls.cert})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gw.stop()
+        cls.node.kill()
+        cls.node.wait(timeout=10)
+        cls.node.stdout.close()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_a_stream_is_relayed_whole_and_as_it_arrives(self):
+        conn = self.gw.conn(timeout=20)
+        conn.request("POST", "/gateway/h2/v1/chat/completions?chunks=4&delay_ms=150",
+                     body=b'{"stream": true}', headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        self.assertEqual(response.status, 200)
+        self.assertEqual(response.getheader("content-type"), "text/event-stream")
+        self.assertEqual(response.getheader("transfer-encoding"), "chunked")
+        arrivals, body = [], b""
+        while True:
+            line = response.fp.readline()  # the chunked framing is read by hand, as it arrives
+            size = int(line.split(b";")[0], 16)
+            if size == 0:
+                break
+            body += response.fp.read(size)
+            response.fp.read(2)
+            arrivals.append(time.monotonic())
+        conn.close()
+        self.assertEqual(body, SSE_CHUNK * 4 + b"data: [DONE]\n\n")
+        gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
+        self.assertGreaterEqual(len(gaps), 3, "the events arrived in fewer pieces than sent")
+        self.assertGreater(max(gaps), 0.1, "the events arrived together: held back")
+
+    def test_a_plain_answer_keeps_its_length(self):
+        status, headers, body = self.gw.request("POST", "/gateway/h2/v1/chat/completions",
+                                                body=b'{"model":"x"}',
+                                                headers={"Content-Type": "application/json"})
+        self.assertEqual(status, 200, body[:300])
+        self.assertEqual(json.loads(body)["object"], "chat.completion")
+        self.assertEqual(int(headers["content-length"]), len(body))
+
+    def test_concurrent_streams_share_upstream_connections(self):
+        streams = 60
+        results = [None] * streams
+
+        def one(i):
+            try:
+                status, _, body = self.gw.request(
+                    "POST", "/gateway/h2/v1/chat/completions?chunks=3&delay_ms=700",
+                    body=b'{"stream": true}', headers={"Content-Type": "application/json"},
+                    timeout=20)
+                results[i] = (status, body)
+            except OSError as e:
+                results[i] = (0, str(e).encode())
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(streams)]
+        for t in threads:
+            t.start()
+        time.sleep(0.8)  # every stream is open: each has had its first event, not its last
+        upstream = established_to(self.port)
+        for t in threads:
+            t.join(30)
+        for status, body in results:
+            self.assertEqual(status, 200, body[:300])
+            self.assertEqual(body, SSE_CHUNK * 3 + b"data: [DONE]\n\n")
+        # over HTTP/1.1 that is one connection per stream
+        self.assertLess(upstream, streams // 2, f"{upstream} upstream connections for {streams} streams")
+        self.assertGreater(upstream, 0)
+
+    def test_call_prints_the_http2_status_line_as_curl_does(self):
+        env = {**os.environ, **harness.NATIVE_CLIENT_ENV, **NO_CA_ENV, "SSL_CERT_FILE": self.cert,
+               "XDG_CONFIG_HOME": self.tmp}
+        proc = subprocess.run([harness.LLMGW, "call", "--config", self.config, "h2",
+                               "/v1/chat/completions", "-d", '{"model":"x"}', "-i"],
+                              capture_output=True, timeout=30, env=env)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertTrue(proc.stdout.startswith(b"HTTP/2 200\r\n"), proc.stdout[:100])
+        self.assertIn(b'"chat.completion"', proc.stdout)
 
 
 def builtin_services():
