@@ -43,6 +43,16 @@ function stream(res, chunks, delayMs) {
     const timers = new Set();
     const emit = () => {
         if (res.destroyed || res.writableEnded) return;
+        if (delayMs === 0) {
+            // all at once, as fast as the reader takes them (mock_upstream.c's flood)
+            while (sent < chunks) {
+                sent += 1;
+                if (!res.write(SSE_CHUNK)) {
+                    res.once("drain", emit);
+                    return;
+                }
+            }
+        }
         if (sent >= chunks) {
             res.end(SSE_DONE);
             return;

@@ -9,7 +9,9 @@ throwaway self-signed certificate for 127.0.0.1, made with the openssl CLI.
 import json
 import os
 import shutil
+import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -211,16 +213,29 @@ class UpstreamTlsTest(unittest.TestCase):
 
 
 NODE_MOCK = os.path.join(harness.HERE, "..", "bench", "tls_mock.mjs")
+STALLED_FLOODS = 2
 SSE_CHUNK = (b'data: {"id":"x","object":"chat.completion.chunk","created":1700000000,'
              b'"model":"gpt-4o-mini-mock","choices":[{"index":0,"delta":{"content":"tok "},'
              b'"finish_reason":null}]}\n\n')
 
 
-def established_to(port):
-    """How many established TCP connections on this machine go to 127.0.0.1:port."""
+def established_to(port, pid=None):
+    """How many established TCP connections go to 127.0.0.1:port (from process `pid` only,
+    when given)."""
     remote = "0100007F:%04X" % port
+    inodes = None
+    if pid is not None:
+        fd_dir = f"/proc/{pid}/fd"
+        inodes = set()
+        for name in os.listdir(fd_dir):
+            try:
+                target = os.readlink(f"{fd_dir}/{name}")
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
     return sum(1 for row in harness.tcp_socket_rows(("/proc/net/tcp",))
-               if row[2] == remote and row[3] == "01")
+               if row[2] == remote and row[3] == "01" and (inodes is None or row[9] in inodes))
 
 
 @unittest.skipUnless(shutil.which("openssl") and shutil.which("node"),
@@ -250,7 +265,8 @@ max_retries = 0
         cls.config = os.path.join(cls.tmp, "config.toml")
         with open(cls.config, "w") as f:
             f.write(cls.toml)
-        cls.gw = harness.Gateway(harness.free_port(), extra_toml=cls.toml,
+        # one loop: one libcurl multi handle, so every stream can share one upstream connection
+        cls.gw = harness.Gateway(harness.free_port(), extra_toml=cls.toml, args=("--threads", "1"),
                                  env={**harness.NATIVE_CLIENT_ENV, **NO_CA_ENV,
                                       "SSL_CERT_FILE": cls.cert})
 
@@ -320,6 +336,49 @@ max_retries = 0
         # over HTTP/1.1 that is one connection per stream
         self.assertLess(upstream, streams // 2, f"{upstream} upstream connections for {streams} streams")
         self.assertGreater(upstream, 0)
+
+    def test_a_client_that_stops_reading_holds_back_only_its_own_stream(self):
+        # Two clients ask for 51 MB floods and read nothing; their streams share one upstream
+        # connection with the next stream, which must still get every event at the upstream's
+        # pace. A gateway of its own: no idle connection of another test to choose from.
+        gw = harness.Gateway(harness.free_port(), extra_toml=self.toml, args=("--threads", "1"),
+                             env={**harness.NATIVE_CLIENT_ENV, **NO_CA_ENV, "SSL_CERT_FILE": self.cert})
+        stalled = []
+        try:
+            rss_before = harness.proc_rss_kb(gw.proc.pid)
+            for _ in range(STALLED_FLOODS):
+                s = socket.socket()
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                s.connect(("127.0.0.1", gw.port))
+                s.sendall(b"POST /gateway/h2/v1/chat/completions?chunks=300000&delay_ms=0 HTTP/1.1\r\n"
+                          b"Host: x\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n"
+                          b'{"stream": true}')
+                stalled.append(s)
+                time.sleep(0.5)  # the first one finds out that the connection speaks HTTP/2
+            time.sleep(1.5)
+            start = time.monotonic()
+            status, _, body = gw.request(
+                "POST", "/gateway/h2/v1/chat/completions?chunks=5&delay_ms=100",
+                body=b'{"stream": true}', headers={"Content-Type": "application/json"}, timeout=10)
+            elapsed = time.monotonic() - start
+            upstream = established_to(self.port, gw.proc.pid)
+            grown_kib = harness.proc_rss_kb(gw.proc.pid) - rss_before
+        finally:
+            for s in stalled:
+                s.close()
+            gw.stop()
+        self.assertEqual(status, 200, body[:300])
+        self.assertEqual(body, SSE_CHUNK * 5 + b"data: [DONE]\n\n")
+        self.assertLess(elapsed, 3.0, "the stream waited for the stalled ones")
+        self.assertEqual(upstream, 1, "the streams did not share one upstream connection")
+        # What a stalled stream holds in the gateway is bounded by libcurl's HTTP/2 stream window
+        # (32 MiB in 7.88; RELIABILITY.md), not by the size of the answer.
+        if harness.is_sanitized():
+            return  # ASan's allocator keeps freed buffers in quarantine: RSS says nothing there
+        self.assertLess(grown_kib, STALLED_FLOODS * (32 + 8) * 1024,
+                        f"RSS grew by {grown_kib} KiB for {STALLED_FLOODS} stalled streams")
+        print(f"\n  [{STALLED_FLOODS} stalled HTTP/2 streams of 51 MB: RSS +{grown_kib // 1024} MiB]",
+              file=sys.stderr)
 
     def test_call_prints_the_http2_status_line_as_curl_does(self):
         env = {**os.environ, **harness.NATIVE_CLIENT_ENV, **NO_CA_ENV, "SSL_CERT_FILE": self.cert,
