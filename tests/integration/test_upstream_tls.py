@@ -212,6 +212,101 @@ class UpstreamTlsTest(unittest.TestCase):
         self.assertEqual(len(self.mock.requests()), before)
 
 
+@unittest.skipUnless(shutil.which("openssl"), "the openssl CLI makes the test certificates")
+class TlsFailureTest(unittest.TestCase):
+    """TLS failures besides an unknown certificate: each is a gateway error of the right type
+    at the right time, nothing is sent, and the gateway goes on."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="llmgw-tlsfail-")
+        # trusted, but made out to another address than the one connected to
+        cls.cert, key = harness.make_self_signed(cls.tmp, ip="127.0.0.2")
+        cls.wrong_host = harness.Mock("--tls", cls.cert, key)
+        cls.plain = harness.Mock()
+        # plain HTTP behind an https:// base URL, answering the TLS hello as nginx does: 400
+        cls.plain_http = socket.socket()
+        cls.plain_http.bind(("127.0.0.1", 0))
+        cls.plain_http.listen(16)
+        cls.plain_http_seen = []
+        threading.Thread(target=cls.answer_400, daemon=True).start()
+        cls.silent = socket.socket()  # completes TCP handshakes (the backlog), never answers
+        cls.silent.bind(("127.0.0.1", 0))
+        cls.silent.listen(16)
+        toml = f"""
+[services.wronghost]
+base_url = "https://127.0.0.1:{cls.wrong_host.port}"
+max_retries = 0
+
+[services.plainhttp]
+base_url = "https://127.0.0.1:{cls.plain_http.getsockname()[1]}"
+max_retries = 0
+
+[services.silent]
+base_url = "https://127.0.0.1:{cls.silent.getsockname()[1]}"
+timeout_ms = 1500
+max_retries = 0
+"""
+        cls.gw = harness.Gateway(cls.plain.port, extra_toml=toml,
+                                 env={**harness.NATIVE_CLIENT_ENV, **NO_CA_ENV,
+                                      "SSL_CERT_FILE": cls.cert})
+
+    @classmethod
+    def answer_400(cls):
+        while True:
+            try:
+                conn, _ = cls.plain_http.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5)
+                try:
+                    cls.plain_http_seen.append(conn.recv(4096))
+                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+                                 b"Connection: close\r\n\r\n")
+                except OSError:
+                    pass
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gw.stop()
+        cls.plain_http.close()
+        cls.wrong_host.stop()
+        cls.plain.stop()
+        cls.silent.close()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def failure(self, service, status, type_):
+        start = time.monotonic()
+        got, _, body = self.gw.request("POST", f"/gateway/{service}/v1/chat/completions",
+                                       body=b'{"model":"x"}',
+                                       headers={"Content-Type": "application/json"}, timeout=20)
+        elapsed = time.monotonic() - start
+        self.assertEqual(got, status, body[:400])
+        error = json.loads(body)["error"]
+        self.assertEqual(error["type"], type_)
+        ok, _, _ = self.gw.request("GET", "/health")
+        self.assertEqual(ok, 200)  # and the gateway goes on
+        return error["message"], elapsed
+
+    def test_a_certificate_for_another_host_is_502_ssl(self):
+        message, _ = self.failure("wronghost", 502, "SSL")
+        self.assertIn("127.0.0.1", message)
+        self.assertEqual(self.wrong_host.requests(), [])  # nothing went over it
+
+    def test_plain_http_behind_an_https_base_url_is_502_ssl(self):
+        message, elapsed = self.failure("plainhttp", 502, "SSL")
+        self.assertIn("http://", message)  # the likely cause is named
+        self.assertLess(elapsed, 2.0)  # at once, not at a deadline
+        self.assertTrue(self.plain_http_seen and self.plain_http_seen[0][:1] == b"\x16",
+                        "the upstream did not get a TLS hello")  # and no request in the clear
+
+    def test_a_handshake_that_never_answers_is_504_at_the_deadline(self):
+        _, elapsed = self.failure("silent", 504, "TIMEOUT")
+        self.assertGreater(elapsed, 1.4)  # timeout_ms = 1500
+        self.assertLess(elapsed, 4.0)
+
+
 NODE_MOCK = os.path.join(harness.HERE, "..", "bench", "tls_mock.mjs")
 STALLED_FLOODS = 2
 SSE_CHUNK = (b'data: {"id":"x","object":"chat.completion.chunk","created":1700000000,'
