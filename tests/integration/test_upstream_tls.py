@@ -212,6 +212,42 @@ class UpstreamTlsTest(unittest.TestCase):
         self.assertEqual(len(self.mock.requests()), before)
 
 
+EXPIRED_CA_CONFIG = """
+[ca]
+default_ca = selfsign
+[selfsign]
+database = index.txt
+new_certs_dir = .
+default_md = sha256
+policy = anything
+copy_extensions = copy
+rand_serial = yes
+[anything]
+commonName = supplied
+"""
+
+
+def make_expired(directory):
+    """A self-signed certificate for 127.0.0.1 that expired on 2020-01-02: (cert, key).
+    `openssl req` cannot date a certificate in the past; `openssl ca` can."""
+    os.makedirs(directory, exist_ok=True)
+
+    def run(*argv):
+        subprocess.run(argv, cwd=directory, check=True, timeout=30,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", "key.pem", "-out", "req.pem", "-subj", "/CN=127.0.0.1",
+        "-addext", "subjectAltName=IP:127.0.0.1")
+    with open(os.path.join(directory, "ca.cnf"), "w") as f:
+        f.write(EXPIRED_CA_CONFIG)
+    open(os.path.join(directory, "index.txt"), "w").close()
+    run("openssl", "ca", "-batch", "-config", "ca.cnf", "-selfsign", "-keyfile", "key.pem",
+        "-in", "req.pem", "-out", "cert.pem", "-startdate", "20200101000000Z",
+        "-enddate", "20200102000000Z", "-notext")
+    return os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+
+
 @unittest.skipUnless(shutil.which("openssl"), "the openssl CLI makes the test certificates")
 class TlsFailureTest(unittest.TestCase):
     """TLS failures besides an unknown certificate: each is a gateway error of the right type
@@ -223,6 +259,13 @@ class TlsFailureTest(unittest.TestCase):
         # trusted, but made out to another address than the one connected to
         cls.cert, key = harness.make_self_signed(cls.tmp, ip="127.0.0.2")
         cls.wrong_host = harness.Mock("--tls", cls.cert, key)
+        expired_cert, expired_key = make_expired(os.path.join(cls.tmp, "expired"))
+        cls.expired = harness.Mock("--tls", expired_cert, expired_key)
+        cls.bundle = os.path.join(cls.tmp, "bundle.pem")  # both trusted
+        with open(cls.bundle, "w") as out:
+            for path in (cls.cert, expired_cert):
+                with open(path) as f:
+                    out.write(f.read())
         cls.plain = harness.Mock()
         # plain HTTP behind an https:// base URL, answering the TLS hello as nginx does: 400
         cls.plain_http = socket.socket()
@@ -238,6 +281,10 @@ class TlsFailureTest(unittest.TestCase):
 base_url = "https://127.0.0.1:{cls.wrong_host.port}"
 max_retries = 0
 
+[services.expired]
+base_url = "https://127.0.0.1:{cls.expired.port}"
+max_retries = 0
+
 [services.plainhttp]
 base_url = "https://127.0.0.1:{cls.plain_http.getsockname()[1]}"
 max_retries = 0
@@ -249,7 +296,7 @@ max_retries = 0
 """
         cls.gw = harness.Gateway(cls.plain.port, extra_toml=toml,
                                  env={**harness.NATIVE_CLIENT_ENV, **NO_CA_ENV,
-                                      "SSL_CERT_FILE": cls.cert})
+                                      "SSL_CERT_FILE": cls.bundle})
 
     @classmethod
     def answer_400(cls):
@@ -272,6 +319,7 @@ max_retries = 0
         cls.gw.stop()
         cls.plain_http.close()
         cls.wrong_host.stop()
+        cls.expired.stop()
         cls.plain.stop()
         cls.silent.close()
         shutil.rmtree(cls.tmp, ignore_errors=True)
@@ -293,6 +341,11 @@ max_retries = 0
         message, _ = self.failure("wronghost", 502, "SSL")
         self.assertIn("127.0.0.1", message)
         self.assertEqual(self.wrong_host.requests(), [])  # nothing went over it
+
+    def test_an_expired_certificate_is_502_ssl(self):
+        message, _ = self.failure("expired", 502, "SSL")
+        self.assertIn("expired", message)
+        self.assertEqual(self.expired.requests(), [])
 
     def test_plain_http_behind_an_https_base_url_is_502_ssl(self):
         message, elapsed = self.failure("plainhttp", 502, "SSL")
