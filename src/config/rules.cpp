@@ -64,7 +64,14 @@ Result<std::string, std::string> as_log_format(std::string_view s) {
 }
 
 Result<std::string, std::string> as_listen_host(std::string_view s) {
-    const auto bad = [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == '/'; };
+    // An IPv6 address may come as it is written in URLs and nginx's listen: "[::1]".
+    if (s.size() > 2 && s.front() == '[' && s.back() == ']' &&
+        s.find(':') != std::string_view::npos) {
+        s = s.substr(1, s.size() - 2);
+    }
+    const auto bad = [](char c) {
+        return static_cast<unsigned char>(c) <= ' ' || c == '/' || c == '[' || c == ']';
+    };
     if (s.empty() || std::any_of(s.begin(), s.end(), bad)) {
         return refuse("not a host name or address");
     }

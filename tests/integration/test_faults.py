@@ -1332,25 +1332,43 @@ class SecretsNeverLoggedTest(unittest.TestCase):
             self.assertNotIn(value, log, f"the secret sent as ?{where}= is in the log")
 
 
+def ipv6_loopback_available():
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
 class NonLoopbackWarningTest(unittest.TestCase):
-    def test_listening_on_all_interfaces_logs_the_warning(self):
+    def start_and_read_log(self, host, probe=None):
+        """Starts `llmgw serve --host HOST --port 0`, waits for its listening line, runs
+        probe(port) (no traffic otherwise), stops it: its log."""
         tmp = tempfile.mkdtemp(prefix="llmgw-nl-")
         log_path = os.path.join(tmp, "gateway.log")
         env = {k: v for k, v in os.environ.items() if k != "LLMGW_CONFIG"}
         env["XDG_CONFIG_HOME"] = tmp
         with open(log_path, "w+") as log_file:
-            # Started, its log checked, stopped at once: no traffic is ever sent to it.
-            proc = subprocess.Popen([harness.LLMGW, "serve", "--host", "0.0.0.0", "--port", "0"],
+            proc = subprocess.Popen([harness.LLMGW, "serve", "--host", host, "--port", "0"],
                                     stdout=subprocess.DEVNULL, stderr=log_file, env=env)
             try:
                 deadline = time.monotonic() + 15
-                log = ""
-                while time.monotonic() < deadline:
+                log, port = "", None
+                while time.monotonic() < deadline and proc.poll() is None:
                     with open(log_path) as f:
                         log = f.read()
-                    if "non-loopback" in log or proc.poll() is not None:
+                    m = re.search(r"url=http://\S+:(\d+)", log)
+                    if m:
+                        port = int(m.group(1))
                         break
                     time.sleep(0.05)
+                self.assertIsNotNone(port, log)
+                time.sleep(0.1)  # the warning, if any, follows the listening line
+                if probe:
+                    probe(port)
+                with open(log_path) as f:
+                    log = f.read()
             finally:
                 proc.send_signal(signal.SIGTERM)
                 try:
@@ -1359,10 +1377,33 @@ class NonLoopbackWarningTest(unittest.TestCase):
                     proc.kill()
                     proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)
+        return log
+
+    def assert_warns(self, log, shown):
         lines = [l for l in log.splitlines() if "non-loopback" in l]
         self.assertEqual(len(lines), 1, log)
         self.assertIn("[WARN]", lines[0])
-        self.assertIn("0.0.0.0", lines[0])
+        self.assertIn(shown, lines[0])
+
+    def test_listening_on_all_interfaces_logs_the_warning(self):
+        self.assert_warns(self.start_and_read_log("0.0.0.0"), "0.0.0.0")
+
+    @unittest.skipUnless(ipv6_loopback_available(), "no IPv6 loopback here")
+    def test_listening_on_all_ipv6_interfaces_logs_the_warning(self):
+        self.assert_warns(self.start_and_read_log("::"), "[::]")
+
+    @unittest.skipUnless(ipv6_loopback_available(), "no IPv6 loopback here")
+    def test_ipv6_loopback_with_or_without_brackets_answers_and_does_not_warn(self):
+        def health(port):
+            conn = http.client.HTTPConnection("::1", port, timeout=10)
+            conn.request("GET", "/health")
+            self.assertEqual(conn.getresponse().status, 200)
+            conn.close()
+
+        for host in ("::1", "[::1]"):
+            log = self.start_and_read_log(host, probe=health)
+            self.assertIn("url=http://[::1]:", log)
+            self.assertNotIn("non-loopback", log)
 
     def test_loopback_does_not_warn(self):
         mock = harness.Mock()

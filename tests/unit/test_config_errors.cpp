@@ -1,6 +1,7 @@
 // Every TOML error reads "FILE:LINE:COL: message".
 #include <doctest/doctest.h>
 
+#include "config/rules.hpp"
 #include "test_config_fakes.hpp"
 
 using llmgw::test::FakeSystem;
@@ -133,4 +134,15 @@ TEST_CASE("config: alias collisions") {
     CHECK(sys.error_with_file("[services.claude]\nbase_url = \"http://h\"\n") ==
           "alias 'claude' of service 'anthropic' (built-in) is already the name or an alias of "
           "service 'claude'");
+}
+
+TEST_CASE("config: a listen host in brackets is an IPv6 address, as in a URL") {
+    CHECK(llmgw::config::as_listen_host("[::1]").value() == "::1");
+    CHECK(llmgw::config::as_listen_host("[::]").value() == "::");
+    CHECK(llmgw::config::as_listen_host("::1").value() == "::1");
+    CHECK(llmgw::config::as_listen_host("localhost").value() == "localhost");
+    CHECK_FALSE(llmgw::config::as_listen_host("[]").has_value());
+    CHECK_FALSE(llmgw::config::as_listen_host("[localhost]").has_value());
+    CHECK_FALSE(llmgw::config::as_listen_host("[::1").has_value());
+    CHECK_FALSE(llmgw::config::as_listen_host("a b").has_value());
 }
