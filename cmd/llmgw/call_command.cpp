@@ -51,7 +51,8 @@ Exit status:
   0    the answer was 2xx or 3xx and complete
   1    the answer was an HTTP error (>= 400); its body is still printed. Also an UNKNOWN
        error of llmgw's own (libcurl could not be loaded), as JSON on stderr
-  2    usage or configuration error (bad flag, unknown service, unreadable -d @FILE)
+  2    usage or configuration error (bad flag, unknown service, unreadable -d @FILE,
+       unusable SSL_CERT_FILE, SSL_CERT_DIR or CURL_CA_BUNDLE for an https:// upstream)
   3    no answer: TIMEOUT, DNS, CONNECTION, SSL or NETWORK failure; the gateway's JSON
        error is printed on stderr
   4    the answer was cut: at the size limit (also when Content-Length is over it), broken

@@ -27,7 +27,7 @@ bool any_service(const config::Config& config, Predicate&& holds) {
 // that the first https request does not wait while it loads (~4 ms). A table of http://
 // upstreams only never loads it. Without it the gateway still serves them.
 void load_libcurl_or_warn() {
-    if (upstream::load_libcurl()) return;
+    if (upstream::load_libcurl(/*resolve_now=*/true)) return;
     log_line(LogLevel::warn, "",
              "libcurl could not be loaded, requests to https:// upstreams will fail",
              {log_str("reason", upstream::libcurl_error())});

@@ -1,10 +1,10 @@
 #include "upstream/ca_trust.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
-#include <fstream>
 #include <system_error>
 
 namespace llmgw::upstream {
@@ -51,6 +51,7 @@ std::optional<std::string> ca_trust_problem() {
     if (!named.variable) return std::nullopt;
     const bool directory = !named.trust.directory.empty();
     const std::string& path = directory ? named.trust.directory : named.trust.file;
+    // stat and access only: opening a FIFO named by mistake would block until a writer came.
     std::string why;
     struct stat info {};
     if (::stat(path.c_str(), &info) != 0)
@@ -59,8 +60,10 @@ std::optional<std::string> ca_trust_problem() {
         why = "not a directory";
     else if (!directory && S_ISDIR(info.st_mode))
         why = "a directory, not a file of certificates";
-    else if (!directory && !std::ifstream(path))
-        why = "cannot be read";
+    else if (!directory && !S_ISREG(info.st_mode))
+        why = "not a regular file";
+    else if (::access(path.c_str(), directory ? R_OK | X_OK : R_OK) != 0)
+        why = std::generic_category().message(errno);
     else
         return std::nullopt;
     return std::string(named.variable) + "=" + path + ": " + why +

@@ -21,8 +21,10 @@ std::string describe(CURLcode code, const char* detail) {
         case ErrorType::dns: return "upstream host could not be resolved: " + text;
         case ErrorType::connection: return "upstream connection failed: " + text;
         case ErrorType::ssl:
-            // OpenSSL's words for an answer that is not TLS at all: say what usually causes it.
-            if (text.find("wrong version number") != std::string::npos)
+            // OpenSSL's and GnuTLS's words for an answer that is not TLS at all: say what
+            // usually causes it.
+            if (text.find("wrong version number") != std::string::npos ||
+                text.find("unexpected TLS packet") != std::string::npos)
                 text += " (the upstream answered without TLS: does it take http://?)";
             return "upstream TLS failure: " + text;
         case ErrorType::network: return "upstream network error: " + text;

@@ -28,17 +28,18 @@ bool bind(void* library, const char* name, Function& out) {
 }
 
 // LLMGW_LIBCURL when set; else the library built against, else its soname (the same
-// library wherever the C library's search finds it). Bound lazily, as a linked libcurl is at
-// start: RTLD_NOW made the loader resolve every function of its ~30 libraries at once (a call
-// over https: 38.8 M instructions against 35.9 M; curl itself 32.6 M). Debian builds most of
-// them with BIND_NOW, which still applies; the 18 functions used are looked up below.
-void* open_library(const char*& file) {
+// library wherever the C library's search finds it). Lazy binding is what a linked libcurl
+// gets at start; RTLD_NOW resolves every function of its ~30 libraries at once (a call over
+// https: 38.8 M instructions against 35.9 M lazily; curl itself 32.6 M). Debian builds most of
+// them with BIND_NOW, which applies either way; the 18 functions used are looked up below.
+void* open_library(const char*& file, bool resolve_now) {
+    const int mode = (resolve_now ? RTLD_NOW : RTLD_LAZY) | RTLD_LOCAL;
     const char* chosen = std::getenv("LLMGW_LIBCURL");
     file = (chosen && *chosen) ? chosen : LLMGW_LIBCURL_PATH;
-    void* library = ::dlopen(file, RTLD_LAZY | RTLD_LOCAL);
+    void* library = ::dlopen(file, mode);
     if (!library && file != chosen) {
         file = LLMGW_LIBCURL_SONAME;
-        library = ::dlopen(file, RTLD_LAZY | RTLD_LOCAL);
+        library = ::dlopen(file, mode);
     }
     if (!library) {
         const char* reason = ::dlerror();
@@ -47,9 +48,9 @@ void* open_library(const char*& file) {
     return library;
 }
 
-bool bind_all() {
+bool bind_all(bool resolve_now) {
     const char* file = nullptr;
-    void* library = open_library(file);
+    void* library = open_library(file, resolve_now);
     if (!library) return false;
     LibCurl& f = functions;
     const bool all = bind(library, "curl_global_init", f.global_init) &&
@@ -76,7 +77,7 @@ bool bind_all() {
 
 #else
 
-bool bind_all() {
+bool bind_all(bool /*resolve_now: linked*/) {
     functions = LibCurl{&::curl_global_init,        &::curl_global_cleanup,  &::curl_easy_init,
                         &::curl_easy_setopt,        &::curl_easy_getinfo,    &::curl_easy_pause,
                         &::curl_easy_reset,         &::curl_easy_cleanup,    &::curl_easy_strerror,
@@ -91,10 +92,10 @@ bool bind_all() {
 
 }  // namespace
 
-bool load_libcurl() {
+bool load_libcurl(bool resolve_now) {
     static std::once_flag once;
-    std::call_once(once, [] {
-        if (!bind_all()) return;
+    std::call_once(once, [resolve_now] {
+        if (!bind_all(resolve_now)) return;
         const CURLcode code = functions.global_init(CURL_GLOBAL_DEFAULT);
         if (code != CURLE_OK) {
             load_error = std::string("curl_global_init failed: ") + functions.easy_strerror(code);

@@ -36,7 +36,11 @@ struct LibCurl {
 // Thread-safe; a program with several threads still calls it before they start, so that no
 // event loop waits on it. False when the library could not be opened: libcurl_error() says why.
 // LLMGW_LIBCURL names another library file to open.
-bool load_libcurl();
+// `resolve_now`: every function of libcurl's libraries is bound at load (RTLD_NOW), so a
+// library missing one fails here, cleanly, rather than killing the process at its first call;
+// `serve` loads it so, once at start. Otherwise bound lazily, as a linked library is (faster:
+// `call`). The first call decides.
+bool load_libcurl(bool resolve_now = false);
 const std::string& libcurl_error();
 
 // The functions; only after load_libcurl() returned true.

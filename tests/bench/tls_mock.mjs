@@ -86,7 +86,7 @@ function handle(req, res) {
     req.on("end", () => {
         const body = Buffer.concat(parts).toString();
         if (/"stream"\s*:\s*true/.test(body)) {
-            stream(res, param(url.searchParams, "chunks", 20, 100000),
+            stream(res, param(url.searchParams, "chunks", 20, 1000000),
                    param(url.searchParams, "delay_ms", 0, 60000));
         } else {
             res.writeHead(200, {"content-type": "application/json",

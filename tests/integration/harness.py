@@ -117,7 +117,10 @@ max_retries = 0
             f.write(toml + "\n" + extra_toml)
         self.log_path = os.path.join(self.dir, "gateway.log")
         self.log_file = open(self.log_path, "w+")
-        full_env = {k: v for k, v in os.environ.items() if k not in ("LLMGW_CONFIG",)}
+        # This machine's certificate and libcurl choices would decide outcomes (serve refuses
+        # to start over an unusable CA variable): a test names them when it wants them.
+        full_env = {k: v for k, v in os.environ.items() if k not in (
+            "LLMGW_CONFIG", "LLMGW_LIBCURL", "CURL_CA_BUNDLE", "SSL_CERT_DIR", "SSL_CERT_FILE")}
         full_env["XDG_CONFIG_HOME"] = self.dir
         full_env.update(env or {})
         self.proc = subprocess.Popen(

@@ -1342,42 +1342,45 @@ def ipv6_loopback_available():
 
 
 class NonLoopbackWarningTest(unittest.TestCase):
-    def start_and_read_log(self, host, probe=None):
-        """Starts `llmgw serve --host HOST --port 0`, waits for its listening line, runs
-        probe(port) (no traffic otherwise), stops it: its log."""
+    def start_and_read_log(self, host, probe_address):
+        """Starts `llmgw serve --host HOST --port 0`, waits for its listening line, asks its
+        /health at probe_address (the warning, if any, is logged before the loops serve), stops
+        it: its log."""
         tmp = tempfile.mkdtemp(prefix="llmgw-nl-")
-        log_path = os.path.join(tmp, "gateway.log")
-        env = {k: v for k, v in os.environ.items() if k != "LLMGW_CONFIG"}
-        env["XDG_CONFIG_HOME"] = tmp
-        with open(log_path, "w+") as log_file:
-            proc = subprocess.Popen([harness.LLMGW, "serve", "--host", host, "--port", "0"],
-                                    stdout=subprocess.DEVNULL, stderr=log_file, env=env)
-            try:
-                deadline = time.monotonic() + 15
-                log, port = "", None
-                while time.monotonic() < deadline and proc.poll() is None:
-                    with open(log_path) as f:
-                        log = f.read()
-                    m = re.search(r"url=http://\S+:(\d+)", log)
-                    if m:
-                        port = int(m.group(1))
-                        break
-                    time.sleep(0.05)
-                self.assertIsNotNone(port, log)
-                time.sleep(0.1)  # the warning, if any, follows the listening line
-                if probe:
-                    probe(port)
-                with open(log_path) as f:
-                    log = f.read()
-            finally:
-                proc.send_signal(signal.SIGTERM)
+        try:
+            log_path = os.path.join(tmp, "gateway.log")
+            env = {k: v for k, v in os.environ.items() if k != "LLMGW_CONFIG"}
+            env["XDG_CONFIG_HOME"] = tmp
+            with open(log_path, "w+") as log_file:
+                proc = subprocess.Popen([harness.LLMGW, "serve", "--host", host, "--port", "0"],
+                                        stdout=subprocess.DEVNULL, stderr=log_file, env=env)
                 try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-        shutil.rmtree(tmp, ignore_errors=True)
-        return log
+                    deadline = time.monotonic() + 15
+                    log, port = "", None
+                    while time.monotonic() < deadline and proc.poll() is None:
+                        with open(log_path) as f:
+                            log = f.read()
+                        m = re.search(r"url=http://\S+:(\d+)", log)
+                        if m:
+                            port = int(m.group(1))
+                            break
+                        time.sleep(0.05)
+                    self.assertIsNotNone(port, log)
+                    conn = http.client.HTTPConnection(probe_address, port, timeout=10)
+                    conn.request("GET", "/health")
+                    self.assertEqual(conn.getresponse().status, 200)
+                    conn.close()
+                    with open(log_path) as f:
+                        return f.read()
+                finally:
+                    proc.send_signal(signal.SIGTERM)
+                    try:
+                        proc.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                        proc.wait()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def assert_warns(self, log, shown):
         lines = [l for l in log.splitlines() if "non-loopback" in l]
@@ -1386,22 +1389,16 @@ class NonLoopbackWarningTest(unittest.TestCase):
         self.assertIn(shown, lines[0])
 
     def test_listening_on_all_interfaces_logs_the_warning(self):
-        self.assert_warns(self.start_and_read_log("0.0.0.0"), "0.0.0.0")
+        self.assert_warns(self.start_and_read_log("0.0.0.0", "127.0.0.1"), "0.0.0.0")
 
     @unittest.skipUnless(ipv6_loopback_available(), "no IPv6 loopback here")
     def test_listening_on_all_ipv6_interfaces_logs_the_warning(self):
-        self.assert_warns(self.start_and_read_log("::"), "[::]")
+        self.assert_warns(self.start_and_read_log("::", "::1"), "[::]")
 
     @unittest.skipUnless(ipv6_loopback_available(), "no IPv6 loopback here")
     def test_ipv6_loopback_with_or_without_brackets_answers_and_does_not_warn(self):
-        def health(port):
-            conn = http.client.HTTPConnection("::1", port, timeout=10)
-            conn.request("GET", "/health")
-            self.assertEqual(conn.getresponse().status, 200)
-            conn.close()
-
         for host in ("::1", "[::1]"):
-            log = self.start_and_read_log(host, probe=health)
+            log = self.start_and_read_log(host, "::1")
             self.assertIn("url=http://[::1]:", log)
             self.assertNotIn("non-loopback", log)
 

@@ -10,9 +10,11 @@ it happens, on the upstream side.
 import json
 import re
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 import uuid
@@ -870,6 +872,55 @@ max_retries = 0
         log = gw.log()
         self.assertIn("libcurl could not be loaded", log)
         self.assertIn(self.MISSING, log)
+
+    @unittest.skipUnless(shutil.which("cc"), "a C compiler builds the broken library")
+    def test_a_library_missing_a_function_is_refused_at_start_not_at_first_use(self):
+        # A libcurl whose curl_global_init calls a function no library defines: `serve` binds
+        # every function at load, so dlopen fails and the gateway goes on without it; bound
+        # lazily, the first call would end the whole process ("symbol lookup error").
+        tmp = tempfile.mkdtemp(prefix="llmgw-badcurl-")
+        try:
+            source, library = os.path.join(tmp, "badcurl.c"), os.path.join(tmp, "libcurl.so.4")
+            with open(source, "w") as f:
+                f.write(BROKEN_LIBCURL_C)
+            subprocess.run(["cc", "-shared", "-fPIC", "-o", library, source], check=True,
+                           timeout=60, capture_output=True)
+            dead = harness.free_port()
+            toml = UC_TOML.format(port=self.mock.port) + f"""
+[services.tls]
+base_url = "https://127.0.0.1:{dead}"
+max_retries = 0
+"""
+            gw = self.gateway(toml, env={"LLMGW_LIBCURL": library})
+            try:
+                status, _, body = gw.request("POST", "/gateway/uc/v1/chat/completions",
+                                             body=b'{"a":1}',
+                                             headers={"Content-Type": "application/json"})
+                self.assertEqual(status, 200, body[:300])
+                status, _, body = gw.request("POST", "/gateway/tls/v1/chat/completions",
+                                             body=b'{"a":1}',
+                                             headers={"Content-Type": "application/json"})
+                self.assertEqual(status, 500, body[:300])
+                self.assertIn("llmgw_test_absent", json.loads(body)["error"]["message"])
+                self.assertIsNone(gw.proc.poll(), "the gateway died")
+            finally:
+                gw.stop()
+            self.assertIn("libcurl could not be loaded", gw.log())
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+# The 18 functions llmgw binds, as stubs; curl_global_init calls one that nothing defines.
+BROKEN_LIBCURL_C = """
+extern void llmgw_test_absent(void);
+int curl_global_init(long flags) { (void)flags; llmgw_test_absent(); return 0; }
+"""
+for _name in ("curl_global_cleanup", "curl_easy_init", "curl_easy_setopt", "curl_easy_getinfo",
+              "curl_easy_pause", "curl_easy_reset", "curl_easy_cleanup", "curl_easy_strerror",
+              "curl_slist_append", "curl_slist_free_all", "curl_multi_init", "curl_multi_setopt",
+              "curl_multi_add_handle", "curl_multi_remove_handle", "curl_multi_socket_action",
+              "curl_multi_info_read", "curl_multi_cleanup"):
+    BROKEN_LIBCURL_C += f"void *{_name}(void) {{ return 0; }}\n"
 
 
 if __name__ == "__main__":
