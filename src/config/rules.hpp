@@ -22,7 +22,8 @@ Result<std::string, std::string> as_header_name(std::string_view s);   // token
 Result<std::string, std::string> as_header_value(std::string_view s);  // no CR, LF, NUL
 Result<std::string, std::string> as_log_level(std::string_view s);     // lower-cased
 Result<std::string, std::string> as_log_format(std::string_view s);    // text | json
-Result<std::string, std::string> as_listen_host(std::string_view s);   // non-empty, no spaces; [v6] unbracketed
+// A host name or address: non-empty, no spaces; an IPv6 address may come in brackets.
+Result<std::string, std::string> as_listen_host(std::string_view s);
 Result<std::string, std::string> as_allowed_origin(std::string_view s);
 Result<std::string, std::string> as_path_prefix(std::string_view s);  // starts with '/'
 Result<std::string, std::string> as_non_empty(std::string_view s);

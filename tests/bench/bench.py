@@ -573,7 +573,8 @@ def phase_scale(a, procs, run_dir, raw, deadline):
         res.update(target=name, check_error=err, rss_idle_kb=rss_idle, rss_hold_kb=rss_hold,
                    rss_hwm_kb=rss_hwm, fds_idle=fds_idle, fds_hold=fds_hold,
                    all_open_s=round(all_open - t0, 2) if all_open is not None else None,
-                   kib_per_stream=round((rss_hold - rss_idle) / streams, 2) if (streams and rss_hold) else None,
+                   kib_per_stream=(round((rss_hold - rss_idle) / streams, 2)
+                                   if (streams and rss_hold) else None),
                    quiet_window_s=round(tq1 - tq0, 2) if (tq0 and tq1) else None,
                    cpu_between_events_cores=round((c1 - c0) / CLK_TCK / (tq1 - tq0), 4)
                    if (c0 is not None and c1 is not None and tq1 > tq0) else None,

@@ -336,7 +336,8 @@ def table(raw, s, markdown=False):
     if s["scale"]:
         sm = raw.get("scale_meta", {})
         over_h2 = f", {sm.get('streams_h2')} over HTTP/2" if "llmgw-h2" in s["scale"] else ""
-        section(f"Scale: {sm.get('streams')} concurrent SSE streams{over_h2} (asked {sm.get('asked')}), 3 events "
+        section(f"Scale: {sm.get('streams')} concurrent SSE streams{over_h2} "
+                f"(asked {sm.get('asked')}), 3 events "
                 f"{sm.get('hold_s', 0) / 2:g} s apart, held {sm.get('hold_s')} s, opened at {sm.get('ramp_per_s')}/s")
         body = []
         for t in ("direct", "nginx", "llmgw", "llmgw-h2"):
