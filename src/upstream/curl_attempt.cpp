@@ -77,36 +77,35 @@ void CurlAttempt::resume() {
 
 bool CurlAttempt::configure() {
     CURL* easy = easy_;
-    libcurl().easy_setopt(easy, CURLOPT_URL, request_.url.c_str());
-    libcurl().easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
-    libcurl().easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-    libcurl().easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-    libcurl().easy_setopt(easy, CURLOPT_BUFFERSIZE, 64L * 1024L);
-    libcurl().easy_setopt(easy, CURLOPT_ERRORBUFFER, error_buffer_);
-    libcurl().easy_setopt(easy, CURLOPT_HEADERFUNCTION, &CurlAttempt::on_header_line);
-    libcurl().easy_setopt(easy, CURLOPT_HEADERDATA, this);
-    libcurl().easy_setopt(easy, CURLOPT_WRITEFUNCTION, &CurlAttempt::on_write);
-    libcurl().easy_setopt(easy, CURLOPT_WRITEDATA, this);
+    const LibCurl& curl = libcurl();
+    curl.easy_setopt(easy, CURLOPT_URL, request_.url.c_str());
+    curl.easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
+    curl.easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl.easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl.easy_setopt(easy, CURLOPT_BUFFERSIZE, 64L * 1024L);
+    curl.easy_setopt(easy, CURLOPT_ERRORBUFFER, error_buffer_);
+    curl.easy_setopt(easy, CURLOPT_HEADERFUNCTION, &CurlAttempt::on_header_line);
+    curl.easy_setopt(easy, CURLOPT_HEADERDATA, this);
+    curl.easy_setopt(easy, CURLOPT_WRITEFUNCTION, &CurlAttempt::on_write);
+    curl.easy_setopt(easy, CURLOPT_WRITEDATA, this);
     const CaTrust& trust = ca_trust();
-    if (!trust.file.empty()) libcurl().easy_setopt(easy, CURLOPT_CAINFO, trust.file.c_str());
-    if (!trust.directory.empty())
-        libcurl().easy_setopt(easy, CURLOPT_CAPATH, trust.directory.c_str());
+    if (!trust.file.empty()) curl.easy_setopt(easy, CURLOPT_CAINFO, trust.file.c_str());
+    if (!trust.directory.empty()) curl.easy_setopt(easy, CURLOPT_CAPATH, trust.directory.c_str());
 
     const std::string& method = request_.method;
     const bool has_body = request_.body && !request_.body->empty();
     if (method == "HEAD") {
-        libcurl().easy_setopt(easy, CURLOPT_NOBODY, 1L);
+        curl.easy_setopt(easy, CURLOPT_NOBODY, 1L);
     } else if (method == "GET" && !has_body) {
-        libcurl().easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+        curl.easy_setopt(easy, CURLOPT_HTTPGET, 1L);
     } else if (has_body || method == "POST" || method == "PUT" || method == "PATCH") {
         static const std::string empty;
         const std::string& body = request_.body ? *request_.body : empty;
-        libcurl().easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
-                              static_cast<curl_off_t>(body.size()));
-        libcurl().easy_setopt(easy, CURLOPT_POSTFIELDS, body.data());
-        if (method != "POST") libcurl().easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method.c_str());
+        curl.easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+        curl.easy_setopt(easy, CURLOPT_POSTFIELDS, body.data());
+        if (method != "POST") curl.easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method.c_str());
     } else {
-        libcurl().easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method.c_str());
+        curl.easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method.c_str());
     }
 
     // curl would add Accept, Expect and a form Content-Type of its own: an empty value
@@ -118,14 +117,13 @@ bool CurlAttempt::configure() {
         line.assign(f.name);
         line += f.value.empty() ? ";" : ": ";
         line += f.value;
-        list = libcurl().slist_append(list, line.c_str());
+        list = curl.slist_append(list, line.c_str());
     }
-    if (!request_.headers.contains("accept")) list = libcurl().slist_append(list, "Accept:");
-    if (!request_.headers.contains("content-type"))
-        list = libcurl().slist_append(list, "Content-Type:");
-    list = libcurl().slist_append(list, "Expect:");
+    if (!request_.headers.contains("accept")) list = curl.slist_append(list, "Accept:");
+    if (!request_.headers.contains("content-type")) list = curl.slist_append(list, "Content-Type:");
+    list = curl.slist_append(list, "Expect:");
     header_list_ = list;
-    libcurl().easy_setopt(easy, CURLOPT_HTTPHEADER, header_list_);
+    curl.easy_setopt(easy, CURLOPT_HTTPHEADER, header_list_);
     return list != nullptr;
 }
 

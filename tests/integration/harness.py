@@ -48,13 +48,16 @@ def free_port():
 
 
 class Mock:
-    """mock_upstream.py in its own process, with extra arguments (e.g. --tls CERT KEY)."""
+    """mock_upstream.py in its own process, with extra arguments (e.g. --tls CERT KEY); or,
+    with `argv`, another mock that also prints "PORT n" once it listens (tls_mock.mjs)."""
 
-    def __init__(self, *args):
-        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "mock_upstream.py"), *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    def __init__(self, *args, argv=None):
+        argv = argv or [sys.executable, os.path.join(HERE, "mock_upstream.py"), *args]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     text=True)
         line = self.proc.stdout.readline()
         if not line.startswith("PORT "):
+            self.stop()
             raise RuntimeError("mock upstream did not start: %r" % line)
         self.port = int(line.split()[1])
         self.tls = "--tls" in args

@@ -395,13 +395,9 @@ class Http2UpstreamTest(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="llmgw-h2-")
         cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
         cls.cert, key = harness.make_self_signed(cls.tmp)
-        cls.node = subprocess.Popen(["node", NODE_MOCK, "0", cls.cert, key],
-                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        cls.addClassCleanup(stop_process, cls.node)
-        line = cls.node.stdout.readline()
-        if not line.startswith("PORT "):
-            raise RuntimeError("tls_mock.mjs did not start: %r" % line)
-        cls.port = int(line.split()[1])
+        node = harness.Mock(argv=["node", NODE_MOCK, "0", cls.cert, key])
+        cls.addClassCleanup(node.stop)
+        cls.port = node.port
         cls.toml = f"""
 [services.h2]
 base_url = "https://127.0.0.1:{cls.port}"
@@ -539,13 +535,6 @@ max_retries = 0
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertTrue(proc.stdout.startswith(b"HTTP/2 200\r\n"), proc.stdout[:100])
         self.assertIn(b'"chat.completion"', proc.stdout)
-
-
-def stop_process(proc):
-    proc.kill()
-    proc.wait(timeout=10)
-    if proc.stdout:
-        proc.stdout.close()
 
 
 def builtin_services():
