@@ -137,6 +137,7 @@ void H1Attempt::new_parser() {
 }
 
 void H1Attempt::open_fresh() {
+    ++round_;  // a write still pending on the connection replaced here is stale
     conn_ = std::make_unique<H1Connection>(pool_.io());
     if (const auto* known = pool_.addresses(target_.origin)) {
         connect(*known);
@@ -199,32 +200,61 @@ void H1Attempt::connect(const std::vector<tcp::endpoint>& addresses) {
 }
 
 void H1Attempt::send() {
-    const asio::const_buffer head = asio::buffer(head_);
-    const asio::const_buffer body = request_.body ? asio::buffer(*request_.body) : asio::const_buffer();
+    const std::string_view body =
+        request_.body ? std::string_view(*request_.body) : std::string_view();
     // Usually the request fits in the socket's buffer: written here and now. The answer is read
     // on the next turn, when it has had the time to come (a read started now would find nothing).
-    const SendResult sent = send_now(
-        conn_->socket.native_handle(), head_,
-        request_.body ? std::string_view(*request_.body) : std::string_view());
-    const std::size_t n = sent.written;
-    if (sent.error == 0 && n == head.size() + body.size()) {
+    const SendResult sent = send_now(conn_->socket.native_handle(), head_, body);
+    if (sent.error != 0) {  // a connection that was already broken: replayed if it may be
+        asio::post(pool_.io(), [self = self(), round = round_, error = sent.error] {
+            if (!self->owner_ || round != self->round_) return;
+            if (self->replay()) return;
+            self->end(network("could not send the request: " +
+                              error_code(error, boost::system::system_category()).message()));
+        });
+        return;
+    }
+    written_ = sent.written;
+    if (written_ == head_.size() + body.size()) {
         asio::post(pool_.io(), [self = self()] {
             if (self->owner_) self->read();
         });
         return;
     }
-    // The rest, or the error, the asynchronous way.
-    const std::size_t done = sent.error != 0 ? 0 : n;
-    std::array<asio::const_buffer, 2> rest{head + std::min(done, head.size()),
-                                           body + (done > head.size() ? done - head.size() : 0)};
-    asio::async_write(conn_->socket, rest, [self = self()](const error_code& write_ec, std::size_t) {
-        if (!self->owner_) return;
-        if (write_ec) {
-            if (self->replay()) return;
-            self->end(network("could not send the request: " + write_ec.message()));
+    // The rest whenever the socket takes more, and the answer read meanwhile: a server may answer
+    // (413, 401) before it has read the body, and close. The read decides how the attempt ends.
+    unsent_ = true;
+    write_rest();
+    read();
+}
+
+// Waits for room in the socket, then writes what it takes. Not asio::async_write: its steps go
+// on writing to the socket after one that completed, and the connection may be gone by then
+// (the answer came first, or a replay replaced it); a wait refers to nothing once it is done.
+void H1Attempt::write_rest() {
+    conn_->socket.async_wait(tcp::socket::wait_write, [self = self(),
+                                                       round = round_](const error_code& ec) {
+        if (!self->owner_ || round != self->round_) return;  // ended, or now on another connection
+        if (ec) {
+            self->send_error_ = ec.message();
             return;
         }
-        self->read();
+        const std::string_view body =
+            self->request_.body ? std::string_view(*self->request_.body) : std::string_view();
+        const std::size_t in_head = std::min(self->written_, self->head_.size());
+        const SendResult sent = send_now(self->conn_->socket.native_handle(),
+                                         std::string_view(self->head_).substr(in_head),
+                                         body.substr(self->written_ - in_head));
+        if (sent.error != 0) {  // the pending read sees the broken connection and ends the attempt
+            self->send_error_ = error_code(sent.error, boost::system::system_category()).message();
+            return;
+        }
+        self->written_ += sent.written;
+        if (self->written_ == self->head_.size() + body.size()) {
+            self->unsent_ = false;
+            return;
+        }
+        self->write_rest();
     });
 }
 
@@ -238,7 +268,9 @@ void H1Attempt::read() {
                 self->eof_ = true;
             } else if (ec) {
                 if (self->replay()) return;
-                self->end(network(ec.message()));
+                self->end(network(self->answered_ || self->send_error_.empty()
+                                      ? ec.message()
+                                      : "could not send the request: " + self->send_error_));
                 return;
             }
             self->process();
@@ -346,7 +378,8 @@ bool H1Attempt::take_plain() {
 void H1Attempt::at_eof() {
     if (!answered_) {
         if (replay()) return;
-        end(network("upstream closed the connection without answering"));
+        end(network(send_error_.empty() ? "upstream closed the connection without answering"
+                                        : "could not send the request: " + send_error_));
         return;
     }
     if (!parser_->got_some()) {  // only interim (1xx) answers came
@@ -366,7 +399,7 @@ void H1Attempt::at_eof() {
 }
 
 void H1Attempt::complete(bool keep_alive) {
-    const bool reusable = keep_alive && !eof_ && conn_->buffer.size() == 0;
+    const bool reusable = keep_alive && !eof_ && !unsent_ && conn_->buffer.size() == 0;
     ++conn_->requests;
     if (reusable) pool_.give_back(target_.origin, std::move(conn_));
     end(std::nullopt);
@@ -376,6 +409,8 @@ void H1Attempt::complete(bool keep_alive) {
 bool H1Attempt::replay() {
     if (!reused_ || replayed_ || answered_ || conn_->buffer.size() > 0) return false;
     replayed_ = true;
+    unsent_ = false;
+    send_error_.clear();
     reused_ = false;
     eof_ = false;
     new_parser();

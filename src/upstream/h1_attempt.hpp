@@ -35,6 +35,7 @@ private:
     void open_fresh();
     void connect(const std::vector<boost::asio::ip::tcp::endpoint>& addresses);
     void send();
+    void write_rest();
     void read();
     void process();
     bool take_plain();
@@ -67,6 +68,12 @@ private:
     bool interim_ = false;    // the head being parsed is a 1xx
     bool plain_done_ = false; // the answer was read by the plain pass (parse_plain_response)
     bool plain_keep_alive_ = false;
+    // A request too big for the socket's buffer is written while its answer is read: a server
+    // may answer (413, 401) before it has read the body, and close.
+    bool unsent_ = false;      // the request is not all written: the connection is not reusable
+    std::size_t written_ = 0;  // bytes of head_ and then the body written so far
+    std::string send_error_;   // why the rest could not be written, for an attempt never answered
+    std::uint32_t round_ = 0;  // changes with each connection: a wait for the replaced one is stale
 };
 
 }  // namespace llmgw::upstream

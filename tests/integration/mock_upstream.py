@@ -64,6 +64,12 @@ Connection handling (for test_upstream_client.py):
   head_only;length=12345;chunked=0
                             a 200 head announcing a body (Content-Length: length, or chunked=1:
                             Transfer-Encoding: chunked) and no body at all, as for a HEAD request
+  early;code=413;linger=1     answers `code` (Connection: close) as soon as the request head is
+                            in, without reading the body, then closes. linger=1: half-close and
+                            read the body to its end first (a graceful server); linger=0: close
+                            50 ms later with the body unread, so the kernel resets the connection;
+                            keep=1: no Connection: close, and the connection is held open,
+                            unread, for 3 s before the reset
   trickle;head_piece=1;body_piece=7;interval_ms=1;chunked=0
                             the echo (chunked=1: the chunked_ext response) written in many tiny
                             TCP writes (TCP_NODELAY): the head `head_piece` bytes at a time, the
@@ -131,6 +137,8 @@ async def read_request(reader):
         raw_headers.append([name, value.strip()])
         headers[name.strip().lower()] = value.strip()
     body = b""
+    if parse_behaviour(target, headers)[0] == "early":
+        return method, target, headers, raw_headers, None, raw_head  # answered before the body
     if "content-length" in headers:
         body = await reader.readexactly(int(headers["content-length"]))
     elif headers.get("transfer-encoding", "").lower() == "chunked":
@@ -148,7 +156,7 @@ async def read_request(reader):
 def response(status, headers, body=b""):
     reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests",
               500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
-              504: "Gateway Timeout", 529: "Overloaded"}.get(status, "Status")
+              413: "Content Too Large", 504: "Gateway Timeout", 529: "Overloaded"}.get(status, "Status")
     out = [f"HTTP/1.1 {status} {reason}"]
     for k, v in headers:
         out.append(f"{k}: {v}")
@@ -161,6 +169,29 @@ def reset(writer):
     if sock is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     writer.transport.abort()
+
+
+async def answer_early(reader, writer, opts):
+    """The `early` behaviour: the answer before the request body, then the end of the connection."""
+    code = int(opts.get("code", "413"))
+    keep = opts.get("keep") == "1"
+    fields = [("Content-Type", "application/json")] + ([] if keep else [("Connection", "close")])
+    writer.write(response(code, fields, b'{"error":{"message":"request body too large","code":%d}}' % code))
+    await writer.drain()
+    if keep:
+        await asyncio.sleep(3)
+        writer.transport.abort()
+    elif opts.get("linger", "1") == "1":
+        writer.write_eof()
+        try:
+            while await asyncio.wait_for(reader.read(1 << 16), 10):
+                pass
+        except (asyncio.TimeoutError, ConnectionError):
+            pass
+        writer.close()
+    else:
+        await asyncio.sleep(0.05)
+        writer.transport.abort()  # the body is unread: the kernel answers it with a reset
 
 
 def chunk(data):
@@ -308,9 +339,12 @@ async def handle(reader, writer):
                 continue
             conn["requests"] += 1
             RECORDS.append({"time": time.time(), "method": method, "target": target,
-                            "headers": raw_headers, "body_len": len(body),
-                            "body": body.decode("latin-1"), "conn": conn_id,
+                            "headers": raw_headers, "body_len": len(body or b""),
+                            "body": (body or b"").decode("latin-1"), "conn": conn_id,
                             "peer_port": peer[1], "raw_head": raw_head})
+            if body is None:
+                await answer_early(reader, writer, parse_behaviour(target, headers)[1])
+                return
             task = asyncio.ensure_future(answer(writer, method, target, headers, raw_headers, body))
             closed = asyncio.ensure_future(reader.read(1))
             done, _ = await asyncio.wait({task, closed}, return_when=asyncio.FIRST_COMPLETED)

@@ -483,6 +483,34 @@ class NativeClientTest(NativeClientCase):
         recs = self.mock.requests()
         self.assertNotEqual(recs[0]["conn"], recs[1]["conn"], "a switched connection was reused")
 
+    # -- an answer before the whole request body is sent --
+    def early_answer(self, how):
+        body = b"x" * (20 << 20)  # far more than the socket buffers hold: still being sent
+        r = rid()
+        status, headers, resp = self.call("/v1/upload", f"early;code=413;{how}",
+                                          method="POST", body=body, request_id=r,
+                                          headers={"Content-Type": "application/octet-stream"})
+        self.assertEqual(status, 413, resp[:300])
+        self.assertEqual(json.loads(resp)["error"]["code"], 413, resp[:300])
+        self.assertIn("status=413", self.request_line(r))
+        started = time.monotonic()
+        self.echo_ok("/v1/next")
+        self.assertLess(time.monotonic() - started, 2.0, "the next request waited for the held connection")
+        recs = self.mock.requests()
+        self.assertEqual([x["target"] for x in recs], ["/v1/upload", "/v1/next"])
+        self.assertNotEqual(recs[0]["conn"], recs[1]["conn"], "a half-sent connection was reused")
+
+    def test_early_answer_from_a_server_that_reads_the_rest_is_relayed(self):
+        self.early_answer("linger=1")
+
+    def test_early_answer_then_a_reset_is_relayed(self):
+        self.early_answer("linger=0")
+
+    def test_early_keep_alive_answer_leaves_the_half_sent_connection_out_of_the_pool(self):
+        # The answer says nothing of closing, but the rest of the body was never written: a next
+        # request on that connection would follow half a body.
+        self.early_answer("keep=1")
+
     # -- 6. chunk extensions and trailers --
     def test_chunk_extensions_and_trailers_byte_exact(self):
         want = b"".join(mock_upstream.CHUNKED_EXT_PIECES)
