@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <array>
-#include <limits>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
+#include <limits>
 
+#include "upstream/address_race.hpp"
 #include "upstream/h1_message.hpp"
 #include "upstream/limits.hpp"
 #include "upstream/plain_response.hpp"
@@ -105,6 +104,7 @@ void H1Attempt::start() {
 
 void H1Attempt::cancel() {
     owner_ = nullptr;
+    stop_race();
     // Close, but keep the connection object: a pending operation (Asio's range connect, a
     // read) still refers to the socket until its aborted completion has run, and a parser
     // callback that cancelled may still be reading the buffer. It goes with the attempt.
@@ -134,6 +134,13 @@ void H1Attempt::new_parser() {
     parser_ = std::make_unique<Parser>(*this);
     head_bytes_ = 0;
     if (request_.method == "HEAD") parser_->skip(true);
+}
+
+// Its handler holds this attempt: the cycle ends when the race calls it or is cancelled.
+void H1Attempt::stop_race() {
+    if (!race_) return;
+    race_->cancel();
+    race_.reset();
 }
 
 void H1Attempt::open_fresh() {
@@ -167,22 +174,24 @@ void H1Attempt::open_fresh() {
 }
 
 void H1Attempt::connect(const std::vector<tcp::endpoint>& addresses) {
-    asio::async_connect(
-        conn_->socket, addresses,
-        [self = self(), addresses](const error_code& ec, const tcp::endpoint& used) {
+    race_ = AddressRace::start(
+        pool_.io(), addresses,
+        [self = self(), addresses](const error_code& ec, tcp::socket socket,
+                                   const tcp::endpoint& used) {
+            self->race_.reset();
             if (!self->owner_) return;
             if (ec == asio::error::timed_out) {  // the system's own connect timeout
-                self->end(GatewayError{ErrorType::timeout,
-                                       "upstream timed out: could not connect to " +
-                                           self->target_.host + " port " +
-                                           std::to_string(self->target_.port)});
+                self->end(
+                    GatewayError{ErrorType::timeout, "upstream timed out: could not connect to " +
+                                                         self->target_.host + " port " +
+                                                         std::to_string(self->target_.port)});
                 return;
             }
             if (ec) {
-                self->end(GatewayError{ErrorType::connection,
-                                       "upstream connection failed: could not connect to " +
-                                           self->target_.host + " port " +
-                                           std::to_string(self->target_.port) + ": " + ec.message()});
+                self->end(GatewayError{
+                    ErrorType::connection,
+                    "upstream connection failed: could not connect to " + self->target_.host +
+                        " port " + std::to_string(self->target_.port) + ": " + ec.message()});
                 return;
             }
             if (addresses.size() > 1 && used != addresses.front()) {
@@ -193,6 +202,7 @@ void H1Attempt::connect(const std::vector<tcp::endpoint>& addresses) {
                 }
                 self->pool_.remember(self->target_.origin, std::move(ordered));
             }
+            self->conn_->socket = std::move(socket);
             error_code ignored;
             self->conn_->socket.set_option(tcp::no_delay(true), ignored);
             self->send();
@@ -424,6 +434,7 @@ void H1Attempt::end_stopped() { end(GatewayError{ErrorType::unknown, "stopped"})
 void H1Attempt::end(std::optional<GatewayError> error) {
     AttemptOwner* owner = owner_;
     owner_ = nullptr;
+    stop_race();
     conn_.reset();
     if (owner) owner->on_attempt_end(std::move(error));  // may destroy the owner's handle on us
 }

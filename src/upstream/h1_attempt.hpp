@@ -17,6 +17,8 @@
 
 namespace llmgw::upstream {
 
+class AddressRace;
+
 class H1Attempt final : public Attempt {
 public:
     H1Attempt(H1Pool& pool, H1Target target, const UpstreamRequest& request, AttemptOwner& owner);
@@ -33,6 +35,7 @@ private:
     friend class Parser;
 
     void open_fresh();
+    void stop_race();
     void connect(const std::vector<boost::asio::ip::tcp::endpoint>& addresses);
     void send();
     void write_rest();
@@ -54,6 +57,7 @@ private:
     const UpstreamRequest& request_;
     AttemptOwner* owner_;
     std::unique_ptr<H1Connection> conn_;
+    std::shared_ptr<AddressRace> race_;  // connecting conn_ (a fresh connection) while set
     std::size_t head_bytes_ = 0;  // of the response head being parsed, consumed so far
     std::unique_ptr<Parser> parser_;
     std::string head_;        // the request head, kept for a replay

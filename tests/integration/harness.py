@@ -61,15 +61,16 @@ class Mock:
             raise RuntimeError("mock upstream did not start: %r" % line)
         self.port = int(line.split()[1])
         self.tls = "--tls" in args
+        self.host = args[args.index("--host") + 1] if "--host" in args else "127.0.0.1"
 
     def get(self, path):
         if self.tls:
             ctx = ssl.create_default_context()
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE  # our own throwaway certificate
-            conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=10, context=ctx)
+            conn = http.client.HTTPSConnection(self.host, self.port, timeout=10, context=ctx)
         else:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
         conn.request("GET", path)
         data = conn.getresponse().read()
         conn.close()

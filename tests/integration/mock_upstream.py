@@ -75,7 +75,8 @@ Connection handling (for test_upstream_client.py):
                             TCP writes (TCP_NODELAY): the head `head_piece` bytes at a time, the
                             body `body_piece` bytes at a time, `interval_ms` apart
 
-`--tls CERT KEY` serves HTTPS with that certificate and key instead of plain HTTP.
+`--tls CERT KEY` serves HTTPS with that certificate and key instead of plain HTTP; `--host A`
+listens on another loopback address than 127.0.0.1 (inside a test's own network namespace).
 
 Every request is recorded; `GET /__mock/requests` returns them as JSON, `/__mock/reset` clears
 them, and `/__mock/closed` lists (time, peer) of connections that closed before their answer
@@ -653,6 +654,7 @@ FAULTS = {"head_reset": fault_head_reset, "garbage": fault_garbage, "close": fau
 async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--host", default="127.0.0.1", help="a loopback address to listen on")
     parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"),
                         help="serve HTTPS with this certificate and key")
     args = parser.parse_args()
@@ -661,7 +663,7 @@ async def main():
         import ssl
         ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ssl_context.load_cert_chain(args.tls[0], args.tls[1])
-    server = await asyncio.start_server(handle, "127.0.0.1", args.port, backlog=1024,
+    server = await asyncio.start_server(handle, args.host, args.port, backlog=1024,
                                         ssl=ssl_context)
     port = server.sockets[0].getsockname()[1]
     print(f"PORT {port}", flush=True)

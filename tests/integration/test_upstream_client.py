@@ -702,6 +702,100 @@ max_retries = 0
 
 # ---------------------------------------------------------------- 11. backpressure
 
+RACE_INSIDE = "--address-race-inside"  # argv[1] when the module runs in its own namespaces
+
+
+class AddressRaceTest(unittest.TestCase):
+    """A host name with two addresses whose first is blackholed: its listen queue is full, so a
+    connection attempt gets no answer at all (as with a stale AAAA record or a dead server of
+    several). curl tries the next address after 200 ms; so must the native client, instead of
+    waiting for the deadline. It runs in a network and mount namespace of its own (unshare -nm),
+    where a private /etc/hosts gives `racehost` two loopback addresses."""
+
+    def test_a_blackholed_first_address_costs_200_ms_then_the_next_one_goes_first(self):
+        if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"):
+            self.skipTest("needs root, unshare(1) and ip(8) for a network namespace of its own")
+        if subprocess.run(["unshare", "-nm", "true"], capture_output=True, timeout=30).returncode:
+            self.skipTest("this system does not let unshare(1) make network and mount namespaces")
+        p = subprocess.run(["unshare", "-nm", sys.executable, os.path.abspath(__file__), RACE_INSIDE],
+                           capture_output=True, text=True, timeout=90)
+        if p.returncode == 77:
+            self.skipTest(p.stdout.strip())
+        self.assertEqual(p.returncode, 0, p.stdout[-2000:] + p.stderr[-2000:])
+        got = json.loads(p.stdout.strip().splitlines()[-1])
+        first, second = got["first"], got["second"]
+        self.assertEqual(first["status"], 200, got)
+        self.assertEqual(json.loads(first["body"])["target"], "/v1/first", got)
+        # 200 ms for the blackholed address, then the other answers; without the race the
+        # request waits for the 5 s deadline (504).
+        self.assertGreater(first["seconds"], 0.15, got)
+        self.assertLess(first["seconds"], 2.0, got)
+        # The pooled connection was closed by the upstream: a fresh one goes to the address
+        # that answered first, at once.
+        self.assertEqual(second["status"], 200, got)
+        self.assertLess(second["seconds"], 0.15, got)
+        self.assertEqual(got["mock_connections"], 2, got)
+
+
+def address_race_inside():
+    """AddressRaceTest's half in the namespaces: prints one JSON line; exits 77 to skip."""
+    if subprocess.run(["ip", "link", "set", "lo", "up"], capture_output=True).returncode != 0:
+        print("could not bring up the loopback interface in a new network namespace")
+        return 77
+    hosts = tempfile.NamedTemporaryFile("w", suffix=".hosts", delete=False)
+    hosts.write("127.0.0.1 racehost\n127.0.0.2 racehost\n")
+    hosts.close()
+    if subprocess.run(["mount", "--bind", hosts.name, "/etc/hosts"], capture_output=True).returncode:
+        print("could not bind-mount a private /etc/hosts in a new mount namespace")
+        return 77
+    order = [a[4][0] for a in socket.getaddrinfo("racehost", 80, type=socket.SOCK_STREAM,
+                                                flags=socket.AI_ADDRCONFIG)]
+    if len(order) != 2:
+        print("racehost resolved to %r, not two addresses" % order)
+        return 77
+    dead, live = order  # in the resolver's order: the gateway tries `dead` first
+    blackhole = socket.socket()
+    blackhole.bind((dead, 0))
+    blackhole.listen(0)
+    port = blackhole.getsockname()[1]
+    queued = []
+    for _ in range(4):  # fill its accept queue: further connection attempts go unanswered
+        c = socket.socket()
+        c.setblocking(False)
+        c.connect_ex((dead, port))
+        queued.append(c)
+    time.sleep(0.2)
+    probe = socket.socket()
+    probe.settimeout(0.5)
+    try:
+        probe.connect((dead, port))
+        print("this kernel answers connections past a full listen queue: no blackhole here")
+        return 77
+    except OSError:
+        pass
+    finally:
+        probe.close()
+    mock = harness.Mock("--host", live, "--port", str(port))
+    toml = f'[services.race]\nbase_url = "http://racehost:{port}"\ntimeout_ms = 5000\nmax_retries = 0\n'
+    gw = harness.Gateway(mock.port, services_toml=toml, env=harness.NATIVE_CLIENT_ENV)
+    try:
+        out = {}
+        for name in ("first", "second"):
+            started = time.monotonic()
+            status, _, body = gw.request("GET", f"/gateway/race/v1/{name}", timeout=20)
+            out[name] = {"status": status, "seconds": round(time.monotonic() - started, 3),
+                         "body": body.decode("latin-1")}
+            if name == "first":
+                mock.get("/__mock/close_idle")  # the pooled connection goes; the next is fresh
+                time.sleep(0.3)
+        out["mock_connections"] = len({r["conn"] for r in mock.requests()})
+        print(json.dumps(out))
+        return 0
+    finally:
+        gw.stop()
+        mock.stop()
+
+
 class BackpressureTest(NativeClientCase):
 
     def test_client_that_stops_reading_pauses_the_native_upstream(self):
@@ -952,4 +1046,6 @@ for _name in ("curl_global_cleanup", "curl_easy_init", "curl_easy_setopt", "curl
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == [RACE_INSIDE]:
+        sys.exit(address_race_inside())
     unittest.main()
