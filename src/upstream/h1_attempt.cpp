@@ -156,21 +156,21 @@ void H1Attempt::open_fresh() {
         connect({tcp::endpoint(literal, target_.port)});
         return;
     }
-    pool_.resolver().async_resolve(
-        target_.host, std::to_string(target_.port),
-        [self = self()](const error_code& error, const tcp::resolver::results_type& results) {
-            if (!self->owner_) return;
-            if (error || results.empty()) {
-                const std::string why = error ? error.message() : "no address";
-                self->end(GatewayError{ErrorType::dns, "upstream host could not be resolved: " +
-                                                           self->target_.host + " (" + why + ")"});
-                return;
-            }
-            std::vector<tcp::endpoint> addresses;
-            for (const auto& entry : results) addresses.push_back(entry.endpoint());
-            self->pool_.remember(self->target_.origin, addresses);
-            self->connect(addresses);
-        });
+    // A pending lookup does not keep the attempt: its owner does, or nobody needs the answer.
+    pool_.lookup().lookup(target_.host, target_.port,
+                          [weak = weak_from_this()](const std::string& error,
+                                                    const HostLookup::Addresses& addresses) {
+                              const auto self = std::static_pointer_cast<H1Attempt>(weak.lock());
+                              if (!self || !self->owner_) return;
+                              if (!error.empty()) {
+                                  self->end(GatewayError{
+                                      ErrorType::dns, "upstream host could not be resolved: " +
+                                                          self->target_.host + " (" + error + ")"});
+                                  return;
+                              }
+                              self->pool_.remember(self->target_.origin, addresses);
+                              self->connect(addresses);
+                          });
 }
 
 void H1Attempt::connect(const std::vector<tcp::endpoint>& addresses) {

@@ -22,12 +22,11 @@ bool still_open(H1Connection& c) {
 
 }  // namespace
 
-H1Pool::H1Pool(boost::asio::io_context& io) : io_(io), resolver_(io), sweep_timer_(io) {}
+H1Pool::H1Pool(boost::asio::io_context& io) : io_(io), lookup_(io), sweep_timer_(io) {}
 
 H1Pool::~H1Pool() {
     *alive_ = false;
     sweep_timer_.cancel();
-    resolver_.cancel();
 }
 
 std::unique_ptr<H1Connection> H1Pool::take(const std::string& origin) {

@@ -15,6 +15,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "upstream/host_lookup.hpp"
+
 namespace llmgw::upstream {
 
 struct H1Connection {
@@ -49,7 +51,7 @@ public:
     // Addresses of `origin` resolved earlier and still fresh, or null.
     const std::vector<boost::asio::ip::tcp::endpoint>* addresses(const std::string& origin) const;
     void remember(const std::string& origin, std::vector<boost::asio::ip::tcp::endpoint> addresses);
-    boost::asio::ip::tcp::resolver& resolver() { return resolver_; }
+    HostLookup& lookup() { return lookup_; }
 
     std::size_t idle_count() const;
 
@@ -62,7 +64,7 @@ private:
     void sweep();
 
     boost::asio::io_context& io_;
-    boost::asio::ip::tcp::resolver resolver_;
+    HostLookup lookup_;
     boost::asio::steady_timer sweep_timer_;
     bool sweep_armed_ = false;
     std::unordered_map<std::string, std::vector<std::unique_ptr<H1Connection>>> idle_;

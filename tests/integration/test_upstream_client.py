@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import uuid
@@ -702,27 +703,32 @@ max_retries = 0
 
 # ---------------------------------------------------------------- 11. backpressure
 
-RACE_INSIDE = "--address-race-inside"  # argv[1] when the module runs in its own namespaces
+INSIDE = "--inside"  # argv[1]: run the named scenario in the namespaces unshare(1) made for it
 
 
-class AddressRaceTest(unittest.TestCase):
-    """A host name with two addresses whose first is blackholed: its listen queue is full, so a
-    connection attempt gets no answer at all (as with a stale AAAA record or a dead server of
-    several). curl tries the next address after 200 ms; so must the native client, instead of
-    waiting for the deadline. It runs in a network and mount namespace of its own (unshare -nm),
-    where a private /etc/hosts gives `racehost` two loopback addresses."""
+class NamespaceTest(unittest.TestCase):
+    """Scenarios that need name resolution of their own run in a network and mount namespace of
+    their own (unshare -nm), where a private /etc/hosts and /etc/resolv.conf are bind-mounted:
+    nothing outside them sees either. Skipped without root or where the system refuses."""
 
-    def test_a_blackholed_first_address_costs_200_ms_then_the_next_one_goes_first(self):
+    def inside(self, scenario):
         if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"):
             self.skipTest("needs root, unshare(1) and ip(8) for a network namespace of its own")
         if subprocess.run(["unshare", "-nm", "true"], capture_output=True, timeout=30).returncode:
             self.skipTest("this system does not let unshare(1) make network and mount namespaces")
-        p = subprocess.run(["unshare", "-nm", sys.executable, os.path.abspath(__file__), RACE_INSIDE],
-                           capture_output=True, text=True, timeout=90)
+        p = subprocess.run(["unshare", "-nm", sys.executable, os.path.abspath(__file__), INSIDE,
+                            scenario], capture_output=True, text=True, timeout=90)
         if p.returncode == 77:
             self.skipTest(p.stdout.strip())
         self.assertEqual(p.returncode, 0, p.stdout[-2000:] + p.stderr[-2000:])
-        got = json.loads(p.stdout.strip().splitlines()[-1])
+        return json.loads(p.stdout.strip().splitlines()[-1])
+
+    def test_a_blackholed_first_address_costs_200_ms_then_the_next_one_goes_first(self):
+        # A host name with two addresses whose first is blackholed: its listen queue is full, so
+        # a connection attempt gets no answer at all (as with a stale AAAA record or a dead
+        # server of several). curl tries the next address after 200 ms; so must the native
+        # client, instead of waiting for the deadline.
+        got = self.inside("address_race")
         first, second = got["first"], got["second"]
         self.assertEqual(first["status"], 200, got)
         self.assertEqual(json.loads(first["body"])["target"], "/v1/first", got)
@@ -736,17 +742,52 @@ class AddressRaceTest(unittest.TestCase):
         self.assertLess(second["seconds"], 0.15, got)
         self.assertEqual(got["mock_connections"], 2, got)
 
+    def test_a_dns_server_that_never_answers_delays_neither_other_names_nor_the_exit(self):
+        # The nameserver takes queries and never answers (glibc gives up after 5 s here). The
+        # request to that name is a 504 TIMEOUT at its 1 s deadline; a request to another name,
+        # made meanwhile on the same loop, is answered at once (one lookup at a time per loop
+        # made it a 504 too); SIGTERM ends the gateway without waiting for the lookup.
+        got = self.inside("silent_dns")
+        self.assertGreaterEqual(got["dns_queries"], 1, got)
+        self.assertEqual(got["other"]["status"], 200, got)
+        self.assertLess(got["other"]["seconds"], 0.5, got)
+        slow = got["silent"]
+        self.assertEqual(slow["status"], 504, got)
+        self.assertEqual(json.loads(slow["body"])["error"]["type"], "TIMEOUT", got)
+        self.assertGreater(slow["seconds"], 0.9, got)
+        self.assertLess(slow["seconds"], 2.0, got)
+        self.assertEqual(got["exit_status"], 0, got)
+        # It was the lookup's remaining ~4 s; ThreadSanitizer adds 1 s at any exit.
+        self.assertLess(got["exit_seconds"], 1.5, got)
 
-def address_race_inside():
-    """AddressRaceTest's half in the namespaces: prints one JSON line; exits 77 to skip."""
+
+def private_resolution(hosts, resolv=None):
+    """In the namespaces: the loopback interface up, /etc/hosts (and /etc/resolv.conf) replaced.
+    A reason to skip, or None."""
     if subprocess.run(["ip", "link", "set", "lo", "up"], capture_output=True).returncode != 0:
-        print("could not bring up the loopback interface in a new network namespace")
-        return 77
-    hosts = tempfile.NamedTemporaryFile("w", suffix=".hosts", delete=False)
-    hosts.write("127.0.0.1 racehost\n127.0.0.2 racehost\n")
-    hosts.close()
-    if subprocess.run(["mount", "--bind", hosts.name, "/etc/hosts"], capture_output=True).returncode:
-        print("could not bind-mount a private /etc/hosts in a new mount namespace")
+        return "could not bring up the loopback interface in a new network namespace"
+    for path, text in (("/etc/hosts", hosts), ("/etc/resolv.conf", resolv)):
+        if text is None:
+            continue
+        f = tempfile.NamedTemporaryFile("w", suffix=".private", delete=False)
+        f.write(text)
+        f.close()
+        if subprocess.run(["mount", "--bind", f.name, path], capture_output=True).returncode:
+            return "could not bind-mount a private %s in a new mount namespace" % path
+    return None
+
+
+def timed_request(gw, path):
+    started = time.monotonic()
+    status, _, body = gw.request("GET", path, timeout=20)
+    return {"status": status, "seconds": round(time.monotonic() - started, 3),
+            "body": body.decode("latin-1")}
+
+
+def inside_address_race():
+    why = private_resolution("127.0.0.1 racehost\n127.0.0.2 racehost\n")
+    if why:
+        print(why)
         return 77
     order = [a[4][0] for a in socket.getaddrinfo("racehost", 80, type=socket.SOCK_STREAM,
                                                 flags=socket.AI_ADDRCONFIG)]
@@ -779,20 +820,56 @@ def address_race_inside():
     toml = f'[services.race]\nbase_url = "http://racehost:{port}"\ntimeout_ms = 5000\nmax_retries = 0\n'
     gw = harness.Gateway(mock.port, services_toml=toml, env=harness.NATIVE_CLIENT_ENV)
     try:
-        out = {}
-        for name in ("first", "second"):
-            started = time.monotonic()
-            status, _, body = gw.request("GET", f"/gateway/race/v1/{name}", timeout=20)
-            out[name] = {"status": status, "seconds": round(time.monotonic() - started, 3),
-                         "body": body.decode("latin-1")}
-            if name == "first":
-                mock.get("/__mock/close_idle")  # the pooled connection goes; the next is fresh
-                time.sleep(0.3)
+        out = {"first": timed_request(gw, "/gateway/race/v1/first")}
+        mock.get("/__mock/close_idle")  # the pooled connection goes; the next one is fresh
+        time.sleep(0.3)
+        out["second"] = timed_request(gw, "/gateway/race/v1/second")
         out["mock_connections"] = len({r["conn"] for r in mock.requests()})
         print(json.dumps(out))
         return 0
     finally:
         gw.stop()
+        mock.stop()
+
+
+def inside_silent_dns():
+    why = private_resolution("127.0.0.1 localhost\n127.0.0.1 otherhost.test\n",
+                             "nameserver 127.0.0.1\noptions timeout:5 attempts:1\n")
+    if why:
+        print(why)
+        return 77
+    nameserver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    nameserver.bind(("127.0.0.1", 53))
+    nameserver.settimeout(0.05)
+    queries = []
+    mock = harness.Mock()
+    toml = "".join(f'[services.{name}]\nbase_url = "http://{host}:{mock.port}"\n'
+                   f'timeout_ms = 1000\nmax_retries = 0\n'
+                   for name, host in (("silent", "silent.test"), ("other", "otherhost.test")))
+    gw = harness.Gateway(mock.port, services_toml=toml, env=harness.NATIVE_CLIENT_ENV,
+                         args=("--threads", "1"))
+    try:
+        out = {}
+        waiting = threading.Thread(target=lambda: out.update(
+            silent=timed_request(gw, "/gateway/silent/v1/x")))
+        waiting.start()
+        deadline = time.monotonic() + 5
+        while not queries and time.monotonic() < deadline:  # the lookup has begun
+            try:
+                queries.append(nameserver.recvfrom(2048))
+            except socket.timeout:
+                pass
+        out["other"] = timed_request(gw, "/gateway/other/v1/y")
+        waiting.join(20)
+        out["dns_queries"] = len(queries)
+        started = time.monotonic()
+        out["exit_status"] = gw.stop()
+        out["exit_seconds"] = round(time.monotonic() - started, 3)
+        print(json.dumps(out))
+        return 0
+    finally:
+        if gw.proc.poll() is None:
+            gw.stop()
         mock.stop()
 
 
@@ -1046,6 +1123,6 @@ for _name in ("curl_global_cleanup", "curl_easy_init", "curl_easy_setopt", "curl
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == [RACE_INSIDE]:
-        sys.exit(address_race_inside())
+    if sys.argv[1:2] == [INSIDE]:
+        sys.exit(globals()["inside_" + sys.argv[2]]())
     unittest.main()

@@ -1,6 +1,6 @@
 // AddressRace: the first of a host's addresses that answers, each failure moving on at once.
 // (A blackholed address, where the 200 ms step matters, needs a namespace of its own:
-// test_upstream_client.py's AddressRaceTest.)
+// test_upstream_client.py's NamespaceTest.)
 #include <doctest/doctest.h>
 
 #include <boost/asio/io_context.hpp>

@@ -1,0 +1,92 @@
+#include "upstream/host_lookup.hpp"
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+namespace llmgw::upstream {
+
+namespace {
+
+using tcp = boost::asio::ip::tcp;
+
+// getaddrinfo as Asio's resolver calls it by default (addresses of the families configured
+// here); on a thread of its own, as it may block for as long as the DNS server takes.
+std::pair<std::string, HostLookup::Addresses> resolve(const std::string& host, std::uint16_t port) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
+    addrinfo* found = nullptr;
+    const int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
+    if (rc != 0) {
+        return {rc == EAI_SYSTEM ? std::system_category().message(errno) : ::gai_strerror(rc), {}};
+    }
+    HostLookup::Addresses addresses;
+    for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+        if (a->ai_family != AF_INET && a->ai_family != AF_INET6) continue;
+        tcp::endpoint endpoint;
+        endpoint.resize(a->ai_addrlen);
+        std::memcpy(endpoint.data(), a->ai_addr, a->ai_addrlen);
+        addresses.push_back(endpoint);
+    }
+    ::freeaddrinfo(found);
+    if (addresses.empty()) return {"no address", {}};
+    return {std::string(), std::move(addresses)};
+}
+
+}  // namespace
+
+HostLookup::HostLookup(boost::asio::io_context& io) : link_(std::make_shared<Link>()) {
+    link_->io = &io;
+}
+
+HostLookup::~HostLookup() {
+    const std::lock_guard<std::mutex> lock(link_->mutex);
+    link_->io = nullptr;
+}
+
+void HostLookup::lookup(const std::string& host, std::uint16_t port, Done done) {
+    std::string key = host + ":" + std::to_string(port);
+    auto& waiters = waiting_[key];
+    waiters.push_back(std::move(done));
+    if (waiters.size() > 1) return;  // that name is being looked up: its answer serves this one too
+
+    const auto report = [this, link = link_, key](std::string error, Addresses addresses) {
+        const std::lock_guard<std::mutex> lock(link->mutex);
+        if (link->io == nullptr) return;  // the loop's side is gone
+        boost::asio::post(*link->io, [this, link, key, error = std::move(error),
+                                      addresses = std::move(addresses)] {
+            {
+                const std::lock_guard<std::mutex> again(link->mutex);
+                if (link->io == nullptr) return;  // gone since
+            }
+            finish(key, error, addresses);
+        });
+    };
+    try {
+        std::thread([host, port, report] {
+            auto [error, addresses] = resolve(host, port);
+            report(std::move(error), std::move(addresses));
+        }).detach();
+    } catch (const std::system_error& e) {  // no thread to be had (limits)
+        report(std::string("could not start a lookup: ") + e.what(), {});
+    }
+}
+
+void HostLookup::finish(const std::string& key, const std::string& error,
+                        const Addresses& addresses) {
+    const auto it = waiting_.find(key);
+    if (it == waiting_.end()) return;
+    const std::vector<Done> waiters = std::move(it->second);
+    waiting_.erase(it);
+    for (const Done& done : waiters) done(error, addresses);
+}
+
+}  // namespace llmgw::upstream

@@ -1,0 +1,69 @@
+// HostLookup: getaddrinfo off the loop, one lookup per name, answers only while the loop's
+// side lives. (A DNS server that never answers: test_upstream_client.py's NamespaceTest; a
+// name that does not exist: the DNS error tests of test_serve.py and test_faults.py.)
+#include <doctest/doctest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "upstream/host_lookup.hpp"
+
+using llmgw::upstream::HostLookup;
+
+namespace {
+
+// Runs the loop until `done()` or the time is up. The answers come from other threads: the
+// loop has no work of its own to wait for meanwhile.
+template <typename Done>
+void run_until(boost::asio::io_context& io, Done done, std::chrono::milliseconds limit) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (!done() && std::chrono::steady_clock::now() < until) {
+        io.restart();
+        io.run_for(std::chrono::milliseconds(10));
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+}
+
+}  // namespace
+
+TEST_SUITE("upstream.host_lookup") {
+    TEST_CASE("a name asked twice at once is looked up once and answers both, on the loop") {
+        boost::asio::io_context io;
+        HostLookup lookup(io);
+        int answers = 0;
+        const auto on_loop = std::this_thread::get_id();
+        for (int i = 0; i < 2; ++i) {
+            lookup.lookup("localhost", 8080,
+                          [&](const std::string& error, const HostLookup::Addresses& addresses) {
+                              ++answers;
+                              CHECK(std::this_thread::get_id() == on_loop);
+                              CHECK(error.empty());
+                              REQUIRE(!addresses.empty());
+                              CHECK(addresses.front().address().is_loopback());
+                              CHECK(addresses.front().port() == 8080);
+                          });
+        }
+        CHECK(lookup.names_in_flight() == 1);
+        CHECK(answers == 0);  // never from inside lookup()
+        run_until(
+            io, [&] { return answers == 2; }, std::chrono::seconds(10));
+        CHECK(answers == 2);
+        CHECK(lookup.names_in_flight() == 0);
+    }
+
+    TEST_CASE("gone before the answer: the answer goes nowhere") {
+        boost::asio::io_context io;
+        bool called = false;
+        {
+            HostLookup lookup(io);
+            lookup.lookup("localhost", 80,
+                          [&](const std::string&, const HostLookup::Addresses&) { called = true; });
+        }
+        run_until(
+            io, [] { return false; }, std::chrono::milliseconds(500));
+        CHECK(!called);
+    }
+}
