@@ -1,10 +1,12 @@
 #include "upstream/curl_multi.hpp"
 
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <utility>
 
 #include "upstream/libcurl.hpp"
 
@@ -12,11 +14,19 @@ namespace llmgw::upstream {
 
 namespace asio = boost::asio;
 
+// The identity of the open file behind a descriptor number (a closed number is soon reused).
+std::pair<dev_t, ino_t> file_of(curl_socket_t fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return {0, 0};
+    return {st.st_dev, st.st_ino};
+}
+
 struct CurlMulti::SocketWatch {
     SocketWatch(asio::io_context& io, curl_socket_t fd, std::uint64_t serial)
-        : desc(io, fd), id(serial) {}
-    asio::posix::stream_descriptor desc;
-    std::uint64_t id;  // tells a reused fd number from the socket a handler was waiting on  // never owns the fd: released before curl closes it
+        : desc(io, fd), id(serial), file(file_of(fd)) {}
+    asio::posix::stream_descriptor desc;  // never owns the fd: released before curl closes it
+    std::uint64_t id;  // tells a reused fd number from the socket a handler was waiting on
+    std::pair<dev_t, ino_t> file;  // what the number named when the watch began
     int what = CURL_POLL_NONE;
     bool read_waiting = false;
     bool write_waiting = false;
@@ -98,17 +108,26 @@ int CurlMulti::on_timer(CURLM*, long timeout_ms, void* self) {
 int CurlMulti::on_close_socket(void* self, curl_socket_t fd) {
     auto* m = static_cast<CurlMulti*>(self);
     auto it = m->sockets_.find(fd);
-    if (it != m->sockets_.end()) {
-        boost::system::error_code ignored;
-        it->second->desc.cancel(ignored);
-        (void)it->second->desc.release();  // deregisters without closing
-        m->sockets_.erase(it);
-    }
+    if (it != m->sockets_.end()) m->forget(it);
     return ::close(fd);
+}
+
+void CurlMulti::forget(Sockets::iterator it) {
+    boost::system::error_code ignored;
+    it->second->desc.cancel(ignored);
+    (void)it->second->desc.release();  // deregisters without closing
+    sockets_.erase(it);
 }
 
 void CurlMulti::watch(curl_socket_t fd, int what) {
     auto it = sockets_.find(fd);
+    if (it != sockets_.end() && it->second->file != file_of(fd)) {
+        // curl closed that number without its close-socket callback (the socketpair of its
+        // threaded resolver) and it now names a new socket, which the reactor does not watch:
+        // start over, or the new connection's readiness is never seen.
+        forget(it);
+        it = sockets_.end();
+    }
     if (it == sockets_.end()) {
         it = sockets_.emplace(fd, std::make_unique<SocketWatch>(io_, fd, ++next_socket_id_)).first;
     }

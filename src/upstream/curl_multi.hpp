@@ -42,6 +42,7 @@ public:
 
 private:
     struct SocketWatch;
+    using Sockets = std::unordered_map<curl_socket_t, std::unique_ptr<SocketWatch>>;
 
     static int on_socket(CURL* easy, curl_socket_t fd, int what, void* self, void* socketp);
     static int on_timer(CURLM* multi, long timeout_ms, void* self);
@@ -50,6 +51,7 @@ private:
     void watch(curl_socket_t fd, int what);
     void arm(curl_socket_t fd, SocketWatch& w);
     void unwatch(curl_socket_t fd);
+    void forget(Sockets::iterator it);
     void act(curl_socket_t fd, int bits);
     void act_and_rearm(curl_socket_t fd, std::uint64_t id, int bits);
     void drain_messages();
@@ -57,7 +59,7 @@ private:
     boost::asio::io_context& io_;
     CURLM* multi_ = nullptr;
     boost::asio::steady_timer timer_;
-    std::unordered_map<curl_socket_t, std::unique_ptr<SocketWatch>> sockets_;
+    Sockets sockets_;
     std::size_t running_ = 0;
     std::uint64_t next_socket_id_ = 0;
     bool kick_pending_ = false;

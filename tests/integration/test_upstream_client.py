@@ -711,13 +711,13 @@ class NamespaceTest(unittest.TestCase):
     their own (unshare -nm), where a private /etc/hosts and /etc/resolv.conf are bind-mounted:
     nothing outside them sees either. Skipped without root or where the system refuses."""
 
-    def inside(self, scenario):
+    def inside(self, scenario, *args):
         if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"):
             self.skipTest("needs root, unshare(1) and ip(8) for a network namespace of its own")
         if subprocess.run(["unshare", "-nm", "true"], capture_output=True, timeout=30).returncode:
             self.skipTest("this system does not let unshare(1) make network and mount namespaces")
         p = subprocess.run(["unshare", "-nm", sys.executable, os.path.abspath(__file__), INSIDE,
-                            scenario], capture_output=True, text=True, timeout=90)
+                            scenario, *args], capture_output=True, text=True, timeout=90)
         if p.returncode == 77:
             self.skipTest(p.stdout.strip())
         self.assertEqual(p.returncode, 0, p.stdout[-2000:] + p.stderr[-2000:])
@@ -742,15 +742,16 @@ class NamespaceTest(unittest.TestCase):
         self.assertLess(second["seconds"], 0.15, got)
         self.assertEqual(got["mock_connections"], 2, got)
 
-    def test_a_dns_server_that_never_answers_delays_neither_other_names_nor_the_exit(self):
+    def silent_dns(self, client):
         # The nameserver takes queries and never answers (glibc gives up after 5 s here). The
         # request to that name is a 504 TIMEOUT at its 1 s deadline; a request to another name,
-        # made meanwhile on the same loop, is answered at once (one lookup at a time per loop
-        # made it a 504 too); SIGTERM ends the gateway without waiting for the lookup.
-        got = self.inside("silent_dns")
+        # made meanwhile on the same loop, is answered at once, and so is one made just after
+        # the deadline; SIGTERM ends the gateway without waiting for the lookup.
+        got = self.inside("silent_dns", client)
         self.assertGreaterEqual(got["dns_queries"], 1, got)
-        self.assertEqual(got["other"]["status"], 200, got)
-        self.assertLess(got["other"]["seconds"], 0.5, got)
+        for other in ("other", "other_after"):
+            self.assertEqual(got[other]["status"], 200, got)
+            self.assertLess(got[other]["seconds"], 0.5, got)
         slow = got["silent"]
         self.assertEqual(slow["status"], 504, got)
         self.assertEqual(json.loads(slow["body"])["error"]["type"], "TIMEOUT", got)
@@ -759,6 +760,27 @@ class NamespaceTest(unittest.TestCase):
         self.assertEqual(got["exit_status"], 0, got)
         # It was the lookup's remaining ~4 s; ThreadSanitizer adds 1 s at any exit.
         self.assertLess(got["exit_seconds"], 1.5, got)
+
+    def test_a_dns_server_that_never_answers_delays_neither_other_names_nor_the_exit(self):
+        # Native client: one lookup at a time per loop (Asio's resolver) made the other name a
+        # 504 too, and the exit waited for the lookup.
+        self.silent_dns("native")
+
+    def test_a_dns_server_that_never_answers_through_libcurl(self):
+        # libcurl joined its resolver thread as the timed-out transfer was removed: the 504 came
+        # at 5 s, not 1 s, and the loop stood still meanwhile (CURLOPT_QUICK_EXIT).
+        self.silent_dns("curl")
+
+    def test_a_host_name_through_libcurl_is_answered_at_once_every_time(self):
+        # libcurl's threaded resolver closes its socketpair without the close-socket callback,
+        # and the connection's socket then gets the same number: the watch of the closed one was
+        # kept, the new socket never watched. The first request took 200 ms (libcurl's own
+        # timer), the second on the kept-alive connection waited for its 3 s deadline.
+        got = self.inside("named_host_through_libcurl")
+        for r in got["requests"]:
+            self.assertEqual(r["status"], 200, got)
+            self.assertLess(r["seconds"], 0.1, got)
+        self.assertEqual(got["mock_connections"], 1, got)
 
 
 def private_resolution(hosts, resolv=None):
@@ -832,7 +854,7 @@ def inside_address_race():
         mock.stop()
 
 
-def inside_silent_dns():
+def inside_silent_dns(client):
     why = private_resolution("127.0.0.1 localhost\n127.0.0.1 otherhost.test\n",
                              "nameserver 127.0.0.1\noptions timeout:5 attempts:1\n")
     if why:
@@ -846,8 +868,8 @@ def inside_silent_dns():
     toml = "".join(f'[services.{name}]\nbase_url = "http://{host}:{mock.port}"\n'
                    f'timeout_ms = 1000\nmax_retries = 0\n'
                    for name, host in (("silent", "silent.test"), ("other", "otherhost.test")))
-    gw = harness.Gateway(mock.port, services_toml=toml, env=harness.NATIVE_CLIENT_ENV,
-                         args=("--threads", "1"))
+    env = dict(harness.NATIVE_CLIENT_ENV, LLMGW_UPSTREAM_CLIENT="curl" if client == "curl" else "")
+    gw = harness.Gateway(mock.port, services_toml=toml, env=env, args=("--threads", "1"))
     try:
         out = {}
         waiting = threading.Thread(target=lambda: out.update(
@@ -861,6 +883,7 @@ def inside_silent_dns():
                 pass
         out["other"] = timed_request(gw, "/gateway/other/v1/y")
         waiting.join(20)
+        out["other_after"] = timed_request(gw, "/gateway/other/v1/z")
         out["dns_queries"] = len(queries)
         started = time.monotonic()
         out["exit_status"] = gw.stop()
@@ -870,6 +893,25 @@ def inside_silent_dns():
     finally:
         if gw.proc.poll() is None:
             gw.stop()
+        mock.stop()
+
+
+def inside_named_host_through_libcurl():
+    why = private_resolution("127.0.0.1 localhost\n127.0.0.1 named.test\n")
+    if why:
+        print(why)
+        return 77
+    mock = harness.Mock()
+    toml = f'[services.named]\nbase_url = "http://named.test:{mock.port}"\ntimeout_ms = 3000\nmax_retries = 0\n'
+    gw = harness.Gateway(mock.port, services_toml=toml, args=("--threads", "1"),
+                         env=dict(harness.NATIVE_CLIENT_ENV, LLMGW_UPSTREAM_CLIENT="curl"))
+    try:
+        out = {"requests": [timed_request(gw, f"/gateway/named/v1/{i}") for i in range(4)]}
+        out["mock_connections"] = len({r["conn"] for r in mock.requests()})
+        print(json.dumps(out))
+        return 0
+    finally:
+        gw.stop()
         mock.stop()
 
 
@@ -1124,5 +1166,5 @@ for _name in ("curl_global_cleanup", "curl_easy_init", "curl_easy_setopt", "curl
 
 if __name__ == "__main__":
     if sys.argv[1:2] == [INSIDE]:
-        sys.exit(globals()["inside_" + sys.argv[2]]())
+        sys.exit(globals()["inside_" + sys.argv[2]](*sys.argv[3:]))
     unittest.main()
