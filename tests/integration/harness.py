@@ -30,13 +30,14 @@ NATIVE_CLIENT_ENV = {name: "" for name in ("http_proxy", "HTTP_PROXY", "https_pr
                                            "LLMGW_UPSTREAM_CLIENT")}
 
 
-def make_self_signed(directory, ip="127.0.0.1"):
-    """A throwaway self-signed certificate for the address `ip`, made with the openssl CLI:
-    (cert path, key path)."""
+def make_self_signed(directory, ip="127.0.0.1", name=None):
+    """A throwaway self-signed certificate for the address `ip` (or the host name `name`), made
+    with the openssl CLI: (cert path, key path)."""
     cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    san = f"DNS:{name}" if name else f"IP:{ip}"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                     "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
-                    "-days", "2", "-subj", f"/CN={ip}", "-addext", f"subjectAltName=IP:{ip}"],
+                    "-days", "2", "-subj", f"/CN={name or ip}", "-addext", f"subjectAltName={san}"],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
     return cert, key
 

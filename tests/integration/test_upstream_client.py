@@ -783,6 +783,19 @@ class NamespaceTest(unittest.TestCase):
         self.assertEqual(got["mock_connections"], 1, got)
 
 
+    def test_a_host_name_over_tls_through_libcurl(self):
+        # As the providers are reached: https:// and a name (with a certificate made out to
+        # it). Each answer at once, the kept-alive connection reused, a stream relayed whole.
+        got = self.inside("tls_host_name")
+        for r in got["requests"]:
+            self.assertEqual(r["status"], 200, got)
+            self.assertLess(r["seconds"], 0.5, got)
+        self.assertEqual(got["mock_connections"], 1, got)
+        self.assertEqual(got["stream"]["status"], 200, got)
+        self.assertEqual(got["stream"]["body"].count("data: "), 4, got)  # 3 events and [DONE]
+        self.assertIn("data: [DONE]", got["stream"]["body"], got)
+
+
 def private_resolution(hosts, resolv=None):
     """In the namespaces: the loopback interface up, /etc/hosts (and /etc/resolv.conf) replaced.
     A reason to skip, or None."""
@@ -907,6 +920,30 @@ def inside_named_host_through_libcurl():
                          env=dict(harness.NATIVE_CLIENT_ENV, LLMGW_UPSTREAM_CLIENT="curl"))
     try:
         out = {"requests": [timed_request(gw, f"/gateway/named/v1/{i}") for i in range(4)]}
+        out["mock_connections"] = len({r["conn"] for r in mock.requests()})
+        print(json.dumps(out))
+        return 0
+    finally:
+        gw.stop()
+        mock.stop()
+
+
+def inside_tls_host_name():
+    if not shutil.which("openssl"):
+        print("needs the openssl command for a certificate")
+        return 77
+    why = private_resolution("127.0.0.1 localhost\n127.0.0.1 tls.test\n")
+    if why:
+        print(why)
+        return 77
+    cert, key = harness.make_self_signed(tempfile.mkdtemp(), name="tls.test")
+    mock = harness.Mock("--tls", cert, key)
+    toml = f'[services.named]\nbase_url = "https://tls.test:{mock.port}"\ntimeout_ms = 5000\nmax_retries = 0\n'
+    env = dict(harness.NATIVE_CLIENT_ENV, SSL_CERT_FILE=cert, SSL_CERT_DIR="", CURL_CA_BUNDLE="")
+    gw = harness.Gateway(mock.port, services_toml=toml, args=("--threads", "1"), env=env)
+    try:
+        out = {"requests": [timed_request(gw, f"/gateway/named/v1/{i}") for i in range(4)]}
+        out["stream"] = timed_request(gw, "/gateway/named/v1/s?mock=sse;events=3;interval_ms=50")
         out["mock_connections"] = len({r["conn"] for r in mock.requests()})
         print(json.dumps(out))
         return 0
