@@ -796,6 +796,15 @@ class NamespaceTest(unittest.TestCase):
         self.assertIn("data: [DONE]", got["stream"]["body"], got)
 
 
+    def test_llmgw_call_to_an_https_host_name(self):
+        # `llmgw call openai …` as the README shows it: https:// and a name. Before the libcurl
+        # watch fix every such call waited for its deadline and exited 3 with a 504.
+        got = self.inside("call_tls_host_name")
+        self.assertEqual(got["status"], 0, got)
+        self.assertLess(got["seconds"], 2.0, got)
+        self.assertEqual(json.loads(got["stdout"])["target"], "/v1/called", got)
+
+
 def private_resolution(hosts, resolv=None):
     """In the namespaces: the loopback interface up, /etc/hosts (and /etc/resolv.conf) replaced.
     A reason to skip, or None."""
@@ -949,6 +958,34 @@ def inside_tls_host_name():
         return 0
     finally:
         gw.stop()
+        mock.stop()
+
+
+def inside_call_tls_host_name():
+    if not shutil.which("openssl"):
+        print("needs the openssl command for a certificate")
+        return 77
+    why = private_resolution("127.0.0.1 localhost\n127.0.0.1 tls.test\n")
+    if why:
+        print(why)
+        return 77
+    home = tempfile.mkdtemp()
+    cert, key = harness.make_self_signed(home, name="tls.test")
+    mock = harness.Mock("--tls", cert, key)
+    config = os.path.join(home, "config.toml")
+    with open(config, "w") as f:
+        f.write(f'[services.named]\nbase_url = "https://tls.test:{mock.port}"\n'
+                f'timeout_ms = 5000\nmax_retries = 0\n')
+    env = {**os.environ, **harness.NATIVE_CLIENT_ENV, "SSL_CERT_FILE": cert, "SSL_CERT_DIR": "",
+           "CURL_CA_BUNDLE": "", "LLMGW_LIBCURL": "", "XDG_CONFIG_HOME": home}
+    try:
+        started = time.monotonic()
+        p = subprocess.run([harness.LLMGW, "call", "--config", config, "named", "/v1/called"],
+                           capture_output=True, text=True, env=env, timeout=30)
+        print(json.dumps({"status": p.returncode, "seconds": round(time.monotonic() - started, 3),
+                          "stdout": p.stdout, "stderr": p.stderr}))
+        return 0
+    finally:
         mock.stop()
 
 
