@@ -49,7 +49,7 @@ struct Loop {
 
     // One thread runs this context and every socket's operations, so the reactor's
     // per-descriptor locks are off; posts from other threads (the listener's start and stop,
-    // the lane gate, a drain, Asio's resolver thread) still go through the scheduler's lock.
+    // the lane gate, a drain, a host name lookup's thread) still go through the scheduler's lock.
     LoopContext io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     upstream::LoopClients upstream;
     SharedState& shared;

@@ -34,10 +34,11 @@ void AddressRace::try_next() {
         addresses_[index],
         [self = shared_from_this(), index](const error_code& ec) { self->on_result(index, ec); });
     if (tries_.size() == addresses_.size()) return;
+    // A cancelled expiry may already be queued: the count of tries tells it from this one.
     next_timer_.expires_after(kNextAddressAfter);
-    next_timer_.async_wait([weak = weak_from_this()](const error_code& ec) {
+    next_timer_.async_wait([weak = weak_from_this(), tries = tries_.size()](const error_code& ec) {
         const auto self = weak.lock();
-        if (ec || !self || !self->done_) return;
+        if (ec || !self || !self->done_ || self->tries_.size() != tries) return;
         self->try_next();
     });
 }

@@ -14,12 +14,16 @@ namespace llmgw::upstream {
 
 namespace asio = boost::asio;
 
+namespace {
+
 // The identity of the open file behind a descriptor number (a closed number is soon reused).
 std::pair<dev_t, ino_t> file_of(curl_socket_t fd) {
     struct stat st {};
     if (::fstat(fd, &st) != 0) return {0, 0};
     return {st.st_dev, st.st_ino};
 }
+
+}  // namespace
 
 struct CurlMulti::SocketWatch {
     SocketWatch(asio::io_context& io, curl_socket_t fd, std::uint64_t serial)
@@ -44,11 +48,7 @@ CurlMulti::~CurlMulti() {
     timer_.cancel();
     // Cleanup closes cached connections through on_close_socket, which still needs sockets_.
     libcurl().multi_cleanup(multi_);
-    for (auto& [fd, w] : sockets_) {
-        boost::system::error_code ignored;
-        w->desc.cancel(ignored);
-        (void)w->desc.release();
-    }
+    while (!sockets_.empty()) forget(sockets_.begin());
 }
 
 bool CurlMulti::add(CURL* easy, CurlCompletion* done) {
@@ -123,8 +123,8 @@ void CurlMulti::watch(curl_socket_t fd, int what) {
     auto it = sockets_.find(fd);
     if (it != sockets_.end() && it->second->file != file_of(fd)) {
         // curl closed that number without its close-socket callback (the socketpair of its
-        // threaded resolver) and it now names a new socket, which the reactor does not watch:
-        // start over, or the new connection's readiness is never seen.
+        // threaded resolver, after CURL_POLL_REMOVE, whose watch is kept) and it now names a new
+        // socket, which the reactor does not watch: start over, or its readiness is never seen.
         forget(it);
         it = sockets_.end();
     }

@@ -1,7 +1,6 @@
 #include "upstream/h1_attempt.hpp"
 
 #include <algorithm>
-#include <array>
 #include <boost/asio/post.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
@@ -28,6 +27,9 @@ constexpr std::size_t kReadSize = 16 * 1024;
 const error_code kInterrupted = make_error_code(boost::system::errc::operation_canceled);
 
 GatewayError network(std::string what) { return {ErrorType::network, "upstream network error: " + what}; }
+GatewayError not_sent(const std::string& why) {
+    return network("could not send the request: " + why);
+}
 
 }  // namespace
 
@@ -105,8 +107,8 @@ void H1Attempt::start() {
 void H1Attempt::cancel() {
     owner_ = nullptr;
     stop_race();
-    // Close, but keep the connection object: a pending operation (Asio's range connect, a
-    // read) still refers to the socket until its aborted completion has run, and a parser
+    // Close, but keep the connection object: a pending operation (a read, a wait) still
+    // refers to the socket until its aborted completion has run, and a parser
     // callback that cancelled may still be reading the buffer. It goes with the attempt.
     if (conn_) {
         error_code ignored;
@@ -209,9 +211,12 @@ void H1Attempt::connect(const std::vector<tcp::endpoint>& addresses) {
         });
 }
 
+std::string_view H1Attempt::body() const {
+    return request_.body ? std::string_view(*request_.body) : std::string_view();
+}
+
 void H1Attempt::send() {
-    const std::string_view body =
-        request_.body ? std::string_view(*request_.body) : std::string_view();
+    const std::string_view body = this->body();
     // Usually the request fits in the socket's buffer: written here and now. The answer is read
     // on the next turn, when it has had the time to come (a read started now would find nothing).
     const SendResult sent = send_now(conn_->socket.native_handle(), head_, body);
@@ -219,8 +224,7 @@ void H1Attempt::send() {
         asio::post(pool_.io(), [self = self(), round = round_, error = sent.error] {
             if (!self->owner_ || round != self->round_) return;
             if (self->replay()) return;
-            self->end(network("could not send the request: " +
-                              error_code(error, boost::system::system_category()).message()));
+            self->end(not_sent(error_code(error, boost::system::system_category()).message()));
         });
         return;
     }
@@ -246,17 +250,16 @@ void H1Attempt::write_rest() {
                                                        round = round_](const error_code& ec) {
         if (!self->owner_ || round != self->round_) return;  // ended, or now on another connection
         if (ec) {
-            self->send_error_ = ec.message();
+            self->stop_sending(ec.message());
             return;
         }
-        const std::string_view body =
-            self->request_.body ? std::string_view(*self->request_.body) : std::string_view();
+        const std::string_view body = self->body();
         const std::size_t in_head = std::min(self->written_, self->head_.size());
         const SendResult sent = send_now(self->conn_->socket.native_handle(),
                                          std::string_view(self->head_).substr(in_head),
                                          body.substr(self->written_ - in_head));
-        if (sent.error != 0) {  // the pending read sees the broken connection and ends the attempt
-            self->send_error_ = error_code(sent.error, boost::system::system_category()).message();
+        if (sent.error != 0) {
+            self->stop_sending(error_code(sent.error, boost::system::system_category()).message());
             return;
         }
         self->written_ += sent.written;
@@ -266,6 +269,15 @@ void H1Attempt::write_rest() {
         }
         self->write_rest();
     });
+}
+
+// The rest of the request cannot be written. The pending read ends the attempt: an answer that
+// came is read first, then the end of the connection (shut down here, in case the error left it
+// up, as ENOBUFS would) reports why nothing more was sent.
+void H1Attempt::stop_sending(std::string why) {
+    send_error_ = std::move(why);
+    error_code ignored;
+    conn_->socket.shutdown(tcp::socket::shutdown_both, ignored);
 }
 
 void H1Attempt::read() {
@@ -278,9 +290,9 @@ void H1Attempt::read() {
                 self->eof_ = true;
             } else if (ec) {
                 if (self->replay()) return;
-                self->end(network(self->answered_ || self->send_error_.empty()
-                                      ? ec.message()
-                                      : "could not send the request: " + self->send_error_));
+                self->end(self->answered_ || self->send_error_.empty()
+                              ? network(ec.message())
+                              : not_sent(self->send_error_));
                 return;
             }
             self->process();
@@ -388,8 +400,8 @@ bool H1Attempt::take_plain() {
 void H1Attempt::at_eof() {
     if (!answered_) {
         if (replay()) return;
-        end(network(send_error_.empty() ? "upstream closed the connection without answering"
-                                        : "could not send the request: " + send_error_));
+        end(send_error_.empty() ? network("upstream closed the connection without answering")
+                                : not_sent(send_error_));
         return;
     }
     if (!parser_->got_some()) {  // only interim (1xx) answers came

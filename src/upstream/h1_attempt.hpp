@@ -39,6 +39,8 @@ private:
     void connect(const std::vector<boost::asio::ip::tcp::endpoint>& addresses);
     void send();
     void write_rest();
+    void stop_sending(std::string why);
+    std::string_view body() const;
     void read();
     void process();
     bool take_plain();

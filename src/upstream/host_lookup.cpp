@@ -16,13 +16,14 @@ namespace {
 
 using tcp = boost::asio::ip::tcp;
 
-// getaddrinfo as Asio's resolver calls it by default (addresses of the families configured
-// here); on a thread of its own, as it may block for as long as the DNS server takes.
+// getaddrinfo as Asio's resolver called it here (no flags: a server on [::1] stays reachable
+// as `localhost` on a machine without IPv6 elsewhere); on a thread of its own, as it may block
+// for as long as the DNS server takes.
 std::pair<std::string, HostLookup::Addresses> resolve(const std::string& host, std::uint16_t port) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
+    hints.ai_flags = AI_NUMERICSERV;
     addrinfo* found = nullptr;
     const int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
     if (rc != 0) {
@@ -75,7 +76,7 @@ void HostLookup::lookup(const std::string& host, std::uint16_t port, Done done) 
             auto [error, addresses] = resolve(host, port);
             report(std::move(error), std::move(addresses));
         }).detach();
-    } catch (const std::system_error& e) {  // no thread to be had (limits)
+    } catch (const std::exception& e) {  // no thread to be had (limits, memory)
         report(std::string("could not start a lookup: ") + e.what(), {});
     }
 }

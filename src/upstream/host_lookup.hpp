@@ -25,7 +25,9 @@ class HostLookup {
     using Done = std::function<void(const std::string& error, const Addresses& addresses)>;
 
     explicit HostLookup(boost::asio::io_context& io);
-    ~HostLookup();  // lookups still running are abandoned: their `done` is never called
+    // On the loop's thread, or once it has stopped running. Lookups still running are
+    // abandoned: their `done` is never called.
+    ~HostLookup();
     HostLookup(const HostLookup&) = delete;
     HostLookup& operator=(const HostLookup&) = delete;
 

@@ -157,7 +157,8 @@ async def read_request(reader):
 def response(status, headers, body=b""):
     reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests",
               500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
-              413: "Content Too Large", 504: "Gateway Timeout", 529: "Overloaded"}.get(status, "Status")
+              413: "Content Too Large", 504: "Gateway Timeout",
+              529: "Overloaded"}.get(status, "Status")
     out = [f"HTTP/1.1 {status} {reason}"]
     for k, v in headers:
         out.append(f"{k}: {v}")
@@ -177,7 +178,8 @@ async def answer_early(reader, writer, opts):
     code = int(opts.get("code", "413"))
     keep = opts.get("keep") == "1"
     fields = [("Content-Type", "application/json")] + ([] if keep else [("Connection", "close")])
-    writer.write(response(code, fields, b'{"error":{"message":"request body too large","code":%d}}' % code))
+    body = b'{"error":{"message":"request body too large","code":%d}}' % code
+    writer.write(response(code, fields, body))
     await writer.drain()
     if keep:
         await asyncio.sleep(3)

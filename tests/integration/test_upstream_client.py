@@ -496,7 +496,8 @@ class NativeClientTest(NativeClientCase):
         self.assertIn("status=413", self.request_line(r))
         started = time.monotonic()
         self.echo_ok("/v1/next")
-        self.assertLess(time.monotonic() - started, 2.0, "the next request waited for the held connection")
+        self.assertLess(time.monotonic() - started, 2.0,
+                        "the next request waited for the held connection")
         recs = self.mock.requests()
         self.assertEqual([x["target"] for x in recs], ["/v1/upload", "/v1/next"])
         self.assertNotEqual(recs[0]["conn"], recs[1]["conn"], "a half-sent connection was reused")
@@ -759,7 +760,7 @@ class NamespaceTest(unittest.TestCase):
         self.assertLess(slow["seconds"], 2.0, got)
         self.assertEqual(got["exit_status"], 0, got)
         # It was the lookup's remaining ~4 s; ThreadSanitizer adds 1 s at any exit.
-        self.assertLess(got["exit_seconds"], 1.5, got)
+        self.assertLess(got["exit_seconds"], 2.5, got)
 
     def test_a_dns_server_that_never_answers_delays_neither_other_names_nor_the_exit(self):
         # Native client: one lookup at a time per loop (Asio's resolver) made the other name a
@@ -777,11 +778,10 @@ class NamespaceTest(unittest.TestCase):
         # kept, the new socket never watched. The first request took 200 ms (libcurl's own
         # timer), the second on the kept-alive connection waited for its 3 s deadline.
         got = self.inside("named_host_through_libcurl")
-        for r in got["requests"]:
+        for i, r in enumerate(got["requests"]):
             self.assertEqual(r["status"], 200, got)
-            self.assertLess(r["seconds"], 0.1, got)
+            self.assertLess(r["seconds"], 0.19 if i == 0 else 1.0, got)
         self.assertEqual(got["mock_connections"], 1, got)
-
 
     def test_a_host_name_over_tls_through_libcurl(self):
         # As the providers are reached: https:// and a name (with a certificate made out to
@@ -795,7 +795,6 @@ class NamespaceTest(unittest.TestCase):
         self.assertEqual(got["stream"]["body"].count("data: "), 4, got)  # 3 events and [DONE]
         self.assertIn("data: [DONE]", got["stream"]["body"], got)
 
-
     def test_llmgw_call_to_an_https_host_name(self):
         # `llmgw call openai …` as the README shows it: https:// and a name. Before the libcurl
         # watch fix every such call waited for its deadline and exited 3 with a 504.
@@ -805,20 +804,37 @@ class NamespaceTest(unittest.TestCase):
         self.assertEqual(json.loads(got["stdout"])["target"], "/v1/called", got)
 
 
-def private_resolution(hosts, resolv=None):
-    """In the namespaces: the loopback interface up, /etc/hosts (and /etc/resolv.conf) replaced.
-    A reason to skip, or None."""
+# ---- the scenarios, run in the namespaces: each prints one JSON line, or exits 77 to skip ----
+
+class Skip(Exception):
+    """A scenario that cannot run here: its message says why."""
+
+
+def private_resolution(hosts, resolv=None, openssl=False):
+    """The loopback interface up; /etc/hosts (and /etc/resolv.conf) replaced, and the name
+    service limited to them (no nscd or systemd-resolved of the machine's, reached over a Unix
+    socket, may answer instead). Raises Skip."""
+    if openssl and not shutil.which("openssl"):
+        raise Skip("needs the openssl command for a certificate")
     if subprocess.run(["ip", "link", "set", "lo", "up"], capture_output=True).returncode != 0:
-        return "could not bring up the loopback interface in a new network namespace"
-    for path, text in (("/etc/hosts", hosts), ("/etc/resolv.conf", resolv)):
+        raise Skip("could not bring up the loopback interface in a new network namespace")
+    files = {"/etc/hosts": hosts, "/etc/resolv.conf": resolv,
+             "/etc/nsswitch.conf": "hosts: files dns\n"}
+    for path, text in files.items():
         if text is None:
             continue
-        f = tempfile.NamedTemporaryFile("w", suffix=".private", delete=False)
-        f.write(text)
-        f.close()
-        if subprocess.run(["mount", "--bind", f.name, path], capture_output=True).returncode:
-            return "could not bind-mount a private %s in a new mount namespace" % path
-    return None
+        with tempfile.NamedTemporaryFile("w", suffix=".private") as f:
+            f.write(text)
+            f.flush()
+            if subprocess.run(["mount", "--bind", f.name, path], capture_output=True).returncode:
+                raise Skip("could not bind-mount a private %s in a new mount namespace" % path)
+    if os.path.isdir("/run/nscd"):
+        subprocess.run(["mount", "-t", "tmpfs", "none", "/run/nscd"], capture_output=True)
+
+
+def service_toml(name, url, timeout_ms):
+    return (f'[services.{name}]\nbase_url = "{url}"\ntimeout_ms = {timeout_ms}\n'
+            f'max_retries = 0\n')
 
 
 def timed_request(gw, path):
@@ -829,15 +845,10 @@ def timed_request(gw, path):
 
 
 def inside_address_race():
-    why = private_resolution("127.0.0.1 racehost\n127.0.0.2 racehost\n")
-    if why:
-        print(why)
-        return 77
-    order = [a[4][0] for a in socket.getaddrinfo("racehost", 80, type=socket.SOCK_STREAM,
-                                                flags=socket.AI_ADDRCONFIG)]
+    private_resolution("127.0.0.1 racehost\n127.0.0.2 racehost\n")
+    order = [a[4][0] for a in socket.getaddrinfo("racehost", 80, type=socket.SOCK_STREAM)]
     if len(order) != 2:
-        print("racehost resolved to %r, not two addresses" % order)
-        return 77
+        raise Skip("racehost resolved to %r, not two addresses" % order)
     dead, live = order  # in the resolver's order: the gateway tries `dead` first
     blackhole = socket.socket()
     blackhole.bind((dead, 0))
@@ -850,18 +861,15 @@ def inside_address_race():
         c.connect_ex((dead, port))
         queued.append(c)
     time.sleep(0.2)
-    probe = socket.socket()
-    probe.settimeout(0.5)
-    try:
-        probe.connect((dead, port))
-        print("this kernel answers connections past a full listen queue: no blackhole here")
-        return 77
-    except OSError:
-        pass
-    finally:
-        probe.close()
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        try:
+            probe.connect((dead, port))
+            raise Skip("this kernel answers connections past a full listen queue: no blackhole")
+        except OSError:
+            pass
     mock = harness.Mock("--host", live, "--port", str(port))
-    toml = f'[services.race]\nbase_url = "http://racehost:{port}"\ntimeout_ms = 5000\nmax_retries = 0\n'
+    toml = service_toml("race", f"http://racehost:{port}", 5000)
     gw = harness.Gateway(mock.port, services_toml=toml, env=harness.NATIVE_CLIENT_ENV)
     try:
         out = {"first": timed_request(gw, "/gateway/race/v1/first")}
@@ -869,27 +877,22 @@ def inside_address_race():
         time.sleep(0.3)
         out["second"] = timed_request(gw, "/gateway/race/v1/second")
         out["mock_connections"] = len({r["conn"] for r in mock.requests()})
-        print(json.dumps(out))
-        return 0
+        return out
     finally:
         gw.stop()
         mock.stop()
 
 
 def inside_silent_dns(client):
-    why = private_resolution("127.0.0.1 localhost\n127.0.0.1 otherhost.test\n",
-                             "nameserver 127.0.0.1\noptions timeout:5 attempts:1\n")
-    if why:
-        print(why)
-        return 77
+    private_resolution("127.0.0.1 localhost\n127.0.0.1 otherhost.test\n",
+                       "nameserver 127.0.0.1\noptions timeout:5 attempts:1\n")
     nameserver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     nameserver.bind(("127.0.0.1", 53))
     nameserver.settimeout(0.05)
     queries = []
     mock = harness.Mock()
-    toml = "".join(f'[services.{name}]\nbase_url = "http://{host}:{mock.port}"\n'
-                   f'timeout_ms = 1000\nmax_retries = 0\n'
-                   for name, host in (("silent", "silent.test"), ("other", "otherhost.test")))
+    toml = (service_toml("silent", f"http://silent.test:{mock.port}", 1000) +
+            service_toml("other", f"http://otherhost.test:{mock.port}", 1000))
     env = dict(harness.NATIVE_CLIENT_ENV, LLMGW_UPSTREAM_CLIENT="curl" if client == "curl" else "")
     gw = harness.Gateway(mock.port, services_toml=toml, env=env, args=("--threads", "1"))
     try:
@@ -910,83 +913,79 @@ def inside_silent_dns(client):
         started = time.monotonic()
         out["exit_status"] = gw.stop()
         out["exit_seconds"] = round(time.monotonic() - started, 3)
-        print(json.dumps(out))
-        return 0
+        return out
     finally:
-        if gw.proc.poll() is None:
-            gw.stop()
+        gw.stop()
         mock.stop()
 
 
 def inside_named_host_through_libcurl():
-    why = private_resolution("127.0.0.1 localhost\n127.0.0.1 named.test\n")
-    if why:
-        print(why)
-        return 77
+    private_resolution("127.0.0.1 localhost\n127.0.0.1 named.test\n")
     mock = harness.Mock()
-    toml = f'[services.named]\nbase_url = "http://named.test:{mock.port}"\ntimeout_ms = 3000\nmax_retries = 0\n'
-    gw = harness.Gateway(mock.port, services_toml=toml, args=("--threads", "1"),
+    toml = service_toml("named", f"http://named.test:{mock.port}", 3000)
+    gw = harness.Gateway(mock.port, args=("--threads", "1"), services_toml=toml,
                          env=dict(harness.NATIVE_CLIENT_ENV, LLMGW_UPSTREAM_CLIENT="curl"))
     try:
         out = {"requests": [timed_request(gw, f"/gateway/named/v1/{i}") for i in range(4)]}
         out["mock_connections"] = len({r["conn"] for r in mock.requests()})
-        print(json.dumps(out))
-        return 0
+        return out
     finally:
         gw.stop()
         mock.stop()
+
+
+def tls_env(cert, extra=None):
+    """The gateway's (or llmgw call's) variables: no proxy, only `cert` trusted."""
+    return {**harness.NATIVE_CLIENT_ENV, "SSL_CERT_FILE": cert, "SSL_CERT_DIR": "",
+            "CURL_CA_BUNDLE": "", **(extra or {})}
 
 
 def inside_tls_host_name():
-    if not shutil.which("openssl"):
-        print("needs the openssl command for a certificate")
-        return 77
-    why = private_resolution("127.0.0.1 localhost\n127.0.0.1 tls.test\n")
-    if why:
-        print(why)
-        return 77
-    cert, key = harness.make_self_signed(tempfile.mkdtemp(), name="tls.test")
-    mock = harness.Mock("--tls", cert, key)
-    toml = f'[services.named]\nbase_url = "https://tls.test:{mock.port}"\ntimeout_ms = 5000\nmax_retries = 0\n'
-    env = dict(harness.NATIVE_CLIENT_ENV, SSL_CERT_FILE=cert, SSL_CERT_DIR="", CURL_CA_BUNDLE="")
-    gw = harness.Gateway(mock.port, services_toml=toml, args=("--threads", "1"), env=env)
-    try:
-        out = {"requests": [timed_request(gw, f"/gateway/named/v1/{i}") for i in range(4)]}
-        out["stream"] = timed_request(gw, "/gateway/named/v1/s?mock=sse;events=3;interval_ms=50")
-        out["mock_connections"] = len({r["conn"] for r in mock.requests()})
-        print(json.dumps(out))
-        return 0
-    finally:
-        gw.stop()
-        mock.stop()
+    private_resolution("127.0.0.1 localhost\n127.0.0.1 tls.test\n", openssl=True)
+    with tempfile.TemporaryDirectory() as home:
+        cert, key = harness.make_self_signed(home, name="tls.test")
+        mock = harness.Mock("--tls", cert, key)
+        toml = service_toml("named", f"https://tls.test:{mock.port}", 5000)
+        gw = harness.Gateway(mock.port, args=("--threads", "1"), env=tls_env(cert),
+                             services_toml=toml)
+        try:
+            out = {"requests": [timed_request(gw, f"/gateway/named/v1/{i}") for i in range(4)]}
+            out["stream"] = timed_request(gw, "/gateway/named/v1/s?mock=sse;events=3;"
+                                              "interval_ms=50")
+            out["mock_connections"] = len({r["conn"] for r in mock.requests()})
+            return out
+        finally:
+            gw.stop()
+            mock.stop()
 
 
 def inside_call_tls_host_name():
-    if not shutil.which("openssl"):
-        print("needs the openssl command for a certificate")
-        return 77
-    why = private_resolution("127.0.0.1 localhost\n127.0.0.1 tls.test\n")
-    if why:
+    private_resolution("127.0.0.1 localhost\n127.0.0.1 tls.test\n", openssl=True)
+    with tempfile.TemporaryDirectory() as home:
+        cert, key = harness.make_self_signed(home, name="tls.test")
+        mock = harness.Mock("--tls", cert, key)
+        config = os.path.join(home, "config.toml")
+        with open(config, "w") as f:
+            f.write(service_toml("named", f"https://tls.test:{mock.port}", 5000))
+        env = {**os.environ, **tls_env(cert, {"LLMGW_LIBCURL": "", "XDG_CONFIG_HOME": home})}
+        try:
+            started = time.monotonic()
+            p = subprocess.run([harness.LLMGW, "call", "--config", config, "named", "/v1/called"],
+                               capture_output=True, text=True, env=env, timeout=30)
+            return {"status": p.returncode, "seconds": round(time.monotonic() - started, 3),
+                    "stdout": p.stdout, "stderr": p.stderr}
+        finally:
+            mock.stop()
+
+
+def run_inside(scenario, *args):
+    """The entry point in the namespaces (see NamespaceTest.inside)."""
+    try:
+        print(json.dumps(globals()["inside_" + scenario](*args)))
+        return 0
+    except Skip as why:
         print(why)
         return 77
-    home = tempfile.mkdtemp()
-    cert, key = harness.make_self_signed(home, name="tls.test")
-    mock = harness.Mock("--tls", cert, key)
-    config = os.path.join(home, "config.toml")
-    with open(config, "w") as f:
-        f.write(f'[services.named]\nbase_url = "https://tls.test:{mock.port}"\n'
-                f'timeout_ms = 5000\nmax_retries = 0\n')
-    env = {**os.environ, **harness.NATIVE_CLIENT_ENV, "SSL_CERT_FILE": cert, "SSL_CERT_DIR": "",
-           "CURL_CA_BUNDLE": "", "LLMGW_LIBCURL": "", "XDG_CONFIG_HOME": home}
-    try:
-        started = time.monotonic()
-        p = subprocess.run([harness.LLMGW, "call", "--config", config, "named", "/v1/called"],
-                           capture_output=True, text=True, env=env, timeout=30)
-        print(json.dumps({"status": p.returncode, "seconds": round(time.monotonic() - started, 3),
-                          "stdout": p.stdout, "stderr": p.stderr}))
-        return 0
-    finally:
-        mock.stop()
 
 
 class BackpressureTest(NativeClientCase):
@@ -1240,5 +1239,5 @@ for _name in ("curl_global_cleanup", "curl_easy_init", "curl_easy_setopt", "curl
 
 if __name__ == "__main__":
     if sys.argv[1:2] == [INSIDE]:
-        sys.exit(globals()["inside_" + sys.argv[2]](*sys.argv[3:]))
+        sys.exit(run_inside(sys.argv[2], *sys.argv[3:]))
     unittest.main()

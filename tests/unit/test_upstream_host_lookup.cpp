@@ -62,8 +62,17 @@ TEST_SUITE("upstream.host_lookup") {
             lookup.lookup("localhost", 80,
                           [&](const std::string&, const HostLookup::Addresses&) { called = true; });
         }
+        // A lookup of the same name started after it, on a HostLookup that stays: once it has
+        // answered, the first one has had its time too.
+        HostLookup witness(io);
+        bool answered = false;
+        witness.lookup("localhost", 80,
+                       [&](const std::string&, const HostLookup::Addresses&) { answered = true; });
         run_until(
-            io, [] { return false; }, std::chrono::milliseconds(500));
+            io, [&] { return answered; }, std::chrono::seconds(10));
+        REQUIRE(answered);
+        run_until(
+            io, [] { return false; }, std::chrono::milliseconds(100));
         CHECK(!called);
     }
 }
