@@ -795,6 +795,17 @@ class NamespaceTest(unittest.TestCase):
         self.assertEqual(got["stream"]["body"].count("data: "), 4, got)  # 3 events and [DONE]
         self.assertIn("data: [DONE]", got["stream"]["body"], got)
 
+    def test_concurrent_streams_to_an_https_host_name_over_http2(self):
+        # The same over HTTP/2 (tests/bench/tls_mock.mjs under node), as OpenAI, Anthropic and
+        # Gemini answer: 20 streams at once, then 3 more on the kept connections, each whole and
+        # in its own time. Before the libcurl watch fix they were 504s at the 5 s deadline.
+        got = self.inside("h2_host_name")
+        self.assertEqual(len(got["streams"]), 23, got)
+        for r in got["streams"]:
+            self.assertEqual(r["status"], 200, got)
+            self.assertEqual(r["events"], 6, got)  # 5 chunks and [DONE]
+            self.assertLess(r["seconds"], 2.0, got)
+
     def test_llmgw_call_to_an_https_host_name(self):
         # `llmgw call openai …` as the README shows it: https:// and a name. Before the libcurl
         # watch fix every such call waited for its deadline and exited 3 with a 504.
@@ -954,6 +965,40 @@ def inside_tls_host_name():
                                               "interval_ms=50")
             out["mock_connections"] = len({r["conn"] for r in mock.requests()})
             return out
+        finally:
+            gw.stop()
+            mock.stop()
+
+
+def inside_h2_host_name():
+    if not shutil.which("node"):
+        raise Skip("needs node for the HTTP/2 mock (tests/bench/tls_mock.mjs)")
+    private_resolution("127.0.0.1 localhost\n127.0.0.1 tls.test\n", openssl=True)
+    with tempfile.TemporaryDirectory() as home:
+        cert, key = harness.make_self_signed(home, name="tls.test")
+        mock = harness.Mock(argv=["node", os.path.join(harness.HERE, "..", "bench", "tls_mock.mjs"),
+                                  "0", cert, key])
+        toml = service_toml("named", f"https://tls.test:{mock.port}", 5000)
+        gw = harness.Gateway(mock.port, args=("--threads", "1"), env=tls_env(cert),
+                             services_toml=toml)
+        streams = []
+
+        def stream():
+            started = time.monotonic()
+            status, _, body = gw.request("POST", "/gateway/named/v1/chat/completions?chunks=5&"
+                                         "delay_ms=50", body=b'{"model":"m","stream":true}',
+                                         headers={"Content-Type": "application/json"}, timeout=20)
+            streams.append({"status": status, "seconds": round(time.monotonic() - started, 3),
+                            "events": body.count(b"data: ")})
+        try:
+            at_once = [threading.Thread(target=stream) for _ in range(20)]
+            for th in at_once:
+                th.start()
+            for th in at_once:
+                th.join(30)
+            for _ in range(3):
+                stream()
+            return {"streams": streams}
         finally:
             gw.stop()
             mock.stop()
