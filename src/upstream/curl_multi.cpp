@@ -121,7 +121,8 @@ void CurlMulti::forget(Sockets::iterator it) {
 
 void CurlMulti::watch(curl_socket_t fd, int what) {
     auto it = sockets_.find(fd);
-    if (it != sockets_.end() && it->second->file != file_of(fd)) {
+    if (it != sockets_.end() && it->second->what == CURL_POLL_NONE &&
+        it->second->file != file_of(fd)) {
         // curl closed that number without its close-socket callback (the socketpair of its
         // threaded resolver, after CURL_POLL_REMOVE, whose watch is kept) and it now names a new
         // socket, which the reactor does not watch: start over, or its readiness is never seen.

@@ -215,6 +215,9 @@ std::string_view H1Attempt::body() const {
     return request_.body ? std::string_view(*request_.body) : std::string_view();
 }
 
+// Part of the request is not written yet (on the connection in use): it is not reusable.
+bool H1Attempt::unsent() const { return written_ < head_.size() + body().size(); }
+
 void H1Attempt::send() {
     const std::string_view body = this->body();
     // Usually the request fits in the socket's buffer: written here and now. The answer is read
@@ -229,7 +232,7 @@ void H1Attempt::send() {
         return;
     }
     written_ = sent.written;
-    if (written_ == head_.size() + body.size()) {
+    if (!unsent()) {
         asio::post(pool_.io(), [self = self()] {
             if (self->owner_) self->read();
         });
@@ -237,7 +240,6 @@ void H1Attempt::send() {
     }
     // The rest whenever the socket takes more, and the answer read meanwhile: a server may answer
     // (413, 401) before it has read the body, and close. The read decides how the attempt ends.
-    unsent_ = true;
     write_rest();
     read();
 }
@@ -263,10 +265,7 @@ void H1Attempt::write_rest() {
             return;
         }
         self->written_ += sent.written;
-        if (self->written_ == self->head_.size() + body.size()) {
-            self->unsent_ = false;
-            return;
-        }
+        if (!self->unsent()) return;
         self->write_rest();
     });
 }
@@ -421,7 +420,7 @@ void H1Attempt::at_eof() {
 }
 
 void H1Attempt::complete(bool keep_alive) {
-    const bool reusable = keep_alive && !eof_ && !unsent_ && conn_->buffer.size() == 0;
+    const bool reusable = keep_alive && !eof_ && !unsent() && conn_->buffer.size() == 0;
     ++conn_->requests;
     if (reusable) pool_.give_back(target_.origin, std::move(conn_));
     end(std::nullopt);
@@ -431,7 +430,6 @@ void H1Attempt::complete(bool keep_alive) {
 bool H1Attempt::replay() {
     if (!reused_ || replayed_ || answered_ || conn_->buffer.size() > 0) return false;
     replayed_ = true;
-    unsent_ = false;
     send_error_.clear();
     reused_ = false;
     eof_ = false;

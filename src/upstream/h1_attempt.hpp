@@ -41,6 +41,7 @@ private:
     void write_rest();
     void stop_sending(std::string why);
     std::string_view body() const;
+    bool unsent() const;
     void read();
     void process();
     bool take_plain();
@@ -76,8 +77,7 @@ private:
     bool plain_keep_alive_ = false;
     // A request too big for the socket's buffer is written while its answer is read: a server
     // may answer (413, 401) before it has read the body, and close.
-    bool unsent_ = false;      // the request is not all written: the connection is not reusable
-    std::size_t written_ = 0;  // bytes of head_ and then the body written so far
+    std::size_t written_ = 0;  // bytes of head_ and then the body written on this connection
     std::string send_error_;   // why the rest could not be written, for an attempt never answered
     std::uint32_t round_ = 0;  // changes with each connection: a wait for the replaced one is stale
 };
