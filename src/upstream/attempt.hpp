@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "upstream/request.hpp"
@@ -38,6 +39,9 @@ public:
     // Stops at once and closes what must be closed; the owner hears nothing more. Allowed from
     // inside on_attempt_head/on_attempt_body.
     virtual void cancel() = 0;
+    // The host name whose addresses this attempt is waiting for, or empty: what a deadline
+    // that passes meanwhile names.
+    virtual std::string looking_up() const { return {}; }
 };
 
 }  // namespace llmgw::upstream

@@ -32,25 +32,84 @@ std::string describe(CURLcode code, const char* detail) {
     }
 }
 
+// CURLOPT_RESOLVE's "host:port:address[,address]" for what HostLookup found, in its order.
+// Addresses with a scope ("fe80::1%eth0") are left out: libcurl 7.88 fails the transfer on
+// an entry it cannot parse. Empty when none is left: libcurl then looks the name up itself.
+std::string resolve_entry(const UrlHost& name, const HostLookup::Addresses& addresses) {
+    std::string list;
+    for (const auto& endpoint : addresses) {
+        const std::string text = endpoint.address().to_string();
+        if (text.find('%') != std::string::npos) continue;
+        if (!list.empty()) list += ',';
+        list += endpoint.address().is_v6() ? "[" + text + "]" : text;
+    }
+    if (list.empty()) return list;
+    return name.host + ":" + std::to_string(name.port) + ":" + list;
+}
+
 }  // namespace
 
-CurlAttempt::CurlAttempt(CurlMulti& multi, const UpstreamRequest& request, AttemptOwner& owner)
-    : multi_(multi), request_(request), owner_(&owner) {}
+CurlAttempt::CurlAttempt(CurlMulti& multi, HostLookup& names, const UpstreamRequest& request,
+                         AttemptOwner& owner)
+    : multi_(multi), names_(names), request_(request), owner_(&owner) {}
 
 CurlAttempt::~CurlAttempt() { cancel(); }
 
 void CurlAttempt::start() {
+    name_ = name_for_libcurl(request_.url);
+    if (!name_) {
+        begin(std::string());
+        return;
+    }
+    const std::string origin = name_->host + ":" + std::to_string(name_->port);
+    if (const auto* known = names_.known(origin)) {
+        begin(resolve_entry(*name_, *known));
+        return;
+    }
+    // A pending lookup does not keep the attempt: its owner does, or nobody needs the answer.
+    looking_up_ = true;
+    names_.lookup(name_->host, name_->port,
+                  [weak = weak_from_this(), this, origin](const std::string& error,
+                                                          const HostLookup::Addresses& addresses) {
+                      const auto self = weak.lock();
+                      if (!self || !owner_) return;
+                      looking_up_ = false;
+                      if (!error.empty()) {
+                          owner_->on_attempt_end(
+                              GatewayError{ErrorType::dns, "upstream host could not be resolved: " +
+                                                               name_->host + " (" + error + ")"});
+                          return;
+                      }
+                      names_.remember(origin, addresses);
+                      begin(resolve_entry(*name_, addresses));
+                  });
+}
+
+void CurlAttempt::begin(const std::string& resolve) {
+    const LibCurl& curl = libcurl();
     easy_ = acquire_easy();
-    if (!easy_ || !configure() || !multi_.add(easy_, this)) {
+    bool ready = easy_ && configure();
+    if (ready && !resolve.empty()) {
+        resolve_list_ = curl.slist_append(nullptr, resolve.c_str());
+        ready =
+            resolve_list_ && curl.easy_setopt(easy_, CURLOPT_RESOLVE, resolve_list_) == CURLE_OK;
+    }
+    if (!ready || !multi_.add(easy_, this)) {
         release();
-        // Reported from the loop, never from inside start().
-        own_error_ = GatewayError{ErrorType::unknown, "could not start the upstream request"};
-        boost::asio::post(multi_.io(), [weak = weak_from_this(), this] {
-            const auto self = weak.lock();  // held while the owner may drop its handle on us
-            if (self && owner_) owner_->on_attempt_end(own_error_);
-        });
+        fail_from_loop(GatewayError{ErrorType::unknown, "could not start the upstream request"});
     }
 }
+
+// Reported from the loop, never from inside start().
+void CurlAttempt::fail_from_loop(GatewayError error) {
+    own_error_ = std::move(error);
+    boost::asio::post(multi_.io(), [weak = weak_from_this(), this] {
+        const auto self = weak.lock();  // held while the owner may drop its handle on us
+        if (self && owner_) owner_->on_attempt_end(own_error_);
+    });
+}
+
+std::string CurlAttempt::looking_up() const { return looking_up_ ? name_->host : std::string(); }
 
 void CurlAttempt::cancel() {
     owner_ = nullptr;
@@ -190,9 +249,9 @@ void CurlAttempt::release() {
         release_easy_handle(easy_);
         easy_ = nullptr;
     }
-    if (header_list_) {
-        libcurl().slist_free_all(header_list_);
-        header_list_ = nullptr;
+    for (curl_slist** list : {&header_list_, &resolve_list_}) {
+        if (*list) libcurl().slist_free_all(*list);
+        *list = nullptr;
     }
 }
 

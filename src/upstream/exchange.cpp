@@ -204,6 +204,10 @@ std::string Exchange::deadline_message(Deadline which) const {
     }
     const std::int64_t budget =
         policy_.total_timeout_ms > 0 ? policy_.total_timeout_ms : policy_.headers_timeout_ms;
+    if (const std::string name = attempt_ ? attempt_->looking_up() : std::string(); !name.empty()) {
+        return "upstream host name " + name + " was not resolved within " + std::to_string(budget) +
+               " ms";
+    }
     return "upstream sent no response headers within " + std::to_string(budget) + " ms";
 }
 

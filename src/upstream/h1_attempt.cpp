@@ -148,7 +148,7 @@ void H1Attempt::stop_race() {
 void H1Attempt::open_fresh() {
     ++round_;  // a write still pending on the connection replaced here is stale
     conn_ = std::make_unique<H1Connection>(pool_.io());
-    if (const auto* known = pool_.addresses(target_.origin)) {
+    if (const auto* known = pool_.names().known(target_.origin)) {
         connect(*known);
         return;
     }
@@ -159,20 +159,22 @@ void H1Attempt::open_fresh() {
         return;
     }
     // A pending lookup does not keep the attempt: its owner does, or nobody needs the answer.
-    pool_.lookup().lookup(target_.host, target_.port,
-                          [weak = weak_from_this()](const std::string& error,
-                                                    const HostLookup::Addresses& addresses) {
-                              const auto self = std::static_pointer_cast<H1Attempt>(weak.lock());
-                              if (!self || !self->owner_) return;
-                              if (!error.empty()) {
-                                  self->end(GatewayError{
-                                      ErrorType::dns, "upstream host could not be resolved: " +
-                                                          self->target_.host + " (" + error + ")"});
-                                  return;
-                              }
-                              self->pool_.remember(self->target_.origin, addresses);
-                              self->connect(addresses);
-                          });
+    looking_up_ = true;
+    pool_.names().lookup(target_.host, target_.port,
+                         [weak = weak_from_this()](const std::string& error,
+                                                   const HostLookup::Addresses& addresses) {
+                             const auto self = std::static_pointer_cast<H1Attempt>(weak.lock());
+                             if (!self || !self->owner_) return;
+                             self->looking_up_ = false;
+                             if (!error.empty()) {
+                                 self->end(GatewayError{
+                                     ErrorType::dns, "upstream host could not be resolved: " +
+                                                         self->target_.host + " (" + error + ")"});
+                                 return;
+                             }
+                             self->pool_.names().remember(self->target_.origin, addresses);
+                             self->connect(addresses);
+                         });
 }
 
 void H1Attempt::connect(const std::vector<tcp::endpoint>& addresses) {
@@ -202,7 +204,7 @@ void H1Attempt::connect(const std::vector<tcp::endpoint>& addresses) {
                 for (const auto& a : addresses) {
                     if (a != used) ordered.push_back(a);
                 }
-                self->pool_.remember(self->target_.origin, std::move(ordered));
+                self->pool_.names().remember(self->target_.origin, std::move(ordered));
             }
             self->conn_->socket = std::move(socket);
             error_code ignored;

@@ -29,6 +29,7 @@ public:
     void start() override;
     void resume() override;
     void cancel() override;
+    std::string looking_up() const override { return looking_up_ ? target_.host : std::string(); }
 
 private:
     class Parser;
@@ -75,6 +76,7 @@ private:
     bool interim_ = false;    // the head being parsed is a 1xx
     bool plain_done_ = false; // the answer was read by the plain pass (parse_plain_response)
     bool plain_keep_alive_ = false;
+    bool looking_up_ = false;  // waiting for the addresses of target_.host
     // A request too big for the socket's buffer is written while its answer is read: a server
     // may answer (413, 401) before it has read the body, and close.
     std::size_t written_ = 0;  // bytes of head_ and then the body written on this connection

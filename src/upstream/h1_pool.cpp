@@ -22,7 +22,8 @@ bool still_open(H1Connection& c) {
 
 }  // namespace
 
-H1Pool::H1Pool(boost::asio::io_context& io) : io_(io), lookup_(io), sweep_timer_(io) {}
+H1Pool::H1Pool(boost::asio::io_context& io, HostLookup& names)
+    : io_(io), names_(names), sweep_timer_(io) {}
 
 H1Pool::~H1Pool() {
     *alive_ = false;
@@ -50,16 +51,6 @@ void H1Pool::give_back(const std::string& origin, std::unique_ptr<H1Connection> 
     connection->idle_since = Clock::now();
     list.push_back(std::move(connection));
     arm_sweep();
-}
-
-const std::vector<boost::asio::ip::tcp::endpoint>* H1Pool::addresses(const std::string& origin) const {
-    const auto it = resolved_.find(origin);
-    if (it == resolved_.end() || Clock::now() >= it->second.expires) return nullptr;
-    return &it->second.addresses;
-}
-
-void H1Pool::remember(const std::string& origin, std::vector<boost::asio::ip::tcp::endpoint> addresses) {
-    resolved_[origin] = Resolved{std::move(addresses), Clock::now() + kAddressTtl};
 }
 
 std::size_t H1Pool::idle_count() const {
@@ -97,7 +88,6 @@ void H1Pool::sweep() {
             ++it;
         }
     }
-    std::erase_if(resolved_, [&](const auto& entry) { return now >= entry.second.expires; });
     if (any) arm_sweep();
 }
 

@@ -1,5 +1,4 @@
-// The native client's kept-alive upstream connections and resolved addresses, one pool per
-// event loop (so no locks). Idle connections are reused newest first. One idle for more than a
+// The native client's kept-alive upstream connections, one pool per event loop (so no locks). Idle connections are reused newest first. One idle for more than a
 // millisecond is checked before reuse (a non-blocking peek): anything the upstream sent while it
 // was idle (a close, a "408 goodbye", stray bytes) drops it, so those bytes are never read as
 // the next answer. A sweep every 10 s closes connections the upstream closed or idle too long.
@@ -34,9 +33,9 @@ public:
     // keepalive in the bench is 256 too); an idle connection costs a socket and its buffer.
     static constexpr std::size_t kMaxIdlePerOrigin = 256;
     static constexpr std::chrono::seconds kMaxIdle{30};
-    static constexpr std::chrono::seconds kAddressTtl{30};
 
-    explicit H1Pool(boost::asio::io_context& io);
+    // `names` is the loop's, shared with libcurl, and outlives the pool.
+    H1Pool(boost::asio::io_context& io, HostLookup& names);
     ~H1Pool();
     H1Pool(const H1Pool&) = delete;
     H1Pool& operator=(const H1Pool&) = delete;
@@ -48,27 +47,19 @@ public:
     // A connection whose last response was complete and whose peer allows another.
     void give_back(const std::string& origin, std::unique_ptr<H1Connection> connection);
 
-    // Addresses of `origin` resolved earlier and still fresh, or null.
-    const std::vector<boost::asio::ip::tcp::endpoint>* addresses(const std::string& origin) const;
-    void remember(const std::string& origin, std::vector<boost::asio::ip::tcp::endpoint> addresses);
-    HostLookup& lookup() { return lookup_; }
+    HostLookup& names() { return names_; }
 
     std::size_t idle_count() const;
 
 private:
-    struct Resolved {
-        std::vector<boost::asio::ip::tcp::endpoint> addresses;
-        Clock::time_point expires;
-    };
     void arm_sweep();
     void sweep();
 
     boost::asio::io_context& io_;
-    HostLookup lookup_;
+    HostLookup& names_;
     boost::asio::steady_timer sweep_timer_;
     bool sweep_armed_ = false;
     std::unordered_map<std::string, std::vector<std::unique_ptr<H1Connection>>> idle_;
-    std::unordered_map<std::string, Resolved> resolved_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -37,8 +37,4 @@ private:
     std::unordered_map<std::string, std::optional<H1Target>, Hash, std::equal_to<>> origins_;
 };
 
-// True when the environment names a proxy for plain HTTP (http_proxy, all_proxy, ALL_PROXY):
-// libcurl honours those, so such requests stay with libcurl. Read once.
-bool http_proxy_configured();
-
 }  // namespace llmgw::upstream

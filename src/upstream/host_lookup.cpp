@@ -39,7 +39,7 @@ std::pair<std::string, HostLookup::Addresses> resolve(const std::string& host, s
     }
     ::freeaddrinfo(found);
     if (addresses.empty()) return {"no address", {}};
-    return {std::string(), std::move(addresses)};
+    return {std::string(), interleave_families(addresses)};
 }
 
 }  // namespace
@@ -79,6 +79,34 @@ void HostLookup::lookup(const std::string& host, std::uint16_t port, Done done) 
     } catch (const std::exception& e) {  // no thread to be had (limits, memory)
         report(std::string("could not start a lookup: ") + e.what(), {});
     }
+}
+
+HostLookup::Addresses interleave_families(const HostLookup::Addresses& addresses) {
+    if (addresses.empty()) return {};
+    const bool first_v6 = addresses.front().address().is_v6();
+    HostLookup::Addresses first, other;
+    for (const auto& a : addresses) (a.address().is_v6() == first_v6 ? first : other).push_back(a);
+    HostLookup::Addresses out;
+    out.reserve(addresses.size());
+    for (std::size_t i = 0; i < first.size() || i < other.size(); ++i) {
+        if (i < first.size()) out.push_back(first[i]);
+        if (i < other.size()) out.push_back(other[i]);
+    }
+    return out;
+}
+
+const HostLookup::Addresses* HostLookup::known(const std::string& origin) const {
+    const auto it = known_.find(origin);
+    if (it == known_.end() || Clock::now() >= it->second.expires) return nullptr;
+    return &it->second.addresses;
+}
+
+void HostLookup::remember(const std::string& origin, Addresses addresses) {
+    const auto now = Clock::now();
+    if (known_.size() > kPruneAbove) {
+        std::erase_if(known_, [&](const auto& entry) { return now >= entry.second.expires; });
+    }
+    known_[origin] = Known{std::move(addresses), now + kTtl};
 }
 
 void HostLookup::finish(const std::string& key, const std::string& error,

@@ -1,13 +1,16 @@
-// Host name lookups for the native client, off the event loop and independent of each other.
-// Asio's resolver runs a loop's lookups one at a time on one thread: a name whose DNS server
+// Host name lookups for both upstream clients of a loop, off the event loop and independent of
+// each other, and the answers kept for a while (kTtl). Asio's resolver runs a loop's lookups one at a time on one thread: a name whose DNS server
 // does not answer held up every other name of that loop, and the gateway's exit waited for it.
 // Here each name being looked up has a thread of its own (a request for a name already being
 // looked up waits for that answer), and nothing waits for a thread still running when the
-// loop goes: its answer goes nowhere.
+// loop goes: its answer goes nowhere. libcurl is handed the answers (CURLOPT_RESOLVE) rather
+// than starting a lookup thread per transfer, which piled up under a DNS server that does not
+// answer.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -21,8 +24,11 @@ namespace llmgw::upstream {
 class HostLookup {
   public:
     using Addresses = std::vector<boost::asio::ip::tcp::endpoint>;
-    // `error` empty: `addresses` (not empty), in the system resolver's order. Otherwise why not.
+    // `error` empty: `addresses` (not empty), in the system resolver's order with the families
+    // interleaved (interleave_families). Otherwise why not.
     using Done = std::function<void(const std::string& error, const Addresses& addresses)>;
+    using Clock = std::chrono::steady_clock;
+    static constexpr std::chrono::seconds kTtl{30};
 
     explicit HostLookup(boost::asio::io_context& io);
     // On the loop's thread, or once it has stopped running. Lookups still running are
@@ -35,6 +41,11 @@ class HostLookup {
     void lookup(const std::string& host, std::uint16_t port, Done done);
     std::size_t names_in_flight() const { return waiting_.size(); }
 
+    // Addresses of `origin` ("host:port") found or remembered less than kTtl ago, or null.
+    // lookup() does not remember its answers: the caller does, in the order it prefers.
+    const Addresses* known(const std::string& origin) const;
+    void remember(const std::string& origin, Addresses addresses);
+
   private:
     // What a lookup thread shares with the loop: null once the loop's side is gone.
     struct Link {
@@ -43,8 +54,20 @@ class HostLookup {
     };
     void finish(const std::string& key, const std::string& error, const Addresses& addresses);
 
+    struct Known {
+        Addresses addresses;
+        Clock::time_point expires;
+    };
+    static constexpr std::size_t kPruneAbove = 64;  // then expired answers are dropped
+
     std::shared_ptr<Link> link_;
     std::unordered_map<std::string, std::vector<Done>> waiting_;  // "host:port" -> its waiters
+    std::unordered_map<std::string, Known> known_;                // "host:port" -> its answer
 };
+
+// RFC 8305 §4: the addresses alternate between the families, beginning with the first
+// address's, each family's in the resolver's order. A family none of whose addresses answers
+// then costs one attempt delay of the address race, not one per address.
+HostLookup::Addresses interleave_families(const HostLookup::Addresses& addresses);
 
 }  // namespace llmgw::upstream

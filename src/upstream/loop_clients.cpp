@@ -7,6 +7,7 @@
 #include "upstream/curl_attempt.hpp"
 #include "upstream/h1_attempt.hpp"
 #include "upstream/libcurl.hpp"
+#include "upstream/url_host.hpp"
 
 namespace llmgw::upstream {
 
@@ -22,7 +23,7 @@ bool curl_forced() {
 
 // A proxy named by the environment or LLMGW_UPSTREAM_CLIENT=curl: libcurl carries every
 // upstream, plain http included.
-bool libcurl_carries_all() { return curl_forced() || http_proxy_configured(); }
+bool libcurl_carries_all() { return curl_forced() || proxy_configured("http"); }
 
 // An attempt that needs libcurl when the library could not be opened: it ends, from the
 // loop, with the reason.
@@ -67,7 +68,7 @@ std::shared_ptr<Attempt> make_attempt(LoopClients& clients, const std::optional<
                                       const UpstreamRequest& request, AttemptOwner& owner) {
     if (native) return std::make_shared<H1Attempt>(clients.h1, *native, request, owner);
     if (CurlMulti* multi = clients.curl())
-        return std::make_shared<CurlAttempt>(*multi, request, owner);
+        return std::make_shared<CurlAttempt>(*multi, clients.names, request, owner);
     return std::make_shared<NoLibcurlAttempt>(clients.io, owner);
 }
 

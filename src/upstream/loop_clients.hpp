@@ -17,8 +17,9 @@ namespace llmgw::upstream {
 
 class LoopClients {
 public:
-    explicit LoopClients(boost::asio::io_context& context) : io(context), h1(context) {}
+    explicit LoopClients(boost::asio::io_context& context) : io(context), names(context), h1(context, names) {}
     boost::asio::io_context& io;
+    HostLookup names;  // both clients' host name lookups and their answers
     H1Pool h1;
     H1TargetCache h1_targets;
     // The multi handle, made on first use (after load_libcurl()); null when libcurl could not

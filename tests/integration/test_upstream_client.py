@@ -25,6 +25,14 @@ import harness
 sys.path.insert(0, harness.HERE)
 import mock_upstream  # noqa: E402  (the bodies its behaviours send, to compare byte for byte)
 
+# A name no resolver knows (RFC 6761 §6.4): only a proxy can carry it.
+PROXIED_ONLY_TOML = """
+[services.proxiedonly]
+base_url = "http://proxied-only.invalid:{port}"
+timeout_ms = 5000
+max_retries = 0
+"""
+
 UC_TOML = """
 [services.uc]
 base_url = "http://127.0.0.1:{port}"
@@ -743,6 +751,24 @@ class NamespaceTest(unittest.TestCase):
         self.assertLess(second["seconds"], 0.15, got)
         self.assertEqual(got["mock_connections"], 2, got)
 
+    def address_families(self, client):
+        # famhost has two addresses of one family (the first blackholed), then one of the
+        # other: after 200 ms the other family is tried, not the next address of the same one
+        # (RFC 8305 §4). A family that does not answer at all costs one attempt delay, not one
+        # per address. libcurl races the families itself; it is handed the addresses with
+        # IPv6 ones in brackets.
+        got = self.inside("address_families", client)
+        self.assertEqual(got["request"]["status"], 200, got)
+        self.assertEqual(got["other_family_requests"], 1, got)
+        self.assertEqual(got["same_family_requests"], 0, got)
+        self.assertLess(got["request"]["seconds"], 2.0, got)
+
+    def test_after_a_silent_address_the_other_family_is_tried_next(self):
+        self.address_families("native")
+
+    def test_after_a_silent_address_the_other_family_is_tried_next_through_libcurl(self):
+        self.address_families("curl")
+
     def silent_dns(self, client):
         # The nameserver takes queries and never answers (glibc gives up after 5 s here). The
         # request to that name is a 504 TIMEOUT at its 1 s deadline; a request to another name,
@@ -758,6 +784,14 @@ class NamespaceTest(unittest.TestCase):
         self.assertEqual(json.loads(slow["body"])["error"]["type"], "TIMEOUT", got)
         self.assertGreater(slow["seconds"], 0.9, got)
         self.assertLess(slow["seconds"], 2.0, got)
+        for r in [slow] + got["burst"]:  # the message names what was still awaited
+            self.assertIn("upstream host name silent.test was not resolved within 1000 ms",
+                          r["body"], got)
+        self.assertEqual([r["status"] for r in got["burst"]], [504] * 8, got)
+        # Eight more requests to the silent name wait for the lookup already running: through
+        # libcurl each started a lookup thread of its own, and they piled up for the DNS
+        # server's timeout.
+        self.assertLessEqual(got["threads_peak"] - got["threads_before"], 2, got)
         self.assertEqual(got["exit_status"], 0, got)
         # It was the lookup's remaining ~4 s; ThreadSanitizer adds 1 s at any exit.
         self.assertLess(got["exit_seconds"], 2.5, got)
@@ -855,30 +889,42 @@ def timed_request(gw, path):
             "body": body.decode("latin-1")}
 
 
-def inside_address_race():
-    private_resolution("127.0.0.1 racehost\n127.0.0.2 racehost\n")
-    order = [a[4][0] for a in socket.getaddrinfo("racehost", 80, type=socket.SOCK_STREAM)]
-    if len(order) != 2:
-        raise Skip("racehost resolved to %r, not two addresses" % order)
-    dead, live = order  # in the resolver's order: the gateway tries `dead` first
-    blackhole = socket.socket()
-    blackhole.bind((dead, 0))
+def make_blackhole(address):
+    """A listening socket on `address` whose accept queue is full: further connection attempts
+    to it go unanswered. Returns the sockets to keep (the listener first) and its port."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    blackhole = socket.socket(family)
+    blackhole.bind((address, 0))
     blackhole.listen(0)
     port = blackhole.getsockname()[1]
-    queued = []
-    for _ in range(4):  # fill its accept queue: further connection attempts go unanswered
-        c = socket.socket()
+    kept = [blackhole]
+    for _ in range(4):
+        c = socket.socket(family)
         c.setblocking(False)
-        c.connect_ex((dead, port))
-        queued.append(c)
+        c.connect_ex((address, port))
+        kept.append(c)
     time.sleep(0.2)
-    with socket.socket() as probe:
+    with socket.socket(family) as probe:
         probe.settimeout(0.5)
         try:
-            probe.connect((dead, port))
+            probe.connect((address, port))
             raise Skip("this kernel answers connections past a full listen queue: no blackhole")
         except OSError:
             pass
+    return kept, port
+
+
+def resolver_order(name):
+    return [a[4][0] for a in socket.getaddrinfo(name, 80, type=socket.SOCK_STREAM)]
+
+
+def inside_address_race():
+    private_resolution("127.0.0.1 racehost\n127.0.0.2 racehost\n")
+    order = resolver_order("racehost")
+    if len(order) != 2:
+        raise Skip("racehost resolved to %r, not two addresses" % order)
+    dead, live = order  # in the resolver's order: the gateway tries `dead` first
+    kept, port = make_blackhole(dead)
     mock = harness.Mock("--host", live, "--port", str(port))
     toml = service_toml("race", f"http://racehost:{port}", 5000)
     gw = harness.Gateway(mock.port, services_toml=toml, env=harness.NATIVE_CLIENT_ENV)
@@ -894,6 +940,35 @@ def inside_address_race():
         mock.stop()
 
 
+def inside_address_families(client):
+    private_resolution("::1 famhost\n::2 famhost\n127.0.0.1 famhost\n")
+    if subprocess.run(["ip", "-6", "addr", "add", "::2/128", "dev", "lo", "nodad"],
+                      capture_output=True).returncode:
+        raise Skip("could not add ::2 to the loopback interface (no IPv6 here?)")
+    order = resolver_order("famhost")
+    if len(order) != 3 or (":" in order[0]) != (":" in order[1]) or (":" in order[0]) == (
+            ":" in order[2]):
+        raise Skip("famhost resolved to %r, not two addresses of one family, then one of the "
+                   "other" % order)
+    kept, port = make_blackhole(order[0])
+    same_family = harness.Mock("--host", order[1], "--port", str(port))
+    other_family = harness.Mock("--host", order[2], "--port", str(port))
+    toml = service_toml("fam", f"http://famhost:{port}", 5000)
+    env = dict(harness.NATIVE_CLIENT_ENV, LLMGW_UPSTREAM_CLIENT="curl" if client == "curl" else "")
+    gw = harness.Gateway(port, services_toml=toml, env=env, args=("--threads", "1"))
+    try:
+        out = {"order": order, "request": timed_request(gw, "/gateway/fam/v1/x")}
+        out["same_family_requests"] = len(same_family.requests())
+        out["other_family_requests"] = len(other_family.requests())
+        return out
+    finally:
+        gw.stop()
+        same_family.stop()
+        other_family.stop()
+        for k in kept:
+            k.close()
+
+
 def inside_silent_dns(client):
     private_resolution("127.0.0.1 localhost\n127.0.0.1 otherhost.test\n",
                        "nameserver 127.0.0.1\noptions timeout:5 attempts:1\n")
@@ -907,7 +982,7 @@ def inside_silent_dns(client):
     env = dict(harness.NATIVE_CLIENT_ENV, LLMGW_UPSTREAM_CLIENT="curl" if client == "curl" else "")
     gw = harness.Gateway(mock.port, services_toml=toml, env=env, args=("--threads", "1"))
     try:
-        out = {}
+        out = {"threads_before": threads_of(gw.proc.pid)}
         waiting = threading.Thread(target=lambda: out.update(
             silent=timed_request(gw, "/gateway/silent/v1/x")))
         waiting.start()
@@ -920,6 +995,18 @@ def inside_silent_dns(client):
         out["other"] = timed_request(gw, "/gateway/other/v1/y")
         waiting.join(20)
         out["other_after"] = timed_request(gw, "/gateway/other/v1/z")
+        # More requests to the silent name while its lookup still runs: they wait for that
+        # lookup, and start no thread of their own.
+        burst = []
+        askers = [threading.Thread(target=lambda: burst.append(
+            timed_request(gw, "/gateway/silent/v1/again"))) for _ in range(8)]
+        for th in askers:
+            th.start()
+        out["threads_peak"] = threads_of(gw.proc.pid)
+        while any(th.is_alive() for th in askers):
+            out["threads_peak"] = max(out["threads_peak"], threads_of(gw.proc.pid))
+            time.sleep(0.02)
+        out["burst"] = burst
         out["dns_queries"] = len(queries)
         started = time.monotonic()
         out["exit_status"] = gw.stop()
@@ -928,6 +1015,10 @@ def inside_silent_dns(client):
     finally:
         gw.stop()
         mock.stop()
+
+
+def threads_of(pid):
+    return len(os.listdir(f"/proc/{pid}/task"))
 
 
 def inside_named_host_through_libcurl():
@@ -1108,13 +1199,14 @@ class TransportChoiceTest(unittest.TestCase):
         self.mock.reset()
         self.proxy.reset()
 
-    def through(self, env):
+    def through(self, env, service="uc"):
         full = dict(harness.NATIVE_CLIENT_ENV)
         full.update(env)
-        gw = harness.Gateway(self.mock.port, extra_toml=UC_TOML.format(port=self.mock.port),
-                             env=full, args=("--threads", "1"))
+        toml = UC_TOML.format(port=self.mock.port) + PROXIED_ONLY_TOML.format(port=self.mock.port)
+        gw = harness.Gateway(self.mock.port, extra_toml=toml, env=full, args=("--threads", "1"))
         try:
-            status, _, body = gw.request("POST", "/gateway/uc/v1/chat/completions", body=b'{"a":1}',
+            status, _, body = gw.request("POST", f"/gateway/{service}/v1/chat/completions",
+                                         body=b'{"a":1}',
                                          headers={"Content-Type": "application/json",
                                                   "X-Empty": ""}, timeout=15)
         finally:
@@ -1136,11 +1228,11 @@ class TransportChoiceTest(unittest.TestCase):
         self.assertEqual(doc["target"], "/v1/chat/completions")
         self.assertEqual(self.proxy.requests(), [])
 
-    def proxied(self, env):
-        doc = self.through(env)
+    def proxied(self, env, service="uc", host="127.0.0.1"):
+        doc = self.through(env, service)
         self.assertEqual(self.mock.requests(), [], "the proxy setting was ignored")
         [rec] = self.proxy.requests()
-        want = f"http://127.0.0.1:{self.mock.port}/v1/chat/completions"
+        want = f"http://{host}:{self.mock.port}/v1/chat/completions"
         self.assertEqual(rec["method"], "POST")
         self.assertEqual(rec["target"], want)
         self.assertTrue(rec["raw_head"].startswith(f"POST {want} HTTP/1.1\r\n"), rec["raw_head"])
@@ -1152,6 +1244,12 @@ class TransportChoiceTest(unittest.TestCase):
 
     def test_all_proxy_is_honoured_through_libcurl(self):
         self.proxied({"ALL_PROXY": f"http://127.0.0.1:{self.proxy.port}"})
+
+    def test_behind_a_proxy_the_gateway_does_not_look_the_name_up(self):
+        # The proxy looks names up (it may be the only one who can): the gateway hands libcurl
+        # no address of its own for them, and a name no resolver knows still gets through.
+        self.proxied({"http_proxy": f"http://127.0.0.1:{self.proxy.port}"}, "proxiedonly",
+                     "proxied-only.invalid")
 
 
 def maps_libcurl(pid):

@@ -1,6 +1,7 @@
 // HostLookup: getaddrinfo off the loop, one lookup per name, answers only while the loop's
-// side lives. (A DNS server that never answers: test_upstream_client.py's NamespaceTest; a
-// name that does not exist: the DNS error tests of test_serve.py and test_faults.py.)
+// side lives; answers kept; address families interleaved. (A DNS server that never answers,
+// and interleaving end to end: test_upstream_client.py's NamespaceTest; a name that does not
+// exist: the DNS error tests of test_serve.py and test_faults.py.)
 #include <doctest/doctest.h>
 
 #include <boost/asio/io_context.hpp>
@@ -12,6 +13,7 @@
 #include "upstream/host_lookup.hpp"
 
 using llmgw::upstream::HostLookup;
+using llmgw::upstream::interleave_families;
 
 namespace {
 
@@ -74,5 +76,32 @@ TEST_SUITE("upstream.host_lookup") {
         run_until(
             io, [] { return false; }, std::chrono::milliseconds(100));
         CHECK(!called);
+    }
+
+    TEST_CASE("known answers are kept for a while, per host and port") {
+        boost::asio::io_context io;
+        HostLookup lookup(io);
+        CHECK(lookup.known("h:443") == nullptr);
+        const HostLookup::Addresses one{{boost::asio::ip::make_address("10.0.0.1"), 443}};
+        lookup.remember("h:443", one);
+        REQUIRE(lookup.known("h:443") != nullptr);
+        CHECK(*lookup.known("h:443") == one);
+        CHECK(lookup.known("h:80") == nullptr);
+    }
+
+    TEST_CASE("the families alternate, each in the resolver's order, the first family first") {
+        using boost::asio::ip::make_address;
+        const auto at = [](const char* address) {
+            return boost::asio::ip::tcp::endpoint(make_address(address), 443);
+        };
+        CHECK(interleave_families({}).empty());
+        CHECK(
+            interleave_families(
+                {at("::1"), at("::2"), at("::3"), at("10.0.0.1"), at("10.0.0.2")}) ==
+            HostLookup::Addresses{at("::1"), at("10.0.0.1"), at("::2"), at("10.0.0.2"), at("::3")});
+        CHECK(interleave_families({at("10.0.0.1"), at("10.0.0.2"), at("::1")}) ==
+              HostLookup::Addresses{at("10.0.0.1"), at("::1"), at("10.0.0.2")});
+        CHECK(interleave_families({at("10.0.0.1"), at("10.0.0.2")}) ==
+              HostLookup::Addresses{at("10.0.0.1"), at("10.0.0.2")});
     }
 }

@@ -1,0 +1,88 @@
+#include "upstream/url_host.hpp"
+
+#include <cstdlib>
+#include <initializer_list>
+
+#include "util/strings.hpp"
+
+namespace llmgw::upstream {
+
+namespace {
+
+bool proxy_named(std::initializer_list<const char*> names) {
+    for (const char* name : names) {
+        const char* value = std::getenv(name);
+        if (value && *value) return true;
+    }
+    return false;
+}
+
+bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+}  // namespace
+
+std::optional<UrlHost> parse_authority(std::string_view authority, std::uint16_t default_port) {
+    if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
+    UrlHost out;
+    out.port = default_port;
+    std::string_view host = authority;
+    std::string_view port;
+    if (host.front() == '[') {
+        const std::size_t close = host.find(']');
+        if (close == std::string_view::npos) return std::nullopt;
+        const std::string_view after = host.substr(close + 1);
+        if (!after.empty() && after.front() != ':') return std::nullopt;
+        if (!after.empty()) port = after.substr(1);
+        host = host.substr(1, close - 1);
+        out.bracketed = true;
+    } else if (const std::size_t colon = host.rfind(':'); colon != std::string_view::npos) {
+        port = host.substr(colon + 1);
+        host = host.substr(0, colon);
+        if (host.find(':') != std::string_view::npos) return std::nullopt;
+    }
+    if (host.empty()) return std::nullopt;
+    for (const char c : host) {
+        const bool alnum = is_letter(c) || (c >= '0' && c <= '9');
+        const bool ok = alnum || c == '.' || c == '-' || c == '_' || (out.bracketed && c == ':');
+        if (!ok) return std::nullopt;
+    }
+    if (!port.empty()) {
+        const auto number = str::parse_u64(port);
+        if (!number || *number == 0 || *number > 65535) return std::nullopt;
+        out.port = static_cast<std::uint16_t>(*number);
+    }
+    out.host = std::string(host);
+    return out;
+}
+
+std::optional<UrlHost> name_for_libcurl(std::string_view url) {
+    std::string_view scheme;
+    std::uint16_t default_port = 0;
+    if (str::istarts_with(url, "https://")) {
+        scheme = "https";
+        default_port = 443;
+    } else if (str::istarts_with(url, "http://")) {
+        scheme = "http";
+        default_port = 80;
+    } else {
+        return std::nullopt;
+    }
+    if (proxy_configured(scheme)) return std::nullopt;
+    const std::string_view rest = url.substr(scheme.size() + 3);
+    auto host = parse_authority(rest.substr(0, rest.find_first_of("/?#")), default_port);
+    // An address, or a name ending in a dot (libcurl strips it for its own lookups): libcurl
+    // needs no help.
+    if (!host || host->bracketed || host->host.back() == '.') return std::nullopt;
+    bool letters = false;
+    for (const char c : host->host) letters = letters || is_letter(c);
+    if (!letters) return std::nullopt;  // 10.1.2.3, and the shorthand forms such as 127.1
+    return host;
+}
+
+bool proxy_configured(std::string_view scheme) {
+    static const bool http = proxy_named({"http_proxy", "all_proxy", "ALL_PROXY"});
+    static const bool https = proxy_named({"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"});
+    return scheme == "https" ? https : http;
+}
+
+}  // namespace llmgw::upstream
