@@ -69,8 +69,8 @@ void CurlAttempt::start() {
     // A pending lookup does not keep the attempt: its owner does, or nobody needs the answer.
     looking_up_ = true;
     names_.lookup(name_->host, name_->port,
-                  [weak = weak_from_this(), this, origin](const std::string& error,
-                                                          const HostLookup::Addresses& addresses) {
+                  [weak = weak_from_this(), this](const std::string& error,
+                                                  const HostLookup::Addresses& addresses) {
                       const auto self = weak.lock();
                       if (!self || !owner_) return;
                       looking_up_ = false;
@@ -80,7 +80,7 @@ void CurlAttempt::start() {
                                                                name_->host + " (" + error + ")"});
                           return;
                       }
-                      names_.remember(origin, addresses);
+                      names_.remember(name_->host, name_->port, addresses);
                       begin(resolve_entry(*name_, addresses));
                   });
 }

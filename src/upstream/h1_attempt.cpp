@@ -172,7 +172,8 @@ void H1Attempt::open_fresh() {
                                                          self->target_.host + " (" + error + ")"});
                                  return;
                              }
-                             self->pool_.names().remember(self->target_.origin, addresses);
+                             self->pool_.names().remember(self->target_.host, self->target_.port,
+                                                          addresses);
                              self->connect(addresses);
                          });
 }
@@ -204,7 +205,8 @@ void H1Attempt::connect(const std::vector<tcp::endpoint>& addresses) {
                 for (const auto& a : addresses) {
                     if (a != used) ordered.push_back(a);
                 }
-                self->pool_.names().remember(self->target_.origin, std::move(ordered));
+                self->pool_.names().remember(self->target_.host, self->target_.port,
+                                             std::move(ordered));
             }
             self->conn_->socket = std::move(socket);
             error_code ignored;

@@ -44,7 +44,8 @@ std::pair<std::string, HostLookup::Addresses> resolve(const std::string& host, s
 
 }  // namespace
 
-HostLookup::HostLookup(boost::asio::io_context& io) : link_(std::make_shared<Link>()) {
+HostLookup::HostLookup(boost::asio::io_context& io, Clock::duration fresh_for)
+    : fresh_for_(fresh_for), link_(std::make_shared<Link>()) {
     link_->io = &io;
 }
 
@@ -95,18 +96,34 @@ HostLookup::Addresses interleave_families(const HostLookup::Addresses& addresses
     return out;
 }
 
-const HostLookup::Addresses* HostLookup::known(const std::string& origin) const {
+const HostLookup::Addresses* HostLookup::known(const std::string& origin) {
     const auto it = known_.find(origin);
-    if (it == known_.end() || Clock::now() >= it->second.expires) return nullptr;
-    return &it->second.addresses;
+    if (it == known_.end()) return nullptr;
+    const auto now = Clock::now();
+    Known& entry = it->second;
+    if (now < entry.fresh_until) return &entry.addresses;
+    if (now >= entry.fresh_until + kStaleFor) {
+        known_.erase(it);
+        return nullptr;
+    }
+    if (!waiting_.contains(origin)) {  // one refresh at a time; a failed one leaves them be
+        lookup(entry.host, entry.port,
+               [this, host = entry.host, port = entry.port](const std::string& error,
+                                                            const Addresses& addresses) {
+                   if (error.empty()) remember(host, port, addresses);
+               });
+    }
+    return &entry.addresses;
 }
 
-void HostLookup::remember(const std::string& origin, Addresses addresses) {
+void HostLookup::remember(const std::string& host, std::uint16_t port, Addresses addresses) {
     const auto now = Clock::now();
     if (known_.size() > kPruneAbove) {
-        std::erase_if(known_, [&](const auto& entry) { return now >= entry.second.expires; });
+        std::erase_if(known_,
+                      [&](const auto& e) { return now >= e.second.fresh_until + kStaleFor; });
     }
-    known_[origin] = Known{std::move(addresses), now + kTtl};
+    known_[host + ":" + std::to_string(port)] =
+        Known{std::move(addresses), now + fresh_for_, host, port};
 }
 
 void HostLookup::finish(const std::string& key, const std::string& error,

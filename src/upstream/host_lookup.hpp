@@ -28,9 +28,10 @@ class HostLookup {
     // interleaved (interleave_families). Otherwise why not.
     using Done = std::function<void(const std::string& error, const Addresses& addresses)>;
     using Clock = std::chrono::steady_clock;
-    static constexpr std::chrono::seconds kTtl{30};
+    static constexpr std::chrono::seconds kFreshFor{30};
+    static constexpr std::chrono::hours kStaleFor{1};
 
-    explicit HostLookup(boost::asio::io_context& io);
+    explicit HostLookup(boost::asio::io_context& io, Clock::duration fresh_for = kFreshFor);
     // On the loop's thread, or once it has stopped running. Lookups still running are
     // abandoned: their `done` is never called.
     ~HostLookup();
@@ -41,10 +42,15 @@ class HostLookup {
     void lookup(const std::string& host, std::uint16_t port, Done done);
     std::size_t names_in_flight() const { return waiting_.size(); }
 
-    // Addresses of `origin` ("host:port") found or remembered less than kTtl ago, or null.
+    // Addresses of `origin` ("host:port", as lookup() makes it) remembered earlier, or null.
+    // Older than `fresh_for` they are still given, for up to kStaleFor more, while a lookup
+    // started here refreshes them (serve-stale, RFC 8767): a DNS server that stops answering,
+    // or a lookup that fails, does not stop an upstream whose addresses still answer (libcurl
+    // would have reused its connections without asking). The pointer is good until the next
+    // call of remember().
+    const Addresses* known(const std::string& origin);
     // lookup() does not remember its answers: the caller does, in the order it prefers.
-    const Addresses* known(const std::string& origin) const;
-    void remember(const std::string& origin, Addresses addresses);
+    void remember(const std::string& host, std::uint16_t port, Addresses addresses);
 
   private:
     // What a lookup thread shares with the loop: null once the loop's side is gone.
@@ -56,9 +62,13 @@ class HostLookup {
 
     struct Known {
         Addresses addresses;
-        Clock::time_point expires;
+        Clock::time_point fresh_until;
+        std::string host;
+        std::uint16_t port = 0;
     };
-    static constexpr std::size_t kPruneAbove = 64;  // then expired answers are dropped
+    static constexpr std::size_t kPruneAbove = 64;  // then answers past kStaleFor are dropped
+
+    Clock::duration fresh_for_;
 
     std::shared_ptr<Link> link_;
     std::unordered_map<std::string, std::vector<Done>> waiting_;  // "host:port" -> its waiters

@@ -78,15 +78,33 @@ TEST_SUITE("upstream.host_lookup") {
         CHECK(!called);
     }
 
-    TEST_CASE("known answers are kept for a while, per host and port") {
+    TEST_CASE(
+        "known answers are kept, per host and port; past their time they are still given "
+        "while one lookup refreshes them") {
         boost::asio::io_context io;
-        HostLookup lookup(io);
-        CHECK(lookup.known("h:443") == nullptr);
-        const HostLookup::Addresses one{{boost::asio::ip::make_address("10.0.0.1"), 443}};
-        lookup.remember("h:443", one);
-        REQUIRE(lookup.known("h:443") != nullptr);
-        CHECK(*lookup.known("h:443") == one);
-        CHECK(lookup.known("h:80") == nullptr);
+        HostLookup lookup(io, std::chrono::milliseconds(300));
+        CHECK(lookup.known("localhost:443") == nullptr);
+        const HostLookup::Addresses old{{boost::asio::ip::make_address("10.0.0.1"), 443}};
+        lookup.remember("localhost", 443, old);
+        REQUIRE(lookup.known("localhost:443") != nullptr);
+        CHECK(*lookup.known("localhost:443") == old);
+        CHECK(lookup.known("localhost:80") == nullptr);
+        CHECK(lookup.names_in_flight() == 0);  // fresh: nothing looked up
+
+        std::this_thread::sleep_for(std::chrono::milliseconds(350));
+        for (int i = 0; i < 3; ++i) {  // stale: given at once, and refreshed once
+            REQUIRE(lookup.known("localhost:443") != nullptr);
+            CHECK(*lookup.known("localhost:443") == old);
+        }
+        CHECK(lookup.names_in_flight() == 1);
+        run_until(
+            io, [&] { return lookup.names_in_flight() == 0; }, std::chrono::seconds(10));
+        const HostLookup::Addresses* now = lookup.known("localhost:443");
+        REQUIRE(now != nullptr);
+        REQUIRE(!now->empty());
+        CHECK(now->front().address().is_loopback());
+        CHECK(now->front().port() == 443);
+        CHECK(lookup.names_in_flight() == 0);  // fresh again
     }
 
     TEST_CASE("the families alternate, each in the resolver's order, the first family first") {
