@@ -1,8 +1,8 @@
 // Opens a TCP connection to the first of a host's addresses that answers (happy eyeballs with
 // RFC 8305 §5's connection attempt delay, curl's 200 ms): the next address is tried as soon as
 // the ones before it have failed, or when the latest has not answered within kNextAddressAfter,
-// while the earlier tries go on. The addresses are tried in the resolver's order (no
-// interleaving of families as RFC 8305 §4 asks).
+// while the earlier tries go on. The addresses are tried in the order given: HostLookup's, with
+// the families interleaved (RFC 8305 §4).
 // The first connection made wins and the other tries are closed. A host whose first address is
 // blackholed (a stale AAAA record, a dead server of several) costs that delay, not a timeout.
 #pragma once

@@ -2,6 +2,8 @@
 
 #include <boost/asio/post.hpp>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "upstream/ca_trust.hpp"
 #include "upstream/classify.hpp"
@@ -32,7 +34,16 @@ std::string describe(CURLcode code, const char* detail) {
     }
 }
 
-// CURLOPT_RESOLVE's "host:port:address[,address]" for what HostLookup found, in its order.
+// "+": an entry of CURLOPT_RESOLVE ages out of libcurl's DNS cache as its own lookups do
+// (7.75.0 and later), rather than staying for any later transfer to that host and port. Each
+// transfer hands its own.
+#if LIBCURL_VERSION_NUM >= 0x074b00
+constexpr std::string_view kAgesOut = "+";
+#else
+constexpr std::string_view kAgesOut;
+#endif
+
+// CURLOPT_RESOLVE's "[+]host:port:address[,address]" for what HostLookup found, in its order.
 // Addresses with a scope ("fe80::1%eth0") are left out: libcurl 7.88 fails the transfer on
 // an entry it cannot parse. Empty when none is left: libcurl then looks the name up itself.
 std::string resolve_entry(const UrlHost& name, const HostLookup::Addresses& addresses) {
@@ -44,7 +55,7 @@ std::string resolve_entry(const UrlHost& name, const HostLookup::Addresses& addr
         list += endpoint.address().is_v6() ? "[" + text + "]" : text;
     }
     if (list.empty()) return list;
-    return name.host + ":" + std::to_string(name.port) + ":" + list;
+    return std::string(kAgesOut) + name.host + ":" + std::to_string(name.port) + ":" + list;
 }
 
 }  // namespace
@@ -75,7 +86,8 @@ void CurlAttempt::start() {
                       if (!self || !owner_) return;
                       looking_up_ = false;
                       if (!error.empty()) {
-                          owner_->on_attempt_end(
+                          AttemptOwner* owner = std::exchange(owner_, nullptr);
+                          owner->on_attempt_end(
                               GatewayError{ErrorType::dns, "upstream host could not be resolved: " +
                                                                name_->host + " (" + error + ")"});
                           return;

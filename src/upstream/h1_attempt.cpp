@@ -199,15 +199,8 @@ void H1Attempt::connect(const std::vector<tcp::endpoint>& addresses) {
                         " port " + std::to_string(self->target_.port) + ": " + ec.message()});
                 return;
             }
-            if (addresses.size() > 1 && used != addresses.front()) {
-                // The address that answered goes first next time.
-                std::vector<tcp::endpoint> ordered{used};
-                for (const auto& a : addresses) {
-                    if (a != used) ordered.push_back(a);
-                }
-                self->pool_.names().remember(self->target_.host, self->target_.port,
-                                             std::move(ordered));
-            }
+            // The address that answered goes first next time.
+            if (used != addresses.front()) self->pool_.names().prefer(self->target_.origin, used);
             self->conn_->socket = std::move(socket);
             error_code ignored;
             self->conn_->socket.set_option(tcp::no_delay(true), ignored);

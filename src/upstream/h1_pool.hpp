@@ -1,4 +1,5 @@
-// The native client's kept-alive upstream connections, one pool per event loop (so no locks). Idle connections are reused newest first. One idle for more than a
+// The native client's kept-alive upstream connections, one pool per event loop (so no locks).
+// Idle connections are reused newest first. One idle for more than a
 // millisecond is checked before reuse (a non-blocking peek): anything the upstream sent while it
 // was idle (a close, a "408 goodbye", stray bytes) drops it, so those bytes are never read as
 // the next answer. A sweep every 10 s closes connections the upstream closed or idle too long.

@@ -3,6 +3,7 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstring>
@@ -19,7 +20,7 @@ using tcp = boost::asio::ip::tcp;
 // getaddrinfo as Asio's resolver called it here (no flags: a server on [::1] stays reachable
 // as `localhost` on a machine without IPv6 elsewhere); on a thread of its own, as it may block
 // for as long as the DNS server takes.
-std::pair<std::string, HostLookup::Addresses> resolve(const std::string& host, std::uint16_t port) {
+HostLookup::Answer system_resolve(const std::string& host, std::uint16_t port) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -27,7 +28,9 @@ std::pair<std::string, HostLookup::Addresses> resolve(const std::string& host, s
     addrinfo* found = nullptr;
     const int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
     if (rc != 0) {
-        return {rc == EAI_SYSTEM ? std::system_category().message(errno) : ::gai_strerror(rc), {}};
+        return {rc == EAI_SYSTEM ? std::system_category().message(errno) : ::gai_strerror(rc),
+                rc == EAI_NONAME,
+                {}};
     }
     HostLookup::Addresses addresses;
     for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
@@ -38,14 +41,16 @@ std::pair<std::string, HostLookup::Addresses> resolve(const std::string& host, s
         addresses.push_back(endpoint);
     }
     ::freeaddrinfo(found);
-    if (addresses.empty()) return {"no address", {}};
-    return {std::string(), interleave_families(addresses)};
+    if (addresses.empty()) return {"no address", false, {}};
+    return {std::string(), false, interleave_families(addresses)};
 }
 
 }  // namespace
 
-HostLookup::HostLookup(boost::asio::io_context& io, Clock::duration fresh_for)
-    : fresh_for_(fresh_for), link_(std::make_shared<Link>()) {
+HostLookup::HostLookup(boost::asio::io_context& io, Clock::duration fresh_for, Resolver resolver)
+    : fresh_for_(fresh_for),
+      resolver_(resolver ? resolver : &system_resolve),
+      link_(std::make_shared<Link>()) {
     link_->io = &io;
 }
 
@@ -60,25 +65,23 @@ void HostLookup::lookup(const std::string& host, std::uint16_t port, Done done) 
     waiters.push_back(std::move(done));
     if (waiters.size() > 1) return;  // that name is being looked up: its answer serves this one too
 
-    const auto report = [this, link = link_, key](std::string error, Addresses addresses) {
+    const auto report = [this, link = link_, key](Answer answer) {
         const std::lock_guard<std::mutex> lock(link->mutex);
         if (link->io == nullptr) return;  // the loop's side is gone
-        boost::asio::post(*link->io, [this, link, key, error = std::move(error),
-                                      addresses = std::move(addresses)] {
+        boost::asio::post(*link->io, [this, link, key, answer = std::move(answer)] {
             {
                 const std::lock_guard<std::mutex> again(link->mutex);
                 if (link->io == nullptr) return;  // gone since
             }
-            finish(key, error, addresses);
+            finish(key, answer);
         });
     };
     try {
-        std::thread([host, port, report] {
-            auto [error, addresses] = resolve(host, port);
-            report(std::move(error), std::move(addresses));
+        std::thread([resolver = resolver_, host, port, report] {
+            report(resolver(host, port));
         }).detach();
     } catch (const std::exception& e) {  // no thread to be had (limits, memory)
-        report(std::string("could not start a lookup: ") + e.what(), {});
+        report(Answer{std::string("could not start a lookup: ") + e.what(), false, {}});
     }
 }
 
@@ -106,7 +109,7 @@ const HostLookup::Addresses* HostLookup::known(const std::string& origin) {
         known_.erase(it);
         return nullptr;
     }
-    if (!waiting_.contains(origin)) {  // one refresh at a time; a failed one leaves them be
+    if (now >= entry.refresh_after && !waiting_.contains(origin)) {  // one refresh at a time
         lookup(entry.host, entry.port,
                [this, host = entry.host, port = entry.port](const std::string& error,
                                                             const Addresses& addresses) {
@@ -123,16 +126,35 @@ void HostLookup::remember(const std::string& host, std::uint16_t port, Addresses
                       [&](const auto& e) { return now >= e.second.fresh_until + kStaleFor; });
     }
     known_[host + ":" + std::to_string(port)] =
-        Known{std::move(addresses), now + fresh_for_, host, port};
+        Known{std::move(addresses), now + fresh_for_, Clock::time_point(), host, port};
 }
 
-void HostLookup::finish(const std::string& key, const std::string& error,
-                        const Addresses& addresses) {
+void HostLookup::prefer(const std::string& origin, const boost::asio::ip::tcp::endpoint& used) {
+    const auto it = known_.find(origin);
+    if (it == known_.end()) return;
+    Addresses& addresses = it->second.addresses;
+    const auto at = std::find(addresses.begin(), addresses.end(), used);
+    if (at == addresses.end() || at == addresses.begin()) return;
+    std::rotate(addresses.begin(), at, at + 1);
+    addresses = interleave_families(addresses);
+}
+
+void HostLookup::finish(const std::string& key, const Answer& answer) {
+    if (!answer.error.empty()) {
+        // Only a refresh finds remembered addresses (known() gives them meanwhile).
+        if (const auto k = known_.find(key); k != known_.end()) {
+            if (answer.no_such_name) {
+                known_.erase(k);
+            } else {
+                k->second.refresh_after = Clock::now() + kRetryAfter;
+            }
+        }
+    }
     const auto it = waiting_.find(key);
     if (it == waiting_.end()) return;
     const std::vector<Done> waiters = std::move(it->second);
     waiting_.erase(it);
-    for (const Done& done : waiters) done(error, addresses);
+    for (const Done& done : waiters) done(answer.error, answer.addresses);
 }
 
 }  // namespace llmgw::upstream

@@ -1,11 +1,11 @@
 // Host name lookups for both upstream clients of a loop, off the event loop and independent of
-// each other, and the answers kept for a while (kTtl). Asio's resolver runs a loop's lookups one at a time on one thread: a name whose DNS server
-// does not answer held up every other name of that loop, and the gateway's exit waited for it.
-// Here each name being looked up has a thread of its own (a request for a name already being
-// looked up waits for that answer), and nothing waits for a thread still running when the
-// loop goes: its answer goes nowhere. libcurl is handed the answers (CURLOPT_RESOLVE) rather
-// than starting a lookup thread per transfer, which piled up under a DNS server that does not
-// answer.
+// each other, and the answers kept (known()). Asio's resolver ran a loop's lookups one at a
+// time on one thread: a name whose DNS server does not answer held up every other name of that
+// loop, and the gateway's exit waited for it. Here each name being looked up has a thread of its
+// own (a request for a name already being looked up waits for that answer), and nothing waits
+// for a thread still running when the loop goes: its answer goes nowhere. libcurl is handed the
+// answers (CURLOPT_RESOLVE) rather than starting a lookup thread per transfer, which piled up
+// under a DNS server that does not answer.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -27,11 +27,21 @@ class HostLookup {
     // `error` empty: `addresses` (not empty), in the system resolver's order with the families
     // interleaved (interleave_families). Otherwise why not.
     using Done = std::function<void(const std::string& error, const Addresses& addresses)>;
+    // What a lookup thread found. `no_such_name`: the DNS said the name does not exist.
+    struct Answer {
+        std::string error;
+        bool no_such_name = false;
+        Addresses addresses;
+    };
+    // Runs on a lookup thread: getaddrinfo, unless a test gives another.
+    using Resolver = Answer (*)(const std::string& host, std::uint16_t port);
     using Clock = std::chrono::steady_clock;
     static constexpr std::chrono::seconds kFreshFor{30};
-    static constexpr std::chrono::hours kStaleFor{1};
+    static constexpr std::chrono::hours kStaleFor{24};     // RFC 8767 §5 suggests 1 to 3 days
+    static constexpr std::chrono::seconds kRetryAfter{5};  // after a refresh that failed
 
-    explicit HostLookup(boost::asio::io_context& io, Clock::duration fresh_for = kFreshFor);
+    explicit HostLookup(boost::asio::io_context& io, Clock::duration fresh_for = kFreshFor,
+                        Resolver resolver = nullptr);
     // On the loop's thread, or once it has stopped running. Lookups still running are
     // abandoned: their `done` is never called.
     ~HostLookup();
@@ -46,11 +56,15 @@ class HostLookup {
     // Older than `fresh_for` they are still given, for up to kStaleFor more, while a lookup
     // started here refreshes them (serve-stale, RFC 8767): a DNS server that stops answering,
     // or a lookup that fails, does not stop an upstream whose addresses still answer (libcurl
-    // would have reused its connections without asking). The pointer is good until the next
-    // call of remember().
+    // would have reused its connections without asking). A failed refresh is tried again
+    // kRetryAfter later; an answer that the name does not exist forgets them. The pointer is
+    // good until the next call of known(), remember() or prefer().
     const Addresses* known(const std::string& origin);
     // lookup() does not remember its answers: the caller does, in the order it prefers.
     void remember(const std::string& host, std::uint16_t port, Addresses addresses);
+    // `used` answered first: it goes first next time, the families interleaved again, the
+    // answer's age unchanged. Nothing when `used` is no longer among the addresses.
+    void prefer(const std::string& origin, const boost::asio::ip::tcp::endpoint& used);
 
   private:
     // What a lookup thread shares with the loop: null once the loop's side is gone.
@@ -58,18 +72,19 @@ class HostLookup {
         std::mutex mutex;
         boost::asio::io_context* io = nullptr;
     };
-    void finish(const std::string& key, const std::string& error, const Addresses& addresses);
+    void finish(const std::string& key, const Answer& answer);
 
     struct Known {
         Addresses addresses;
         Clock::time_point fresh_until;
+        Clock::time_point refresh_after;  // no refresh before (set when one failed)
         std::string host;
         std::uint16_t port = 0;
     };
     static constexpr std::size_t kPruneAbove = 64;  // then answers past kStaleFor are dropped
 
     Clock::duration fresh_for_;
-
+    Resolver resolver_;
     std::shared_ptr<Link> link_;
     std::unordered_map<std::string, std::vector<Done>> waiting_;  // "host:port" -> its waiters
     std::unordered_map<std::string, Known> known_;                // "host:port" -> its answer

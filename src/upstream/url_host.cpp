@@ -76,6 +76,14 @@ std::optional<UrlHost> name_for_libcurl(std::string_view url) {
     bool letters = false;
     for (const char c : host->host) letters = letters || is_letter(c);
     if (!letters) return std::nullopt;  // 10.1.2.3, and the shorthand forms such as 127.1
+    // libcurl answers localhost and *.localhost itself, with the loopback addresses (RFC 6761
+    // §6.3), where the system resolver may know no such name.
+    const std::string_view name = host->host;
+    constexpr std::string_view kLocal = ".localhost";
+    const bool local = str::iequals(name, kLocal.substr(1)) ||
+                       (name.size() > kLocal.size() &&
+                        str::iequals(name.substr(name.size() - kLocal.size()), kLocal));
+    if (local) return std::nullopt;
     return host;
 }
 

@@ -4,9 +4,11 @@
 // exist: the DNS error tests of test_serve.py and test_faults.py.)
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -28,6 +30,47 @@ void run_until(boost::asio::io_context& io, Done done, std::chrono::milliseconds
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
 }
+
+boost::asio::ip::tcp::endpoint at(const char* address) {
+    return boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address(address), 443);
+}
+
+// A resolver for the tests (it runs on the lookup thread): finds 10.0.0.9, fails, or says the
+// name does not exist; counts its calls.
+struct FakeResolver {
+    enum Mode { found, fails, no_such_name };
+    static inline std::atomic<int> mode{found};
+    static inline std::atomic<int> calls{0};
+    static inline std::mutex mutex;
+    static inline std::string host;
+
+    static void reset(Mode m) {
+        mode = m;
+        calls = 0;
+    }
+    static std::string last_host() {
+        const std::lock_guard<std::mutex> lock(mutex);
+        return host;
+    }
+    static HostLookup::Answer resolve(const std::string& name, std::uint16_t port) {
+        ++calls;
+        {
+            const std::lock_guard<std::mutex> lock(mutex);
+            host = name;
+        }
+        switch (mode.load()) {
+            case found:
+                return {"",
+                        false,
+                        {boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("10.0.0.9"),
+                                                        port)}};
+            case fails:
+                return {"Temporary failure in name resolution", false, {}};
+            default:
+                return {"Name or service not known", true, {}};
+        }
+    }
+};
 
 }  // namespace
 
@@ -82,36 +125,79 @@ TEST_SUITE("upstream.host_lookup") {
         "known answers are kept, per host and port; past their time they are still given "
         "while one lookup refreshes them") {
         boost::asio::io_context io;
-        HostLookup lookup(io, std::chrono::milliseconds(300));
-        CHECK(lookup.known("localhost:443") == nullptr);
-        const HostLookup::Addresses old{{boost::asio::ip::make_address("10.0.0.1"), 443}};
-        lookup.remember("localhost", 443, old);
-        REQUIRE(lookup.known("localhost:443") != nullptr);
-        CHECK(*lookup.known("localhost:443") == old);
-        CHECK(lookup.known("localhost:80") == nullptr);
+        FakeResolver::reset(FakeResolver::found);
+        HostLookup lookup(io, std::chrono::milliseconds(500), &FakeResolver::resolve);
+        CHECK(lookup.known("h.test:443") == nullptr);
+        lookup.remember("h.test", 443, {at("10.0.0.1")});
+        REQUIRE(lookup.known("h.test:443") != nullptr);
+        CHECK(*lookup.known("h.test:443") == HostLookup::Addresses{at("10.0.0.1")});
+        CHECK(lookup.known("h.test:80") == nullptr);
         CHECK(lookup.names_in_flight() == 0);  // fresh: nothing looked up
 
-        std::this_thread::sleep_for(std::chrono::milliseconds(350));
+        std::this_thread::sleep_for(std::chrono::milliseconds(600));
         for (int i = 0; i < 3; ++i) {  // stale: given at once, and refreshed once
-            REQUIRE(lookup.known("localhost:443") != nullptr);
-            CHECK(*lookup.known("localhost:443") == old);
+            REQUIRE(lookup.known("h.test:443") != nullptr);
+            CHECK(*lookup.known("h.test:443") == HostLookup::Addresses{at("10.0.0.1")});
         }
         CHECK(lookup.names_in_flight() == 1);
         run_until(
             io, [&] { return lookup.names_in_flight() == 0; }, std::chrono::seconds(10));
-        const HostLookup::Addresses* now = lookup.known("localhost:443");
-        REQUIRE(now != nullptr);
-        REQUIRE(!now->empty());
-        CHECK(now->front().address().is_loopback());
-        CHECK(now->front().port() == 443);
+        REQUIRE(lookup.known("h.test:443") != nullptr);
+        CHECK(*lookup.known("h.test:443") == HostLookup::Addresses{at("10.0.0.9")});
         CHECK(lookup.names_in_flight() == 0);  // fresh again
+        CHECK(FakeResolver::calls == 1);
+        CHECK(FakeResolver::last_host() == "h.test");
+    }
+
+    TEST_CASE("a refresh that fails keeps the old addresses and is tried again only later") {
+        boost::asio::io_context io;
+        FakeResolver::reset(FakeResolver::fails);
+        HostLookup lookup(io, std::chrono::milliseconds(0), &FakeResolver::resolve);
+        lookup.remember("h.test", 443, {at("10.0.0.1")});
+        REQUIRE(lookup.known("h.test:443") != nullptr);  // stale at once: a refresh starts
+        run_until(
+            io, [&] { return lookup.names_in_flight() == 0; }, std::chrono::seconds(10));
+        for (int i = 0; i < 5; ++i) {  // within kRetryAfter: no new lookup
+            REQUIRE(lookup.known("h.test:443") != nullptr);
+            CHECK(*lookup.known("h.test:443") == HostLookup::Addresses{at("10.0.0.1")});
+        }
+        CHECK(lookup.names_in_flight() == 0);
+        CHECK(FakeResolver::calls == 1);
+    }
+
+    TEST_CASE("an answer that the name does not exist forgets the old addresses") {
+        boost::asio::io_context io;
+        FakeResolver::reset(FakeResolver::no_such_name);
+        HostLookup lookup(io, std::chrono::milliseconds(0), &FakeResolver::resolve);
+        lookup.remember("h.test", 443, {at("10.0.0.1")});
+        REQUIRE(lookup.known("h.test:443") != nullptr);  // stale at once: a refresh starts
+        run_until(
+            io, [&] { return lookup.names_in_flight() == 0; }, std::chrono::seconds(10));
+        CHECK(lookup.known("h.test:443") == nullptr);
+        CHECK(FakeResolver::calls == 1);
+    }
+
+    TEST_CASE("the address that answered goes first, the families interleaved, its age kept") {
+        boost::asio::io_context io;
+        FakeResolver::reset(FakeResolver::found);
+        HostLookup lookup(io, std::chrono::milliseconds(500), &FakeResolver::resolve);
+        lookup.remember("h.test", 443, {at("::1"), at("10.0.0.1"), at("::2"), at("10.0.0.2")});
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        lookup.prefer("h.test:443", at("10.0.0.1"));
+        lookup.prefer("h.test:443", at("10.9.9.9"));  // not among them: nothing
+        lookup.prefer("other:443", at("10.0.0.1"));   // not known: nothing
+        REQUIRE(lookup.known("h.test:443") != nullptr);
+        CHECK(*lookup.known("h.test:443") ==
+              HostLookup::Addresses{at("10.0.0.1"), at("::1"), at("10.0.0.2"), at("::2")});
+        CHECK(lookup.names_in_flight() == 0);
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        REQUIRE(lookup.known("h.test:443") != nullptr);  // 600 ms old: stale, as before prefer()
+        CHECK(lookup.names_in_flight() == 1);
+        run_until(
+            io, [&] { return lookup.names_in_flight() == 0; }, std::chrono::seconds(10));
     }
 
     TEST_CASE("the families alternate, each in the resolver's order, the first family first") {
-        using boost::asio::ip::make_address;
-        const auto at = [](const char* address) {
-            return boost::asio::ip::tcp::endpoint(make_address(address), 443);
-        };
         CHECK(interleave_families({}).empty());
         CHECK(
             interleave_families(

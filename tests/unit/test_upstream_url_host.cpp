@@ -48,15 +48,20 @@ TEST_SUITE("upstream.url_host") {
         REQUIRE(n);
         CHECK(n->host == "Gateway.Example");
         CHECK(n->port == 8443);
+        n = name_for_libcurl("https://localhost.example/v1");
+        REQUIRE(n);
+        CHECK(n->host == "localhost.example");
         n = name_for_libcurl("http://ollama.local:11434/api?x#y");
         REQUIRE(n);
         CHECK(n->host == "ollama.local");
         CHECK(n->port == 11434);
-        for (const char* url : {"https://127.0.0.1:8443/v1", "https://[::1]/v1",
-                                "https://127.1/v1",            // shorthand IPv4: an address too
-                                "https://api.openai.com./v1",  // libcurl strips the dot itself
-                                "https://user@api.openai.com/v1", "https://bücher.de/",
-                                "ftp://files.example/x", "api.openai.com/v1"}) {
+        for (const char* url :
+             {"https://127.0.0.1:8443/v1", "https://[::1]/v1",
+              "https://127.1/v1",            // shorthand IPv4: an address too
+              "https://api.openai.com./v1",  // libcurl strips the dot itself
+              "https://LocalHost:8443/v1",   // libcurl answers these itself
+              "http://app.localhost:3000/v1", "https://user@api.openai.com/v1",
+              "https://bücher.de/", "ftp://files.example/x", "api.openai.com/v1"}) {
             const std::string shown = url;
             CAPTURE(shown);
             CHECK_FALSE(name_for_libcurl(url));
