@@ -67,9 +67,11 @@ std::optional<UrlHost> name_for_libcurl(std::string_view url) {
     } else {
         return std::nullopt;
     }
-    if (proxy_configured(scheme)) return std::nullopt;
     const std::string_view rest = url.substr(scheme.size() + 3);
     auto host = parse_authority(rest.substr(0, rest.find_first_of("/?#")), default_port);
+    if (host && proxy_configured(scheme) && !no_proxy_exempts(host->host, no_proxy_setting())) {
+        return std::nullopt;  // the proxy looks the name up
+    }
     // An address, or a name ending in a dot (libcurl strips it for its own lookups): libcurl
     // needs no help.
     if (!host || host->bracketed || host->host.back() == '.') return std::nullopt;
@@ -85,6 +87,41 @@ std::optional<UrlHost> name_for_libcurl(std::string_view url) {
                         str::iequals(name.substr(name.size() - kLocal.size()), kLocal));
     if (local) return std::nullopt;
     return host;
+}
+
+bool no_proxy_exempts(std::string_view host, std::string_view no_proxy) {
+    if (no_proxy == "*") return true;
+    if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+    const auto blank = [](char c) { return c == ' ' || c == '\t'; };
+    std::size_t i = 0;
+    while (i < no_proxy.size()) {
+        while (i < no_proxy.size() && blank(no_proxy[i])) ++i;
+        const std::size_t start = i;
+        while (i < no_proxy.size() && !blank(no_proxy[i]) && no_proxy[i] != ',') ++i;
+        std::string_view token = no_proxy.substr(start, i - start);
+        if (!token.empty() && token.back() == '.') token.remove_suffix(1);
+        if (!token.empty() && token.front() == '.') token.remove_prefix(1);
+        if (!token.empty() && token.size() <= host.size()) {
+            const std::size_t cut = host.size() - token.size();
+            if (str::iequals(host.substr(cut), token) && (cut == 0 || host[cut - 1] == '.')) {
+                return true;
+            }
+        }
+        while (i < no_proxy.size() && blank(no_proxy[i])) ++i;
+        if (i >= no_proxy.size() || no_proxy[i] != ',') break;  // a blank ends the list
+        while (i < no_proxy.size() && no_proxy[i] == ',') ++i;
+    }
+    return false;
+}
+
+std::string_view no_proxy_setting() {
+    static const std::string value = [] {
+        for (const char* name : {"no_proxy", "NO_PROXY"}) {  // libcurl's order
+            if (const char* v = std::getenv(name)) return std::string(v);
+        }
+        return std::string();
+    }();
+    return value;
 }
 
 bool proxy_configured(std::string_view scheme) {

@@ -806,6 +806,11 @@ class NamespaceTest(unittest.TestCase):
         # at 5 s, not 1 s, and the loop stood still meanwhile (CURLOPT_QUICK_EXIT).
         self.silent_dns("curl")
 
+    def test_a_dns_server_that_never_answers_for_names_no_proxy_exempts(self):
+        # With a proxy named and no_proxy exempting the upstream, libcurl connects directly, so
+        # the gateway looks the name up for it as without a proxy.
+        self.silent_dns("curl-no-proxy")
+
     def test_a_host_name_through_libcurl_is_answered_at_once_every_time(self):
         # libcurl's threaded resolver closes its socketpair without the close-socket callback,
         # and the connection's socket then gets the same number: the watch of the closed one was
@@ -980,6 +985,8 @@ def inside_silent_dns(client):
     toml = (service_toml("silent", f"http://silent.test:{mock.port}", 1000) +
             service_toml("other", f"http://otherhost.test:{mock.port}", 1000))
     env = dict(harness.NATIVE_CLIENT_ENV, LLMGW_UPSTREAM_CLIENT="curl" if client == "curl" else "")
+    if client == "curl-no-proxy":  # libcurl carries it (a proxy is named), no_proxy exempts both
+        env.update(http_proxy="http://127.0.0.1:9", no_proxy="silent.test,otherhost.test")
     gw = harness.Gateway(mock.port, services_toml=toml, env=env, args=("--threads", "1"))
     try:
         out = {"threads_before": threads_of(gw.proc.pid)}

@@ -67,4 +67,21 @@ TEST_SUITE("upstream.url_host") {
             CHECK_FALSE(name_for_libcurl(url));
         }
     }
+
+    TEST_CASE("NO_PROXY as libcurl reads it: names and their subdomains, any case, or *") {
+        using llmgw::upstream::no_proxy_exempts;
+        CHECK(no_proxy_exempts("api.openai.com", "*"));
+        CHECK(no_proxy_exempts("api.openai.com", "openai.com"));
+        CHECK(no_proxy_exempts("api.openai.com", ".OpenAI.com"));
+        CHECK(no_proxy_exempts("api.openai.com.", "openai.com."));
+        CHECK(no_proxy_exempts("api.openai.com", "localhost, api.openai.com"));
+        CHECK(no_proxy_exempts("api.openai.com", "localhost,,  ,api.openai.com"));
+        CHECK(no_proxy_exempts("openai.com", "openai.com"));
+        CHECK_FALSE(no_proxy_exempts("api.openai.com", ""));
+        CHECK_FALSE(no_proxy_exempts("api.openai.com", " *"));      // only "*" itself
+        CHECK_FALSE(no_proxy_exempts("api.openai.com", "ai.com"));  // not a domain of it
+        CHECK_FALSE(no_proxy_exempts("api.openai.com", "api.openai.com.uk"));
+        CHECK_FALSE(no_proxy_exempts("api.openai.com", "10.0.0.0/8,::1"));
+        CHECK_FALSE(no_proxy_exempts("api.openai.com", "localhost api.openai.com"));  // blank ends
+    }
 }
