@@ -45,10 +45,20 @@ HostLookup::Answer system_resolve(const std::string& host, std::uint16_t port) {
     return {std::string(), false, interleave_families(addresses)};
 }
 
+// `first` to the front when it is among `addresses`, the families interleaved again after it.
+void move_to_front(HostLookup::Addresses& addresses, const tcp::endpoint& first) {
+    const auto at = std::find(addresses.begin(), addresses.end(), first);
+    if (at == addresses.end() || at == addresses.begin()) return;
+    std::rotate(addresses.begin(), at, at + 1);
+    addresses = interleave_families(addresses);
+}
+
 }  // namespace
 
-HostLookup::HostLookup(boost::asio::io_context& io, Clock::duration fresh_for, Resolver resolver)
+HostLookup::HostLookup(boost::asio::io_context& io, Clock::duration fresh_for, Resolver resolver,
+                       Clock::duration retry_after)
     : fresh_for_(fresh_for),
+      retry_after_(retry_after),
       resolver_(resolver ? resolver : &system_resolve),
       link_(std::make_shared<Link>()) {
     link_->io = &io;
@@ -125,18 +135,15 @@ void HostLookup::remember(const std::string& host, std::uint16_t port, Addresses
         std::erase_if(known_,
                       [&](const auto& e) { return now >= e.second.fresh_until + kStaleFor; });
     }
-    known_[host + ":" + std::to_string(port)] =
-        Known{std::move(addresses), now + fresh_for_, Clock::time_point(), host, port};
+    Known& entry = known_[host + ":" + std::to_string(port)];
+    if (!entry.addresses.empty()) move_to_front(addresses, entry.addresses.front());
+    entry = Known{std::move(addresses), now + fresh_for_, Clock::time_point(), host, port};
 }
 
 void HostLookup::prefer(const std::string& origin, const boost::asio::ip::tcp::endpoint& used) {
-    const auto it = known_.find(origin);
-    if (it == known_.end()) return;
-    Addresses& addresses = it->second.addresses;
-    const auto at = std::find(addresses.begin(), addresses.end(), used);
-    if (at == addresses.end() || at == addresses.begin()) return;
-    std::rotate(addresses.begin(), at, at + 1);
-    addresses = interleave_families(addresses);
+    if (const auto it = known_.find(origin); it != known_.end()) {
+        move_to_front(it->second.addresses, used);
+    }
 }
 
 void HostLookup::finish(const std::string& key, const Answer& answer) {
@@ -146,7 +153,7 @@ void HostLookup::finish(const std::string& key, const Answer& answer) {
             if (answer.no_such_name) {
                 known_.erase(k);
             } else {
-                k->second.refresh_after = Clock::now() + kRetryAfter;
+                k->second.refresh_after = Clock::now() + retry_after_;
             }
         }
     }

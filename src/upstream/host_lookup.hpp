@@ -40,8 +40,9 @@ class HostLookup {
     static constexpr std::chrono::hours kStaleFor{24};     // RFC 8767 §5 suggests 1 to 3 days
     static constexpr std::chrono::seconds kRetryAfter{5};  // after a refresh that failed
 
+    // Tests shorten the times and give a resolver of their own.
     explicit HostLookup(boost::asio::io_context& io, Clock::duration fresh_for = kFreshFor,
-                        Resolver resolver = nullptr);
+                        Resolver resolver = nullptr, Clock::duration retry_after = kRetryAfter);
     // On the loop's thread, or once it has stopped running. Lookups still running are
     // abandoned: their `done` is never called.
     ~HostLookup();
@@ -56,11 +57,13 @@ class HostLookup {
     // Older than `fresh_for` they are still given, for up to kStaleFor more, while a lookup
     // started here refreshes them (serve-stale, RFC 8767): a DNS server that stops answering,
     // or a lookup that fails, does not stop an upstream whose addresses still answer (libcurl
-    // would have reused its connections without asking). A failed refresh is tried again
-    // kRetryAfter later; an answer that the name does not exist forgets them. The pointer is
-    // good until the next call of known(), remember() or prefer().
+    // would have reused its connections without asking). After a failed refresh, the next is
+    // started by the first call kRetryAfter later or more; an answer that the name does not
+    // exist forgets them. The pointer is good until the next call of known(), remember() or
+    // prefer(), or the next handler the loop runs.
     const Addresses* known(const std::string& origin);
-    // lookup() does not remember its answers: the caller does, in the order it prefers.
+    // lookup() does not remember its answers: the caller does. The address that went first
+    // (prefer()) stays first if it is still among them.
     void remember(const std::string& host, std::uint16_t port, Addresses addresses);
     // `used` answered first: it goes first next time, the families interleaved again, the
     // answer's age unchanged. Nothing when `used` is no longer among the addresses.
@@ -84,6 +87,7 @@ class HostLookup {
     static constexpr std::size_t kPruneAbove = 64;  // then answers past kStaleFor are dropped
 
     Clock::duration fresh_for_;
+    Clock::duration retry_after_;
     Resolver resolver_;
     std::shared_ptr<Link> link_;
     std::unordered_map<std::string, std::vector<Done>> waiting_;  // "host:port" -> its waiters

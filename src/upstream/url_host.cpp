@@ -9,12 +9,29 @@ namespace llmgw::upstream {
 
 namespace {
 
-bool proxy_named(std::initializer_list<const char*> names) {
+// The first of these variables that is set and not empty, as libcurl picks them; empty if none.
+std::string proxy_named(std::initializer_list<const char*> names) {
     for (const char* name : names) {
         const char* value = std::getenv(name);
-        if (value && *value) return true;
+        if (value && *value) return value;
     }
-    return false;
+    return {};
+}
+
+// The proxy libcurl would use for `scheme`, read once.
+const std::string& proxy_for(std::string_view scheme) {
+    static const std::string http = proxy_named({"http_proxy", "all_proxy", "ALL_PROXY"});
+    static const std::string https =
+        proxy_named({"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"});
+    return scheme == "https" ? https : http;
+}
+
+// Whether the proxy for `scheme` is given host names: any but socks4:// and socks5://, for
+// which libcurl looks the name up itself and sends the address.
+bool proxy_takes_names(std::string_view scheme) {
+    const std::string& proxy = proxy_for(scheme);
+    return !proxy.empty() && !str::istarts_with(proxy, "socks4://") &&
+           !str::istarts_with(proxy, "socks5://");
 }
 
 bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -69,7 +86,7 @@ std::optional<UrlHost> name_for_libcurl(std::string_view url) {
     }
     const std::string_view rest = url.substr(scheme.size() + 3);
     auto host = parse_authority(rest.substr(0, rest.find_first_of("/?#")), default_port);
-    if (host && proxy_configured(scheme) && !no_proxy_exempts(host->host, no_proxy_setting())) {
+    if (host && proxy_takes_names(scheme) && !no_proxy_exempts(host->host, no_proxy_setting())) {
         return std::nullopt;  // the proxy looks the name up
     }
     // An address, or a name ending in a dot (libcurl strips it for its own lookups): libcurl
@@ -95,7 +112,8 @@ bool no_proxy_exempts(std::string_view host, std::string_view no_proxy) {
     const auto blank = [](char c) { return c == ' ' || c == '\t'; };
     std::size_t i = 0;
     while (i < no_proxy.size()) {
-        while (i < no_proxy.size() && blank(no_proxy[i])) ++i;
+        // Commas and blanks both separate names (blanks deprecated by libcurl 7.88, still read).
+        while (i < no_proxy.size() && (blank(no_proxy[i]) || no_proxy[i] == ',')) ++i;
         const std::size_t start = i;
         while (i < no_proxy.size() && !blank(no_proxy[i]) && no_proxy[i] != ',') ++i;
         std::string_view token = no_proxy.substr(start, i - start);
@@ -107,9 +125,6 @@ bool no_proxy_exempts(std::string_view host, std::string_view no_proxy) {
                 return true;
             }
         }
-        while (i < no_proxy.size() && blank(no_proxy[i])) ++i;
-        if (i >= no_proxy.size() || no_proxy[i] != ',') break;  // a blank ends the list
-        while (i < no_proxy.size() && no_proxy[i] == ',') ++i;
     }
     return false;
 }
@@ -117,17 +132,14 @@ bool no_proxy_exempts(std::string_view host, std::string_view no_proxy) {
 std::string_view no_proxy_setting() {
     static const std::string value = [] {
         for (const char* name : {"no_proxy", "NO_PROXY"}) {  // libcurl's order
-            if (const char* v = std::getenv(name)) return std::string(v);
+            const char* v = std::getenv(name);
+            if (v && *v) return std::string(v);  // empty counts as not set, as for libcurl
         }
         return std::string();
     }();
     return value;
 }
 
-bool proxy_configured(std::string_view scheme) {
-    static const bool http = proxy_named({"http_proxy", "all_proxy", "ALL_PROXY"});
-    static const bool https = proxy_named({"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"});
-    return scheme == "https" ? https : http;
-}
+bool proxy_configured(std::string_view scheme) { return !proxy_for(scheme).empty(); }
 
 }  // namespace llmgw::upstream

@@ -777,7 +777,8 @@ class NamespaceTest(unittest.TestCase):
         got = self.inside("silent_dns", client)
         self.assertGreaterEqual(got["dns_queries"], 1, got)
         for other in ("other", "other_after"):
-            self.assertEqual(got[other]["status"], 200, got)
+            # Through a SOCKS5 proxy nobody runs, the other name is a connection error at once.
+            self.assertEqual(got[other]["status"], 503 if client == "curl-socks5" else 200, got)
             self.assertLess(got[other]["seconds"], 0.5, got)
         slow = got["silent"]
         self.assertEqual(slow["status"], 504, got)
@@ -810,6 +811,11 @@ class NamespaceTest(unittest.TestCase):
         # With a proxy named and no_proxy exempting the upstream, libcurl connects directly, so
         # the gateway looks the name up for it as without a proxy.
         self.silent_dns("curl-no-proxy")
+
+    def test_a_dns_server_that_never_answers_behind_a_socks5_proxy(self):
+        # socks5:// (unlike socks5h://) is given addresses: libcurl looks the name up itself,
+        # so the gateway looks it up for libcurl as without a proxy.
+        self.silent_dns("curl-socks5")
 
     def test_a_host_name_through_libcurl_is_answered_at_once_every_time(self):
         # libcurl's threaded resolver closes its socketpair without the close-socket callback,
@@ -987,6 +993,8 @@ def inside_silent_dns(client):
     env = dict(harness.NATIVE_CLIENT_ENV, LLMGW_UPSTREAM_CLIENT="curl" if client == "curl" else "")
     if client == "curl-no-proxy":  # libcurl carries it (a proxy is named), no_proxy exempts both
         env.update(http_proxy="http://127.0.0.1:9", no_proxy="silent.test,otherhost.test")
+    if client == "curl-socks5":  # a proxy given addresses, not names: nothing listens there
+        env.update(all_proxy="socks5://127.0.0.1:9")
     gw = harness.Gateway(mock.port, services_toml=toml, env=env, args=("--threads", "1"))
     try:
         out = {"threads_before": threads_of(gw.proc.pid)}

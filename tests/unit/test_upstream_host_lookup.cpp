@@ -35,10 +35,10 @@ boost::asio::ip::tcp::endpoint at(const char* address) {
     return boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address(address), 443);
 }
 
-// A resolver for the tests (it runs on the lookup thread): finds 10.0.0.9, fails, or says the
-// name does not exist; counts its calls.
+// A resolver for the tests (it runs on the lookup thread): finds 10.0.0.9 or four addresses
+// (port 443), fails, or says the name does not exist; counts its calls.
 struct FakeResolver {
-    enum Mode { found, fails, no_such_name };
+    enum Mode { found, found_four, fails, no_such_name };
     static inline std::atomic<int> mode{found};
     static inline std::atomic<int> calls{0};
     static inline std::mutex mutex;
@@ -64,6 +64,8 @@ struct FakeResolver {
                         false,
                         {boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("10.0.0.9"),
                                                         port)}};
+            case found_four:
+                return {"", false, {at("::1"), at("10.0.0.2"), at("::2"), at("10.0.0.1")}};
             case fails:
                 return {"Temporary failure in name resolution", false, {}};
             default:
@@ -126,7 +128,7 @@ TEST_SUITE("upstream.host_lookup") {
         "while one lookup refreshes them") {
         boost::asio::io_context io;
         FakeResolver::reset(FakeResolver::found);
-        HostLookup lookup(io, std::chrono::milliseconds(500), &FakeResolver::resolve);
+        HostLookup lookup(io, std::chrono::seconds(1), &FakeResolver::resolve);
         CHECK(lookup.known("h.test:443") == nullptr);
         lookup.remember("h.test", 443, {at("10.0.0.1")});
         REQUIRE(lookup.known("h.test:443") != nullptr);
@@ -134,7 +136,7 @@ TEST_SUITE("upstream.host_lookup") {
         CHECK(lookup.known("h.test:80") == nullptr);
         CHECK(lookup.names_in_flight() == 0);  // fresh: nothing looked up
 
-        std::this_thread::sleep_for(std::chrono::milliseconds(600));
+        std::this_thread::sleep_for(std::chrono::milliseconds(1100));
         for (int i = 0; i < 3; ++i) {  // stale: given at once, and refreshed once
             REQUIRE(lookup.known("h.test:443") != nullptr);
             CHECK(*lookup.known("h.test:443") == HostLookup::Addresses{at("10.0.0.1")});
@@ -152,17 +154,24 @@ TEST_SUITE("upstream.host_lookup") {
     TEST_CASE("a refresh that fails keeps the old addresses and is tried again only later") {
         boost::asio::io_context io;
         FakeResolver::reset(FakeResolver::fails);
-        HostLookup lookup(io, std::chrono::milliseconds(0), &FakeResolver::resolve);
+        HostLookup lookup(io, std::chrono::milliseconds(0), &FakeResolver::resolve,
+                          std::chrono::seconds(1));
         lookup.remember("h.test", 443, {at("10.0.0.1")});
         REQUIRE(lookup.known("h.test:443") != nullptr);  // stale at once: a refresh starts
         run_until(
             io, [&] { return lookup.names_in_flight() == 0; }, std::chrono::seconds(10));
-        for (int i = 0; i < 5; ++i) {  // within kRetryAfter: no new lookup
+        for (int i = 0; i < 5; ++i) {  // within the retry delay: no new lookup
             REQUIRE(lookup.known("h.test:443") != nullptr);
             CHECK(*lookup.known("h.test:443") == HostLookup::Addresses{at("10.0.0.1")});
         }
         CHECK(lookup.names_in_flight() == 0);
         CHECK(FakeResolver::calls == 1);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+        REQUIRE(lookup.known("h.test:443") != nullptr);  // after it: the next refresh
+        CHECK(lookup.names_in_flight() == 1);
+        run_until(
+            io, [&] { return lookup.names_in_flight() == 0; }, std::chrono::seconds(10));
+        CHECK(FakeResolver::calls == 2);
     }
 
     TEST_CASE("an answer that the name does not exist forgets the old addresses") {
@@ -177,12 +186,14 @@ TEST_SUITE("upstream.host_lookup") {
         CHECK(FakeResolver::calls == 1);
     }
 
-    TEST_CASE("the address that answered goes first, the families interleaved, its age kept") {
+    TEST_CASE(
+        "the address that answered goes first, the families interleaved, its age kept, "
+        "and it stays first through a refresh") {
         boost::asio::io_context io;
-        FakeResolver::reset(FakeResolver::found);
-        HostLookup lookup(io, std::chrono::milliseconds(500), &FakeResolver::resolve);
+        FakeResolver::reset(FakeResolver::found_four);
+        HostLookup lookup(io, std::chrono::seconds(2), &FakeResolver::resolve);
         lookup.remember("h.test", 443, {at("::1"), at("10.0.0.1"), at("::2"), at("10.0.0.2")});
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
         lookup.prefer("h.test:443", at("10.0.0.1"));
         lookup.prefer("h.test:443", at("10.9.9.9"));  // not among them: nothing
         lookup.prefer("other:443", at("10.0.0.1"));   // not known: nothing
@@ -190,11 +201,15 @@ TEST_SUITE("upstream.host_lookup") {
         CHECK(*lookup.known("h.test:443") ==
               HostLookup::Addresses{at("10.0.0.1"), at("::1"), at("10.0.0.2"), at("::2")});
         CHECK(lookup.names_in_flight() == 0);
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));
-        REQUIRE(lookup.known("h.test:443") != nullptr);  // 600 ms old: stale, as before prefer()
+        std::this_thread::sleep_for(std::chrono::milliseconds(1700));
+        REQUIRE(lookup.known("h.test:443") != nullptr);  // 2.2 s old: stale, as before prefer()
         CHECK(lookup.names_in_flight() == 1);
         run_until(
             io, [&] { return lookup.names_in_flight() == 0; }, std::chrono::seconds(10));
+        // The refresh answered ::1, 10.0.0.2, ::2, 10.0.0.1: 10.0.0.1 stays first.
+        REQUIRE(lookup.known("h.test:443") != nullptr);
+        CHECK(*lookup.known("h.test:443") ==
+              HostLookup::Addresses{at("10.0.0.1"), at("::1"), at("10.0.0.2"), at("::2")});
     }
 
     TEST_CASE("the families alternate, each in the resolver's order, the first family first") {

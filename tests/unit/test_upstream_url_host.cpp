@@ -36,8 +36,7 @@ TEST_SUITE("upstream.url_host") {
 
     TEST_CASE("libcurl is handed the names of https and http URLs, never addresses") {
         if (proxy_configured("https") || proxy_configured("http")) {
-            MESSAGE("a proxy is configured in this environment: the proxy looks names up");
-            CHECK_FALSE(name_for_libcurl("https://api.openai.com/v1"));
+            MESSAGE("a proxy is configured in this environment: these cases need none");
             return;
         }
         auto n = name_for_libcurl("https://api.openai.com/v1/chat/completions");
@@ -82,6 +81,7 @@ TEST_SUITE("upstream.url_host") {
         CHECK_FALSE(no_proxy_exempts("api.openai.com", "ai.com"));  // not a domain of it
         CHECK_FALSE(no_proxy_exempts("api.openai.com", "api.openai.com.uk"));
         CHECK_FALSE(no_proxy_exempts("api.openai.com", "10.0.0.0/8,::1"));
-        CHECK_FALSE(no_proxy_exempts("api.openai.com", "localhost api.openai.com"));  // blank ends
+        CHECK(no_proxy_exempts("api.openai.com", "localhost api.openai.com"));  // 7.88: blanks too
+        CHECK(no_proxy_exempts("api.openai.com", "localhost\t.openai.com ,x"));
     }
 }
