@@ -72,8 +72,7 @@ void CurlAttempt::start() {
         begin(std::string());
         return;
     }
-    const std::string origin = name_->host + ":" + std::to_string(name_->port);
-    if (const auto* known = names_.known(origin)) {
+    if (const auto* known = names_.known(HostLookup::origin(name_->host, name_->port))) {
         begin(resolve_entry(*name_, *known));
         return;
     }
@@ -87,9 +86,7 @@ void CurlAttempt::start() {
                       looking_up_ = false;
                       if (!error.empty()) {
                           AttemptOwner* owner = std::exchange(owner_, nullptr);
-                          owner->on_attempt_end(
-                              GatewayError{ErrorType::dns, "upstream host could not be resolved: " +
-                                                               name_->host + " (" + error + ")"});
+                          owner->on_attempt_end(unresolved(name_->host, error));
                           return;
                       }
                       names_.remember(name_->host, name_->port, addresses);

@@ -167,9 +167,7 @@ void H1Attempt::open_fresh() {
                              if (!self || !self->owner_) return;
                              self->looking_up_ = false;
                              if (!error.empty()) {
-                                 self->end(GatewayError{
-                                     ErrorType::dns, "upstream host could not be resolved: " +
-                                                         self->target_.host + " (" + error + ")"});
+                                 self->end(unresolved(self->target_.host, error));
                                  return;
                              }
                              self->pool_.names().remember(self->target_.host, self->target_.port,

@@ -70,7 +70,7 @@ HostLookup::~HostLookup() {
 }
 
 void HostLookup::lookup(const std::string& host, std::uint16_t port, Done done) {
-    std::string key = host + ":" + std::to_string(port);
+    std::string key = origin(host, port);
     auto& waiters = waiting_[key];
     waiters.push_back(std::move(done));
     if (waiters.size() > 1) return;  // that name is being looked up: its answer serves this one too
@@ -93,6 +93,11 @@ void HostLookup::lookup(const std::string& host, std::uint16_t port, Done done) 
     } catch (const std::exception& e) {  // no thread to be had (limits, memory)
         report(Answer{std::string("could not start a lookup: ") + e.what(), false, {}});
     }
+}
+
+GatewayError unresolved(const std::string& host, const std::string& why) {
+    return GatewayError{ErrorType::dns,
+                        "upstream host could not be resolved: " + host + " (" + why + ")"};
 }
 
 HostLookup::Addresses interleave_families(const HostLookup::Addresses& addresses) {
@@ -135,7 +140,7 @@ void HostLookup::remember(const std::string& host, std::uint16_t port, Addresses
         std::erase_if(known_,
                       [&](const auto& e) { return now >= e.second.fresh_until + kStaleFor; });
     }
-    Known& entry = known_[host + ":" + std::to_string(port)];
+    Known& entry = known_[origin(host, port)];
     if (!entry.addresses.empty()) move_to_front(addresses, entry.addresses.front());
     entry = Known{std::move(addresses), now + fresh_for_, Clock::time_point(), host, port};
 }

@@ -19,6 +19,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "util/gateway_error.hpp"
+
 namespace llmgw::upstream {
 
 class HostLookup {
@@ -49,11 +51,16 @@ class HostLookup {
     HostLookup(const HostLookup&) = delete;
     HostLookup& operator=(const HostLookup&) = delete;
 
+    // The key of a host and port here: "host:port" (H1Target::origin is written the same way).
+    static std::string origin(const std::string& host, std::uint16_t port) {
+        return host + ":" + std::to_string(port);
+    }
+
     // `done` runs on the loop, never from inside lookup().
     void lookup(const std::string& host, std::uint16_t port, Done done);
     std::size_t names_in_flight() const { return waiting_.size(); }
 
-    // Addresses of `origin` ("host:port", as lookup() makes it) remembered earlier, or null.
+    // Addresses of `origin` (origin(host, port)) remembered earlier, or null.
     // Older than `fresh_for` they are still given, for up to kStaleFor more, while a lookup
     // started here refreshes them (serve-stale, RFC 8767): a DNS server that stops answering,
     // or a lookup that fails, does not stop an upstream whose addresses still answer (libcurl
@@ -93,6 +100,9 @@ class HostLookup {
     std::unordered_map<std::string, std::vector<Done>> waiting_;  // "host:port" -> its waiters
     std::unordered_map<std::string, Known> known_;                // "host:port" -> its answer
 };
+
+// What an attempt reports when the lookup of `host` failed, `why` being lookup()'s error.
+GatewayError unresolved(const std::string& host, const std::string& why);
 
 // RFC 8305 §4: the addresses alternate between the families, beginning with the first
 // address's, each family's in the resolver's order. A family none of whose addresses answers

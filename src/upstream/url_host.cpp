@@ -1,5 +1,6 @@
 #include "upstream/url_host.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <initializer_list>
 
@@ -86,15 +87,11 @@ std::optional<UrlHost> name_for_libcurl(std::string_view url) {
     }
     const std::string_view rest = url.substr(scheme.size() + 3);
     auto host = parse_authority(rest.substr(0, rest.find_first_of("/?#")), default_port);
-    if (host && proxy_takes_names(scheme) && !no_proxy_exempts(host->host, no_proxy_setting())) {
-        return std::nullopt;  // the proxy looks the name up
-    }
     // An address, or a name ending in a dot (libcurl strips it for its own lookups): libcurl
     // needs no help.
     if (!host || host->bracketed || host->host.back() == '.') return std::nullopt;
-    bool letters = false;
-    for (const char c : host->host) letters = letters || is_letter(c);
-    if (!letters) return std::nullopt;  // 10.1.2.3, and the shorthand forms such as 127.1
+    // 10.1.2.3, and the shorthand forms such as 127.1
+    if (std::none_of(host->host.begin(), host->host.end(), is_letter)) return std::nullopt;
     // libcurl answers localhost and *.localhost itself, with the loopback addresses (RFC 6761
     // §6.3), where the system resolver may know no such name.
     const std::string_view name = host->host;
@@ -103,6 +100,9 @@ std::optional<UrlHost> name_for_libcurl(std::string_view url) {
                        (name.size() > kLocal.size() &&
                         str::iequals(name.substr(name.size() - kLocal.size()), kLocal));
     if (local) return std::nullopt;
+    if (proxy_takes_names(scheme) && !no_proxy_exempts(name, no_proxy_setting())) {
+        return std::nullopt;  // the proxy looks the name up
+    }
     return host;
 }
 

@@ -31,6 +31,12 @@ void run_until(boost::asio::io_context& io, Done done, std::chrono::milliseconds
     }
 }
 
+// Runs the loop until every lookup of `lookup` has answered (10 s at most).
+void wait_for_lookups(boost::asio::io_context& io, const HostLookup& lookup) {
+    run_until(
+        io, [&] { return lookup.names_in_flight() == 0; }, std::chrono::seconds(10));
+}
+
 boost::asio::ip::tcp::endpoint at(const char* address) {
     return boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address(address), 443);
 }
@@ -142,8 +148,7 @@ TEST_SUITE("upstream.host_lookup") {
             CHECK(*lookup.known("h.test:443") == HostLookup::Addresses{at("10.0.0.1")});
         }
         CHECK(lookup.names_in_flight() == 1);
-        run_until(
-            io, [&] { return lookup.names_in_flight() == 0; }, std::chrono::seconds(10));
+        wait_for_lookups(io, lookup);
         REQUIRE(lookup.known("h.test:443") != nullptr);
         CHECK(*lookup.known("h.test:443") == HostLookup::Addresses{at("10.0.0.9")});
         CHECK(lookup.names_in_flight() == 0);  // fresh again
@@ -158,8 +163,7 @@ TEST_SUITE("upstream.host_lookup") {
                           std::chrono::seconds(1));
         lookup.remember("h.test", 443, {at("10.0.0.1")});
         REQUIRE(lookup.known("h.test:443") != nullptr);  // stale at once: a refresh starts
-        run_until(
-            io, [&] { return lookup.names_in_flight() == 0; }, std::chrono::seconds(10));
+        wait_for_lookups(io, lookup);
         for (int i = 0; i < 5; ++i) {  // within the retry delay: no new lookup
             REQUIRE(lookup.known("h.test:443") != nullptr);
             CHECK(*lookup.known("h.test:443") == HostLookup::Addresses{at("10.0.0.1")});
@@ -169,8 +173,7 @@ TEST_SUITE("upstream.host_lookup") {
         std::this_thread::sleep_for(std::chrono::milliseconds(1100));
         REQUIRE(lookup.known("h.test:443") != nullptr);  // after it: the next refresh
         CHECK(lookup.names_in_flight() == 1);
-        run_until(
-            io, [&] { return lookup.names_in_flight() == 0; }, std::chrono::seconds(10));
+        wait_for_lookups(io, lookup);
         CHECK(FakeResolver::calls == 2);
     }
 
@@ -180,8 +183,7 @@ TEST_SUITE("upstream.host_lookup") {
         HostLookup lookup(io, std::chrono::milliseconds(0), &FakeResolver::resolve);
         lookup.remember("h.test", 443, {at("10.0.0.1")});
         REQUIRE(lookup.known("h.test:443") != nullptr);  // stale at once: a refresh starts
-        run_until(
-            io, [&] { return lookup.names_in_flight() == 0; }, std::chrono::seconds(10));
+        wait_for_lookups(io, lookup);
         CHECK(lookup.known("h.test:443") == nullptr);
         CHECK(FakeResolver::calls == 1);
     }
@@ -204,8 +206,7 @@ TEST_SUITE("upstream.host_lookup") {
         std::this_thread::sleep_for(std::chrono::milliseconds(1700));
         REQUIRE(lookup.known("h.test:443") != nullptr);  // 2.2 s old: stale, as before prefer()
         CHECK(lookup.names_in_flight() == 1);
-        run_until(
-            io, [&] { return lookup.names_in_flight() == 0; }, std::chrono::seconds(10));
+        wait_for_lookups(io, lookup);
         // The refresh answered ::1, 10.0.0.2, ::2, 10.0.0.1: 10.0.0.1 stays first.
         REQUIRE(lookup.known("h.test:443") != nullptr);
         CHECK(*lookup.known("h.test:443") ==
