@@ -370,17 +370,17 @@ void Session::send_reply(Reply reply) {
     flush();
 }
 
-void Session::start_proxy(ProxyPlan plan) {
+void Session::start_proxy(ProxyPlan&& plan) {
     begin_response(Due::watch);
     plan_ = std::move(plan);
     service_ = plan_.decision.service->name;
     lane_value_ = plan_.decision.lane;
-    lane_ = std::string(routing::to_string(plan_.decision.lane));
-    rule_ = std::string(routing::to_string(plan_.decision.rule));
+    lane_ = routing::to_string(plan_.decision.lane);
+    rule_ = routing::to_string(plan_.decision.rule);
     no_body_ = method_ == "HEAD";
     if (log_enabled(LogLevel::debug)) {
         log_line(LogLevel::debug, request_id_, "route",
-                 {log_str("lane", lane_), log_str("rule", rule_),
+                 {log_str("lane", std::string(lane_)), log_str("rule", std::string(rule_)),
                   log_str("reason", plan_.decision.reason),
                   log_str("upstream", redact_target(plan_.request.url))});
     }
@@ -571,9 +571,10 @@ void Session::log_request() {
     const double duration =
         std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
     log_line(LogLevel::info, request_id_, "request",
-             {log_str("method", method_), log_str("service", service_.empty() ? "-" : service_),
-              log_str("path", redact_target(target_)), log_str("lane", lane_),
-              log_str("rule", rule_), log_num("status", status_),
+             {log_str("method", method_),
+              log_str("service", std::string(service_.empty() ? "-" : service_)),
+              log_str("path", redact_target(target_)), log_str("lane", std::string(lane_)),
+              log_str("rule", std::string(rule_)), log_num("status", status_),
               log_num("bytes_in", body_ ? static_cast<long long>(body_->size()) : 0),
               log_num("bytes_out", static_cast<long long>(bytes_out_)),
               log_ms("ttfb_ms", outcome_.ttfb_ms), log_ms("duration_ms", duration),

@@ -52,7 +52,7 @@ private:
     void run_request(bool has_length);
     void end_busy();
     void send_reply(Reply reply);
-    void start_proxy(ProxyPlan plan);
+    void start_proxy(ProxyPlan&& plan);
     void admit_background();
     void on_lane_full();
     void fall_back_to_edge();
@@ -106,9 +106,11 @@ private:
     bool http10_ = false;
     Clock::time_point started_;
     std::string request_id_;
-    std::string service_;
-    std::string lane_ = "-";
-    std::string rule_ = "-";
+    // For the log and X-Processing-Mode: the configuration's service name and static words,
+    // which outlive every session.
+    std::string_view service_;
+    std::string_view lane_ = "-";
+    std::string_view rule_ = "-";
     std::string error_type_;
     std::string upstream_request_id_;
 

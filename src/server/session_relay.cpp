@@ -226,7 +226,7 @@ void Session::response_done() {
     outcome_ = {};
     plan_ = {};
     fell_back_ = false;
-    service_.clear();
+    service_ = {};
     lane_ = rule_ = "-";
     error_type_.clear();
     upstream_request_id_.clear();

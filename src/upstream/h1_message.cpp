@@ -1,5 +1,9 @@
 #include "upstream/h1_message.hpp"
 
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+
 #include "util/strings.hpp"
 
 namespace llmgw::upstream {
@@ -24,6 +28,27 @@ bool is_framing(std::string_view name) {
     }
 }
 
+// Writes at `at`, which has room: the head is sized once and filled, so a field costs two
+// copies and four stores (appending would check the room and copy the separators one by one).
+char* put(char* at, std::string_view piece) {
+    std::memcpy(at, piece.data(), piece.size());
+    return at + piece.size();
+}
+
+char* put_field(char* at, std::string_view name, std::string_view value) {
+    at = put(at, name);
+    *at++ = ':';
+    *at++ = ' ';
+    at = put(at, value);
+    *at++ = '\r';
+    *at++ = '\n';
+    return at;
+}
+
+constexpr std::size_t field_size(std::string_view name, std::string_view value) {
+    return name.size() + value.size() + 4;
+}
+
 bool sends_length(const UpstreamRequest& request) {
     if (request.body && !request.body->empty()) return true;
     const std::string& m = request.method;
@@ -38,39 +63,46 @@ std::optional<std::string> h1_request_head(const UpstreamRequest& request, const
         if (bad_header) *bad_header = "(method)";
         return std::nullopt;
     }
-    std::size_t size = request.method.size() + target.target.size() + target.authority.size() + 48;
-    for (const HeaderField& f : request.headers) size += f.name.size() + f.value.size() + 4;
-    std::string head;
-    head.reserve(size);
-    head += request.method;
-    head += ' ';
-    head += target.target;
-    head += " HTTP/1.1\r\nHost: ";
     // A configured Host replaces the URL's authority, as with curl (virtual hosts, tunnels).
-    const auto host = request.headers.get("host");
-    if (host && !str::is_safe_field_value(*host)) {
+    const auto configured_host = request.headers.get("host");
+    if (configured_host && !str::is_safe_field_value(*configured_host)) {
         if (bad_header) *bad_header = "Host";
         return std::nullopt;
     }
-    head += host ? *host : std::string_view(target.authority);
-    head += "\r\n";
-    for (const HeaderField& f : request.headers) {
+    const std::string_view host = configured_host ? *configured_host : target.authority;
+    constexpr std::string_view kVersion = " HTTP/1.1\r\n";
+    std::size_t size = request.method.size() + 1 + target.target.size() + kVersion.size() +
+                       field_size("Host", host) + 2;
+    for (const HeaderField& f : request.headers) {  // checked and measured before any is written
         if (is_framing(f.name)) continue;
         if (!str::is_token(f.name) || !str::is_safe_field_value(f.value)) {
             if (bad_header) *bad_header = std::string(f.name);
             return std::nullopt;
         }
-        head += f.name;
-        head += ": ";
-        head += f.value;
-        head += "\r\n";
+        size += field_size(f.name, f.value);
     }
+    char digits[24];
+    std::string_view length;
     if (sends_length(request)) {
-        head += "Content-Length: ";
-        head += std::to_string(request.body ? request.body->size() : 0);
-        head += "\r\n";
+        const auto n = static_cast<std::uint64_t>(request.body ? request.body->size() : 0);
+        const char* end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+        length = std::string_view(digits, static_cast<std::size_t>(end - digits));
+        size += field_size("Content-Length", length);
     }
-    head += "\r\n";
+
+    std::string head(size, '\0');
+    char* p = put(head.data(), request.method);
+    *p++ = ' ';
+    p = put(p, target.target);
+    p = put(p, kVersion);
+    p = put_field(p, "Host", host);
+    for (const HeaderField& f : request.headers) {
+        if (!is_framing(f.name)) p = put_field(p, f.name, f.value);
+    }
+    if (!length.empty()) p = put_field(p, "Content-Length", length);
+    *p++ = '\r';
+    *p++ = '\n';
+    head.resize(static_cast<std::size_t>(p - head.data()));  // measured exactly: the same size
     return head;
 }
 

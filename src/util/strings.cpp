@@ -57,17 +57,22 @@ bool is_safe_field_value(std::string_view s) {
                (has_byte_below(v, 1) || has_byte_below(v ^ (kOnes * '\r'), 1) ||
                 has_byte_below(v ^ (kOnes * '\n'), 1));
     };
-    std::size_t i = 0;
-    for (; i + 8 <= s.size(); i += 8) {
+    const auto word_at = [&](std::size_t i) {
         std::uint64_t v = 0;
-        std::memcpy(&v, s.data() + i, 8);
-        if (has_unsafe_byte(v)) return false;
+        std::memcpy(&v, s.data() + i, 8);  // a fixed size: one load, no call
+        return v;
+    };
+    if (s.size() < 8) {
+        for (const char c : s) {
+            if (c == '\r' || c == '\n' || c == '\0') return false;
+        }
+        return true;
     }
-    if (i == s.size()) return true;
-    // The last few bytes the same way, padded with a harmless byte.
-    std::uint64_t v = kOnes * 'a';
-    std::memcpy(&v, s.data() + i, s.size() - i);
-    return !has_unsafe_byte(v);
+    for (std::size_t i = 0; i + 8 <= s.size(); i += 8) {
+        if (has_unsafe_byte(word_at(i))) return false;
+    }
+    // The last few bytes: the last eight, some of them looked at twice.
+    return s.size() % 8 == 0 || !has_unsafe_byte(word_at(s.size() - 8));
 }
 
 std::string_view trim(std::string_view s) {
