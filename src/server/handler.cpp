@@ -115,14 +115,13 @@ HandlerResult handle_request(const HandlerContext& ctx, const IncomingRequest& r
                                     decision.error().message);
             }
             HandlerResult result;
-            ProxyPlan plan;
-            plan.request.method = std::string(req.method);
+            ProxyPlan& plan = result.action.emplace<ProxyPlan>();  // built where it is returned
+            plan.request.method.assign(req.method);
             plan.request.url = std::move(decision->upstream_url);
             plan.request.headers =
                 routing::upstream_request_headers(headers, *decision->service, id);
             plan.request.body = req.body;
             plan.decision = std::move(*decision);
-            result.action = std::move(plan);
             result.request_id = std::move(id);
             return result;
         }

@@ -58,14 +58,16 @@ std::optional<H1Target> H1TargetCache::get(std::string_view url) {
     const std::size_t cut = target_start(url);
     if (cut == std::string_view::npos) return std::nullopt;
     const std::string_view origin = url.substr(0, cut);
-    auto it = origins_.find(origin);
-    if (it == origins_.end()) {
-        if (origins_.size() >= kMaxOrigins) origins_.clear();
-        it = origins_.emplace(std::string(origin), parse_h1_target(origin)).first;
+    if (last_ == origins_.end() || last_->first != origin) {  // most requests: the same service
+        last_ = origins_.find(origin);
+        if (last_ == origins_.end()) {
+            if (origins_.size() >= kMaxOrigins) origins_.clear();
+            last_ = origins_.emplace(std::string(origin), parse_h1_target(origin)).first;
+        }
     }
     const std::string_view target = url.substr(cut);
-    if (!it->second || !sendable_target(target)) return std::nullopt;
-    H1Target out = *it->second;
+    if (!last_->second || !sendable_target(target)) return std::nullopt;
+    H1Target out = *last_->second;
     out.target = target.empty() ? std::string_view("/") : target;
     return out;
 }

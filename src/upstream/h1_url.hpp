@@ -25,6 +25,9 @@ std::optional<H1Target> parse_h1_target(std::string_view url);
 // their base URLs fixed, so a request pays only for checking its target. One per event loop.
 class H1TargetCache {
 public:
+    H1TargetCache() = default;
+    H1TargetCache(const H1TargetCache&) = delete;  // last_ points into origins_
+    H1TargetCache& operator=(const H1TargetCache&) = delete;
     std::optional<H1Target> get(std::string_view url);
 
 private:
@@ -34,7 +37,9 @@ private:
     };
     static constexpr std::size_t kMaxOrigins = 256;  // then it starts over
     // "http://host:port" -> its target (with target "/"), or nothing when libcurl carries it.
-    std::unordered_map<std::string, std::optional<H1Target>, Hash, std::equal_to<>> origins_;
+    using Origins = std::unordered_map<std::string, std::optional<H1Target>, Hash, std::equal_to<>>;
+    Origins origins_;
+    Origins::iterator last_ = origins_.end();  // the entry found last: checked before hashing
 };
 
 }  // namespace llmgw::upstream
