@@ -96,7 +96,8 @@ TEST_SUITE("upstream.h1") {
     TEST_CASE("the cache starts over past its size and still answers each origin as its own") {
         H1TargetCache cache;
         for (int i = 0; i < 600; ++i) {  // past kMaxOrigins twice, the last hit dropped each time
-            const std::string url = "http://h" + std::to_string(i % 300) + ":81/x" + std::to_string(i);
+            const std::string url =
+                "http://h" + std::to_string(i % 300) + ":81/x" + std::to_string(i);
             CAPTURE(url);
             const auto got = cache.get(url);
             REQUIRE(got);
