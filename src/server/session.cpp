@@ -4,12 +4,13 @@
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/read.hpp>
 
+#include "routing/router.hpp"
 #include "server/http_out.hpp"
 #include "server/plain_request.hpp"
+#include "util/held_clock.hpp"
 #include "util/ids.hpp"
 #include "util/log.hpp"
 #include "util/redact.hpp"
-#include "routing/router.hpp"
 #include "util/strings.hpp"
 
 namespace llmgw::server {
@@ -61,7 +62,7 @@ void Session::drain() {
 
 void Session::set_deadline(Clock::duration after, Due what) {
     due_ = what;
-    deadline_ = Clock::now() + after;
+    deadline_ = steady_now() + after;
     timer_.wake_by(deadline_, weak_from_this(), &Session::on_deadline_timer);
 }
 
@@ -136,6 +137,7 @@ void Session::read_head_bytes() {
 
 void Session::on_head_bytes(const error_code& ec, std::size_t n) {
     if (phase_ == Phase::closed) return;
+    const HeldClock clock;  // the request's start, deadlines, the exchange: one reading
     buffer_.commit(n);
     if (ec == asio::error::eof) {
         // As Beast reads: no byte at all is a clean close, a head cut short is malformed.
@@ -197,7 +199,7 @@ RequestParser& Session::beast_parser() {
 }
 
 void Session::accept_plain(const PlainRequest& plain) {
-    started_ = Clock::now();
+    started_ = steady_now();
     method_.assign(plain.method);
     target_.assign(plain.target);
     keep_alive_ = plain.keep_alive;
@@ -226,7 +228,7 @@ void Session::on_header_read(const error_code& ec) {
         }
         return;
     }
-    started_ = Clock::now();
+    started_ = steady_now();
     const RequestParser& req = *parser_;
     // RFC 9112 §6.3: a Transfer-Encoding that does not end in chunked cannot frame a request;
     // treating it as "no body" would let the body smuggle in a second request.
@@ -303,7 +305,7 @@ void Session::on_body_read(const error_code& ec) {
 void Session::reject_request(int status, ErrorType type, const std::string& message) {
     clear_deadline();
     rejected_ = true;
-    started_ = Clock::now();
+    started_ = steady_now();
     keep_alive_ = false;
     const Headers none;
     request_id_ = new_uuid_v4();
@@ -569,7 +571,7 @@ void Session::close() {
 void Session::log_request() {
     if (!log_enabled(LogLevel::info) || method_.empty()) return;
     const double duration =
-        std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
+        std::chrono::duration<double, std::milli>(steady_now() - started_).count();
     log_line(LogLevel::info, request_id_, "request",
              {log_str("method", method_),
               log_str("service", std::string(service_.empty() ? "-" : service_)),

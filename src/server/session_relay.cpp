@@ -6,6 +6,7 @@
 
 #include "server/http_out.hpp"
 #include "server/session.hpp"
+#include "util/held_clock.hpp"
 #include "util/log.hpp"
 #include "util/send_now.hpp"
 #include "util/strings.hpp"
@@ -66,7 +67,7 @@ void Session::on_head(const upstream::ResponseHead& head) {
 }
 
 double Session::outcome_ttfb_now() const {
-    return std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
+    return std::chrono::duration<double, std::milli>(steady_now() - started_).count();
 }
 
 bool Session::on_body(std::string_view chunk) {
@@ -175,7 +176,7 @@ void Session::flush() {
     std::swap(out_writing_, out_pending_);
     out_pending_.clear();
     writing_ = true;
-    write_started_ = Clock::now();
+    write_started_ = steady_now();
     asio::async_write(socket_, asio::buffer(out_writing_),
                       [self = shared_from_this()](const error_code& ec, std::size_t n) {
                           self->on_written(ec, n);

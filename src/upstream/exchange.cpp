@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "upstream/retry.hpp"
+#include "util/held_clock.hpp"
 
 namespace llmgw::upstream {
 
@@ -32,7 +33,7 @@ Exchange::Exchange(LoopClients& clients, UpstreamRequest request, const RequestP
       policy_(policy),
       sink_(&sink),
       timer_(clients.io),
-      started_(Clock::now()) {
+      started_(steady_now()) {
     const std::int64_t head_budget =
         policy_.total_timeout_ms > 0 ? policy_.total_timeout_ms : policy_.headers_timeout_ms;
     headers_deadline_ = started_ + milliseconds(head_budget);
@@ -56,7 +57,7 @@ void Exchange::stop_timers() {
 void Exchange::resume() {
     if (!paused_ || !attempt_) return;
     paused_ = false;
-    last_activity_ = Clock::now();
+    last_activity_ = steady_now();
     wake_for_idle();
     attempt_->resume();
 }
@@ -98,7 +99,7 @@ bool Exchange::on_attempt_head(const ResponseHead& head) {
     // From here the total and idle deadlines count. The timer is armed for the headers deadline
     // (the total one when there is one); it is moved only when the idle one comes first.
     outcome_.head_delivered = true;
-    last_activity_ = Clock::now();
+    last_activity_ = steady_now();
     outcome_.ttfb_ms = ms_between(started_, last_activity_);
     wake_for_idle();
     if (sink_) sink_->on_head(head);
@@ -118,7 +119,7 @@ AttemptOwner::Take Exchange::on_attempt_body(std::string_view chunk) {
         return Take::paused;
     }
     outcome_.body_bytes += chunk.size();
-    last_activity_ = Clock::now();
+    last_activity_ = steady_now();
     return Take::taken;
 }
 

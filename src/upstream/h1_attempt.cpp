@@ -10,6 +10,7 @@
 #include "upstream/h1_message.hpp"
 #include "upstream/limits.hpp"
 #include "upstream/plain_response.hpp"
+#include "util/held_clock.hpp"
 #include "util/send_now.hpp"
 
 namespace llmgw::upstream {
@@ -278,6 +279,7 @@ void H1Attempt::read() {
     conn_->socket.async_read_some(
         conn_->buffer.prepare(kReadSize), [self = self()](const error_code& ec, std::size_t n) {
             if (!self->owner_) return;
+            const HeldClock clock;  // the answer's times, the pool's, the client's next deadline
             self->conn_->buffer.commit(n);
             if (n > 0) self->answered_ = true;
             if (ec == asio::error::eof) {

@@ -4,6 +4,8 @@
 
 #include <cerrno>
 
+#include "util/held_clock.hpp"
+
 namespace llmgw::upstream {
 
 namespace {
@@ -34,7 +36,7 @@ std::unique_ptr<H1Connection> H1Pool::take(const std::string& origin) {
     const auto it = idle_.find(origin);
     if (it == idle_.end()) return nullptr;
     auto& list = it->second;
-    const auto now = Clock::now();
+    const auto now = steady_now();
     while (!list.empty()) {
         std::unique_ptr<H1Connection> c = std::move(list.back());
         list.pop_back();
@@ -48,7 +50,7 @@ std::unique_ptr<H1Connection> H1Pool::take(const std::string& origin) {
 void H1Pool::give_back(const std::string& origin, std::unique_ptr<H1Connection> connection) {
     auto& list = idle_[origin];
     if (list.size() >= kMaxIdlePerOrigin) return;  // closed here
-    connection->idle_since = Clock::now();
+    connection->idle_since = steady_now();
     list.push_back(std::move(connection));
     arm_sweep();
 }
