@@ -115,7 +115,7 @@ HandlerResult handle_request(const HandlerContext& ctx, const IncomingRequest& r
                                     decision.error().message);
             }
             HandlerResult result;
-            ProxyPlan& plan = result.action.emplace<ProxyPlan>();  // built where it is returned
+            ProxyPlan& plan = result.action.emplace<ProxyPlan>();  // built in it, not moved in
             plan.request.method.assign(req.method);
             plan.request.url = std::move(decision->upstream_url);
             plan.request.headers =

@@ -449,7 +449,7 @@ void Session::fall_back_to_edge() {
     release_slot();
     fell_back_ = true;
     lane_value_ = routing::Lane::edge;
-    lane_ = "edge";
+    lane_ = routing::to_string(routing::Lane::edge);
     plan_.decision.policy =
         routing::policy_for(config_, *plan_.decision.service, routing::Lane::edge, method_);
     plan_.decision.policy.fallback_eligible = false;
@@ -571,7 +571,7 @@ void Session::close() {
 void Session::log_request() {
     if (!log_enabled(LogLevel::info) || method_.empty()) return;
     const double duration =
-        std::chrono::duration<double, std::milli>(steady_now() - started_).count();
+        std::chrono::duration<double, std::milli>(Clock::now() - started_).count();  // to the end
     log_line(LogLevel::info, request_id_, "request",
              {log_str("method", method_),
               log_str("service", std::string(service_.empty() ? "-" : service_)),

@@ -102,7 +102,8 @@ std::optional<std::string> h1_request_head(const UpstreamRequest& request, const
     if (!length.empty()) p = put_field(p, "Content-Length", length);
     *p++ = '\r';
     *p++ = '\n';
-    head.resize(static_cast<std::size_t>(p - head.data()));  // measured exactly: the same size
+    // Measured exactly above, so this changes nothing; an overflow would show in the ASan build.
+    head.resize(static_cast<std::size_t>(p - head.data()));
     return head;
 }
 

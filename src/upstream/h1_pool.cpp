@@ -36,7 +36,9 @@ std::unique_ptr<H1Connection> H1Pool::take(const std::string& origin) {
     const auto it = idle_.find(origin);
     if (it == idle_.end()) return nullptr;
     auto& list = it->second;
-    const auto now = steady_now();
+    // The real time, not the handler's reading: that one is older by the work done before
+    // this (a large body's copy), and an idle time measured short would skip the check.
+    const auto now = Clock::now();
     while (!list.empty()) {
         std::unique_ptr<H1Connection> c = std::move(list.back());
         list.pop_back();

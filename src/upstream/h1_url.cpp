@@ -61,7 +61,10 @@ std::optional<H1Target> H1TargetCache::get(std::string_view url) {
     if (last_ == origins_.end() || last_->first != origin) {  // most requests: the same service
         last_ = origins_.find(origin);
         if (last_ == origins_.end()) {
-            if (origins_.size() >= kMaxOrigins) origins_.clear();
+            if (origins_.size() >= kMaxOrigins) {
+                origins_.clear();
+                last_ = origins_.end();  // not left dangling should the emplace below throw
+            }
             last_ = origins_.emplace(std::string(origin), parse_h1_target(origin)).first;
         }
     }

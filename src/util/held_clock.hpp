@@ -4,9 +4,11 @@
 // the top of a completion handler reads it once; steady_now() inside that handler, and in what
 // it calls, returns that reading. Outside any HeldClock, steady_now() reads the clock.
 //
-// A held reading is older than the real time by the handler's own run time (microseconds):
-// deadlines set from it come that much earlier, durations measured across handlers start at
-// the moment the handler began, which is when the bytes arrived.
+// A held reading is older than the real time by the handler's run so far: microseconds
+// usually, milliseconds when it copies a large body. Deadlines set from it come that much
+// earlier, and durations measured across handlers start when the handler began, which is when
+// the bytes arrived. What must not be measured short (an idle time that decides a check, the
+// duration in the log) reads the clock itself.
 #pragma once
 
 #include <chrono>

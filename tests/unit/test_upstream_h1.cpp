@@ -106,6 +106,7 @@ TEST_SUITE("upstream.h1") {
             const auto again = cache.get("http://h0:81/y");  // another origin in between
             REQUIRE(again);
             CHECK(again->origin == "h0:81");
+            CHECK(again->target == "/y");
         }
     }
 
