@@ -1,7 +1,6 @@
 #include "server/http_out.hpp"
 
-#include <cstring>
-
+#include "util/field_writer.hpp"
 #include "util/strings.hpp"
 
 namespace llmgw::server {
@@ -41,15 +40,6 @@ std::string_view reason_phrase(int status) {
     }
 }
 
-namespace {
-
-char* put(char* at, std::string_view piece) {
-    std::memcpy(at, piece.data(), piece.size());
-    return at + piece.size();
-}
-
-}  // namespace
-
 HeadWriter::HeadWriter(std::string& out, int status) : out_(out) {
     const std::string_view reason = reason_phrase(status);
     // Room for most heads at once, so adding a field seldom reallocates.
@@ -63,13 +53,10 @@ HeadWriter::HeadWriter(std::string& out, int status) : out_(out) {
 
 void HeadWriter::add(std::string_view name, std::string_view value) {
     if (!str::is_safe_field_value(value)) return;
-    // One size change and four copies rather than four appends, each checking capacity.
+    // One size change, then the field written into it.
     const std::size_t at = out_.size();
-    out_.resize(at + name.size() + value.size() + 4);
-    char* p = put(out_.data() + at, name);
-    p = put(p, ": ");
-    p = put(p, value);
-    put(p, "\r\n");
+    out_.resize(at + field_size(name, value));
+    put_field(out_.data() + at, name, value);
 }
 
 void HeadWriter::add_decimal(std::string_view name, std::uint64_t value) {

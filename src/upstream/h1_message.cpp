@@ -2,8 +2,8 @@
 
 #include <charconv>
 #include <cstdint>
-#include <cstring>
 
+#include "util/field_writer.hpp"
 #include "util/strings.hpp"
 
 namespace llmgw::upstream {
@@ -26,27 +26,6 @@ bool is_framing(std::string_view name) {
         case 17: return iequals(name, "transfer-encoding");
         default: return false;
     }
-}
-
-// Writes at `at`, which has room: the head is sized once and filled, so a field costs two
-// copies and four stores (appending would check the room and copy the separators one by one).
-char* put(char* at, std::string_view piece) {
-    std::memcpy(at, piece.data(), piece.size());
-    return at + piece.size();
-}
-
-char* put_field(char* at, std::string_view name, std::string_view value) {
-    at = put(at, name);
-    *at++ = ':';
-    *at++ = ' ';
-    at = put(at, value);
-    *at++ = '\r';
-    *at++ = '\n';
-    return at;
-}
-
-constexpr std::size_t field_size(std::string_view name, std::string_view value) {
-    return name.size() + value.size() + 4;
 }
 
 bool sends_length(const UpstreamRequest& request) {
@@ -91,10 +70,10 @@ std::optional<std::string> h1_request_head(const UpstreamRequest& request, const
     }
 
     std::string head(size, '\0');
-    char* p = put(head.data(), request.method);
+    char* p = put_bytes(head.data(), request.method);
     *p++ = ' ';
-    p = put(p, target.target);
-    p = put(p, kVersion);
+    p = put_bytes(p, target.target);
+    p = put_bytes(p, kVersion);
     p = put_field(p, "Host", host);
     for (const HeaderField& f : request.headers) {
         if (!is_framing(f.name)) p = put_field(p, f.name, f.value);
