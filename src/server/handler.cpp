@@ -157,15 +157,16 @@ void proxied_response_headers(HeadWriter& out, const config::Config& config, con
         }
         out.add(f.name, f.value);
     }
+    // The gateway's own fields: the request id was checked or made here (is_valid_request_id).
     if (is_sse) {
-        out.add("Cache-Control", "no-cache");
-        out.add("X-Accel-Buffering", "no");
+        out.add_own("Cache-Control", "no-cache");
+        out.add_own("X-Accel-Buffering", "no");
     }
-    out.add("X-Gateway-Request-Id", request_id);
-    if (!has_request_id) out.add("X-Request-Id", request_id);
-    out.add("X-Processing-Mode", routing::to_string(lane));
-    out.add("X-Processing-Time", str::fixed2(processing_ms));
-    if (fell_back) out.add("X-Fallback", "background");
+    out.add_own("X-Gateway-Request-Id", request_id);
+    if (!has_request_id) out.add_own("X-Request-Id", request_id);
+    out.add_own("X-Processing-Mode", routing::to_string(lane));
+    out.add_own("X-Processing-Time", str::fixed2(processing_ms));
+    if (fell_back) out.add_own("X-Fallback", "background");
     add_cors_headers(out, config.gateway.allowed_origin, request);
 }
 

@@ -1,5 +1,7 @@
 #include "server/http_out.hpp"
 
+#include <charconv>
+
 #include "util/field_writer.hpp"
 #include "util/strings.hpp"
 
@@ -40,30 +42,48 @@ std::string_view reason_phrase(int status) {
     }
 }
 
-HeadWriter::HeadWriter(std::string& out, int status) : out_(out) {
+HeadWriter::HeadWriter(std::string& out, int status) : out_(out), end_(out.size()) {
+    // Room for most heads at once: adding a field then only copies.
+    out_.resize(end_ + Headers::kTypicalBytes);
+    char code[20];
+    const char* const code_end =
+        std::to_chars(code, code + sizeof code, static_cast<std::uint64_t>(status < 0 ? 0 : status)).ptr;
+    const std::string_view digits(code, static_cast<std::size_t>(code_end - code));
     const std::string_view reason = reason_phrase(status);
-    // Room for most heads at once, so adding a field seldom reallocates.
-    out_.reserve(out_.size() + Headers::kTypicalBytes);
-    out_ += "HTTP/1.1 ";
-    str::append_decimal(out_, static_cast<std::uint64_t>(status < 0 ? 0 : status));
-    out_ += ' ';
-    out_ += reason;
-    out_ += "\r\n";
+    char* at = room(9 + digits.size() + 1 + reason.size() + 2);
+    at = put_bytes(at, "HTTP/1.1 ");
+    at = put_bytes(at, digits);
+    *at++ = ' ';
+    at = put_bytes(at, reason);
+    *at++ = '\r';
+    *at = '\n';
+}
+
+char* HeadWriter::room(std::size_t n) {
+    if (out_.size() - end_ < n) out_.resize(end_ + n + Headers::kTypicalBytes);
+    char* const at = out_.data() + end_;
+    end_ += n;
+    return at;
 }
 
 void HeadWriter::add(std::string_view name, std::string_view value) {
-    if (!str::is_safe_field_value(value)) return;
-    // One size change, then the field written into it.
-    const std::size_t at = out_.size();
-    out_.resize(at + field_size(name, value));
-    put_field(out_.data() + at, name, value);
+    if (str::is_safe_field_value(value)) add_own(name, value);
+}
+
+void HeadWriter::add_own(std::string_view name, std::string_view value) {
+    put_field(room(field_size(name, value)), name, value);
 }
 
 void HeadWriter::add_decimal(std::string_view name, std::uint64_t value) {
-    out_ += name;
-    out_ += ": ";
-    str::append_decimal(out_, value);
-    out_ += "\r\n";
+    char digits[20];
+    const char* const end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+    add_own(name, std::string_view(digits, static_cast<std::size_t>(end - digits)));
+}
+
+void HeadWriter::finish() {
+    put_bytes(room(2), "\r\n");
+    out_.resize(end_);
+    finished_ = true;
 }
 
 void append_chunk(std::string& out, std::string_view data) {

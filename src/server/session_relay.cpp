@@ -27,14 +27,14 @@ void Session::add_connection_headers(HeadWriter& head, bool close_delimited) {
     if (close_delimited) keep_alive_ = false;
     if (!keep_alive_) {
         close_after_ = true;
-        head.add("Connection", "close");
+        head.add_own("Connection", "close");
         return;
     }
-    if (http10_) head.add("Connection", "keep-alive");
+    if (http10_) head.add_own("Connection", "keep-alive");
     char value[32] = "timeout=";
     const char* end = std::to_chars(value + 8, value + sizeof value,
                                     config_.gateway.keepalive_timeout_ms / 1000).ptr;
-    head.add("Keep-Alive", std::string_view(value, static_cast<std::size_t>(end - value)));
+    head.add_own("Keep-Alive", std::string_view(value, static_cast<std::size_t>(end - value)));
 }
 
 void Session::on_head(const upstream::ResponseHead& head) {
@@ -54,7 +54,7 @@ void Session::on_head(const upstream::ResponseHead& head) {
         if (http10_) {
             close_delimited = true;
         } else {
-            out.add("Transfer-Encoding", "chunked");
+            out.add_own("Transfer-Encoding", "chunked");
             chunked_ = true;
         }
     }

@@ -46,7 +46,10 @@ public:
     // Room for `fields` fields of `bytes` bytes in all, names and values together.
     void reserve(std::size_t fields, std::size_t bytes = 0);
     // Storage that holds the fields of most heads without growing (an SDK's request: ~800).
-    static constexpr std::size_t kTypicalBytes = 1024;
+    // One byte under 1 KiB: with the string's terminator the block is 1,024 bytes, the largest
+    // mimalloc serves from its small-object fast path (1,025 took its generic path: ~350
+    // instructions more per request).
+    static constexpr std::size_t kTypicalBytes = 1023;
     void clear();
 
     class const_iterator {
