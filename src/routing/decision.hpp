@@ -28,7 +28,10 @@ struct Decision {
     std::string reason;              // e.g. "Streaming request (JSON body \"stream\": true)"
     const config::Service* service = nullptr;
     std::string upstream_url;        // base_url + upstream path + "?" + query, byte for byte
-    std::string upstream_path;       // "/v1/chat/completions" (with the query, as sent)
+    // "/v1/chat/completions" (with the query, as sent): the URL after the service's base.
+    std::string_view upstream_path() const {
+        return std::string_view(upstream_url).substr(service->base_url.text.size());
+    }
     bool streaming = false;          // the stream rule matched
     RequestPolicy policy;
 };

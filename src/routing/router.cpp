@@ -164,12 +164,11 @@ Result<Decision, RouteError> route(const config::Config& config, const RequestFa
 
     Decision decision;
     decision.service = service;
-    decision.upstream_path = std::string(target.upstream_path);
-    if (target.has_query) {
-        decision.upstream_path += '?';
-        decision.upstream_path += target.query;
-    }
-    decision.upstream_url = service->base_url.text + decision.upstream_path;
+    std::string& url = decision.upstream_url;  // sized once: base, path, '?', query
+    url.reserve(service->base_url.text.size() + target.upstream_path.size() +
+                (target.has_query ? 1 + target.query.size() : 0));
+    url.append(service->base_url.text).append(target.upstream_path);
+    if (target.has_query) url.append(1, '?').append(target.query);
     classify(config, facts, target, decision);
     decision.policy = policy_for(config, *service, decision.lane, facts.method);
     return decision;

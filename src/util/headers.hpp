@@ -1,14 +1,16 @@
 // An ordered list of HTTP header fields with case-insensitive lookup. Order and the
 // client's spelling are kept, because proxies must not reorder what they relay.
 //
-// Names and values live back to back in one string, with a small index beside it: a request's
+// Names and values live back to back in one block, with a small index beside it: a request's
 // dozen fields cost two allocations, not one or two per field. A HeaderField is a view into
-// that storage, valid until the Headers is next changed.
+// that storage, valid until the Headers is next changed. The block is managed here rather than
+// by a std::string, so that adding a field is one room check and two copies.
 #pragma once
 
 #include <cstdint>
 #include <initializer_list>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +33,11 @@ class Headers {
 public:
     Headers() = default;
     Headers(std::initializer_list<HeaderField> fields);
+    Headers(const Headers& other);
+    Headers& operator=(const Headers& other);
+    Headers(Headers&& other) noexcept;
+    Headers& operator=(Headers&& other) noexcept;
+    ~Headers() = default;
 
     void add(std::string_view name, std::string_view value);
     // Replaces every field of that name with one field (appended if absent).
@@ -46,9 +53,9 @@ public:
     // Room for `fields` fields of `bytes` bytes in all, names and values together.
     void reserve(std::size_t fields, std::size_t bytes = 0);
     // Storage that holds the fields of most heads without growing (an SDK's request: ~800).
-    // One byte under 1 KiB: with the string's terminator the block is 1,024 bytes, the largest
-    // mimalloc serves from its small-object fast path (1,025 took its generic path: ~350
-    // instructions more per request).
+    // One byte under 1 KiB, so that a std::string of it (a response head's) is a block of
+    // 1,024 bytes with its terminator: the largest mimalloc serves from its small-object fast
+    // path (1,025 took its generic path: ~260 instructions more per request).
     static constexpr std::size_t kTypicalBytes = 1023;
     void clear();
 
@@ -83,11 +90,14 @@ public:
 
 private:
     HeaderField field(const Slot& s) const {
-        const char* base = text_.data() + s.at;
+        const char* base = text_.get() + s.at;
         return {std::string_view(base, s.name_size), std::string_view(base + s.name_size, s.value_size)};
     }
+    void reserve_text(std::size_t bytes);  // capacity for at least `bytes`, contents kept
 
-    std::string text_;
+    std::unique_ptr<char[]> text_;  // text_size_ bytes used of text_capacity_
+    std::size_t text_size_ = 0;
+    std::size_t text_capacity_ = 0;
     std::vector<Slot> slots_;
 };
 

@@ -368,7 +368,7 @@ TEST_SUITE("routing.router") {
             CAPTURE(c.target);
             const Decision d = decide({.target = c.target});
             CHECK(d.upstream_url == c.url);
-            CHECK(d.upstream_path == c.path);
+            CHECK(d.upstream_path() == c.path);
         }
     }
 

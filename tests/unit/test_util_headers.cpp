@@ -65,4 +65,27 @@ TEST_SUITE("util.headers") {
         CHECK(moved.get("X-FIELD-7") == "vvvvvvv");
         CHECK(lines(h) == std::vector<std::string>{"only: one"});
     }
+
+    TEST_CASE("copy and move assignment, self-assignment, and a moved-from set used again") {
+        Headers a{{"A", "1"}, {"B", std::string(3000, 'b')}};
+        Headers b{{"Z", "z"}};
+        b = a;
+        CHECK(lines(b) == lines(a));
+        b = static_cast<const Headers&>(b);  // self-copy keeps the fields
+        CHECK(b.get("b") == std::string(3000, 'b'));
+        Headers c = std::move(b);
+        CHECK(c.size() == 2);
+        CHECK(b.empty());  // NOLINT(bugprone-use-after-move): left empty and usable
+        b.add("again", "yes");
+        CHECK(lines(b) == std::vector<std::string>{"again: yes"});
+        c = std::move(a);
+        CHECK(c.get("A") == "1");
+        CHECK(a.empty());  // NOLINT(bugprone-use-after-move)
+        a.add("", "");  // an empty field: nothing copied, still a field
+        CHECK(a.size() == 1);
+        CHECK(a[0].name.empty());
+        Headers empty;
+        Headers empty_copy = empty;
+        CHECK(empty_copy.empty());
+    }
 }
