@@ -11,6 +11,16 @@ namespace llmgw::server {
 // Whether `origin` is one of the comma-separated `allowed` origins.
 bool origin_listed(std::string_view allowed, std::string_view origin);
 
+// A field of fixed words: a HeadWriter need not check it again (Headers check nothing).
+template <class Out>
+void add_fixed(Out& out, std::string_view name, std::string_view value) {
+    if constexpr (requires { out.add_own(name, value); }) {
+        out.add_own(name, value);
+    } else {
+        out.add(name, value);
+    }
+}
+
 // Added to every response, gateway-made or proxied. `Out` is Headers or a HeadWriter.
 template <class Out>
 void add_cors_headers(Out& out, std::string_view allowed_origin, const Headers& request) {
@@ -18,15 +28,15 @@ void add_cors_headers(Out& out, std::string_view allowed_origin, const Headers& 
         "X-Request-Id, X-Gateway-Request-Id, X-Processing-Mode, X-Processing-Time, X-Fallback";
     allowed_origin = str::trim(allowed_origin);
     if (allowed_origin == "*") {
-        out.add("Access-Control-Allow-Origin", "*");
+        add_fixed(out, "Access-Control-Allow-Origin", "*");
     } else {
-        out.add("Vary", "Origin");
+        add_fixed(out, "Vary", "Origin");
         const auto origin = request.get("origin");
         if (origin && origin_listed(allowed_origin, *origin)) {
-            out.add("Access-Control-Allow-Origin", *origin);
+            out.add("Access-Control-Allow-Origin", *origin);  // the client's bytes: checked
         }
     }
-    out.add("Access-Control-Expose-Headers", kExposed);
+    add_fixed(out, "Access-Control-Expose-Headers", kExposed);
 }
 // The full answer to a preflight OPTIONS (204).
 Headers preflight_headers(std::string_view allowed_origin, const Headers& request);

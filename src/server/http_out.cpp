@@ -43,8 +43,8 @@ std::string_view reason_phrase(int status) {
 }
 
 HeadWriter::HeadWriter(std::string& out, int status) : out_(out), end_(out.size()) {
-    // Room for most heads at once: adding a field then only copies.
-    out_.resize(end_ + Headers::kTypicalBytes);
+    // Room for most proxied heads at once (~400 bytes): adding a field then only copies.
+    out_.resize(end_ + kFirstRoom);
     char code[20];
     const char* const code_end =
         std::to_chars(code, code + sizeof code, static_cast<std::uint64_t>(status < 0 ? 0 : status)).ptr;

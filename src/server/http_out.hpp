@@ -38,6 +38,7 @@ public:
 
 private:
     char* room(std::size_t n);  // n bytes at the end of what is written; end_ moves past them
+    static constexpr std::size_t kFirstRoom = 512;
 
     std::string& out_;
     std::size_t end_;  // where what is written ends; out_ is longer until finish()
