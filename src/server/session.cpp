@@ -36,6 +36,7 @@ Session::Session(asio::ip::tcp::socket socket, Loop& loop)
       loop_(loop),
       config_(*loop.shared.config),
       timer_(loop.io),
+      exchange_timer_(std::make_shared<LazyTimer>(loop.io)),
       queue_timer_(loop.io) {
     loop_.sessions.insert(this);
     loop_.shared.connections.fetch_add(1, std::memory_order_relaxed);
@@ -63,13 +64,13 @@ void Session::drain() {
 void Session::set_deadline(Clock::duration after, Due what) {
     due_ = what;
     deadline_ = steady_now() + after;
-    timer_.wake_by(deadline_, weak_from_this(), &Session::on_deadline_timer);
+    timer_.wake_by<&Session::on_deadline_timer>(deadline_, this, weak_from_this());
 }
 
 void Session::on_deadline_timer() {
     if (phase_ == Phase::closed || due_ == Due::nothing) return;
     if (Clock::now() < deadline_) {
-        timer_.wake_by(deadline_, weak_from_this(), &Session::on_deadline_timer);
+        timer_.wake_by<&Session::on_deadline_timer>(deadline_, this, weak_from_this());
         return;
     }
     if (due_ == Due::watch) {
@@ -461,7 +462,7 @@ void Session::launch_exchange() {
     upstream::UpstreamRequest request =
         plan_.decision.policy.fallback_eligible ? plan_.request : std::move(plan_.request);
     exchange_ = upstream::Exchange::start(loop_.upstream, std::move(request), plan_.decision.policy,
-                                          *this);
+                                          *this, exchange_timer_);
 }
 
 void Session::release_slot() {
@@ -552,6 +553,7 @@ void Session::close() {
     const bool was_busy = phase_ == Phase::responding;
     phase_ = Phase::closed;
     timer_.cancel();
+    exchange_timer_->cancel();  // after the exchange below lets it go: nothing waits on it then
     if (exchange_) {
         const upstream::ExchangeOutcome& progress = exchange_->progress();
         outcome_.attempts += progress.attempts;

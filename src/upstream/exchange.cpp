@@ -19,20 +19,23 @@ double ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_c
 }  // namespace
 
 std::shared_ptr<Exchange> Exchange::start(LoopClients& clients, UpstreamRequest request,
-                                          const RequestPolicy& policy, ExchangeSink& sink) {
-    auto exchange = std::make_shared<Exchange>(clients, std::move(request), policy, sink);
+                                          const RequestPolicy& policy, ExchangeSink& sink,
+                                          std::shared_ptr<LazyTimer> timer) {
+    auto exchange =
+        std::make_shared<Exchange>(clients, std::move(request), policy, sink, std::move(timer));
     exchange->launch_attempt();
     return exchange;
 }
 
 Exchange::Exchange(LoopClients& clients, UpstreamRequest request, const RequestPolicy& policy,
-                   ExchangeSink& sink)
+                   ExchangeSink& sink, std::shared_ptr<LazyTimer> timer)
     : clients_(clients),
       request_(std::move(request)),
       native_(native_target(clients, request_.url)),
       policy_(policy),
       sink_(&sink),
-      timer_(clients.io),
+      own_timer_(timer == nullptr),
+      timer_(own_timer_ ? std::make_shared<LazyTimer>(clients.io) : std::move(timer)),
       started_(steady_now()) {
     const std::int64_t head_budget =
         policy_.total_timeout_ms > 0 ? policy_.total_timeout_ms : policy_.headers_timeout_ms;
@@ -50,7 +53,13 @@ void Exchange::cancel() {
 }
 
 void Exchange::stop_timers() {
-    timer_.cancel();
+    // A lent timer's pending wait stays for the next exchange; one of our own would keep the
+    // event loop waiting (`llmgw call` returns when the loop has nothing left).
+    if (own_timer_) {
+        timer_->cancel();
+    } else {
+        timer_->release(this);
+    }
     if (backoff_timer_) backoff_timer_->cancel();
 }
 

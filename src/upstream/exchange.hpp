@@ -44,8 +44,11 @@ public:
 
 class Exchange : public std::enable_shared_from_this<Exchange>, private AttemptOwner {
 public:
+    // `timer`: one to use and pass on to the next exchange (a connection's), or none to make
+    // one of its own.
     static std::shared_ptr<Exchange> start(LoopClients& clients, UpstreamRequest request,
-                                           const RequestPolicy& policy, ExchangeSink& sink);
+                                           const RequestPolicy& policy, ExchangeSink& sink,
+                                           std::shared_ptr<LazyTimer> timer = nullptr);
     ~Exchange();
 
     // The sink can take data again.
@@ -56,7 +59,7 @@ public:
     const ExchangeOutcome& progress() const { return outcome_; }
 
     Exchange(LoopClients& clients, UpstreamRequest request, const RequestPolicy& policy,
-             ExchangeSink& sink);  // use start()
+             ExchangeSink& sink, std::shared_ptr<LazyTimer> timer);  // use start()
 
 private:
     using Clock = std::chrono::steady_clock;
@@ -71,7 +74,9 @@ private:
     void schedule_retry(const std::string& why, std::int64_t delay_ms);
     enum class Deadline { headers, total };
     std::string deadline_message(Deadline which) const;
-    void wake_at(Clock::time_point at) { timer_.wake_by(at, weak_from_this(), &Exchange::on_timer); }
+    void wake_at(Clock::time_point at) {
+        timer_->wake_by<&Exchange::on_timer>(at, this, weak_from_this());
+    }
     Clock::time_point idle_due() const;  // the last byte plus the idle timeout
     void wake_for_idle();
     void on_timer();
@@ -87,8 +92,10 @@ private:
     ExchangeSink* sink_;
     std::shared_ptr<Attempt> attempt_;
     // One timer for the headers, total and idle deadlines: on waking it checks them all and
-    // sleeps until the next.
-    LazyTimer timer_;
+    // sleeps until the next. Lent by the client's connection (which passes it on from one
+    // exchange to the next) or made here.
+    bool own_timer_;
+    std::shared_ptr<LazyTimer> timer_;
     // Made when a retry first needs it: making a timer takes the service registry's lock.
     std::optional<boost::asio::steady_timer> backoff_timer_;
 

@@ -308,6 +308,30 @@ class FaultMatrixTest(GatewayCase):
         self.assertGreater(elapsed, 1.4)  # timeout_ms = 1500
         self.assertLess(elapsed, 3.0)
 
+    # A connection lends one timer to its requests' exchanges in turn (util/lazy_timer.hpp): a
+    # later request's nearer deadline must still be kept, and an earlier request's wait, when it
+    # wakes, must not cut a later request that is still within its own.
+    def test_deadlines_on_one_connection_belong_to_each_request(self):
+        s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=15)
+
+        def timed(service, mock):
+            start = time.monotonic()
+            s.sendall(get_req(f"/gateway/{service}/v1/chat", mock, rid()))
+            status, _, _ = split_head(read_response(s, 15))
+            return status, time.monotonic() - start
+
+        self.assertEqual(timed("faultylong", None)[0], 200)  # leaves a wait 8 s out
+        status, elapsed = timed("faulty", "hang")  # due in 1.5 s: nearer than the wait
+        self.assertEqual(status, 504)
+        self.assertGreater(elapsed, 1.4)
+        self.assertLess(elapsed, 3.0)
+
+        self.assertEqual(timed("faulty", None)[0], 200)  # leaves a wait 1.5 s out
+        status, elapsed = timed("faultylong", "delay;ms=2500")  # due in 8 s: the wait wakes first
+        self.assertEqual(status, 200)
+        self.assertGreater(elapsed, 2.4)
+        self.assert_serves_next(s)
+
     def test_self_signed_tls_certificate_is_502_ssl(self):
         if self.tls_mock is None:
             self.skipTest("the openssl CLI is needed for the TLS mock (scripts/bootstrap installs it)")
