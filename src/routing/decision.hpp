@@ -29,8 +29,11 @@ struct Decision {
     const config::Service* service = nullptr;
     std::string upstream_url;        // base_url + upstream path + "?" + query, byte for byte
     // "/v1/chat/completions" (with the query, as sent): the URL after the service's base.
+    // Empty once the URL has been moved away (into the upstream request).
     std::string_view upstream_path() const {
-        return std::string_view(upstream_url).substr(service->base_url.text.size());
+        const std::size_t base = service != nullptr ? service->base_url.text.size() : 0;
+        return base < upstream_url.size() ? std::string_view(upstream_url).substr(base)
+                                          : std::string_view();
     }
     bool streaming = false;          // the stream rule matched
     RequestPolicy policy;

@@ -87,14 +87,24 @@ std::string_view stream_signal(const config::Config& config, const RequestFacts&
 }
 
 // The long-running prefix or method suffix that matched; empty when none did.
+// Each candidate is first tried on one byte, its last (a prefix's) or first (a suffix's): the
+// defaults share their first bytes ("/v1/"), so most differ there, and the full comparison (a
+// call) runs only for those that match it.
 std::string_view long_running_match(const config::RoutingSettings& routing, std::string_view path) {
     for (const std::string& prefix : routing.long_prefixes) {
-        if (!prefix.empty() && path.starts_with(prefix)) return prefix;
+        if (!prefix.empty() && prefix.size() <= path.size() &&
+            path[prefix.size() - 1] == prefix.back() && path.starts_with(prefix)) {
+            return prefix;
+        }
     }
     // Gemini puts the method after a colon on the last segment: /v1beta/models/m:embedContent.
     const std::string_view last_segment = path.substr(path.rfind('/') + 1);
     for (const std::string& suffix : routing.long_suffixes) {
-        if (!suffix.empty() && last_segment.ends_with(suffix)) return suffix;
+        if (!suffix.empty() && suffix.size() <= last_segment.size() &&
+            last_segment[last_segment.size() - suffix.size()] == suffix.front() &&
+            last_segment.ends_with(suffix)) {
+            return suffix;
+        }
     }
     return {};
 }

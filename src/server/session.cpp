@@ -553,7 +553,7 @@ void Session::close() {
     const bool was_busy = phase_ == Phase::responding;
     phase_ = Phase::closed;
     timer_.cancel();
-    exchange_timer_->cancel();  // after the exchange below lets it go: nothing waits on it then
+    exchange_timer_->cancel();  // nothing waits on it then; the exchange below only lets it go
     if (exchange_) {
         const upstream::ExchangeOutcome& progress = exchange_->progress();
         outcome_.attempts += progress.attempts;

@@ -54,11 +54,26 @@ std::optional<H1Target> parse_h1_target(std::string_view url) {
     return out;
 }
 
+namespace {
+
+// Whether `url` begins with the origin `known` ("http://host:port", as cut by target_start):
+// then its own cut is there too, as `known` holds no '/', '?' or '#' after the scheme.
+bool has_origin(std::string_view url, std::string_view known) {
+    if (!url.starts_with(known)) return false;
+    if (url.size() == known.size()) return true;
+    const char next = url[known.size()];
+    return next == '/' || next == '?' || next == '#';
+}
+
+}  // namespace
+
 std::optional<H1Target> H1TargetCache::get(std::string_view url) {
-    const std::size_t cut = target_start(url);
+    // Most requests go to the service the one before went to: one comparison, no scan.
+    const bool same_as_last = last_ != origins_.end() && has_origin(url, last_->first);
+    const std::size_t cut = same_as_last ? last_->first.size() : target_start(url);
     if (cut == std::string_view::npos) return std::nullopt;
     const std::string_view origin = url.substr(0, cut);
-    if (last_ == origins_.end() || last_->first != origin) {  // most requests: the same service
+    if (!same_as_last) {
         last_ = origins_.find(origin);
         if (last_ == origins_.end()) {
             if (origins_.size() >= kMaxOrigins) {

@@ -10,7 +10,7 @@
 namespace llmgw {
 
 inline char* put_bytes(char* at, std::string_view piece) {
-    std::memcpy(at, piece.data(), piece.size());
+    if (!piece.empty()) std::memcpy(at, piece.data(), piece.size());  // an empty view may be null
     return at + piece.size();
 }
 

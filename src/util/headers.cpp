@@ -43,13 +43,13 @@ Headers& Headers::operator=(Headers&& other) noexcept {
     return *this;
 }
 
-void Headers::reserve_text(std::size_t bytes) {
-    if (bytes <= text_capacity_) return;
+std::unique_ptr<char[]> Headers::reserve_text(std::size_t bytes) {
+    if (bytes <= text_capacity_) return nullptr;
     const std::size_t capacity = std::max(bytes, 2 * text_capacity_);
     std::unique_ptr<char[]> grown(new char[capacity]);  // not zeroed: written before read
     if (text_size_ != 0) std::memcpy(grown.get(), text_.get(), text_size_);
-    text_ = std::move(grown);
     text_capacity_ = capacity;
+    return std::exchange(text_, std::move(grown));
 }
 
 void Headers::add(std::string_view name, std::string_view value) {
@@ -58,7 +58,8 @@ void Headers::add(std::string_view name, std::string_view value) {
     if (name.size() + value.size() > UINT32_MAX - at) {
         throw std::length_error("header fields exceed 4 GiB");
     }
-    reserve_text(at + name.size() + value.size());
+    // `name` or `value` may be a field of these very headers: the old block stays until copied.
+    const std::unique_ptr<char[]> previous = reserve_text(at + name.size() + value.size());
     slots_.push_back({static_cast<std::uint32_t>(at), static_cast<std::uint32_t>(name.size()),
                       static_cast<std::uint32_t>(value.size())});
     // Empty views may have no data pointer: memcpy wants one, so they copy nothing here.

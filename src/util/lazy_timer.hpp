@@ -12,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 
@@ -21,54 +22,68 @@ class LazyTimer {
 public:
     using Clock = std::chrono::steady_clock;
 
-    explicit LazyTimer(boost::asio::io_context& io) : timer_(io) {}
+    explicit LazyTimer(boost::asio::io_context& io) : timer_(io), state_(std::make_shared<State>()) {}
     LazyTimer(const LazyTimer&) = delete;
     LazyTimer& operator=(const LazyTimer&) = delete;
 
     // (owner->*OnWake)() runs at `at` or sooner, unless cancel() or release() comes first or
-    // the owner is gone. The owner is the one woken from now on. The timer must outlive the
-    // owner's use of it (an owner holds it, or holds its holder).
+    // the owner is gone. The owner is the one woken from now on.
     template <auto OnWake, class Owner>
     void wake_by(Clock::time_point at, Owner* owner, std::weak_ptr<Owner> alive) {
-        owner_ = owner;
-        alive_ = std::move(alive);
-        wake_ = [](void* o) { (static_cast<Owner*>(o)->*OnWake)(); };
-        if (at_ && *at_ <= at) return;
+        State& s = *state_;
+        s.owner = owner;
+        s.alive = std::move(alive);
+        s.wake = [](void* o) { (static_cast<Owner*>(o)->*OnWake)(); };
+        if (s.at && *s.at <= at) return;
         arm(at);
     }
 
     // `owner` is done with the timer; the pending wait, if any, stays and wakes no one.
     void release(const void* owner) {
-        if (owner_ != owner) return;  // another owner has it now
-        owner_ = nullptr;
-        alive_.reset();
+        State& s = *state_;
+        if (s.owner != owner) return;  // another owner has it now
+        s.owner = nullptr;
+        s.alive.reset();
     }
 
     // Ends the pending wait too: nothing is left for the event loop to wait on.
     void cancel() {
-        owner_ = nullptr;
-        alive_.reset();
-        if (at_) timer_.cancel();
-        at_.reset();
+        State& s = *state_;
+        s.owner = nullptr;
+        s.alive.reset();
+        s.at.reset();
+        ++s.arms;  // a wait that already expired, its handler queued, wakes no one
+        timer_.cancel();
     }
 
 private:
+    // Apart from the Asio timer, so that a wait whose handler was already queued when the timer
+    // went (its owner closed in the same turn: Asio then reports success, not an abort) finds
+    // it gone rather than touching freed memory.
+    struct State {
+        std::optional<Clock::time_point> at;  // when the pending wait ends
+        std::uint64_t arms = 0;               // which wait is the pending one
+        void* owner = nullptr;                // woken by `wake`, while `alive` says it lives
+        std::weak_ptr<void> alive;
+        void (*wake)(void* owner) = nullptr;
+    };
+
     void arm(Clock::time_point at) {
-        at_ = at;
+        state_->at = at;
+        const std::uint64_t arm = ++state_->arms;
         timer_.expires_at(at);  // an earlier wait ends with operation_aborted
-        timer_.async_wait([this](const boost::system::error_code& ec) {
-            if (ec) return;  // re-armed, cancelled, or the timer is gone: `this` is not touched
-            at_.reset();
-            const std::shared_ptr<void> alive = alive_.lock();
-            if (alive && owner_ != nullptr) wake_(owner_);
+        timer_.async_wait([state = std::weak_ptr<State>(state_), arm](const boost::system::error_code& ec) {
+            if (ec) return;
+            const std::shared_ptr<State> s = state.lock();
+            if (!s || s->arms != arm) return;  // the timer is gone, or a later wait replaced this
+            s->at.reset();
+            const std::shared_ptr<void> alive = s->alive.lock();
+            if (alive && s->owner != nullptr) s->wake(s->owner);
         });
     }
 
     boost::asio::steady_timer timer_;
-    std::optional<Clock::time_point> at_;  // when the pending wait ends
-    void* owner_ = nullptr;                // woken by wake_, while alive_ says it lives
-    std::weak_ptr<void> alive_;
-    void (*wake_)(void* owner) = nullptr;
+    std::shared_ptr<State> state_;
 };
 
 }  // namespace llmgw

@@ -320,13 +320,15 @@ class FaultMatrixTest(GatewayCase):
             status, _, _ = split_head(read_response(s, 15))
             return status, time.monotonic() - start
 
-        self.assertEqual(timed("faultylong", None)[0], 200)  # leaves a wait 8 s out
+        # Ends before any head, so no idle deadline (1 s) came after its headers one: the wait
+        # it leaves is 8 s out.
+        self.assertEqual(timed("faultylong", "reset")[0], 502)
         status, elapsed = timed("faulty", "hang")  # due in 1.5 s: nearer than the wait
         self.assertEqual(status, 504)
         self.assertGreater(elapsed, 1.4)
         self.assertLess(elapsed, 3.0)
 
-        self.assertEqual(timed("faulty", None)[0], 200)  # leaves a wait 1.5 s out
+        self.assertEqual(timed("faulty", "reset")[0], 502)  # leaves a wait 1.5 s out
         status, elapsed = timed("faultylong", "delay;ms=2500")  # due in 8 s: the wait wakes first
         self.assertEqual(status, 200)
         self.assertGreater(elapsed, 2.4)

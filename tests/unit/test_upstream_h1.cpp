@@ -73,7 +73,11 @@ TEST_SUITE("upstream.h1") {
             "HTTP://Localhost/api", "http://[::1]:9000/x", "http://h:/x", "http://h:80/x",
             "http://h?x=1", "http://h/x#frag", "http://h/a b", "http://h/a\r\nX: y",
             "http://user:pw@h/x", "http://h:65536/x", "https://api.openai.com/v1/models",
-            "ftp://h/x", "http://", "http:///x", "http://[::1/x", "http://h%41/x"};
+            "ftp://h/x", "http://", "http:///x", "http://[::1/x", "http://h%41/x",
+            // one after another, each a prefix of the next, which the last-origin shortcut
+            // must tell apart from the same origin
+            "http://h/x", "http://h:81/x", "http://hh/x", "http://h", "http://h#frag", "http://h?x",
+            "http://h/y", "http://h@i/x"};
         for (int round = 0; round < 2; ++round) {
             for (const std::string& url : urls) {
                 CAPTURE(url);
