@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "util/field_writer.hpp"
 #include "util/strings.hpp"
 
 namespace llmgw {
@@ -62,9 +63,9 @@ void Headers::add(std::string_view name, std::string_view value) {
     const std::unique_ptr<char[]> previous = reserve_text(at + name.size() + value.size());
     slots_.push_back({static_cast<std::uint32_t>(at), static_cast<std::uint32_t>(name.size()),
                       static_cast<std::uint32_t>(value.size())});
-    // Empty views may have no data pointer: memcpy wants one, so they copy nothing here.
-    if (!name.empty()) std::memcpy(text_.get() + at, name.data(), name.size());
-    if (!value.empty()) std::memcpy(text_.get() + at + name.size(), value.data(), value.size());
+    // copy_bytes reads nothing from an empty view, which may have no data pointer.
+    copy_bytes(text_.get() + at, name.data(), name.size());
+    copy_bytes(text_.get() + at + name.size(), value.data(), value.size());
     text_size_ = at + name.size() + value.size();
 }
 
