@@ -1,0 +1,60 @@
+// The word-at-a-time case folding against a byte-at-a-time reference.
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <string>
+
+#include "util/strings.hpp"
+
+namespace {
+
+bool reference_iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (llmgw::str::ascii_lower(a[i]) != llmgw::str::ascii_lower(b[i])) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST_SUITE("util.strings") {
+    TEST_CASE("ascii_lower8 folds exactly 'A'-'Z' in every byte of a word, every byte value") {
+        for (int c = 0; c < 256; ++c) {
+            for (int at = 0; at < 8; ++at) {
+                char bytes[8] = {'x', '-', 'Z', '0', 'a', '~', '@', '['};
+                bytes[at] = static_cast<char>(c);
+                std::uint64_t word;
+                std::memcpy(&word, bytes, 8);
+                const std::uint64_t folded = llmgw::str::ascii_lower8(word);
+                char out[8];
+                std::memcpy(out, &folded, 8);
+                for (int i = 0; i < 8; ++i) {
+                    CAPTURE(c);
+                    CAPTURE(i);
+                    REQUIRE(out[i] == llmgw::str::ascii_lower(bytes[i]));
+                }
+            }
+        }
+    }
+
+    TEST_CASE("iequals agrees with a byte-by-byte fold for one differing byte anywhere") {
+        for (const std::string base :
+             {"content-length", "X-Request-Id", "Transfer-Encoding", "accept", "ab", "",
+              "0123456789abcdef", "proxy-authorization!"}) {
+            for (std::size_t at = 0; at < base.size(); ++at) {
+                for (int c = 0; c < 256; ++c) {
+                    std::string other = base;
+                    other[at] = static_cast<char>(c);
+                    CAPTURE(base);
+                    CAPTURE(at);
+                    CAPTURE(c);
+                    REQUIRE(llmgw::str::iequals(base, other) == reference_iequals(base, other));
+                    REQUIRE(llmgw::str::iequals(other, base) == reference_iequals(other, base));
+                }
+            }
+            CHECK(llmgw::str::iequals(base, llmgw::str::to_upper(base)));
+            CHECK_FALSE(llmgw::str::iequals(base, base + "x"));
+        }
+    }
+}
