@@ -22,10 +22,6 @@ std::string to_upper(std::string_view s) {
     return out;
 }
 
-bool istarts_with(std::string_view s, std::string_view prefix) {
-    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
-
 bool icontains(std::string_view haystack, std::string_view needle) {
     if (needle.empty()) return true;
     for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i) {

@@ -53,9 +53,11 @@ inline bool iequals(std::string_view a, std::string_view b) {
     }
     return n % 8 == 0 || same(n - 8);  // the last bytes: the last eight, some seen twice
 }
+inline bool istarts_with(std::string_view s, std::string_view prefix) {
+    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
 std::string to_lower(std::string_view s);
 std::string to_upper(std::string_view s);
-bool istarts_with(std::string_view s, std::string_view prefix);
 bool icontains(std::string_view haystack, std::string_view needle);
 std::string_view trim(std::string_view s);
 std::vector<std::string_view> split(std::string_view s, char sep);
