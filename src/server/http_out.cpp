@@ -46,8 +46,8 @@ HeadWriter::HeadWriter(std::string& out, int status) : out_(out), end_(out.size(
     // Room for most proxied heads at once (~400 bytes): adding a field then only copies.
     out_.resize(end_ + kFirstRoom);
     char code[20];
-    const char* const code_end =
-        std::to_chars(code, code + sizeof code, static_cast<std::uint64_t>(status < 0 ? 0 : status)).ptr;
+    const auto number = static_cast<std::uint64_t>(status < 0 ? 0 : status);
+    const char* const code_end = std::to_chars(code, code + sizeof code, number).ptr;
     const std::string_view digits(code, static_cast<std::size_t>(code_end - code));
     const std::string_view reason = reason_phrase(status);
     char* at = room(9 + digits.size() + 1 + reason.size() + 2);

@@ -92,7 +92,7 @@ private:
     HeadScanner head_scan_;
     bool idle_wait_ = false;  // the deadline is the keep-alive one: no byte of the next head yet
     LazyTimer timer_;
-    // Lent to each exchange in turn: a request's deadlines then seldom arm a timer (lazy_timer.hpp).
+    // Lent to each exchange in turn: a request's deadlines seldom arm a timer (lazy_timer.hpp).
     std::shared_ptr<LazyTimer> exchange_timer_;
     Clock::time_point deadline_;
     Due due_ = Due::nothing;

@@ -22,7 +22,8 @@ class LazyTimer {
 public:
     using Clock = std::chrono::steady_clock;
 
-    explicit LazyTimer(boost::asio::io_context& io) : timer_(io), state_(std::make_shared<State>()) {}
+    explicit LazyTimer(boost::asio::io_context& io)
+        : timer_(io), state_(std::make_shared<State>()) {}
     LazyTimer(const LazyTimer&) = delete;
     LazyTimer& operator=(const LazyTimer&) = delete;
 
@@ -72,14 +73,15 @@ private:
         state_->at = at;
         const std::uint64_t arm = ++state_->arms;
         timer_.expires_at(at);  // an earlier wait ends with operation_aborted
-        timer_.async_wait([state = std::weak_ptr<State>(state_), arm](const boost::system::error_code& ec) {
-            if (ec) return;
-            const std::shared_ptr<State> s = state.lock();
-            if (!s || s->arms != arm) return;  // the timer is gone, or a later wait replaced this
-            s->at.reset();
-            const std::shared_ptr<void> alive = s->alive.lock();
-            if (alive && s->owner != nullptr) s->wake(s->owner);
-        });
+        timer_.async_wait(
+            [state = std::weak_ptr<State>(state_), arm](const boost::system::error_code& ec) {
+                if (ec) return;
+                const std::shared_ptr<State> s = state.lock();
+                if (!s || s->arms != arm) return;  // the timer is gone, or a later wait replaced it
+                s->at.reset();
+                const std::shared_ptr<void> alive = s->alive.lock();
+                if (alive && s->owner != nullptr) s->wake(s->owner);
+            });
     }
 
     boost::asio::steady_timer timer_;

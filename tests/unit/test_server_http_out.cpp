@@ -7,7 +7,7 @@
 
 using llmgw::server::HeadWriter;
 
-TEST_CASE("the head writer writes the status line, the fields and the blank line, after what was there") {
+TEST_CASE("the head writer writes the status line, fields and blank line after what was there") {
     const std::string expected =
         "earlier bytes|HTTP/1.1 200 OK\r\n"
         "Content-Type: application/json\r\n"

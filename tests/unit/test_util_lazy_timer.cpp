@@ -45,7 +45,7 @@ TEST_SUITE("util.lazy_timer") {
         CHECK(first->wakes == 0);
     }
 
-    TEST_CASE("a later time costs nothing: the pending wait wakes the owner early, who asks again") {
+    TEST_CASE("a later time costs nothing: the pending wait wakes the owner early; it asks again") {
         boost::asio::io_context io;
         LazyTimer timer(io);
         auto first = std::make_shared<Owner>();
