@@ -29,33 +29,40 @@ LazyTimer::Clock::duration run(boost::asio::io_context& io) {
     return LazyTimer::Clock::now() - start;
 }
 
+struct HandOver {
+    int first_wakes;
+    int second_wakes;
+    LazyTimer::Clock::duration took;
+};
+
+// A first owner asks for a time and lets the timer go; a second asks for another. The loop runs.
+HandOver hand_over(LazyTimer::Clock::duration first_in, LazyTimer::Clock::duration second_in) {
+    boost::asio::io_context io;
+    LazyTimer timer(io);
+    auto first = std::make_shared<Owner>();
+    auto second = std::make_shared<Owner>();
+    first->ask(timer, first_in);
+    timer.release(first.get());
+    second->ask(timer, second_in);
+    const auto took = run(io);
+    return {first->wakes, second->wakes, took};
+}
+
 }  // namespace
 
 TEST_SUITE("util.lazy_timer") {
     TEST_CASE("an owner that asks for an earlier time than the pending wait is woken then") {
-        boost::asio::io_context io;
-        LazyTimer timer(io);
-        auto first = std::make_shared<Owner>();
-        auto second = std::make_shared<Owner>();
-        first->ask(timer, 10s);  // the wait a finished request leaves behind
-        timer.release(first.get());
-        second->ask(timer, 50ms);
-        CHECK(run(io) < 2s);
-        CHECK(second->wakes == 1);
-        CHECK(first->wakes == 0);
+        const HandOver r = hand_over(10s, 50ms);  // the first: the wait a finished request left
+        CHECK(r.took < 2s);
+        CHECK(r.second_wakes == 1);
+        CHECK(r.first_wakes == 0);
     }
 
     TEST_CASE("a later time costs nothing: the pending wait wakes the owner early; it asks again") {
-        boost::asio::io_context io;
-        LazyTimer timer(io);
-        auto first = std::make_shared<Owner>();
-        auto second = std::make_shared<Owner>();
-        first->ask(timer, 30ms);
-        timer.release(first.get());
-        second->ask(timer, 10s);  // later than the pending wait: not re-armed
-        CHECK(run(io) < 2s);
-        CHECK(second->wakes == 1);
-        CHECK(first->wakes == 0);
+        const HandOver r = hand_over(30ms, 10s);  // later than the pending wait: not re-armed
+        CHECK(r.took < 2s);
+        CHECK(r.second_wakes == 1);
+        CHECK(r.first_wakes == 0);
     }
 
     TEST_CASE("a released timer wakes no one, and release by a former owner changes nothing") {
