@@ -118,6 +118,7 @@ HandlerResult handle_request(const HandlerContext& ctx, const IncomingRequest& r
             ProxyPlan& plan = result.action.emplace<ProxyPlan>();  // built in it, not moved in
             plan.request.method.assign(req.method);
             plan.request.url = std::move(decision->upstream_url);
+            decision->upstream_url.clear();  // moved: now certainly empty (upstream_path() too)
             plan.request.headers =
                 routing::upstream_request_headers(headers, *decision->service, id);
             plan.request.body = req.body;

@@ -70,7 +70,9 @@ private:
     };
 
     void arm(Clock::time_point at) {
-        state_->at = at;
+        // Marked pending only once the wait is made: should making it throw, the next wake_by
+        // arms again rather than trusting a wait that is not there.
+        state_->at.reset();
         const std::uint64_t arm = ++state_->arms;
         timer_.expires_at(at);  // an earlier wait ends with operation_aborted
         timer_.async_wait(
@@ -82,6 +84,7 @@ private:
                 const std::shared_ptr<void> alive = s->alive.lock();
                 if (alive && s->owner != nullptr) s->wake(s->owner);
             });
+        state_->at = at;
     }
 
     boost::asio::steady_timer timer_;

@@ -77,7 +77,7 @@ TEST_SUITE("upstream.h1") {
             // one after another, each a prefix of the next, which the last-origin shortcut
             // must tell apart from the same origin
             "http://h/x", "http://h:81/x", "http://hh/x", "http://h", "http://h#frag", "http://h?x",
-            "http://h/y", "http://h@i/x"};
+            "http://h/y", "http://h@i/x", "http:///x", "http://"};
         for (int round = 0; round < 2; ++round) {
             for (const std::string& url : urls) {
                 CAPTURE(url);
