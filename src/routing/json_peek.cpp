@@ -11,6 +11,7 @@
 
 #include "routing/router.hpp"
 #include "util/strings.hpp"
+#include "util/swar.hpp"
 
 namespace llmgw::routing {
 namespace {
@@ -30,21 +31,10 @@ constexpr auto kStringStop = [] {
 // Plain string runs (most of a chat body) are scanned eight bytes at a time in a uint64_t
 // ("SWAR"). Byte k of memory is bits 8k..8k+7 of the word, so the first stop in memory is the
 // lowest flagged byte.
-constexpr std::size_t kWordBytes = sizeof(std::uint64_t);
-constexpr std::uint64_t kEveryByte = 0x0101010101010101u;  // times a byte: that byte, 8 times
-constexpr std::uint64_t kHighBits = 0x8080808080808080u;
-
-std::uint64_t load_little_endian(const char* p) {
-    std::uint64_t word = 0;
-    if constexpr (std::endian::native == std::endian::little) {
-        std::memcpy(&word, p, kWordBytes);  // memcpy: no alignment or aliasing UB
-    } else {
-        for (std::size_t k = 0; k < kWordBytes; ++k) {
-            word |= std::uint64_t{static_cast<unsigned char>(p[k])} << (8 * k);
-        }
-    }
-    return word;
-}
+using swar::kEveryByte;
+using swar::kHighBits;
+using swar::kWordBytes;
+using swar::load_little_endian;
 
 // Flags (in the high bit) each byte of `word` that kStringStop marks. Only the lowest flag is
 // exact, and it is all callers use: each difference is the usual "bytes below k" test, where

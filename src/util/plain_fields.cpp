@@ -1,7 +1,8 @@
 #include "util/plain_fields.hpp"
 
 #include <bit>
-#include <cstring>
+
+#include "util/swar.hpp"
 
 namespace llmgw::plain {
 
@@ -9,13 +10,11 @@ const char* skip_printable(const char* p, const char* end) {
     // In each word, (v - 0x20·1…) & ~v marks bytes below 0x20 and (v + 0x01·1…) | v bytes
     // above 0x7e, in their high bits. Either can also mark a byte after a true one, never
     // before, so the lowest mark (the first byte, little-endian) is exact.
-    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-    constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+    using swar::kEveryByte;
     while (end - p >= 8) {
-        std::uint64_t v;
-        std::memcpy(&v, p, 8);
-        if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
-        const std::uint64_t marks = (((v - kOnes * 0x20) & ~v) | ((v + kOnes) | v)) & kHighs;
+        const std::uint64_t v = swar::load_little_endian(p);
+        const std::uint64_t marks =
+            (((v - kEveryByte * 0x20) & ~v) | ((v + kEveryByte) | v)) & swar::kHighBits;
         if (marks != 0) return p + std::countr_zero(marks) / 8;
         p += 8;
     }

@@ -3,7 +3,6 @@
 #include <array>
 #include <charconv>
 #include <cstdint>
-#include <cstring>
 #include <cstdio>
 
 namespace llmgw::str {
@@ -43,21 +42,16 @@ bool is_safe_field_value(std::string_view s) {
     // below n (n <= 128). CR, LF and NUL are all below 14, and so is nothing else a value
     // usually holds (tab is the exception), so one test clears a word and the exact three only
     // run on a word that fails it.
-    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-    constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+    using swar::kEveryByte;
     const auto has_byte_below = [](std::uint64_t v, std::uint64_t n) {
-        return ((v - kOnes * n) & ~v & kHighs) != 0;
+        return ((v - kEveryByte * n) & ~v & swar::kHighBits) != 0;
     };
     const auto has_unsafe_byte = [&](std::uint64_t v) {
         return has_byte_below(v, 14) &&
-               (has_byte_below(v, 1) || has_byte_below(v ^ (kOnes * '\r'), 1) ||
-                has_byte_below(v ^ (kOnes * '\n'), 1));
+               (has_byte_below(v, 1) || has_byte_below(v ^ (kEveryByte * '\r'), 1) ||
+                has_byte_below(v ^ (kEveryByte * '\n'), 1));
     };
-    const auto word_at = [&](std::size_t i) {
-        std::uint64_t v = 0;
-        std::memcpy(&v, s.data() + i, 8);  // a fixed size: one load, no call
-        return v;
-    };
+    const auto word_at = [&](std::size_t i) { return swar::load_little_endian(s.data() + i); };
     if (s.size() < 8) {
         for (const char c : s) {
             if (c == '\r' || c == '\n' || c == '\0') return false;

@@ -4,11 +4,12 @@
 
 #include <array>
 #include <cstdint>
-#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "util/swar.hpp"
 
 namespace llmgw::str {
 
@@ -19,18 +20,12 @@ inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<ch
 // or above 'A', adding 0x80 - 'Z' - 1 of those above 'Z'; bytes with the high bit set are no
 // letters. The letters' high bits, moved to 0x20, are added in.
 inline std::uint64_t ascii_lower8(std::uint64_t v) {
-    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-    constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
-    const std::uint64_t low7 = v & ~kHighs;
-    const std::uint64_t from_a = low7 + kOnes * (0x80 - 'A');
-    const std::uint64_t past_z = low7 + kOnes * (0x80 - 'Z' - 1);
-    return v | ((from_a & ~past_z & ~v & kHighs) >> 2);
-}
-
-inline std::uint64_t load8(const char* p) {
-    std::uint64_t v;
-    std::memcpy(&v, p, 8);  // a fixed size: one load, no call
-    return v;
+    using swar::kEveryByte;
+    using swar::kHighBits;
+    const std::uint64_t low7 = v & ~kHighBits;
+    const std::uint64_t from_a = low7 + kEveryByte * (0x80 - 'A');
+    const std::uint64_t past_z = low7 + kEveryByte * (0x80 - 'Z' - 1);
+    return v | ((from_a & ~past_z & ~v & kHighBits) >> 2);
 }
 
 // ASCII case-insensitive equality; names of eight bytes or more a word at a time.
@@ -44,8 +39,8 @@ inline bool iequals(std::string_view a, std::string_view b) {
         return true;
     }
     const auto same = [&](std::size_t i) {
-        const std::uint64_t x = load8(a.data() + i);
-        const std::uint64_t y = load8(b.data() + i);
+        const std::uint64_t x = swar::load_little_endian(a.data() + i);
+        const std::uint64_t y = swar::load_little_endian(b.data() + i);
         return x == y || ascii_lower8(x) == ascii_lower8(y);
     };
     for (std::size_t i = 0; i + 8 <= n; i += 8) {
