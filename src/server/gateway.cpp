@@ -4,12 +4,15 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include "server/descriptor_table.hpp"
 #include "server/listener.hpp"
 #include "server/loop.hpp"
 #include "server/session.hpp"
@@ -51,6 +54,12 @@ public:
             return 1;
         }
         listener_ = std::move(*listener);
+        // Before the loops' threads start: see descriptor_table.hpp.
+        const int descriptors = descriptors_to_reserve(g.max_connections);
+        if (!reserve_descriptor_table(listener_->native_handle(), descriptors)) {
+            log_line(LogLevel::debug, "", "descriptor table not reserved",
+                     {log_num("descriptors", descriptors), log_str("reason", std::strerror(errno))});
+        }
         listener_->start();
         watch_signals();
         log_line(LogLevel::info, "", "llmgw listening",

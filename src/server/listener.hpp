@@ -24,6 +24,7 @@ public:
     void stop();
     std::string address() const;  // "127.0.0.1:8787" (the bound port when 0 was asked)
     bool is_loopback() const;
+    int native_handle() { return acceptor_.native_handle(); }
 
     explicit Listener(std::vector<std::unique_ptr<Loop>>& loops);  // use open()
 

@@ -203,6 +203,15 @@ def proc_rss_kb(pid):
     raise AssertionError("no VmRSS for %d" % pid)
 
 
+def proc_fd_table_slots(pid):
+    """The size of process `pid`'s descriptor table (FDSize: slots, open or not)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("FDSize:"):
+                return int(line.split()[1])
+    raise AssertionError("no FDSize for %d" % pid)
+
+
 def proc_cpu_ticks(pid):
     """User plus system CPU time of process `pid` so far, in clock ticks."""
     with open(f"/proc/{pid}/stat") as f:

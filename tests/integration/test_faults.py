@@ -1063,6 +1063,20 @@ class ConnectionLimitsTest(GatewayCase):
         for s in held + [extra]:
             s.close()
 
+    def test_the_descriptor_table_is_grown_at_start_for_max_connections(self):
+        # Not during the first burst, where each doubling of a threaded process's table stopped
+        # the accepting thread for an RCU grace period (src/server/descriptor_table.hpp).
+        self.mock = harness.Mock()
+        self.gw = harness.Gateway(self.mock.port, "[gateway]\nmax_connections = 1000\n",
+                                  args=("--threads", "2"))
+        pid = self.gw.proc.pid
+        soft, _ = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+        wanted = min(soft, 2 * 1000 + 64)  # a client's and an upstream descriptor each, a margin
+        self.assertGreaterEqual(harness.proc_fd_table_slots(pid), wanted)
+        self.assertLess(len(os.listdir(f"/proc/{pid}/fd")), 64)  # grown, not filled
+        status, _, _ = self.gw.request("GET", "/health")
+        self.assertEqual(status, 200)
+
     # Under ASan+UBSan, out of descriptors, UBSan's vptr check reported Boost's static
     # error_category as "invalid vptr, memory cannot be printed": its memory probe needs a
     # descriptor too. The behaviour is checked on the plain build.

@@ -1,0 +1,82 @@
+// The descriptor table grown once at start (server/descriptor_table.hpp): its size read back
+// from /proc/self/status, and the reservation kept within the open-files limit.
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+
+#include "server/descriptor_table.hpp"
+
+using llmgw::server::descriptors_to_reserve;
+using llmgw::server::reserve_descriptor_table;
+
+namespace {
+
+// The slots of this process's descriptor table (Linux's FDSize), or -1 where /proc has none.
+int table_slots() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("FDSize:", 0) == 0) return std::stoi(line.substr(7));
+    }
+    return -1;
+}
+
+// Sets the soft open-files limit for one scope, then puts the old one back.
+class SoftLimit {
+public:
+    explicit SoftLimit(rlim_t soft) {
+        REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved_) == 0);
+        rlimit changed = saved_;
+        changed.rlim_cur = soft;
+        REQUIRE(::setrlimit(RLIMIT_NOFILE, &changed) == 0);
+    }
+    ~SoftLimit() { ::setrlimit(RLIMIT_NOFILE, &saved_); }
+    SoftLimit(const SoftLimit&) = delete;
+    SoftLimit& operator=(const SoftLimit&) = delete;
+
+private:
+    rlimit saved_{};
+};
+
+rlim_t hard_limit() {
+    rlimit limit{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &limit) == 0);
+    return limit.rlim_max;
+}
+
+}  // namespace
+
+TEST_SUITE("server.descriptor_table") {
+    TEST_CASE("two descriptors per connection and a margin, within the soft open-files limit") {
+        REQUIRE(hard_limit() >= 1000);
+        const SoftLimit limit(1000);
+        CHECK(descriptors_to_reserve(100) == 264);
+        CHECK(descriptors_to_reserve(468) == 1000);
+        CHECK(descriptors_to_reserve(20000) == 1000);  // the limit, not 40,064
+        CHECK(descriptors_to_reserve(0) == 64);
+        CHECK(descriptors_to_reserve(-5) == 64);
+    }
+
+    TEST_CASE("the table holds the reserved descriptors at once, and nothing stays open") {
+        const int before = table_slots();
+        if (before < 0) return;  // no /proc: nothing to read the size from
+        const int want = before * 8 + 1;  // the kernel doubles: this needs at least three growths
+        REQUIRE(hard_limit() >= static_cast<rlim_t>(want) + 1);
+        const SoftLimit limit(static_cast<rlim_t>(want) + 1);
+        REQUIRE(reserve_descriptor_table(STDERR_FILENO, want));
+        CHECK(table_slots() >= want);
+        CHECK(::fcntl(want - 1, F_GETFD) == -1);  // the copy was closed
+    }
+
+    TEST_CASE("past the soft limit: refused, and the caller goes on without") {
+        REQUIRE(hard_limit() >= 200);
+        const SoftLimit limit(200);
+        CHECK_FALSE(reserve_descriptor_table(STDERR_FILENO, 500));
+        CHECK(reserve_descriptor_table(STDERR_FILENO, 1));  // nothing to grow
+    }
+}
