@@ -12,7 +12,10 @@ drifts of a shared machine land on all targets alike):
               workers), llmgw (--threads 2); per core: nginx (1 worker) and llmgw (--threads 1)
               pinned to CPU 0 with taskset, wrk and the mock moved to CPU 1.
   latency     wrk -t1 at 1 and 16 connections: p50/p99, and each minus direct's of the same round.
-  sse         stream_client: 200 and 1,000 concurrent streams of 50 events 20 ms apart.
+  sse         stream_client: 200 and 1,000 concurrent streams of 50 events 20 ms apart. Also
+              measured: "control", a second mock served directly, the same path as direct: what
+              this machine's noise alone gives in each figure (its "worst - direct" is the floor
+              under the gateways' own).
   scale       a fresh mock (and a fresh gateway) per target, N streams of 3 events 15 s apart held
               30 s: RSS above the idle baseline per stream, CPU between the events.
   call        `llmgw call` vs curl to the mock (alternating, median of 20), `llmgw services`.
@@ -455,7 +458,7 @@ def phase_latency(a, targets, mock, raw, deadline):
 
 
 def phase_sse(a, targets, mock, raw, deadline):
-    names = [n for n in ("direct", "nginx", "llmgw") if n in targets]
+    names = [n for n in ("direct", "control", "nginx", "llmgw") if n in targets]
     for r in range(a.sse_rounds):
         if time.monotonic() > deadline:
             raw["notes"].append(f"sse: stopped after {r} rounds (time budget)")
@@ -468,7 +471,7 @@ def phase_sse(a, targets, mock, raw, deadline):
                     res["invalid"] = "the mock exited during the run"
                 res.update(round=r, target=name, k=k)
                 raw["sse"].append(res)
-                log(f"sse r{r} k{k:<5d} {name:7s} ok {res.get('ok')}/{k}  ttfb p99 "
+                log(f"sse r{r} k{k:<5d} {name:8s} ok {res.get('ok')}/{k}  ttfb p99 "
                     f"{res.get('ttfb_p99_ms')} ms  largest gap {res.get('max_gap_max_ms')} ms "
                     f"{res.get('first_error') or res.get('error') or ''}")
                 time.sleep(0.3)  # let closed connections settle between targets
@@ -900,7 +903,7 @@ def main():
     ap.add_argument("--smoke", action="store_true", help="each phase briefly; fail on any wrong answer")
     ap.add_argument("--profile", action="store_true", help="only the perf/callgrind profile of llmgw")
     ap.add_argument("--phases", default="throughput,latency,sse,scale,call")
-    ap.add_argument("--targets", default="direct,nginx,llmgw,nginx-1w,llmgw-1t")
+    ap.add_argument("--targets", default="direct,control,nginx,llmgw,nginx-1w,llmgw-1t")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--tp-dur", type=int, default=5)
     ap.add_argument("--tp-conns", type=int, default=64)
@@ -960,13 +963,18 @@ def main():
         raw = {"meta": {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "mode": "smoke" if a.smoke else "full",
                         "llmgw": a.llmgw, "args": {k: v for k, v in vars(a).items()}, "machine": machine_info()},
                "throughput": [], "latency": [], "sse": [], "scale": [], "notes": [], "checks": {}}
-        mport, p_nginx, p_llmgw, p_nginx1, p_llmgw1 = free_ports(5)
+        mport, p_control, p_nginx, p_llmgw, p_nginx1, p_llmgw1 = free_ports(6)
         log(f"run folder {run_dir}; targets {','.join(a.targets)}; phases {','.join(a.phases)}")
         mock = MockKeeper(procs, a.helpers, run_dir, mport)
         targets = {}
         t = Target("direct", "direct (mock)", mport, "")
         t.pid_fn = lambda: [mock.pid]
         targets["direct"] = t
+        if "control" in a.targets:  # measured in the sse phase only
+            c = start_mock(procs, a.helpers, run_dir, p_control, tag="mock-control")
+            t = Target("control", "control (a second mock, direct)", p_control, "")
+            t.pid_fn = lambda c=c: [c.pid]
+            targets["control"] = t
         if "nginx" in a.targets:
             g = start_nginx(procs, run_dir, "nginx", p_nginx, mport, 2)
             t = Target("nginx", "nginx 2 workers", p_nginx, PREFIX)
