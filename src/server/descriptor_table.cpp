@@ -5,13 +5,14 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <climits>
+#include <cerrno>
 
 namespace llmgw::server {
 
 namespace {
 
-constexpr long long kMargin = 64;  // the listener, the log, name lookups, libcurl's own
+constexpr long long kMargin = 64;          // the listener, the log, name lookups, libcurl's own
+constexpr rlim_t kMostReserved = 1 << 20;  // 8 MiB of table; a larger one grows when used
 
 }  // namespace
 
@@ -19,17 +20,17 @@ int descriptors_to_reserve(int max_connections) {
     const long long wanted = 2LL * std::max(max_connections, 0) + kMargin;
     rlimit limit{};
     if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
-    const long long soft =
-        limit.rlim_cur == RLIM_INFINITY ? INT_MAX : static_cast<long long>(limit.rlim_cur);
-    return static_cast<int>(std::min({wanted, soft, static_cast<long long>(INT_MAX)}));
+    // RLIM_INFINITY, a huge number, gives way to the cap.
+    const auto most = static_cast<long long>(std::min<rlim_t>(limit.rlim_cur, kMostReserved));
+    return static_cast<int>(std::min(wanted, most));
 }
 
-bool reserve_descriptor_table(int any_open_fd, int count) {
-    if (count <= 1) return true;
+int reserve_descriptor_table(int any_open_fd, int count) {
+    if (count <= 1) return 0;
     const int copy = ::fcntl(any_open_fd, F_DUPFD_CLOEXEC, count - 1);
-    if (copy < 0) return false;
+    if (copy < 0) return errno;
     ::close(copy);
-    return true;
+    return 0;
 }
 
 }  // namespace llmgw::server

@@ -3,19 +3,20 @@
 // in a process with more than one thread each growth waits for an RCU grace period: about 7 ms
 // measured here, with the thread that opened the descriptor (and any other one opening one)
 // stopped meanwhile. The table never shrinks, so growing it at start, while one thread runs,
-// costs nothing later: the first burst of 1,000 streams after a start answered its first bytes
-// in 40-57 ms (median) before, as fast as later bursts (14-20 ms) after.
+// costs nothing later. The first burst of 1,000 streams after a start answered its first bytes
+// in 49-68 ms (median over streams; six starts) before, and in 17-26 ms after.
 #pragma once
 
 namespace llmgw::server {
 
 // The number of descriptors worth reserving for `max_connections` (a client's and an upstream
-// connection's each, and a margin), within the open-files limit.
+// connection's each, and a margin), within the soft open-files limit and 2^20 (past that the
+// table grows as it goes: about 8 bytes of kernel memory per slot).
 int descriptors_to_reserve(int max_connections);
 
 // Grows the table to hold the descriptors below `count`, by duplicating `any_open_fd` to
-// descriptor count - 1 and closing the copy. Returns false if the duplicate failed (the table
-// then grows as it goes, as it would without this).
-bool reserve_descriptor_table(int any_open_fd, int count);
+// descriptor count - 1 and closing the copy. Returns 0, or the errno of a failed duplicate (the
+// table then grows as it goes, as it would without this).
+int reserve_descriptor_table(int any_open_fd, int count);
 
 }  // namespace llmgw::server

@@ -4,7 +4,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -56,9 +55,9 @@ public:
         listener_ = std::move(*listener);
         // Before the loops' threads start: see descriptor_table.hpp.
         const int descriptors = descriptors_to_reserve(g.max_connections);
-        if (!reserve_descriptor_table(listener_->native_handle(), descriptors)) {
+        if (const int error = reserve_descriptor_table(listener_->native_handle(), descriptors)) {
             log_line(LogLevel::debug, "", "descriptor table not reserved",
-                     {log_num("descriptors", descriptors), log_str("reason", std::strerror(errno))});
+                     {log_num("descriptors", descriptors), log_str("reason", std::strerror(error))});
         }
         listener_->start();
         watch_signals();

@@ -970,7 +970,7 @@ def main():
         t = Target("direct", "direct (mock)", mport, "")
         t.pid_fn = lambda: [mock.pid]
         targets["direct"] = t
-        if "control" in a.targets:  # measured in the sse phase only
+        if "control" in a.targets and "sse" in a.phases:  # measured there only
             c = start_mock(procs, a.helpers, run_dir, p_control, tag="mock-control")
             t = Target("control", "control (a second mock, direct)", p_control, "")
             t.pid_fn = lambda c=c: [c.pid]

@@ -195,21 +195,22 @@ def is_sanitized(path=None):
     return any(m in data for m in (b"__asan_init", b"__tsan_init", b"__msan_init"))
 
 
-def proc_rss_kb(pid):
+def proc_status_number(pid, field):
+    """The number a line `field:` of /proc/PID/status starts with (VmRSS in KiB, FDSize, ...)."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
-    raise AssertionError("no VmRSS for %d" % pid)
+    raise AssertionError(f"no {field} for {pid}")
+
+
+def proc_rss_kb(pid):
+    return proc_status_number(pid, "VmRSS")
 
 
 def proc_fd_table_slots(pid):
     """The size of process `pid`'s descriptor table (FDSize: slots, open or not)."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("FDSize:"):
-                return int(line.split()[1])
-    raise AssertionError("no FDSize for %d" % pid)
+    return proc_status_number(pid, "FDSize")
 
 
 def proc_cpu_ticks(pid):
