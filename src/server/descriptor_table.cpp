@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 
 namespace llmgw::server {
 
@@ -14,10 +15,27 @@ namespace {
 constexpr long long kMargin = 64;          // the listener, the log, name lookups, libcurl's own
 constexpr rlim_t kMostReserved = 1 << 20;  // 8 MiB of table; a larger one grows when used
 
+long long descriptors_needed(int max_connections) {
+    return 2LL * std::max(max_connections, 0) + kMargin;
+}
+
 }  // namespace
 
+int raise_open_files_limit(int max_connections) {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return errno;
+    rlim_t wanted =
+        std::min<rlim_t>(static_cast<rlim_t>(descriptors_needed(max_connections)), limit.rlim_max);
+#if defined(__APPLE__) && defined(OPEN_MAX)
+    wanted = std::min<rlim_t>(wanted, OPEN_MAX);  // macOS refuses a soft limit above it
+#endif
+    if (limit.rlim_cur >= wanted) return 0;  // RLIM_INFINITY included: a huge number
+    limit.rlim_cur = wanted;
+    return ::setrlimit(RLIMIT_NOFILE, &limit) == 0 ? 0 : errno;
+}
+
 int descriptors_to_reserve(int max_connections) {
-    const long long wanted = 2LL * std::max(max_connections, 0) + kMargin;
+    const long long wanted = descriptors_needed(max_connections);
     rlimit limit{};
     if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
     // RLIM_INFINITY, a huge number, gives way to the cap.

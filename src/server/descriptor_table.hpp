@@ -9,6 +9,12 @@
 
 namespace llmgw::server {
 
+// Raises the soft open-files limit to what `max_connections` needs (a client's and an upstream
+// descriptor each, and a margin), as far as the hard limit allows; never lowers it. A common
+// default soft limit of 1,024 would hold about 500 proxied streams. Returns 0, or the errno of a
+// refused change (the limit then stays as it was).
+int raise_open_files_limit(int max_connections);
+
 // The number of descriptors worth reserving for `max_connections` (a client's and an upstream
 // connection's each, and a margin), within the soft open-files limit and 2^20 (past that the
 // table grows as it goes: about 8 bytes of kernel memory per slot).

@@ -54,10 +54,15 @@ public:
         }
         listener_ = std::move(*listener);
         // Before the loops' threads start: see descriptor_table.hpp.
+        if (const int error = raise_open_files_limit(g.max_connections)) {
+            log_line(LogLevel::debug, "", "open-files limit not raised",
+                     {log_str("reason", std::strerror(error))});
+        }
         const int descriptors = descriptors_to_reserve(g.max_connections);
         if (const int error = reserve_descriptor_table(listener_->native_handle(), descriptors)) {
-            log_line(LogLevel::debug, "", "descriptor table not reserved",
-                     {log_num("descriptors", descriptors), log_str("reason", std::strerror(error))});
+            log_line(
+                LogLevel::debug, "", "descriptor table not reserved",
+                {log_num("descriptors", descriptors), log_str("reason", std::strerror(error))});
         }
         listener_->start();
         watch_signals();

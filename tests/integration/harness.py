@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -95,7 +96,8 @@ class Mock:
 class Gateway:
     """`llmgw serve` with a config that points the `mock` service at the mock upstream."""
 
-    def __init__(self, mock_port, extra_toml="", env=None, args=(), services_toml=None):
+    def __init__(self, mock_port, extra_toml="", env=None, args=(), services_toml=None,
+                 soft_nofile=None):
         self.dir = tempfile.mkdtemp(prefix="llmgw-it-")
         self.config = os.path.join(self.dir, "config.toml")
         dead_port = free_port()  # nothing listens there
@@ -128,10 +130,15 @@ max_retries = 0
             "LLMGW_CONFIG", "LLMGW_LIBCURL", "CURL_CA_BUNDLE", "SSL_CERT_DIR", "SSL_CERT_FILE")}
         full_env["XDG_CONFIG_HOME"] = self.dir
         full_env.update(env or {})
+        def limit_open_files():  # in the child, before exec: the soft limit it starts with
+            resource.setrlimit(resource.RLIMIT_NOFILE,
+                               (soft_nofile, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+
         self.proc = subprocess.Popen(
             [LLMGW, "serve", "--port", "0", "--config", self.config, "--log-level", "debug",
              *args],
-            stdout=subprocess.DEVNULL, stderr=self.log_file, env=full_env)
+            stdout=subprocess.DEVNULL, stderr=self.log_file, env=full_env,
+            preexec_fn=limit_open_files if soft_nofile is not None else None)
         self.port = self._wait_for_port()
 
     def _wait_for_port(self):

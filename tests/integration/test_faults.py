@@ -1063,6 +1063,17 @@ class ConnectionLimitsTest(GatewayCase):
         for s in held + [extra]:
             s.close()
 
+    def test_the_open_files_limit_is_raised_at_start_for_max_connections(self):
+        # A soft limit of 1,024 (a common default) would hold about 500 proxied streams.
+        self.mock = harness.Mock()
+        self.gw = harness.Gateway(self.mock.port, "[gateway]\nmax_connections = 1000\n",
+                                  args=("--threads", "2"), soft_nofile=256)
+        soft, hard = resource.prlimit(self.gw.proc.pid, resource.RLIMIT_NOFILE)
+        self.assertEqual(soft, min(hard, 2 * 1000 + 64))
+        self.assertGreaterEqual(harness.proc_fd_table_slots(self.gw.proc.pid), soft)
+        status, _, _ = self.gw.request("GET", "/health")
+        self.assertEqual(status, 200)
+
     def test_the_descriptor_table_is_grown_at_start_for_max_connections(self):
         # Not during the first burst, where each doubling of a threaded process's table stopped
         # the accepting thread for an RCU grace period (src/server/descriptor_table.hpp).

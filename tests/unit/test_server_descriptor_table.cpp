@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
 #include <string>
@@ -13,6 +14,7 @@
 #include "server/descriptor_table.hpp"
 
 using llmgw::server::descriptors_to_reserve;
+using llmgw::server::raise_open_files_limit;
 using llmgw::server::reserve_descriptor_table;
 
 namespace {
@@ -50,9 +52,27 @@ rlim_t hard_limit() {
     return limit.rlim_max;
 }
 
+rlim_t soft_limit() {
+    rlimit limit{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &limit) == 0);
+    return limit.rlim_cur;
+}
+
 }  // namespace
 
 TEST_SUITE("server.descriptor_table") {
+    TEST_CASE("the soft open-files limit raised to two descriptors per connection, never lowered") {
+        const rlim_t hard = hard_limit();
+        REQUIRE(hard >= 300);
+        const SoftLimit limit(256);
+        CHECK(raise_open_files_limit(100) == 0);
+        CHECK(soft_limit() == std::min<rlim_t>(hard, 264));
+        CHECK(raise_open_files_limit(10) == 0);  // 84 needed: the 264 stay
+        CHECK(soft_limit() == std::min<rlim_t>(hard, 264));
+        CHECK(raise_open_files_limit(1 << 24) == 0);  // more than the hard limit: up to it
+        CHECK(soft_limit() >= std::min<rlim_t>(hard, 10240));  // macOS stops at OPEN_MAX, 10,240
+    }
+
     TEST_CASE("two descriptors per connection and a margin, within the soft open-files limit") {
         REQUIRE(hard_limit() >= 1000);
         const SoftLimit limit(1000);
