@@ -1,10 +1,11 @@
-// The process's descriptor table, sized once before the loops start. The kernel grows the table
-// by doubling as descriptors are opened (64, 128, ... 2,048 for a burst of 1,000 streams), and
-// in a process with more than one thread each growth waits for an RCU grace period: about 7 ms
-// measured here, with the thread that opened the descriptor (and any other one opening one)
-// stopped meanwhile. The table never shrinks, so growing it at start, while one thread runs,
-// costs nothing later. The first burst of 1,000 streams after a start answered its first bytes
-// in 49-68 ms (median over streams; six starts) before, and in 17-26 ms after.
+// The process's descriptors, prepared once before the loops start: the soft open-files limit
+// raised to what max_connections needs, and the descriptor table sized for as many. The kernel
+// grows the table by doubling as descriptors are opened (64, 128, ... 2,048 for a burst of 1,000
+// streams), and in a process with more than one thread each growth waits for an RCU grace
+// period: about 7 ms measured here, with the thread that opened the descriptor (and any other
+// one opening one) stopped meanwhile. The table never shrinks, so growing it at start, while one
+// thread runs, costs nothing later. The first burst of 1,000 streams after a start answered its
+// first bytes in 49-68 ms (median over streams; six starts) before, and in 17-26 ms after.
 #pragma once
 
 namespace llmgw::server {
