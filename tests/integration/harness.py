@@ -43,10 +43,19 @@ def make_self_signed(directory, ip="127.0.0.1", name=None):
     return cert, key
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# Sockets bound and never listening, one per dead_port(), open until this test process ends.
+_DEAD_PORTS = []
+
+
+def dead_port():
+    """A port of 127.0.0.1 where nothing listens while this test process runs: a connection to it
+    is refused. Bound and held (without SO_REUSEADDR), so that no server of a test running at the
+    same time can take it, as one did when the port was only picked and let go (the "dead"
+    service then answered 404 from another test's mock)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    _DEAD_PORTS.append(s)
+    return s.getsockname()[1]
 
 
 class Mock:
@@ -100,7 +109,7 @@ class Gateway:
                  soft_nofile=None):
         self.dir = tempfile.mkdtemp(prefix="llmgw-it-")
         self.config = os.path.join(self.dir, "config.toml")
-        dead_port = free_port()  # nothing listens there
+        nowhere_port = dead_port()
         toml = services_toml if services_toml is not None else f"""
 [services.mock]
 base_url = "http://127.0.0.1:{mock_port}"
@@ -113,7 +122,7 @@ max_retries = 1
 base_url = "http://127.0.0.1:{mock_port}/base/path"
 
 [services.dead]
-base_url = "http://127.0.0.1:{dead_port}"
+base_url = "http://127.0.0.1:{nowhere_port}"
 max_retries = 0
 
 [services.nowhere]

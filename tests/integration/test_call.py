@@ -89,7 +89,7 @@ class CallBase(unittest.TestCase):
         os.makedirs(os.path.join(cls.dir, "llmgw"))
         # The default location: call finds it through XDG_CONFIG_HOME, without --config.
         with open(os.path.join(cls.dir, "llmgw", "config.toml"), "w") as f:
-            f.write(CONFIG.format(port=cls.mock.port, dead_port=harness.free_port(),
+            f.write(CONFIG.format(port=cls.mock.port, dead_port=harness.dead_port(),
                                   key_var=KEY_VAR))
 
     @classmethod
@@ -555,7 +555,7 @@ class CallViaGatewayTest(CallBase):
 
     def test_via_without_a_gateway_is_3(self):
         status, out, err = self.call("mock", "/v1/x", "--via",
-                                     f"http://127.0.0.1:{harness.free_port()}")
+                                     f"http://127.0.0.1:{harness.dead_port()}")
         self.assertEqual(status, 3, err)
         self.gateway_error(err, "CONNECTION")
 

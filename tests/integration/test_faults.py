@@ -257,7 +257,7 @@ class FaultMatrixTest(GatewayCase):
         cls.tmp = tempfile.mkdtemp(prefix="llmgw-faults-")
         cls.mock = harness.Mock()
         cls.tls_mock = None
-        tls_port = harness.free_port()  # nothing listens there without openssl
+        tls_port = harness.dead_port()  # nothing listens there without openssl
         if shutil.which("openssl"):
             cls.tls_mock = harness.Mock("--tls", *harness.make_self_signed(cls.tmp))
             tls_port = cls.tls_mock.port
@@ -1343,7 +1343,7 @@ class SecretsNeverLoggedTest(unittest.TestCase):
     def run_with(self, args):
         self.secrets = {}
         mock = harness.Mock()
-        extra = SECRET_TOML.format(port=mock.port, dead=harness.free_port())
+        extra = SECRET_TOML.format(port=mock.port, dead=harness.dead_port())
         gw = harness.Gateway(mock.port, extra_toml=extra, args=args)
         try:
             self.traffic(gw, mock)

@@ -45,7 +45,7 @@ def read_raw_response(port, request, timeout=10):
 class PoliciesTest(harness.SharedGatewayTest):
     @classmethod
     def extra_toml(cls, mock_port):
-        return (EXTRA.format(port=mock_port, dead=harness.free_port()) +
+        return (EXTRA.format(port=mock_port, dead=harness.dead_port()) +
                 "\n[gateway]\nmax_request_bytes = 100000\nstream_idle_timeout_ms = 700\n")
 
     def wait_log(self, rid):
@@ -225,7 +225,7 @@ class RouteAgreesWithServeTest(unittest.TestCase):
 
     def test_timeouts_retries_and_fallback_match(self):
         mock = harness.Mock()
-        gw = harness.Gateway(mock.port, extra_toml=EXTRA.format(port=mock.port, dead=harness.free_port()))
+        gw = harness.Gateway(mock.port, extra_toml=EXTRA.format(port=mock.port, dead=harness.dead_port()))
         try:
             edge = self.route_json(gw.config, "POST", "/gateway/slowedge/v1/chat/completions", "-d", "{}")
             self.assertEqual(edge["lane"], "edge")

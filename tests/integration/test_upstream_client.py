@@ -1321,7 +1321,7 @@ class LibcurlLoadingTest(unittest.TestCase):
         self.assertNotIn("libcurl", gw.log())
 
     def test_without_it_http_works_and_https_is_a_clear_error(self):
-        dead = harness.free_port()
+        dead = harness.dead_port()
         toml = UC_TOML.format(port=self.mock.port) + f"""
 [services.tls]
 base_url = "https://127.0.0.1:{dead}"
@@ -1357,7 +1357,7 @@ max_retries = 0
                 f.write(BROKEN_LIBCURL_C)
             subprocess.run(["cc", "-shared", "-fPIC", "-o", library, source], check=True,
                            timeout=60, capture_output=True)
-            dead = harness.free_port()
+            dead = harness.dead_port()
             toml = UC_TOML.format(port=self.mock.port) + f"""
 [services.tls]
 base_url = "https://127.0.0.1:{dead}"

@@ -415,7 +415,7 @@ max_retries = 0
         """A gateway with one loop (one libcurl multi handle: every stream can share one upstream
         connection), whose connection to the mock is open and known to speak HTTP/2. Streams
         started together on a cold gateway would each open their own (BENCHMARKS.md)."""
-        gw = harness.Gateway(harness.free_port(), extra_toml=cls.toml, args=("--threads", "1"),
+        gw = harness.Gateway(harness.dead_port(), extra_toml=cls.toml, args=("--threads", "1"),
                              env=tls_env({"SSL_CERT_FILE": cls.cert}))
         status, _, body = gw.request("POST", "/gateway/h2/v1/chat/completions", body=b"{}",
                                      headers={"Content-Type": "application/json"})
