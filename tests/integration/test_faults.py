@@ -1063,30 +1063,30 @@ class ConnectionLimitsTest(GatewayCase):
         for s in held + [extra]:
             s.close()
 
-    def test_the_open_files_limit_is_raised_at_start_for_max_connections(self):
-        # A soft limit of 1,024 (a common default) would hold about 500 proxied streams.
+    def start_for_1000_connections(self, **gateway_args):
+        """A gateway with max_connections = 1000 and two loops that answers /health."""
         self.mock = harness.Mock()
         self.gw = harness.Gateway(self.mock.port, "[gateway]\nmax_connections = 1000\n",
-                                  args=("--threads", "2"), soft_nofile=256)
+                                  args=("--threads", "2"), **gateway_args)
+        status, _, _ = self.gw.request("GET", "/health")
+        self.assertEqual(status, 200)
+
+    def test_the_open_files_limit_is_raised_at_start_for_max_connections(self):
+        # A soft limit of 1,024 (a common default) would hold about 500 proxied streams.
+        self.start_for_1000_connections(soft_nofile=256)
         soft, hard = resource.prlimit(self.gw.proc.pid, resource.RLIMIT_NOFILE)
         self.assertEqual(soft, min(hard, 2 * 1000 + 64))
         self.assertGreaterEqual(harness.proc_fd_table_slots(self.gw.proc.pid), soft)
-        status, _, _ = self.gw.request("GET", "/health")
-        self.assertEqual(status, 200)
 
     def test_the_descriptor_table_is_grown_at_start_for_max_connections(self):
         # Not during the first burst, where each doubling of a threaded process's table stopped
         # the accepting thread for an RCU grace period (src/server/descriptor_table.hpp).
-        self.mock = harness.Mock()
-        self.gw = harness.Gateway(self.mock.port, "[gateway]\nmax_connections = 1000\n",
-                                  args=("--threads", "2"))
+        self.start_for_1000_connections()
         pid = self.gw.proc.pid
         soft, _ = resource.prlimit(pid, resource.RLIMIT_NOFILE)
         wanted = min(soft, 2 * 1000 + 64)  # a client's and an upstream descriptor each, a margin
         self.assertGreaterEqual(harness.proc_fd_table_slots(pid), wanted)
         self.assertNotIn(str(wanted - 1), os.listdir(f"/proc/{pid}/fd"))  # the copy was closed
-        status, _, _ = self.gw.request("GET", "/health")
-        self.assertEqual(status, 200)
 
     # Under ASan+UBSan, out of descriptors, UBSan's vptr check reported Boost's static
     # error_category as "invalid vptr, memory cannot be printed": its memory probe needs a
