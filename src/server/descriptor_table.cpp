@@ -13,7 +13,8 @@ namespace llmgw::server {
 namespace {
 
 constexpr long long kMargin = 64;          // the listener, the log, name lookups, libcurl's own
-constexpr rlim_t kMostReserved = 1 << 20;  // 8 MiB of table; a larger one grows when used
+// 8 MiB of table; a larger one grows when used.
+constexpr unsigned long long kMostReserved = 1 << 20;
 
 long long descriptors_needed(int max_connections) {
     return 2LL * std::max(max_connections, 0) + kMargin;
@@ -35,11 +36,16 @@ int raise_open_files_limit(int max_connections) {
 }
 
 int descriptors_to_reserve(int max_connections) {
-    const long long wanted = descriptors_needed(max_connections);
     rlimit limit{};
     if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+    return descriptors_to_reserve(max_connections, limit.rlim_cur);
+}
+
+int descriptors_to_reserve(int max_connections, unsigned long long soft_limit) {
+    const long long wanted = descriptors_needed(max_connections);
     // RLIM_INFINITY, a huge number, gives way to the cap.
-    const auto most = static_cast<long long>(std::min<rlim_t>(limit.rlim_cur, kMostReserved));
+    const auto most =
+        static_cast<long long>(std::min<unsigned long long>(soft_limit, kMostReserved));
     return static_cast<int>(std::min(wanted, most));
 }
 

@@ -20,6 +20,8 @@ int raise_open_files_limit(int max_connections);
 // connection's each, and a margin), within the soft open-files limit and 2^20 (past that the
 // table grows as it goes: about 8 bytes of kernel memory per slot).
 int descriptors_to_reserve(int max_connections);
+// The same, for a given soft open-files limit (RLIM_INFINITY is a huge number).
+int descriptors_to_reserve(int max_connections, unsigned long long soft_limit);
 
 // Grows the table to hold the descriptors below `count`, by duplicating `any_open_fd` to
 // descriptor count - 1 and closing the copy. Returns 0, or the errno of a failed duplicate (the

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "exact_buffer.hpp"
 #include "routing/router.hpp"
 
 using llmgw::routing::JsonStreamFlag;
@@ -148,8 +149,8 @@ TEST_SUITE("routing.json_peek") {
             const JsonStreamFlag expected = oracle(doc);
             (expected == JsonStreamFlag::invalid_json ? invalid : valid) += 1;
             // A copy of exactly the document's size, so ASan catches any read past its end.
-            const std::string exact(doc);
-            const JsonStreamFlag actual = peek_json_stream_flag(exact);
+            const llmgw::test::ExactBuffer exact(doc);
+            const JsonStreamFlag actual = peek_json_stream_flag(exact.view());
             if (actual != expected) {
                 CAPTURE(doc);
                 CHECK(static_cast<int>(actual) == static_cast<int>(expected));

@@ -10,6 +10,8 @@
 using llmgw::Headers;
 using llmgw::server::parse_plain_request;
 
+using namespace std::string_view_literals;
+
 namespace {
 
 constexpr std::uint64_t kBodyLimit = 1024 * 1024;
@@ -125,7 +127,8 @@ TEST_SUITE("server.plain_request") {
             "GET /gateway/openai/v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
             "POST /x HTTP/1.1\r\nhost: a\r\ncontent-length: 3\r\nx-a:\t1 \r\n\r\nabc",
         };
-        constexpr std::string_view kAlphabet = "\r\n \t:,;aZ09-!\"()/\x7f\x80\xff\0eHP.1";
+        constexpr std::string_view kAlphabet = "\r\n \t:,;aZ09-!\"()/\x7f\x80\xff\0eHP.1"sv;
+        static_assert(kAlphabet.size() == 26);  // the NUL and what follows it too
         std::mt19937 rng(20261129);
         int accepted = 0;
         for (int i = 0; i < 60000; ++i) {

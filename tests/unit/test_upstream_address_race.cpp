@@ -23,11 +23,19 @@ struct Outcome {
     std::chrono::steady_clock::duration took{};
 };
 
-// An address on 127.0.0.1 where nothing listens (connecting is refused at once).
-tcp::endpoint refusing(boost::asio::io_context& io) {
-    tcp::acceptor a(io, tcp::endpoint(boost::asio::ip::address_v4::loopback(), 0));
-    return a.local_endpoint();  // closed again as `a` goes
-}
+// An address on 127.0.0.1 where nothing listens: connecting is refused at once. The port stays
+// bound (never listening) while this lives, so no server of a test running alongside takes it.
+class Refusing {
+  public:
+    explicit Refusing(boost::asio::io_context& io) : socket_(io) {
+        socket_.open(tcp::v4());
+        socket_.bind(tcp::endpoint(boost::asio::ip::address_v4::loopback(), 0));
+    }
+    tcp::endpoint endpoint() const { return socket_.local_endpoint(); }
+
+  private:
+    tcp::socket socket_;
+};
 
 Outcome race(boost::asio::io_context& io, std::vector<tcp::endpoint> addresses,
              bool cancel_at_once = false) {
@@ -55,8 +63,8 @@ TEST_SUITE("upstream.address_race") {
     TEST_CASE("a refused address moves on at once, not after the 200 ms step") {
         boost::asio::io_context io;
         tcp::acceptor live(io, tcp::endpoint(boost::asio::ip::address_v4::loopback(), 0));
-        const tcp::endpoint dead = refusing(io);
-        const Outcome out = race(io, {dead, live.local_endpoint()});
+        const Refusing dead(io);
+        const Outcome out = race(io, {dead.endpoint(), live.local_endpoint()});
         CHECK(out.calls == 1);
         CHECK(!out.ec);
         CHECK(out.open);
@@ -67,7 +75,8 @@ TEST_SUITE("upstream.address_race") {
 
     TEST_CASE("every address refused: one call with the error and a closed socket") {
         boost::asio::io_context io;
-        const Outcome out = race(io, {refusing(io), refusing(io), refusing(io)});
+        const Refusing a(io), b(io), c(io);
+        const Outcome out = race(io, {a.endpoint(), b.endpoint(), c.endpoint()});
         CHECK(out.calls == 1);
         CHECK(out.ec == boost::asio::error::connection_refused);
         CHECK(!out.open);

@@ -10,6 +10,8 @@
 using llmgw::Headers;
 using llmgw::upstream::parse_plain_response;
 
+using namespace std::string_view_literals;
+
 namespace {
 
 const std::string kJsonAnswer =
@@ -104,7 +106,8 @@ TEST_SUITE("upstream.plain_response") {
             kJsonAnswer,
             "HTTP/1.1 503 Busy\r\nretry-after: 1\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
         };
-        constexpr std::string_view kAlphabet = "\r\n \t:,;aZ09-!\"()/\x7f\x80\xff\0eHP.1";
+        constexpr std::string_view kAlphabet = "\r\n \t:,;aZ09-!\"()/\x7f\x80\xff\0eHP.1"sv;
+        static_assert(kAlphabet.size() == 26);  // the NUL and what follows it too
         std::mt19937 rng(1129);
         int accepted = 0;
         for (int i = 0; i < 40000; ++i) {
