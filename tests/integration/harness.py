@@ -2,11 +2,13 @@
 
 Everything listens on 127.0.0.1 with ports chosen by the kernel; every wait is bounded.
 """
+import atexit
 import http.client
 import json
 import os
 import re
 import resource
+import selectors
 import shutil
 import signal
 import socket
@@ -43,6 +45,21 @@ def make_self_signed(directory, ip="127.0.0.1", name=None):
     return cert, key
 
 
+# Every mock and gateway process a test started: any still running when the test process ends
+# (a failed setUpClass skips its tearDownClass) is killed then, not left behind.
+_CHILDREN = []
+
+
+def _kill_children():
+    for proc in _CHILDREN:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+atexit.register(_kill_children)
+
+
 # Sockets bound and never listening, one per dead_port(), open until this test process ends.
 _DEAD_PORTS = []
 
@@ -66,7 +83,10 @@ class Mock:
         argv = argv or [sys.executable, os.path.join(HERE, "mock_upstream.py"), *args]
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      text=True)
-        line = self.proc.stdout.readline()
+        _CHILDREN.append(self.proc)
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.proc.stdout, selectors.EVENT_READ)
+            line = self.proc.stdout.readline() if sel.select(15) else "(nothing in 15 s)"
         if not line.startswith("PORT "):
             self.stop()
             raise RuntimeError("mock upstream did not start: %r" % line)
@@ -148,7 +168,14 @@ max_retries = 0
              *args],
             stdout=subprocess.DEVNULL, stderr=self.log_file, env=full_env,
             preexec_fn=limit_open_files if soft_nofile is not None else None)
-        self.port = self._wait_for_port()
+        _CHILDREN.append(self.proc)
+        try:
+            self.port = self._wait_for_port()
+        except RuntimeError:
+            self.proc.kill()
+            self.proc.wait()
+            self.log_file.close()
+            raise
 
     def _wait_for_port(self):
         deadline = time.time() + 15
@@ -298,6 +325,53 @@ def close_wait_sockets(remote_port):
     as their local one)."""
     return sum(1 for row in tcp_socket_rows(("/proc/net/tcp",))
                if int(row[2].split(":")[1], 16) == remote_port and row[3] == "08")
+
+
+def read_to_end(sock, timeout=10.0):
+    """Reads until the peer closes, resets or `timeout` passes: (bytes, 'eof'|'reset'|'timeout')."""
+    deadline = time.monotonic() + timeout
+    chunks = []
+    how = "timeout"
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            sock.settimeout(left)
+            try:
+                b = sock.recv(65536)
+            except socket.timeout:
+                break
+            except (ConnectionResetError, BrokenPipeError):
+                how = "reset"
+                break
+            if not b:
+                how = "eof"
+                break
+            chunks.append(b)
+    finally:
+        sock.close()
+    return b"".join(chunks), how
+
+
+def recv_until(sock, marker, timeout=10.0):
+    """Reads from `sock` until `marker` has arrived; fails (AssertionError) if the peer closes
+    first or `timeout` passes. Returns everything read."""
+    deadline = time.monotonic() + timeout
+    got = b""
+    while marker not in got:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError("no %r within %.1f s; got %r" % (marker, timeout, got[-300:]))
+        sock.settimeout(left)
+        try:
+            b = sock.recv(4096)
+        except socket.timeout:
+            continue
+        if not b:
+            raise AssertionError("closed before %r; got %r" % (marker, got[-300:]))
+        got += b
+    return got
 
 
 def raw_request(port, data, timeout=10, read_until_close=True):

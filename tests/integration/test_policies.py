@@ -38,8 +38,14 @@ def attempts_for(log, rid):
 
 
 def read_raw_response(port, request, timeout=10):
-    """Raw bytes of one response read until the gateway closes the connection."""
-    return harness.raw_request(port, request, timeout=timeout)
+    """Raw bytes of one response read until the gateway closes the connection (or resets it);
+    fails if the connection is still open after `timeout` (a stall is not a cut)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    sock.sendall(request)
+    raw, how = harness.read_to_end(sock, timeout)
+    if how == "timeout":
+        raise AssertionError("the connection was still open after %s s: %r" % (timeout, raw[-300:]))
+    return raw
 
 
 class PoliciesTest(harness.SharedGatewayTest):
@@ -260,7 +266,9 @@ class RouteAgreesWithServeTest(unittest.TestCase):
 
 
 class BackgroundLaneTest(unittest.TestCase):
-    def run_two(self, gw, path="/gateway/mock/v1/embeddings"):
+    def run_two(self, gw, mock, path="/gateway/mock/v1/embeddings"):
+        """A first background request that holds its slot for 2 s, and a second one sent once
+        the first has reached the upstream: (first's answer, second's answer, second's time)."""
         results = {}
 
         def first():
@@ -270,11 +278,15 @@ class BackgroundLaneTest(unittest.TestCase):
 
         t = threading.Thread(target=first)
         t.start()
-        time.sleep(0.3)
+        deadline = time.monotonic() + 10
+        while not mock.requests():  # the first holds the slot once it is upstream
+            self.assertLess(time.monotonic(), deadline, "the first request never reached the mock")
+            time.sleep(0.02)
         start = time.monotonic()
         second = gw.request("POST", path, body=b"{}", headers={"Content-Type": "application/json"})
         elapsed = time.monotonic() - start
         t.join(timeout=10)
+        self.assertFalse(t.is_alive(), "the first request did not end")
         return results["first"], second, elapsed
 
     def test_a_background_stream_is_cut_at_the_lane_total_time(self):
@@ -284,7 +296,7 @@ class BackgroundLaneTest(unittest.TestCase):
         gw = harness.Gateway(mock.port, extra_toml="[gateway]\nbackground_timeout_ms = 1500\n")
         try:
             start = time.monotonic()
-            raw = harness.raw_request(
+            raw = read_raw_response(
                 gw.port, b"POST /gateway/mock/v1/embeddings HTTP/1.1\r\nHost: x\r\n"
                          b"Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n"
                          b"x-mock: sse;events=20;interval_ms=200\r\n\r\n{}")
@@ -308,7 +320,7 @@ class BackgroundLaneTest(unittest.TestCase):
         gw = harness.Gateway(mock.port, extra_toml="[gateway]\nbackground_slots = 1\n"
                                                    "background_queue_timeout_ms = 300\n")
         try:
-            first, second, elapsed = self.run_two(gw)
+            first, second, elapsed = self.run_two(gw, mock)
             self.assertEqual(first[0], 200)
             self.assertEqual(first[1]["x-processing-mode"], "background")
             self.assertEqual(second[0], 200)
@@ -325,7 +337,7 @@ class BackgroundLaneTest(unittest.TestCase):
         gw = harness.Gateway(mock.port, extra_toml="[gateway]\nbackground_slots = 1\n"
                                                    "background_queue_timeout_ms = 5000\n")
         try:
-            first, second, elapsed = self.run_two(gw)
+            first, second, elapsed = self.run_two(gw, mock)
             self.assertEqual(second[0], 200)
             self.assertEqual(second[1]["x-processing-mode"], "background")
             self.assertNotIn("x-fallback", second[1])
@@ -340,7 +352,7 @@ class BackgroundLaneTest(unittest.TestCase):
                              extra_toml="[gateway]\nbackground_slots = 1\n"
                                         "background_queue_timeout_ms = 300\n")
         try:
-            first, second, _ = self.run_two(gw)
+            first, second, _ = self.run_two(gw, mock)
             self.assertEqual(first[0], 200)
             self.assertEqual(second[0], 503)
             self.assertEqual(json.loads(second[2])["error"]["type"], "OVERLOADED")

@@ -224,11 +224,17 @@ class ServeTest(harness.SharedGatewayTest):
 
     def test_keep_alive_reuses_connection(self):
         c = self.gw.conn()
-        for _ in range(5):
+        first_socket = None
+        for i in range(5):
             c.request("GET", "/gateway/mock/v1/x")
             r = c.getresponse()
             self.assertEqual(r.status, 200)
+            self.assertNotEqual((r.getheader("Connection") or "").lower(), "close")
             r.read()
+            # http.client would quietly open a new connection after a close: check it did not.
+            self.assertIsNotNone(c.sock, i)
+            first_socket = first_socket or c.sock
+            self.assertIs(c.sock, first_socket, i)
         c.close()
 
     # ---- SSE ----
@@ -292,9 +298,7 @@ class ServeTest(harness.SharedGatewayTest):
         s.sendall(b"POST /gateway/mock/v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
                   b"Content-Type: application/json\r\nx-mock: sse;events=100;interval_ms=100\r\n"
                   b"Content-Length: 15\r\n\r\n{\"stream\":true}")
-        got = b""
-        while b"tok1" not in got:
-            got += s.recv(4096)
+        harness.recv_until(s, b"tok1")
         s.close()
         closed_at = time.time()
         deadline = closed_at + 3
@@ -480,8 +484,12 @@ class ShutdownTest(unittest.TestCase):
         try:
             c = gw.conn()
             c.request("GET", "/gateway/mock/v1/x", headers={"x-mock": "hang"})
-            time.sleep(0.3)
+            deadline = time.monotonic() + 10
+            while not mock.requests():  # the request has reached the upstream: it is in flight
+                self.assertLess(time.monotonic(), deadline, "the request never reached the mock")
+                time.sleep(0.02)
             gw.proc.send_signal(signal.SIGTERM)
+            self.sigterm_at = time.monotonic()
         except BaseException:
             gw.stop()
             mock.stop()
@@ -495,6 +503,7 @@ class ShutdownTest(unittest.TestCase):
         mock, gw, _client = self.sigterm_with_a_request_hanging(300)
         try:
             self.assertEqual(gw.proc.wait(timeout=10), 0)
+            self.assertGreater(time.monotonic() - self.sigterm_at, 0.25)  # it waited the drain
             log = gw.log()
             for marker in ("AddressSanitizer", "runtime error", "ThreadSanitizer"):
                 self.assertNotIn(marker, log)
