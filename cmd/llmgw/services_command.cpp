@@ -15,7 +15,8 @@ const char* const kFooter =
     R"(Every enabled service of the merged table: the built-in one, then the override file
 (--config FILE, $LLMGW_CONFIG or $XDG_CONFIG_HOME/llmgw/config.toml), then PROXY_CONFIG.
 TIMEOUT is the edge timeout until response headers ("default": DEFAULT_TIMEOUT),
-RETRIES the extra attempts, SOURCE where the entry came from (built-in, or the override file).
+RETRIES the extra attempts, SOURCE where the entry came from (built-in, the override file,
+PROXY_CONFIG, or "built-in + FILE" when the file changed a built-in service).
 
 Examples:
   llmgw services
