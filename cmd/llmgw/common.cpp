@@ -94,8 +94,8 @@ bool stdout_is_styled_terminal() {
 
 void add_config_option(CLI::App& sub, ConfigOptions& opts) {
     sub.add_option("--config", opts.config_file,
-                   "Override file (default: $LLMGW_CONFIG, else "
-                   "$XDG_CONFIG_HOME/llmgw/config.toml or ~/.config/llmgw/config.toml)")
+                   "Override file (default: $LLMGW_CONFIG, else llmgw/config.toml in "
+                   "$XDG_CONFIG_HOME or ~/.config)")
         ->type_name("FILE");
 }
 
