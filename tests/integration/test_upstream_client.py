@@ -816,6 +816,23 @@ class NamespaceTest(unittest.TestCase):
         # so the gateway looks it up for libcurl as without a proxy.
         self.silent_dns("curl-socks5")
 
+    def assert_through_socks(self, got, atyp, host):
+        self.assertEqual([r["status"] for r in got["requests"]], [200, 200], got)
+        self.assertEqual(got["mock_targets"], ["/v1/0", "/v1/1"], got)
+        # One CONNECT: the second request went on the same proxied connection.
+        self.assertEqual(got["connects"], [{"atyp": atyp, "host": host, "port": got["mock_port"]}],
+                         got)
+
+    def test_a_socks5_proxy_is_asked_for_an_address_looked_up_on_this_side(self):
+        # socks5:// takes addresses: the name is looked up on this side (by the gateway, for
+        # libcurl), and the proxy is asked for 127.0.0.1.
+        self.assert_through_socks(self.inside("socks_names", "socks5"), "ipv4", "127.0.0.1")
+
+    def test_a_socks5h_proxy_is_asked_for_the_name(self):
+        # socks5h:// takes names: nothing on this side looks it up; the proxy does.
+        self.assert_through_socks(self.inside("socks_names", "socks5h"), "domain",
+                                  "sockshost.test")
+
     def test_a_host_name_through_libcurl_is_answered_at_once_every_time(self):
         # libcurl's threaded resolver closes its socketpair without the close-socket callback,
         # and the connection's socket then gets the same number: the watch of the closed one was
@@ -1050,6 +1067,36 @@ def inside_named_host_through_libcurl():
         mock.stop()
 
 
+def through_socks(scheme, host):
+    """Two requests to http://HOST:PORT through a SOCKS proxy of our own (socks5_proxy.py),
+    named by all_proxy=SCHEME://…: their answers, the CONNECTs the proxy was asked for, and the
+    requests the mock got."""
+    with tempfile.TemporaryDirectory() as tmp:
+        log = os.path.join(tmp, "connects.jsonl")
+        proxy = harness.Mock(argv=[sys.executable, os.path.join(harness.HERE, "socks5_proxy.py"),
+                                   "--log", log])
+        mock = harness.Mock()
+        toml = service_toml("socks", f"http://{host}:{mock.port}", 5000)
+        env = dict(harness.NATIVE_CLIENT_ENV, all_proxy=f"{scheme}://127.0.0.1:{proxy.port}")
+        gw = harness.Gateway(mock.port, args=("--threads", "1"), services_toml=toml, env=env)
+        try:
+            out = {"requests": [timed_request(gw, f"/gateway/socks/v1/{i}") for i in range(2)]}
+            out["mock_targets"] = [r["target"] for r in mock.requests()]
+            out["mock_port"] = mock.port
+            with open(log) as f:
+                out["connects"] = [json.loads(line) for line in f]
+            return out
+        finally:
+            gw.stop()
+            mock.stop()
+            proxy.stop()
+
+
+def inside_socks_names(scheme):
+    private_resolution("127.0.0.1 localhost\n127.0.0.1 sockshost.test\n")
+    return through_socks(scheme, "sockshost.test")
+
+
 def tls_env(cert, extra=None):
     """The gateway's (or llmgw call's) variables: no proxy, only `cert` trusted."""
     return {**harness.NATIVE_CLIENT_ENV, "SSL_CERT_FILE": cert, "SSL_CERT_DIR": "",
@@ -1258,6 +1305,16 @@ class TransportChoiceTest(unittest.TestCase):
 
     def test_all_proxy_is_honoured_through_libcurl(self):
         self.proxied({"ALL_PROXY": f"http://127.0.0.1:{self.proxy.port}"})
+
+    def test_a_socks5_proxy_carries_the_requests(self):
+        # all_proxy=socks5://: libcurl asks the proxy to CONNECT to the upstream, and both
+        # answers come back through it, on one proxied connection.
+        got = through_socks("socks5", "127.0.0.1")
+        self.assertEqual([r["status"] for r in got["requests"]], [200, 200], got)
+        self.assertEqual([json.loads(r["body"])["target"] for r in got["requests"]],
+                         ["/v1/0", "/v1/1"], got)
+        self.assertEqual(got["connects"],
+                         [{"atyp": "ipv4", "host": "127.0.0.1", "port": got["mock_port"]}], got)
 
     def test_behind_a_proxy_the_gateway_does_not_look_the_name_up(self):
         # The proxy looks names up (it may be the only one who can): the gateway hands libcurl
