@@ -1,7 +1,8 @@
 // peek_json_stream_flag: a validating JSON scanner that looks only for the top-level "stream"
 // member. It never allocates and never recurses (nesting is tracked in a 64-bit stack), so
 // it is linear in the body size and safe on hostile input; nesting deeper than 64 is
-// treated as invalid rather than risking anything.
+// treated as invalid rather than risking anything. The bytes inside strings are not checked
+// as UTF-8: that is the upstream's to judge.
 #include <array>
 #include <bit>
 #include <cstddef>

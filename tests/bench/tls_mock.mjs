@@ -71,6 +71,7 @@ function stream(res, chunks, delayMs) {
 
 function handle(req, res) {
     const url = new URL(req.url, "https://127.0.0.1");
+    res.setHeader("x-mock-http-version", req.httpVersion);  // "2.0", or "1.1" (allowHTTP1)
     if (req.method === "GET" && url.pathname === "/health") {
         res.writeHead(200, {"content-type": "text/plain"});
         res.end("ok");

@@ -103,9 +103,11 @@ def run_checks(cmake, build, prefix):
     as_json = subprocess.run([binary, "services", "--json"], capture_output=True, text=True,
                              env=env)
     try:
-        names = [s["name"] for s in json.loads(as_json.stdout)]
+        listed_services = json.loads(as_json.stdout)
+        names = [s["name"] for s in listed_services]
+        base_urls = {s["name"]: s["base_url"] for s in listed_services}
     except (ValueError, KeyError, TypeError) as e:
-        names = []
+        names, base_urls = [], {}
         check(False, "installed llmgw services --json parses", str(e))
     check("openai" in names and "ollama" in names, "installed llmgw services --json", str(names))
 
@@ -115,6 +117,15 @@ def run_checks(cmake, build, prefix):
     listed = sorted(re.findall(r"^\[services\.([\w-]+)\]", table, re.M))
     check(listed == sorted(names), "share/llmgw/services.toml has the binary's services",
           f"{listed} vs {sorted(names)}")
+    try:
+        import tomllib  # Python 3.11 and later
+    except ImportError:
+        print("SKIP base URLs of services.toml: no tomllib (Python before 3.11)")
+    else:
+        in_file = {name: entry.get("base_url")
+                   for name, entry in tomllib.loads(table).get("services", {}).items()}
+        check(in_file == base_urls, "share/llmgw/services.toml has the binary's base URLs",
+              f"{in_file} vs {base_urls}")
 
     man = shutil.which("man")
     if man is None:

@@ -75,9 +75,15 @@ for sub in serve call route services; do
     COMPREPLY=()
     _llmgw
     offered=" ${COMPREPLY[*]} "
-    for flag in $("$llmgw" "$sub" --help |
+    flags=$("$llmgw" "$sub" --help |
         awk '/^Options:/ { on = 1; next } on && /^[^ ]/ { on = 0 } on && /^ +-/ { print $1 }' |
-        tr ',' '\n'); do
+        tr ',' '\n')
+    # -h, --help and --config at least: fewer means the help's layout changed under the awk.
+    if (($(wc -w <<<"$flags") < 3)); then
+        echo "FAIL found only '$flags' in llmgw $sub --help: is the Options: section still there?"
+        failures=$((failures + 1))
+    fi
+    for flag in $flags; do
         if [[ $offered != *" $flag "* ]]; then
             echo "FAIL llmgw $sub -<TAB> does not offer $flag (from llmgw $sub --help)"
             failures=$((failures + 1))

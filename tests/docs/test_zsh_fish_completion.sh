@@ -27,7 +27,10 @@ help_flags() {
 
 # Every flag is named in both files.
 for sub in serve call route services; do
-    for flag in $(help_flags "$sub"); do
+    flags=$(help_flags "$sub")
+    # -h, --help and --config at least: fewer means the help's layout changed under the awk.
+    (($(wc -w <<<"$flags") >= 3)) || fail "found only '$flags' in llmgw $sub --help"
+    for flag in $flags; do
         if [[ $flag == --* ]]; then
             fish_form="-l ${flag#--}"
         else

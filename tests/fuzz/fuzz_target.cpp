@@ -49,8 +49,8 @@ void check_proxy_path(std::string_view path) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    // An exact-size copy, so ASan sees any read past the end of the target.
-    const std::string input(reinterpret_cast<const char*>(data), size);
+    // libFuzzer's buffer is exactly `size` bytes, so ASan sees any read past the end.
+    const std::string_view input(reinterpret_cast<const char*>(data), size);
     const auto result = parse_target(input);
     if (!result) {
         FUZZ_CHECK(!result.error().reason.empty());

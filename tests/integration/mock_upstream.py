@@ -124,6 +124,11 @@ def parse_behaviour(target, headers):
     return parts[0].strip() or "echo", opts
 
 
+class BadFraming(Exception):
+    """A request whose length cannot be read without guessing: answered 400 and closed, so
+    that a gateway framing its requests loosely fails the test instead of passing it."""
+
+
 async def read_request(reader):
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
@@ -140,17 +145,28 @@ async def read_request(reader):
     body = b""
     if parse_behaviour(target, headers)[0] == "early":
         return method, target, headers, raw_headers, None, raw_head  # answered before the body
+    if "content-length" in headers and "transfer-encoding" in headers:
+        raise BadFraming("both Content-Length and Transfer-Encoding")
     if "content-length" in headers:
+        if not re.fullmatch(r"[0-9]+", headers["content-length"]):
+            raise BadFraming("Content-Length %r" % headers["content-length"])
         body = await reader.readexactly(int(headers["content-length"]))
     elif headers.get("transfer-encoding", "").lower() == "chunked":
         while True:
             size_line = await reader.readuntil(b"\r\n")
-            size = int(size_line.strip().split(b";")[0], 16)
+            m = re.fullmatch(rb"([0-9A-Fa-f]+)(;[^\r\n]*)?\r\n", size_line)
+            if not m:
+                raise BadFraming("chunk size line %r" % size_line)
+            size = int(m.group(1), 16)
             if size == 0:
-                await reader.readuntil(b"\r\n")
+                while await reader.readuntil(b"\r\n") != b"\r\n":
+                    pass  # trailer fields, up to the empty line
                 break
             body += await reader.readexactly(size)
-            await reader.readexactly(2)
+            if await reader.readexactly(2) != b"\r\n":
+                raise BadFraming("no CRLF after a chunk's data")
+    elif "transfer-encoding" in headers:
+        raise BadFraming("Transfer-Encoding %r" % headers["transfer-encoding"])
     return method, target, headers, raw_headers, body, raw_head
 
 
@@ -335,6 +351,11 @@ async def handle(reader, writer):
             try:
                 method, target, headers, raw_headers, body, raw_head = await read_request(reader)
             except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            except BadFraming as e:
+                writer.write(response(400, [("Connection", "close")],
+                                      b"mock: bad request framing: " + str(e).encode()))
+                await writer.drain()
                 return
             conn["idle"] = False
             if target.startswith("/__mock/"):

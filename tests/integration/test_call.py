@@ -247,6 +247,7 @@ class CallTest(CallBase):
         self.assertEqual(status, 3, err)
         self.assertEqual(out, b"")
         self.gateway_error(err, "TIMEOUT")
+        self.assertGreater(elapsed, 0.65)  # at the 700 ms asked, not before
         self.assertLess(elapsed, 4.5)  # the service's 5000 ms was replaced
 
     # ---- exit status 4 ----
@@ -288,7 +289,7 @@ class CallTest(CallBase):
         proc = self.spawn("mock", "/v1/sigint", "-H", "x-mock: sse;events=100;interval_ms=100")
         try:
             reads = read_until(proc, lambda d: b"tok1" in d)
-            self.assertTrue(reads, "no event arrived before the signal")
+            self.assertTrue(reads and b"tok1" in reads[-1][1], "no event arrived before the signal")
             proc.send_signal(signal.SIGINT)
             self.assertEqual(proc.wait(timeout=10), 130)
         finally:
@@ -301,7 +302,8 @@ class CallTest(CallBase):
     def test_closed_stdout_aborts_the_transfer(self):
         proc = self.spawn("mock", "/v1/epipe", "-H", "x-mock: sse;events=100;interval_ms=50")
         try:
-            read_until(proc, lambda d: b"tok0" in d)
+            reads = read_until(proc, lambda d: b"tok0" in d)
+            self.assertTrue(reads and b"tok0" in reads[-1][1], "no event arrived before the close")
             proc.stdout.close()
             self.assertEqual(proc.wait(timeout=10), 141)
         finally:

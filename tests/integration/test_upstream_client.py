@@ -272,7 +272,8 @@ class NativeClientTest(NativeClientCase):
         self.assertNotIn("content-length", [n.lower() for n, _ in rec["headers"]])
         self.assertNotIn("transfer-encoding", [n.lower() for n, _ in rec["headers"]])
 
-    # -- 2. a kept-alive connection the upstream closed: replayed once on a fresh one --
+    # -- 2. a kept-alive connection the upstream closed: not reused; or, when the close comes
+    # after the request went out, the request replayed once on a fresh connection --
     def stale_then_next(self, mock, pause):
         r1, r2 = rid(), rid()
         self.echo_ok("/v1/first", mock, request_id=r1)
@@ -287,18 +288,19 @@ class NativeClientTest(NativeClientCase):
         self.assertIn("attempts=1", line)  # max_retries = 0: the replay is not a retry
         self.assertNotRegex(self.gw.log(), r"\[" + r2 + r"\] \[(WARN|ERROR)\]")
 
-    def test_stale_connection_closed_by_upstream_is_replayed(self):
-        # Reused within 2 s (no check): the send succeeds, the read sees EOF, the request is
-        # replayed on a fresh connection.
+    def test_stale_connection_closed_by_upstream_is_not_reused(self):
+        # Idle for more than 1 ms, the connection is peeked at before reuse: the FIN is seen, the
+        # request goes out on a fresh connection. (A close that comes after the request went out
+        # is the replay's case, below.)
         self.stale_then_next("close_after;linger_ms=50", 0.4)
 
-    def test_stale_connection_reset_by_upstream_is_replayed(self):
+    def test_stale_connection_reset_by_upstream_is_not_reused(self):
         self.stale_then_next("close_after;linger_ms=50;reset=1", 0.4)
 
-    def test_stale_connection_idle_over_2s_is_checked_before_reuse(self):
+    def test_stale_connection_idle_for_seconds_is_not_reused(self):
         self.stale_then_next("close_after;linger_ms=50", 2.3)
 
-    def test_stale_connection_replay_works_for_post(self):
+    def test_stale_connection_is_not_reused_for_a_post(self):
         r = rid()
         self.echo_ok("/v1/first", "close_after;linger_ms=50")
         time.sleep(0.4)
@@ -331,6 +333,23 @@ class NativeClientTest(NativeClientCase):
         self.assertEqual(status, 200)
         self.assertLess(len(rest), int(headers["content-length"]))
         self.assertEqual([x["target"] for x in self.mock.requests()], ["/v1/warm", "/v1/cut"])
+
+    def test_a_replayed_post_sends_its_whole_body_again(self):
+        # The replay's case with a 70 KB body: the reused connection takes the POST and closes
+        # without a byte; the replay on a fresh connection carries the same body, whole.
+        r = rid()
+        self.echo_ok("/v1/warm")
+        status, headers, body = self.call("/v1/post", "close", method="POST", body=b"x" * 70000,
+                                          request_id=r,
+                                          headers={"Content-Type": "application/octet-stream"})
+        self.assert_gateway_error(status, headers, body, 502, "NETWORK")
+        recs = self.mock.requests()
+        self.assertEqual([x["target"] for x in recs], ["/v1/warm", "/v1/post", "/v1/post"])
+        self.assertEqual(recs[0]["conn"], recs[1]["conn"])  # the reused connection
+        self.assertNotEqual(recs[1]["conn"], recs[2]["conn"])  # the replay, on a fresh one
+        self.assertEqual([x["body_len"] for x in recs[1:]], [70000, 70000])
+        self.assertEqual(recs[2]["body"], "x" * 70000)
+        self.assertIn("attempts=1", self.request_line(r))
 
     def test_no_replay_after_an_interim_answer(self):
         # A 1xx is an answer byte: the upstream saw the request. If it then closes, the POST must
@@ -760,6 +779,9 @@ class NamespaceTest(unittest.TestCase):
         self.assertEqual(got["request"]["status"], 200, got)
         self.assertEqual(got["other_family_requests"], 1, got)
         self.assertEqual(got["same_family_requests"], 0, got)
+        # The blackholed address had its 200 ms first (a client that skipped it, or began with
+        # the other family, would answer at once).
+        self.assertGreater(got["request"]["seconds"], 0.15, got)
         self.assertLess(got["request"]["seconds"], 2.0, got)
 
     def test_after_a_silent_address_the_other_family_is_tried_next(self):
@@ -866,6 +888,7 @@ class NamespaceTest(unittest.TestCase):
             self.assertEqual(r["status"], 200, got)
             self.assertEqual(r["events"], 6, got)  # 5 chunks and [DONE]
             self.assertLess(r["seconds"], 2.0, got)
+            self.assertEqual(r["upstream_http"], "2.0", got)  # the mock also takes HTTP/1.1
 
     def test_llmgw_call_to_an_https_host_name(self):
         # `llmgw call openai …` as the README shows it: https:// and a name. Before the libcurl
@@ -1137,11 +1160,13 @@ def inside_h2_host_name():
 
         def stream():
             started = time.monotonic()
-            status, _, body = gw.request("POST", "/gateway/named/v1/chat/completions?chunks=5&"
-                                         "delay_ms=50", body=b'{"model":"m","stream":true}',
-                                         headers={"Content-Type": "application/json"}, timeout=20)
+            status, headers, body = gw.request(
+                "POST", "/gateway/named/v1/chat/completions?chunks=5&delay_ms=50",
+                body=b'{"model":"m","stream":true}', headers={"Content-Type": "application/json"},
+                timeout=20)
             streams.append({"status": status, "seconds": round(time.monotonic() - started, 3),
-                            "events": body.count(b"data: ")})
+                            "events": body.count(b"data: "),
+                            "upstream_http": headers.get("x-mock-http-version")})
         try:
             at_once = [threading.Thread(target=stream) for _ in range(20)]
             for th in at_once:

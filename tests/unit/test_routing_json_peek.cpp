@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "exact_buffer.hpp"
+#include "fuzz/exact_buffer.hpp"
 #include "routing/router.hpp"
 
 using llmgw::routing::JsonStreamFlag;

@@ -65,7 +65,8 @@ TEST_SUITE("textstream.sse_parser") {
         CHECK(events[1].type.empty());
         CHECK(events[1].data == "first\nsecond\n");
         CHECK(events[1].id == "7");
-        // "event: only-type" without data dispatches nothing.
+        // "event: only-type" without data dispatches nothing, and its type is forgotten.
+        CHECK(events[2].type.empty());
         CHECK(events[2].data == "cr only");
         CHECK(events[3].data == "[DONE]");
     }

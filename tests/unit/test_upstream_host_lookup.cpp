@@ -105,6 +105,20 @@ TEST_SUITE("upstream.host_lookup") {
             io, [&] { return answers == 2; }, std::chrono::seconds(10));
         CHECK(answers == 2);
         CHECK(lookup.names_in_flight() == 0);
+
+        // Counted with the stand-in resolver: two waiters, one call.
+        FakeResolver::reset(FakeResolver::found);
+        HostLookup counted(io, std::chrono::seconds(1), &FakeResolver::resolve);
+        int counted_answers = 0;
+        for (int i = 0; i < 2; ++i) {
+            counted.lookup("h.test", 443, [&](const std::string&, const HostLookup::Addresses&) {
+                ++counted_answers;
+            });
+        }
+        run_until(
+            io, [&] { return counted_answers == 2; }, std::chrono::seconds(10));
+        CHECK(counted_answers == 2);
+        CHECK(FakeResolver::calls == 1);
     }
 
     TEST_CASE("gone before the answer: the answer goes nowhere") {

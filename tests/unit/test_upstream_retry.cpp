@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <set>
 
 #include "upstream/classify.hpp"
 #include "upstream/retry.hpp"
@@ -22,13 +23,19 @@ TEST_SUITE("upstream.retry") {
             CHECK(high <= static_cast<std::int64_t>(base * 1.15));
             CHECK(high >= static_cast<std::int64_t>(base * 1.15) - 1);
         }
-        // The random variant stays inside the same bounds every time.
+        // The random variant stays inside the same bounds every time, and does vary.
+        std::set<std::int64_t> seen[9];
         for (int i = 0; i < 2000; ++i) {
             const int n = 1 + i % 8;
             const std::int64_t d = backoff_delay_ms(n);
             const double base = n >= 7 ? 5000.0 : 100.0 * (1 << (n - 1));
             CHECK(d >= std::max<std::int64_t>(100, static_cast<std::int64_t>(base * 0.85)));
             CHECK(d <= static_cast<std::int64_t>(base * 1.15));
+            seen[n].insert(d);
+        }
+        for (int n = 1; n <= 8; ++n) {
+            CAPTURE(n);
+            CHECK(seen[n].size() >= 5);  // 250 draws over at least 16 possible values
         }
     }
 

@@ -1,6 +1,7 @@
 // A copy of some bytes in a heap block of exactly their size, for tests of code that reads
 // input a word at a time: ASan then reports a read even one byte past the end. A std::string
-// would not do, as it keeps room for its terminator or holds short text inside itself.
+// would not do, as it keeps room for its terminator or holds short text inside itself. Shared by
+// the unit tests and the fuzz targets.
 #pragma once
 
 #include <cstring>
