@@ -22,6 +22,10 @@ using boost::system::error_code;
 namespace {
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;      // SPEC §6: larger → 431
 constexpr std::size_t kPipelineLimit = 64 * 1024;      // buffered early bytes of a next request
+// What a connection may hold unparsed: a head (16 KiB), early bytes of a next request (64 KiB)
+// and a read (64 KiB) fit with room. Beast keeps a chunk's size line and a body's trailer
+// section whole until they end, with no limit of its own: past this they are refused.
+constexpr std::size_t kReadBufferLimit = 256 * 1024;
 constexpr std::chrono::seconds kSendTimeout{60};
 // A proxied exchange still running after this starts watching its client (watch_client): a
 // disconnect then cancels the upstream. Most answers are done sooner, and an exchange that is
@@ -38,6 +42,7 @@ Session::Session(asio::ip::tcp::socket socket, Loop& loop)
       timer_(loop.io),
       exchange_timer_(std::make_shared<LazyTimer>(loop.io)),
       queue_timer_(loop.io) {
+    buffer_.max_size(kReadBufferLimit);
     loop_.sessions.insert(this);
     loop_.shared.connections.fetch_add(1, std::memory_order_relaxed);
 }
@@ -130,7 +135,12 @@ bool Session::begin_head() {
 
 // http::async_read_header's loop, plus an obs-fold scan of each byte of the head once.
 void Session::read_head_bytes() {
-    socket_.async_read_some(buffer_.prepare(boost::beast::read_size(buffer_, 65536)),
+    const std::size_t room = boost::beast::read_size(buffer_, 65536);
+    if (room == 0) {  // early bytes of next requests and this head fill the buffer
+        reject_request(431, ErrorType::bad_request, "request head too large");
+        return;
+    }
+    socket_.async_read_some(buffer_.prepare(room),
                             [self = shared_from_this()](const error_code& ec, std::size_t n) {
                                 self->on_head_bytes(ec, n);
                             });
@@ -288,6 +298,12 @@ void Session::on_body_read(const error_code& ec) {
         reject_request(413, ErrorType::size_limit,
                        "request body exceeds the limit of " +
                            std::to_string(config_.gateway.max_request_bytes) + " bytes");
+        return;
+    }
+    if (ec == http::error::buffer_overflow) {
+        reject_request(400, ErrorType::bad_request,
+                       "malformed HTTP request: a chunk size line or the trailer section is "
+                       "longer than " + std::to_string(kReadBufferLimit / 1024) + " KiB");
         return;
     }
     if (ec) {

@@ -987,6 +987,49 @@ class ClientFaultsTest(GatewayCase, harness.SharedGatewayTest):
         self.assertIn(how, ("eof", "reset"))
         self.assertEqual(self.mock.requests(), [])
 
+    def flood_after(self, start, filler):
+        """Sends `start`, then `filler` over and over (8 MiB at most) until the gateway answers
+        or stops reading: (bytes read, how the connection ended, seconds)."""
+        began = time.monotonic()
+        s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=5)
+        s.sendall(start)
+        piece = filler * (65536 // len(filler))
+        for _ in range((8 << 20) // len(piece)):
+            if wait_readable(s, 0):
+                break  # an answer: no more
+            try:
+                s.sendall(piece)
+            except OSError:
+                break
+        raw, how = read_to_end(s, 5)
+        return raw, how, time.monotonic() - began
+
+    def test_endless_chunk_extension_is_400_not_unbounded_memory(self):
+        # Beast keeps a chunk's size line whole until its CRLF; nothing else bounded it, so one
+        # connection could fill the gateway's memory until the body deadline.
+        _, base_rss = self.warm_baseline()
+        raw, how, took = self.flood_after(
+            b"POST /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;",
+            b"a")
+        _, doc = self.assert_gateway_error(raw, 400, "BAD_REQUEST")
+        self.assertIn("chunk size line", doc["error"]["message"])
+        self.assertIn(how, ("eof", "reset"))
+        self.assertLess(took, 3.5)  # at once, not at the 4 s body deadline
+        self.assertEqual(self.mock.requests(), [])
+        if not SANITIZED:
+            self.assertLess(proc_rss_kb(self.gw.proc.pid) - base_rss, 4 * 1024)
+        self.assert_serves_next()
+
+    def test_endless_trailer_section_is_400(self):
+        raw, how, took = self.flood_after(
+            b"POST /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"2\r\n{}\r\n0\r\n", b"X-Trailer: " + b"t" * 100 + b"\r\n")
+        _, doc = self.assert_gateway_error(raw, 400, "BAD_REQUEST")
+        self.assertIn("trailer section", doc["error"]["message"])
+        self.assertIn(how, ("eof", "reset"))
+        self.assertLess(took, 3.5)
+        self.assertEqual(self.mock.requests(), [])
+
     def test_content_length_over_limit_is_413_before_the_body_is_sent(self):
         s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=5)
         s.sendall(b"POST /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000000\r\n\r\n")
