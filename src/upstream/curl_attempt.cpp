@@ -158,6 +158,8 @@ bool CurlAttempt::configure() {
     curl.easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl.easy_setopt(easy, CURLOPT_BUFFERSIZE, 64L * 1024L);
     curl.easy_setopt(easy, CURLOPT_ERRORBUFFER, error_buffer_);
+    // A proxy's answer to CONNECT (https:// through http_proxy) is not the upstream's head.
+    curl.easy_setopt(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
     curl.easy_setopt(easy, CURLOPT_HEADERFUNCTION, &CurlAttempt::on_header_line);
     curl.easy_setopt(easy, CURLOPT_HEADERDATA, this);
     curl.easy_setopt(easy, CURLOPT_WRITEFUNCTION, &CurlAttempt::on_write);
@@ -205,6 +207,7 @@ std::size_t CurlAttempt::on_header_line(char* data, std::size_t size, std::size_
     auto* a = static_cast<CurlAttempt*>(self);
     const std::size_t len = size * n;
     if (!a->owner_) return 0;
+    if (a->head_delivered_) return len;  // a chunked body's trailers: not relayed
     a->head_bytes_ += len;
     if (a->head_bytes_ > kMaxResponseHead) {
         a->own_error_ = response_head_too_large();
@@ -215,6 +218,7 @@ std::size_t CurlAttempt::on_header_line(char* data, std::size_t size, std::size_
             a->own_error_ = malformed_response_head();
             return 0;
         case HeadParser::Step::complete: {
+            a->head_delivered_ = true;
             a->in_callback_ = true;
             const bool go_on = a->owner_->on_attempt_head(a->parser_.head());
             a->in_callback_ = false;

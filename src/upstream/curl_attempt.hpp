@@ -51,6 +51,7 @@ private:
     std::optional<GatewayError> own_error_;  // why this attempt stopped curl itself
     bool paused_ = false;
     bool in_callback_ = false;  // inside the owner's call from a curl callback
+    bool head_delivered_ = false;  // header lines after it are trailers
     char error_buffer_[CURL_ERROR_SIZE] = {};
 };
 

@@ -12,6 +12,10 @@ HeadParser::Step HeadParser::feed(std::string_view line) {
             head_ = {};
             return Step::more;
         }
+        // RFC 9112 §6.3: with Transfer-Encoding, a Content-Length is not the body's length
+        // (libcurl decodes the chunks and ignores it); relayed, it would desynchronise the
+        // client's connection.
+        if (head_.headers.get("transfer-encoding")) head_.content_length.reset();
         return Step::complete;
     }
     if (str::istarts_with(line, "HTTP/")) {

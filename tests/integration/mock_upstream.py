@@ -59,6 +59,8 @@ Connection handling (for test_upstream_client.py):
                             the interim heads listed (103: with a Link header; 101 Switching
                             Protocols: Upgrade: websocket), each `interval_ms` apart, then the
                             200 echo on the same connection (final=close: a clean close instead)
+  te_and_cl                 the echo, chunked, with a Content-Length of 2 as well (RFC 9112 §6.3:
+                            the Transfer-Encoding decides; libcurl reads it so, Beast refuses it)
   chunked_ext;trailers=1    a chunked body of CHUNKED_EXT_PIECES with chunk extensions on every
                             chunk size line, then a last chunk with an extension and trailers
   head_only;length=12345;chunked=0
@@ -470,6 +472,13 @@ async def fault_close(_writer, _opts, _echo):
     return False
 
 
+async def fault_te_and_cl(writer, _opts, echo):
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+                 b"Transfer-Encoding: chunked\r\n\r\n" + chunk(echo) + b"0\r\n\r\n")
+    await writer.drain()
+    return True
+
+
 async def fault_big_head(writer, opts, echo):
     total = int(opts.get("kib", "100")) * 1024
     lines, size, i = [], 0, 0
@@ -667,6 +676,7 @@ async def conn_trickle(writer, opts, echo):
 
 
 FAULTS = {"head_reset": fault_head_reset, "garbage": fault_garbage, "close": fault_close,
+          "te_and_cl": fault_te_and_cl,
           "big_head": fault_big_head, "head_stall": fault_head_stall, "short_body": fault_short_body,
           "sse_eof": fault_sse_eof, "flood": fault_flood,
           "close_after": conn_close_after, "unasked": conn_unasked, "http10": conn_http10,

@@ -1091,12 +1091,12 @@ def inside_named_host_through_libcurl():
 
 
 def through_socks(scheme, host):
-    """Two requests to http://HOST:PORT through a SOCKS proxy of our own (socks5_proxy.py),
+    """Two requests to http://HOST:PORT through a SOCKS proxy of our own (tunnel_proxy.py),
     named by all_proxy=SCHEME://…: their answers, the CONNECTs the proxy was asked for, and the
     requests the mock got."""
     with tempfile.TemporaryDirectory() as tmp:
         log = os.path.join(tmp, "connects.jsonl")
-        proxy = harness.Mock(argv=[sys.executable, os.path.join(harness.HERE, "socks5_proxy.py"),
+        proxy = harness.Mock(argv=[sys.executable, os.path.join(harness.HERE, "tunnel_proxy.py"),
                                    "--log", log])
         mock = harness.Mock()
         toml = service_toml("socks", f"http://{host}:{mock.port}", 5000)
@@ -1266,6 +1266,45 @@ class BackpressureTest(NativeClientCase):
 
 
 # ---------------------------------------------------------------- 10. transport choice
+
+class LibcurlRelayTest(harness.SharedGatewayTest):
+    """Answers libcurl carries (LLMGW_UPSTREAM_CLIENT=curl here; every https:// upstream in
+    use), relayed with the gateway's own framing and one head each: checked by a second
+    request on the same client connection."""
+    gateway_env = dict(harness.NATIVE_CLIENT_ENV, LLMGW_UPSTREAM_CLIENT="curl")
+    gateway_args = ("--threads", "1")
+
+    def two_on_one_connection(self, behaviour):
+        s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
+        try:
+            s.sendall(get_req("/gateway/mock/v1/first", behaviour))
+            first = read_response(s)
+            s.sendall(get_req("/gateway/mock/v1/next"))
+            second = read_response(s)
+        finally:
+            s.close()
+        return first, second
+
+    def test_a_chunked_answer_with_a_content_length_too_is_relayed_by_its_chunks(self):
+        # RFC 9112 §6.3: the Transfer-Encoding decides, and libcurl decodes the chunks; the
+        # Content-Length (2) relayed with the whole body desynchronised the client.
+        (status, _, headers, body), second = self.two_on_one_connection("te_and_cl")
+        self.assertEqual(status, 200)
+        self.assertNotIn("content-length", headers)
+        self.assertEqual(json.loads(body)["target"], "/v1/first")
+        self.assertEqual(second[0], 200)
+        self.assertEqual(json.loads(second[3])["target"], "/v1/next")
+
+    def test_trailers_do_not_make_a_second_head(self):
+        # libcurl hands a chunked body's trailer fields to the header callback. 7.88 passes
+        # them without a closing blank line, so the head parser never completed a second
+        # head; the attempt now ignores header lines after its head whatever libcurl does.
+        (status, _, _, body), second = self.two_on_one_connection("chunked_ext;trailers=1")
+        self.assertEqual(status, 200)
+        self.assertEqual(body, b"".join(mock_upstream.CHUNKED_EXT_PIECES))
+        self.assertEqual(second[0], 200)
+        self.assertEqual(json.loads(second[3])["target"], "/v1/next")
+
 
 class TransportChoiceTest(unittest.TestCase):
     """Which client carries a plain http:// upstream. Fingerprint: a header with an empty value

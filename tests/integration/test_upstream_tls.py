@@ -182,6 +182,39 @@ class UpstreamTlsTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual(proc.stdout, expected_sse_body())
 
+    def through_connect_proxy(self, check):
+        """`check(gw, proxy_log)` with https_proxy naming a CONNECT proxy of our own."""
+        log = os.path.join(self.tmp, f"connects-{uuid.uuid4()}.jsonl")
+        proxy = harness.Mock(argv=[sys.executable, os.path.join(harness.HERE, "tunnel_proxy.py"),
+                                   "--log", log])
+        try:
+            check(log, tls_env({"SSL_CERT_FILE": self.cert,
+                                "https_proxy": f"http://127.0.0.1:{proxy.port}"}))
+        finally:
+            proxy.stop()
+
+    def test_https_through_a_connect_proxy_relays_the_upstreams_head_only(self):
+        # libcurl hands the proxy's "200 Connection established" to the header callback unless
+        # told not to: it was taken for the upstream's head, and the real head followed it
+        # inside the body.
+        def check(log, env):
+            gw = harness.Gateway(self.mock.port, extra_toml=self.toml, env=env)
+            try:
+                status, headers, body, _ = self.stream_through(gw)
+            finally:
+                gw.stop()
+            self.assertEqual(status, 200, body[:400])
+            self.assertNotIn("x-tunnel", headers)  # the proxy's own answer
+            self.assertEqual(body, expected_sse_body())
+            with open(log) as f:
+                self.assertEqual([json.loads(line) for line in f],
+                                 [{"connect": f"127.0.0.1:{self.mock.port}"}])
+            proc = self.call(env, "-i")  # llmgw call prints one head
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertEqual(proc.stdout.count(b"HTTP/"), 1, proc.stdout[:300])
+            self.assertNotIn(b"x-tunnel", proc.stdout.lower())
+        self.through_connect_proxy(check)
+
     def test_call_without_it_is_an_ssl_failure_with_status_3(self):
         proc = self.call({})
         self.assertEqual(proc.returncode, 3, proc.stderr)
