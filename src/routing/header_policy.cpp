@@ -48,9 +48,12 @@ bool dropped_response_name(std::string_view n) {
     }
 }
 
-// True when a Connection header of the client lists `name` as a connection option.
-bool named_by_connection(const Headers& client, std::string_view name) {
-    for (const HeaderField field : client) {
+}  // namespace
+
+bool is_hop_by_hop(std::string_view name) { return hop_by_hop(name); }
+
+bool named_by_connection(const Headers& fields, std::string_view name) {
+    for (const HeaderField field : fields) {
         if (!iequals(field.name, "Connection")) continue;
         for (const std::string_view option : str::split(field.value, ',')) {
             if (iequals(str::trim(option), name)) return true;
@@ -58,10 +61,6 @@ bool named_by_connection(const Headers& client, std::string_view name) {
     }
     return false;
 }
-
-}  // namespace
-
-bool is_hop_by_hop(std::string_view name) { return hop_by_hop(name); }
 
 bool is_dropped_response_header(std::string_view name) {
     return hop_by_hop(name) || dropped_response_name(name);

@@ -19,4 +19,8 @@ bool is_dropped_response_header(std::string_view name);
 // Hop-by-hop per RFC 9110 §7.6.1 (Connection, Keep-Alive, TE, …).
 bool is_hop_by_hop(std::string_view name);
 
+// True when a Connection field of `fields` names `name` (RFC 9110 §7.6.1): that field is
+// hop-by-hop too.
+bool named_by_connection(const Headers& fields, std::string_view name);
+
 }  // namespace llmgw::routing

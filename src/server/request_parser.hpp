@@ -40,6 +40,9 @@ private:
     }
     void on_response_impl(int, string_view, int, error_code&) override {}
     void on_field_impl(field name, string_view name_text, string_view value, error_code&) override {
+        // A chunked body's trailer fields are not request headers (RFC 9110 §6.5.1): the body
+        // goes upstream with a length, so they are dropped.
+        if (is_header_done()) return;
         const std::string_view v(value.data(), value.size());
         switch (name) {
             case field::host: ++hosts; break;

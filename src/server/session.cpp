@@ -1,6 +1,5 @@
 #include "server/session.hpp"
 
-#include <boost/asio/write.hpp>
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/read.hpp>
 
@@ -11,6 +10,7 @@
 #include "util/ids.hpp"
 #include "util/log.hpp"
 #include "util/redact.hpp"
+#include "util/send_now.hpp"
 #include "util/strings.hpp"
 
 namespace llmgw::server {
@@ -262,9 +262,10 @@ void Session::on_header_read(const error_code& ec) {
                            std::to_string(config_.gateway.max_request_bytes) + " bytes");
         return;
     }
-    if (req.expect_continue && !req.is_done()) {
-        asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
-                          [self = shared_from_this()](const error_code&, std::size_t) {});
+    // Not to an HTTP/1.0 client (RFC 9110 §10.1.1). Written now or not at all: nothing else is
+    // queued for the client yet, and a client that gets no 100 sends its body after a wait.
+    if (req.expect_continue && !req.is_done() && req.version >= 11) {
+        send_now(socket_.native_handle(), kContinue);
     }
     read_body();
 }
@@ -336,7 +337,9 @@ void Session::dispatch() {
     RequestParser& req = *parser_;
     method_ = std::move(req.method);
     target_ = std::move(req.target);
-    keep_alive_ = req.keep_alive();
+    // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing: answered,
+    // then the connection closes.
+    keep_alive_ = req.keep_alive() && !(req.version < 11 && req.has_transfer_encoding);
     http10_ = req.version < 11;
     body_ = std::make_shared<const std::string>(std::move(req.body));
     run_request(req.has_content_length);

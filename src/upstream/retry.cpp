@@ -35,6 +35,13 @@ std::optional<std::int64_t> parse_retry_after_ms(std::string_view value,
     const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
     if (end == nullptr || *end != '\0') return std::nullopt;
     const std::time_t at = timegm(&tm);
+    // In seconds first: a date far off (years 0 to 9999 parse) would overflow the clock's
+    // nanoseconds. Past 10^9 s it is as unusable as such a number of seconds (above).
+    const std::int64_t seconds =
+        static_cast<std::int64_t>(at) -
+        static_cast<std::int64_t>(std::chrono::system_clock::to_time_t(now));
+    if (seconds > 1000000000LL) return std::nullopt;
+    if (seconds < -1000000000LL) return 0;
     const auto delta = std::chrono::system_clock::from_time_t(at) - now;
     return std::max<std::int64_t>(
         0, std::chrono::duration_cast<std::chrono::milliseconds>(delta).count());

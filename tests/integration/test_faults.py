@@ -955,6 +955,53 @@ class ClientFaultsTest(GatewayCase, harness.SharedGatewayTest):
                 _, doc = self.assert_gateway_error(raw, 400, "BAD_REQUEST")
                 self.assertIn("Host", doc["error"]["message"])
 
+    def test_http10_with_transfer_encoding_is_answered_then_closed(self):
+        # RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing, even
+        # when the client asks to keep the connection: answered, then closed.
+        raw, how, _ = exchange_raw(
+            self.gw.port, b"POST /gateway/mock/v1/old HTTP/1.0\r\nConnection: keep-alive\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", timeout=5)
+        status, headers, body = split_head(raw)
+        self.assertEqual(status, 200, raw[:300])
+        self.assertEqual(json.loads(body[:int(headers["content-length"])])["body"], "{}")
+        self.assertEqual(headers.get("connection"), "close")
+        self.assertEqual(how, "eof")
+
+    def test_trailer_fields_of_a_request_are_not_sent_upstream_as_headers(self):
+        raw, _, _ = exchange_raw(
+            self.gw.port, b"POST /gateway/mock/v1/t HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX-Trailer-Field: 1\r\n\r\n",
+            timeout=5)
+        status, _, _ = split_head(raw)
+        self.assertEqual(status, 200, raw[:300])
+        [rec] = self.mock.requests()
+        self.assertEqual(rec["body"], "{}")
+        self.assertNotIn("x-trailer-field", [n.lower() for n, _ in rec["headers"]])
+
+    def test_expect_100_continue_gets_it_before_the_body(self):
+        s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=5)
+        s.sendall(b"POST /gateway/mock/v1/c HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                  b"Connection: close\r\nContent-Length: 2\r\n\r\n")
+        self.assertTrue(wait_readable(s, 2), "no 100 Continue within 2 s")
+        self.assertEqual(s.recv(25), b"HTTP/1.1 100 Continue\r\n\r\n")
+        s.sendall(b"{}")
+        raw, _ = read_to_end(s, 5)
+        status, headers, body = split_head(raw)
+        self.assertEqual(status, 200, raw[:300])
+        self.assertEqual(json.loads(body[:int(headers["content-length"])])["body"], "{}")
+
+    def test_no_100_continue_to_an_http10_client(self):
+        # RFC 9110 §10.1.1: HTTP/1.0 has no 1xx; the body comes when the client sends it.
+        s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=5)
+        s.sendall(b"POST /gateway/mock/v1/c HTTP/1.0\r\nExpect: 100-continue\r\n"
+                  b"Content-Length: 2\r\n\r\n")
+        early = wait_readable(s, 0.5)
+        s.sendall(b"{}")
+        raw, _ = read_to_end(s, 5)
+        self.assertFalse(early, raw[:200])
+        self.assertTrue(raw.startswith(b"HTTP/1.1 200 "), raw[:200])
+        self.assertNotIn(b"100 Continue", raw)
+
     def test_http10_without_host_and_an_empty_host_are_served(self):
         # HTTP/1.0 predates Host; an empty Host is what RFC 9112 §3.2 asks of a client whose
         # target has no authority.

@@ -178,6 +178,17 @@ class ServeTest(harness.SharedGatewayTest):
         self.assertEqual(sent["x-default-header"], "client")
         self.assertEqual(sent["user-agent"], "sdk/1")
 
+    def test_response_fields_the_upstreams_connection_names_are_dropped(self):
+        # RFC 9110 §7.6.1: a field named by Connection is hop-by-hop, as Connection itself.
+        status, headers, _ = self.gw.request(
+            "GET", "/gateway/mock/v1/x",
+            headers={"x-mock": "headers;Connection=x-hop, X-Other-Hop;X-Hop=1;X-Other-Hop=2;"
+                               "X-Kept=3"})
+        self.assertEqual(status, 200)
+        self.assertNotIn("x-hop", headers)
+        self.assertNotIn("x-other-hop", headers)
+        self.assertEqual(headers["x-kept"], "3")
+
     def test_response_headers_filtered_and_added(self):
         status, headers, _ = self.gw.request(
             "GET", "/gateway/mock/v1/x",
