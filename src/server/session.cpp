@@ -33,6 +33,17 @@ constexpr std::chrono::seconds kSendTimeout{60};
 constexpr std::chrono::milliseconds kWatchAfter{20};
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
+// What filled the read buffer of a chunked body (its unparsed bytes, from the chunk header
+// Beast is reading): after the last chunk's "0" line, the trailer section; else a size line.
+std::string_view overflowing_part(std::string_view unparsed) {
+    if (unparsed.substr(0, 2) == "\r\n") unparsed.remove_prefix(2);  // the previous data's end
+    const std::size_t eol = unparsed.find("\r\n");
+    if (eol == std::string_view::npos) return "a chunk size line is";
+    const std::string_view size = unparsed.substr(0, std::min(eol, unparsed.find(';')));
+    const bool last_chunk = !size.empty() && size.find_first_not_of('0') == std::string_view::npos;
+    return last_chunk ? "the trailer section is" : "a chunk size line is";
+}
+
 }  // namespace
 
 Session::Session(asio::ip::tcp::socket socket, Loop& loop)
@@ -265,7 +276,11 @@ void Session::on_header_read(const error_code& ec) {
     // Not to an HTTP/1.0 client (RFC 9110 §10.1.1). Written now or not at all: nothing else is
     // queued for the client yet, and a client that gets no 100 sends its body after a wait.
     if (req.expect_continue && !req.is_done() && req.version >= 11) {
-        send_now(socket_.native_handle(), kContinue);
+        const SendResult sent = send_now(socket_.native_handle(), kContinue);
+        // Cut short (a previous answer still fills the socket): the rest goes first in the queue.
+        if (sent.written > 0 && sent.written < kContinue.size()) {
+            out_pending_.assign(kContinue.substr(sent.written));
+        }
     }
     read_body();
 }
@@ -302,9 +317,11 @@ void Session::on_body_read(const error_code& ec) {
         return;
     }
     if (ec == http::error::buffer_overflow) {
+        const auto data = buffer_.data();
+        const std::string_view unparsed(static_cast<const char*>(data.data()), data.size());
         reject_request(400, ErrorType::bad_request,
-                       "malformed HTTP request: a chunk size line or the trailer section is "
-                       "longer than " + std::to_string(kReadBufferLimit / 1024) + " KiB");
+                       "malformed HTTP request: " + std::string(overflowing_part(unparsed)) +
+                           " longer than " + std::to_string(kReadBufferLimit / 1024) + " KiB");
         return;
     }
     if (ec) {

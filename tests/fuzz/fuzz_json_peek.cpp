@@ -22,6 +22,8 @@ constexpr int kComparedDepth = 32;  // well below the scanner's own limit of 64
 std::optional<JsonStreamFlag> oracle(const std::string& body) {
     // nlohmann's lexer takes a NUL byte for the end of input, so "{}\0x" is valid to it.
     if (body.find('\0') != std::string::npos) return std::nullopt;
+    // nlohmann skips a leading UTF-8 byte order mark, which JSON text must not carry.
+    if (body.rfind("\xEF\xBB\xBF", 0) == 0) return std::nullopt;
     int stream_keys = 0;
     int max_depth = 0;
     const auto watch = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
@@ -40,7 +42,11 @@ std::optional<JsonStreamFlag> oracle(const std::string& body) {
         if (max_depth > kComparedDepth) return std::nullopt;
         // nlohmann also refuses ill-formed UTF-8 in strings, which the peek leaves to the
         // upstream; any other refusal is the peek's to agree with.
-        if (std::string_view(e.what()).find("UTF-8") != std::string_view::npos) return std::nullopt;
+        const std::string_view what = e.what();  // "...: ill-formed UTF-8 byte; last read: ..."
+        if (what.substr(0, what.find("; last read")).find("ill-formed UTF-8") !=
+            std::string_view::npos) {
+            return std::nullopt;
+        }
         return JsonStreamFlag::invalid_json;
     }
     if (max_depth > kComparedDepth) return std::nullopt;

@@ -285,7 +285,7 @@ class NativeClientTest(NativeClientCase):
                             "new connection")
         line = self.request_line(r2)
         self.assertIn("status=200", line)
-        self.assertIn("attempts=1", line)  # max_retries = 0: the replay is not a retry
+        self.assertIn("attempts=1", line)  # a fresh connection is not a retry
         self.assertNotRegex(self.gw.log(), r"\[" + r2 + r"\] \[(WARN|ERROR)\]")
 
     def test_stale_connection_closed_by_upstream_is_not_reused(self):
@@ -298,6 +298,7 @@ class NativeClientTest(NativeClientCase):
         self.stale_then_next("close_after;linger_ms=50;reset=1", 0.4)
 
     def test_stale_connection_idle_for_seconds_is_not_reused(self):
+        # The check once started at 2 s of idleness; past that it must still run.
         self.stale_then_next("close_after;linger_ms=50", 2.3)
 
     def test_stale_connection_is_not_reused_for_a_post(self):
