@@ -245,6 +245,19 @@ bool is_end_event(Format format, std::string_view event_type, std::string_view d
     return false;
 }
 
+json parse_json(std::string_view text) {
+    bool too_deep = false;
+    // The parse itself is iterative; a value past the depth is not even built.
+    const json::parser_callback_t keep = [&too_deep](int depth, json::parse_event_t, json&) {
+        if (depth <= kMaxJsonDepth) return true;
+        too_deep = true;
+        return false;
+    };
+    json value = json::parse(text.begin(), text.end(), keep, /*allow_exceptions=*/false);
+    if (too_deep) return json(json::value_t::discarded);
+    return value;
+}
+
 std::optional<std::string> event_error(std::string_view event_type, const json& data) {
     const json* error = member(data, "error");
     if (error == nullptr && string_at(data, "type") == "response.failed") {

@@ -18,6 +18,14 @@ namespace llmgw::textstream {
 
 enum class Format { unknown, openai, responses, anthropic, gemini };
 
+// No API nests its answers anywhere near this deep.
+constexpr int kMaxJsonDepth = 128;
+
+// `text` as JSON, parsed without exceptions (a non-JSON event is a normal thing to meet:
+// "[DONE]"). Not JSON, or nested deeper than kMaxJsonDepth, is a discarded value: what reads
+// a value recursively (dump(), a Gemini array of responses) then stays within the stack.
+nlohmann::json parse_json(std::string_view text);
+
 std::string_view to_string(Format format);  // "OpenAI chat/completions", …
 // How a stream of `format` ends, for messages ("data: [DONE]"); empty when it has no marker.
 std::string_view end_marker(Format format);

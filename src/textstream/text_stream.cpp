@@ -8,11 +8,6 @@ namespace {
 
 using nlohmann::json;
 
-// Parses without exceptions: a non-JSON event is a normal thing to meet ("[DONE]").
-json parse_json(std::string_view text) {
-    return json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-}
-
 }  // namespace
 
 TextStream::TextStream(Options options) : options_(options), parser_(options.max_line) {
@@ -120,6 +115,8 @@ void TextStream::handle_event(const SseEvent& event, std::string& out) {
             notes_.push_back({true, "the stream reported an error: " + *error});
         }
         emit_text(event_text(format_, event.type, data), out);
+    } else if (event.type == "error") {  // an error in plain words is an error too
+        notes_.push_back({true, "the stream reported an error: " + event.data});
     }
 }
 

@@ -296,6 +296,31 @@ TEST_SUITE("textstream.text_stream") {
         CHECK(r.errors == 1);
     }
 
+    TEST_CASE("an error event in plain words is reported too") {
+        const std::string cut = without(kAnthropic, "content_block_stop") +
+                                "event: error\ndata: upstream overloaded\n\n";
+        const Run r = text_sse(cut);
+        CHECK(r.out == "Bonjour !\n");
+        CHECK(r.errors == 1);
+    }
+
+    TEST_CASE("JSON nested past any API's depth is not JSON, and nothing recurses through it") {
+        // Read recursively, 300,000 levels overflowed the stack (a Gemini array of responses,
+        // an error event's dump()).
+        const std::string deep = std::string(300000, '[') + std::string(300000, ']');
+        Run r = text_sse(kGemini + "data: " + deep + "\r\n\r\n");
+        CHECK(r.format == Format::gemini);
+        r = text_sse(without(kAnthropic, "content_block_stop") + "event: error\ndata: " + deep +
+                     "\n\n");
+        CHECK(r.out == "Bonjour !\n");
+        r = text_json("[{\"candidates\":[]}," + deep + "]");
+        CHECK(r.warnings == 1);  // not of a known format: printed as it is
+        CHECK(llmgw::textstream::parse_json(std::string(128, '[') + std::string(128, ']'))
+                  .is_array());
+        CHECK(llmgw::textstream::parse_json(std::string(130, '[') + std::string(130, ']'))
+                  .is_discarded());
+    }
+
     TEST_CASE("response.incomplete and response.failed also end a Responses stream") {
         for (std::string_view type : {"response.incomplete", "response.failed"}) {
             const std::string stream = without(kResponses, "response.completed") +
