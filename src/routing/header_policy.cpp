@@ -1,5 +1,8 @@
 #include "routing/header_policy.hpp"
 
+#include <algorithm>
+#include <optional>
+
 #include "util/strings.hpp"
 
 namespace llmgw::routing {
@@ -52,14 +55,29 @@ bool dropped_response_name(std::string_view n) {
 
 bool is_hop_by_hop(std::string_view name) { return hop_by_hop(name); }
 
-bool named_by_connection(const Headers& fields, std::string_view name) {
+ConnectionOptions::ConnectionOptions(const Headers& fields) {
     for (const HeaderField field : fields) {
         if (!iequals(field.name, "Connection")) continue;
         for (const std::string_view option : str::split(field.value, ',')) {
-            if (iequals(str::trim(option), name)) return true;
+            const std::string_view name = str::trim(option);
+            if (!name.empty()) names_.push_back(str::to_lower(name));
         }
     }
-    return false;
+    std::sort(names_.begin(), names_.end());
+}
+
+bool ConnectionOptions::lists(std::string_view name) const {
+    if (names_.empty()) return false;
+    // names_ is lower case: compare `name` folded, byte by byte, without a copy.
+    const auto folded_less = [](std::string_view a, std::string_view b) {
+        return std::lexicographical_compare(
+            a.begin(), a.end(), b.begin(), b.end(),
+            [](char x, char y) { return str::ascii_lower(x) < str::ascii_lower(y); });
+    };
+    const auto it = std::lower_bound(
+        names_.begin(), names_.end(), name,
+        [&](const std::string& n, std::string_view v) { return folded_less(n, v); });
+    return it != names_.end() && iequals(*it, name);
 }
 
 bool is_dropped_response_header(std::string_view name) {
@@ -73,9 +91,11 @@ Headers upstream_request_headers(const Headers& client, const config::Service& s
     bool request_id_set = false;
     // Options a Connection header names are hop-by-hop too; most requests have none to look up.
     const bool has_connection = client.contains("Connection");
+    std::optional<ConnectionOptions> options;
+    if (has_connection) options.emplace(client);
     for (const HeaderField field : client) {
         if (hop_by_hop(field.name) || dropped_request_name(field.name) ||
-            (has_connection && named_by_connection(client, field.name))) {
+            (options && options->lists(field.name))) {
             continue;
         }
         // The gateway's id replaces the client's, in the client's position.

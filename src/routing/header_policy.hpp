@@ -1,7 +1,9 @@
 // Which headers cross the gateway, in each direction (SPEC §5). Shared by serve and call.
 #pragma once
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/service.hpp"
 #include "util/headers.hpp"
@@ -19,8 +21,16 @@ bool is_dropped_response_header(std::string_view name);
 // Hop-by-hop per RFC 9110 §7.6.1 (Connection, Keep-Alive, TE, …).
 bool is_hop_by_hop(std::string_view name);
 
-// True when a Connection field of `fields` names `name` (RFC 9110 §7.6.1): that field is
-// hop-by-hop too.
-bool named_by_connection(const Headers& fields, std::string_view name);
+// The field names a message's Connection fields list (RFC 9110 §7.6.1): hop-by-hop too.
+// Gathered once per message and looked up by binary search, so that a head of thousands of
+// fields and options costs n log n, not n squared.
+class ConnectionOptions {
+public:
+    explicit ConnectionOptions(const Headers& fields);
+    bool lists(std::string_view name) const;
+
+private:
+    std::vector<std::string> names_;  // lower case, sorted
+};
 
 }  // namespace llmgw::routing

@@ -9,6 +9,7 @@
 
 using llmgw::HeaderField;
 using llmgw::Headers;
+using llmgw::routing::ConnectionOptions;
 using llmgw::routing::is_dropped_response_header;
 using llmgw::routing::is_hop_by_hop;
 using llmgw::routing::upstream_request_headers;
@@ -90,6 +91,23 @@ TEST_SUITE("routing.header_policy") {
         };
         const Headers out = upstream_request_headers(client, plain_service(), "id");
         CHECK(names_of(out) == std::vector<std::string>{"baz", "X-Request-Id", "User-Agent"});
+    }
+
+    TEST_CASE("ConnectionOptions: every option of every Connection field, in any case") {
+        Headers fields{{"Connection", " Foo ,bar,, "}, {"x", "y"}, {"CONNECTION", "B"}};
+        std::string many;
+        for (int i = 0; i < 3000; ++i) many += "o" + std::to_string(i) + ",";
+        fields.add("connection", many);
+        const ConnectionOptions options(fields);
+        for (const char* listed : {"foo", "FOO", "Bar", "b", "o0", "O2999", "o1500"}) {
+            CAPTURE(listed);
+            CHECK(options.lists(listed));
+        }
+        for (const char* other : {"", "fo", "fooo", "bar ", "a", "c", "o3000", "o", "x"}) {
+            CAPTURE(other);
+            CHECK_FALSE(options.lists(other));
+        }
+        CHECK_FALSE(ConnectionOptions(Headers{{"Keep-Alive", "foo"}}).lists("foo"));
     }
 
     TEST_CASE("request: X-Request-Id is replaced in place, once") {
