@@ -176,11 +176,13 @@ void add_call_command(CLI::App& app, Command& selected) {
            "--timeout", [opts](const std::int64_t& v) { opts->timeout_ms = v; },
            "The lane's deadline in milliseconds (see below)")
         ->type_name("MS")
+        ->transform(decimal_digits())
         ->check(CLI::Range(static_cast<std::int64_t>(1), static_cast<std::int64_t>(86400000)));
     sub->add_option_function<int>(
            "--retries", [opts](const int& v) { opts->retries = v; },
            "Extra attempts after a retryable failure (0: none)")
         ->type_name("N")
+        ->transform(decimal_digits())
         ->check(CLI::Range(0, 100));
     sub->add_flag("-q,--quiet", opts->quiet, "No notices on stderr (errors are still printed)");
     sub->callback([opts, &selected] {

@@ -92,11 +92,29 @@ bool stdout_is_styled_terminal() {
     return ::isatty(STDOUT_FILENO) == 1;
 }
 
+CLI::Validator decimal_digits() {
+    return CLI::Validator(
+        [](std::string& value) -> std::string {
+            if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos) {
+                return "'" + value + "' is not a whole number in decimal digits";
+            }
+            value.erase(0, std::min(value.find_first_not_of('0'), value.size() - 1));
+            return {};
+        },
+        "", "DECIMAL");
+}
+
 void add_config_option(CLI::App& sub, ConfigOptions& opts) {
     sub.add_option("--config", opts.config_file,
                    "Override file (default: $LLMGW_CONFIG, else llmgw/config.toml in "
                    "$XDG_CONFIG_HOME or ~/.config)")
-        ->type_name("FILE");
+        ->type_name("FILE")
+        // An empty name (--config "$UNSET") would otherwise read as no flag at all.
+        ->check(CLI::Validator(
+            [](std::string& value) -> std::string {
+                return value.empty() ? "needs a file name, not an empty string" : "";
+            },
+            "", "FILE"));
 }
 
 std::optional<config::Config> load_config_or_report(const ConfigOptions& opts, std::ostream& err) {

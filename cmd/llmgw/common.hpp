@@ -52,6 +52,10 @@ struct ConfigOptions {
 };
 void add_config_option(CLI::App& sub, ConfigOptions& opts);
 
+// For options that take a whole number: decimal digits only, leading zeros dropped. Left to
+// itself CLI11 reads "010" as octal (8) and "0x1f" as hex, with no error.
+CLI::Validator decimal_digits();
+
 // Built-in table + override file + environment, as SPEC §10 orders them. On error the
 // message (FILE:LINE:COL: … or the variable's name) is printed to `err` and nullopt returned.
 std::optional<config::Config> load_config_or_report(const ConfigOptions& opts, std::ostream& err);

@@ -53,7 +53,8 @@ void add_serve_command(CLI::App& app, Command& selected) {
     sub->add_option_function<std::uint16_t>(
            "-p,--port", [opts](const std::uint16_t& v) { opts->flags.port = v; },
            "Port to listen on (default 8787; 0 picks a free one)")
-        ->type_name("PORT");
+        ->type_name("PORT")
+        ->transform(decimal_digits());
     sub->add_option_function<std::string>(
            "--log-level", [opts](const std::string& v) { opts->flags.log_level = v; },
            "debug, info, warn or error (default info, or LOG_LEVEL)")
@@ -66,11 +67,13 @@ void add_serve_command(CLI::App& app, Command& selected) {
            "--threads", [opts](const int& v) { opts->flags.threads = v; },
            "Event-loop threads (default: the number of cores)")
         ->type_name("N")
+        ->transform(decimal_digits())
         ->check(CLI::Range(1, 256));
     sub->add_option_function<std::int64_t>(
            "--drain-timeout", [opts](const std::int64_t& v) { opts->flags.drain_timeout_ms = v; },
            "Milliseconds to let in-flight requests finish on shutdown (default 10000)")
         ->type_name("MS")
+        ->transform(decimal_digits())
         ->check(CLI::Range(static_cast<std::int64_t>(0), static_cast<std::int64_t>(3600000)));
     sub->callback([opts, &selected] {
         selected = [opts] { return run_serve(*opts, std::cerr); };

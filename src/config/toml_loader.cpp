@@ -82,6 +82,11 @@ MaybeError apply_toml(Config& draft, std::string_view text, const TomlSource& so
                            ": non-ASCII character outside a string or comment (TOML keys and "
                            "values other than strings are ASCII)"};
     }
+    if (const auto at = key_with_too_many_parts(text)) {
+        return ConfigError{source.file + ":" + std::to_string(at->line) + ":" +
+                           std::to_string(at->column) + ": a key of more than " +
+                           std::to_string(kMaxKeyParts) + " dotted parts"};
+    }
     toml::table root;
     try {
         root = toml::parse(text, std::string_view(source.file));

@@ -1,12 +1,15 @@
 #include "config/toml_prescan.hpp"
 
+#include <vector>
+
 namespace llmgw::config {
 
 namespace {
 
 class Scan {
 public:
-    explicit Scan(std::string_view text) : s_(text) {}
+    enum class Find { non_ascii, deep_key };
+    Scan(std::string_view text, Find find) : s_(text), find_(find) {}
 
     std::optional<TextPosition> run() {
         while (i_ < s_.size()) {
@@ -15,9 +18,12 @@ public:
                 skip_line();
             } else if (c == '"' || c == '\'') {
                 skip_string(c);
-            } else if (static_cast<unsigned char>(c) >= 0x80) {
+            } else if (find_ == Find::non_ascii && static_cast<unsigned char>(c) >= 0x80) {
+                return position();
+            } else if (find_ == Find::deep_key && c == '.' && in_key_ && ++dots_ >= kMaxKeyParts) {
                 return position();
             } else {
+                if (find_ == Find::deep_key) follow_structure(c);
                 advance();
             }
         }
@@ -25,6 +31,40 @@ public:
     }
 
 private:
+    // Whether the scan is in a key: at a line's start outside any value, a table header
+    // included, and after `{` or `,` in an inline table; a value starts at `=`.
+    void follow_structure(char c) {
+        switch (c) {
+            case '=':
+                in_key_ = false;
+                break;
+            case '\n':
+                if (nest_.empty()) start_key();
+                break;
+            case '{':
+                nest_.push_back('{');
+                start_key();
+                break;
+            case '[':
+                if (!in_key_) nest_.push_back('[');  // an array; in a key, a table header
+                break;
+            case '}':
+            case ']':
+                if (!in_key_ && !nest_.empty()) nest_.pop_back();
+                break;
+            case ',':
+                if (!nest_.empty() && nest_.back() == '{') start_key();
+                break;
+            default:
+                break;
+        }
+    }
+
+    void start_key() {
+        in_key_ = true;
+        dots_ = 0;
+    }
+
     bool at(std::string_view word) const { return s_.substr(i_, word.size()) == word; }
 
     void advance() {
@@ -72,6 +112,10 @@ private:
     TextPosition position() const { return {line_, i_ - line_start_ + 1}; }
 
     std::string_view s_;
+    Find find_;
+    std::vector<char> nest_;  // open inline tables and arrays of the value being read
+    bool in_key_ = true;
+    int dots_ = 0;  // in the current key
     std::size_t i_ = 0;
     std::size_t line_ = 1;
     std::size_t line_start_ = 0;
@@ -79,6 +123,12 @@ private:
 
 }  // namespace
 
-std::optional<TextPosition> non_ascii_outside_strings(std::string_view text) { return Scan(text).run(); }
+std::optional<TextPosition> non_ascii_outside_strings(std::string_view text) {
+    return Scan(text, Scan::Find::non_ascii).run();
+}
+
+std::optional<TextPosition> key_with_too_many_parts(std::string_view text) {
+    return Scan(text, Scan::Find::deep_key).run();
+}
 
 }  // namespace llmgw::config

@@ -130,6 +130,27 @@ class TestGeneral(CliTestCase):
                 self.assertEqual(out, "")
                 self.assertTrue(err.startswith("llmgw: "), err)
 
+    def test_whole_numbers_are_read_in_decimal(self):
+        # Left to itself CLI11 reads "0100000000" as octal (16,777,216: within --timeout's
+        # range; 100,000,000 is not) and "0x1f90" as hex, with no error.
+        via = ("--via", "http://127.0.0.1:9")  # refused at once: nothing leaves the machine
+        _, _, err = self.run_llmgw("call", "--timeout", "0100000000", *via, "openai",
+                                   "/v1/models", expect=2)
+        self.assertIn("100000000", err)
+        for args in (["serve", "--port", "0x1f90"], ["serve", "--threads", "+2"],
+                     ["serve", "--drain-timeout", "1e3"], ["call", "--retries", "-1", "openai", "/v"]):
+            with self.subTest(args=args):
+                _, out, err = self.run_llmgw(*args, expect=2)
+                self.assertEqual(out, "")
+                self.assertIn("is not a whole number in decimal digits", err)
+        status, _, err = self.run_llmgw("call", "--timeout", "0700", *via, "openai", "/v1/models")
+        self.assertNotEqual(status, 2, err)  # accepted: 700 ms
+
+    def test_an_empty_config_name_is_an_error_not_no_flag(self):
+        _, out, err = self.run_llmgw("services", "--config", "", expect=2)
+        self.assertEqual(out, "")
+        self.assertIn("needs a file name, not an empty string", err)
+
 
 class TestServices(CliTestCase):
     def test_table_has_every_builtin_service(self):
@@ -211,6 +232,14 @@ base_url = "http://127.0.0.1:9999/v1"
                 _, out, err = self.run_llmgw("services", "--config", path, expect=2)
                 self.assertEqual(out, "")
                 self.assertRegex(err, r"^llmgw: " + re.escape(path) + r":2:\d+: \S")
+
+    def test_a_key_of_very_many_parts_is_an_error_not_a_crash(self):
+        # toml++ walks (and frees) the table a dotted key makes by recursion: 3,000,000 parts
+        # overflowed the stack (exit 139).
+        path = self.write("deep.toml", "a" + ".a" * 3000000 + " = 1\n")
+        _, out, err = self.run_llmgw("services", "--config", path, expect=2)
+        self.assertEqual(out, "")
+        self.assertIn(path + ":1:128: a key of more than 64 dotted parts", err)
 
     def test_missing_config_file_is_an_error(self):
         missing = os.path.join(self.tmp, "nope.toml")

@@ -1,5 +1,6 @@
 // Non-ASCII text outside TOML strings and comments is refused before toml++ 3.3.0 sees it
-// (it reaches __builtin_unreachable on some such code points; found by fuzz_config).
+// (it reaches __builtin_unreachable on some such code points; found by fuzz_config), and so
+// is a key of more dotted parts than toml++ can walk by recursion.
 #include <doctest/doctest.h>
 
 #include "config/config.hpp"
@@ -49,6 +50,55 @@ TEST_SUITE("config.toml_prescan") {
         const auto result = load_config(options);
         REQUIRE_FALSE(result);
         CHECK(result.error().message.find(":1:13: non-ASCII character outside a string or comment") !=
+              std::string::npos);
+    }
+
+    // "a.a.a…" of `parts` parts.
+    std::string dotted(int parts) {
+        std::string key = "a";
+        for (int i = 1; i < parts; ++i) key += ".a";
+        return key;
+    }
+
+    TEST_CASE("keys of up to 64 dotted parts pass; values' dots do not count") {
+        for (const std::string& text :
+             {dotted(64) + " = 1\n", "[" + dotted(64) + "]\nx = 1\n",
+              "[[" + dotted(64) + "]]\n", "x = { " + dotted(64) + " = 1, b.c = 2 }\n",
+              "\"" + dotted(100) + "\" = 1\n",  // one quoted part
+              "x = [" + std::string(100, '1') + "]\n",
+              [] {
+                  std::string floats = "x = [\n";
+                  for (int i = 0; i < 100; ++i) floats += "  1.5, 1979-05-27T07:32:00.999Z,\n";
+                  return floats + "]\ny.z = { a.b = [1.5, 2.5] }\n# " + dotted(100) + "\n";
+              }()}) {
+            CAPTURE(text.substr(0, 80));
+            CHECK_FALSE(key_with_too_many_parts(text));
+        }
+    }
+
+    TEST_CASE("a key of 65 parts is found at the dot before its 65th part, wherever the key is") {
+        const auto check = [](const std::string& text, std::size_t line, std::size_t column) {
+            CAPTURE(text.substr(0, 80));
+            const auto at = key_with_too_many_parts(text);
+            REQUIRE(at);
+            CHECK(at->line == line);
+            CHECK(at->column == column);
+        };
+        check(dotted(65) + " = 1\n", 1, 128);  // the 64th dot
+        check("x = 1\n[" + dotted(200000) + "]\n", 2, 129);
+        check("x = { b = 1, " + dotted(65) + " = 2 }\n", 1, 141);
+        check("x = [\n  1,\n]\n" + dotted(65) + " = 1\n", 4, 128);
+    }
+
+    TEST_CASE("the loader refuses a key of too many parts with FILE:LINE:COL") {
+        const std::string text = "[services." + dotted(200000) + "]\n";
+        LoadOptions options;
+        options.builtin_toml = text;  // a view: the text must outlive it
+        options.env = [](std::string_view) -> std::optional<std::string> { return std::nullopt; };
+        options.read_file = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+        const auto result = load_config(options);
+        REQUIRE_FALSE(result);
+        CHECK(result.error().message.find(":1:136: a key of more than 64 dotted parts") !=
               std::string::npos);
     }
 }
