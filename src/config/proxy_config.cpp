@@ -186,6 +186,10 @@ MaybeError apply_service(const std::string& name, const json& fields, std::vecto
     const auto known = std::find_if(table.begin(), table.end(),
                                     [&](const Service& s) { return str::iequals(s.name, name); });
     if (known != table.end()) {
+        // Its settings would vanish with it, and the request to it get a 404 nobody explains.
+        if (!known->enabled) {
+            return service_error(name, "is disabled (enabled = false, from " + known->origin + ")");
+        }
         add_origin(*known, std::string(kOrigin));
         return apply_fields(name, fields, *known);
     }

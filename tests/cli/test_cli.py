@@ -207,6 +207,15 @@ base_url = "http://127.0.0.1:9999/v1"
         self.assertNotIn("groq", rows)
         self.assertEqual(len(rows), SERVICE_COUNT - 1)
 
+    def test_proxy_config_for_a_disabled_service_is_an_error(self):
+        # Its settings would go with the service, and /gateway/groq get a 404 nobody explains.
+        path = self.write("off.toml", "[services.groq]\nenabled = false\n")
+        _, out, err = self.run_llmgw("services", "--config", path, expect=2,
+                                     env={"PROXY_CONFIG": '{"groq":{"timeout":1000}}'})
+        self.assertEqual(out, "")
+        self.assertIn("PROXY_CONFIG: service 'groq': is disabled (enabled = false, from "
+                      "built-in + " + path + ")", err)
+
     def test_override_file_locations_and_precedence(self):
         xdg = self.write("xdg/llmgw/config.toml", "[services.openai]\ntimeout_ms = 1111\n")
         env_file = self.write("env.toml", "[services.openai]\ntimeout_ms = 2222\n")
