@@ -2,6 +2,7 @@
 // exit status in one place. Adding a subcommand: include its header, call its add_*_command.
 #include <exception>
 #include <iostream>
+#include <string_view>
 
 #include "call_command.hpp"
 #include "common.hpp"
@@ -18,6 +19,13 @@ int main(int argc, char** argv) {
     cli::add_services_command(app, command);
     cli::add_route_command(app, command);
     cli::add_call_command(app, command);
+    // CLI11 takes "--config=" (an empty value) as no value and the next argument as the file.
+    for (int i = 1; i < argc && std::string_view(argv[i]) != "--"; ++i) {
+        if (std::string_view(argv[i]) == "--config=") {
+            cli::print_error(std::cerr, "--config: needs a file name, not an empty string");
+            return cli::exit_usage;
+        }
+    }
     try {
         app.parse(argc, argv);
         if (!command) {

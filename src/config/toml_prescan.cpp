@@ -48,8 +48,11 @@ private:
             case '[':
                 if (!in_key_) nest_.push_back('[');  // an array; in a key, a table header
                 break;
-            case '}':
-            case ']':
+            case '}':  // an inline table ends, empty ({}) or after a value
+                if (!nest_.empty()) nest_.pop_back();
+                in_key_ = false;
+                break;
+            case ']':  // an array ends; in a key, a table header's bracket
                 if (!in_key_ && !nest_.empty()) nest_.pop_back();
                 break;
             case ',':

@@ -72,7 +72,11 @@ bool ConnectionOptions::lists(std::string_view name) const {
     const auto folded_less = [](std::string_view a, std::string_view b) {
         return std::lexicographical_compare(
             a.begin(), a.end(), b.begin(), b.end(),
-            [](char x, char y) { return str::ascii_lower(x) < str::ascii_lower(y); });
+            // As std::string sorts: bytes compared unsigned.
+            [](char x, char y) {
+                return static_cast<unsigned char>(str::ascii_lower(x)) <
+                       static_cast<unsigned char>(str::ascii_lower(y));
+            });
     };
     const auto it = std::lower_bound(
         names_.begin(), names_.end(), name,

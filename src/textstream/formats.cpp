@@ -245,17 +245,38 @@ bool is_end_event(Format format, std::string_view event_type, std::string_view d
     return false;
 }
 
+namespace {
+
+// Whether arrays and objects nest more than `limit` deep anywhere in `text` (outside strings).
+// One pass over the bytes: a parser callback could tell too, but nlohmann 3.11 then looks for
+// discarded values in the parent at every closing brace, which is quadratic in a long array.
+bool nested_deeper_than(std::string_view text, int limit) {
+    int depth = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\') {
+                ++i;  // the escaped byte
+            } else if (c == '"') {
+                in_string = false;
+            }
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > limit) return true;
+        } else if (c == ']' || c == '}') {
+            --depth;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
 json parse_json(std::string_view text) {
-    bool too_deep = false;
-    // The parse itself is iterative; a value past the depth is not even built.
-    const json::parser_callback_t keep = [&too_deep](int depth, json::parse_event_t, json&) {
-        if (depth <= kMaxJsonDepth) return true;
-        too_deep = true;
-        return false;
-    };
-    json value = json::parse(text.begin(), text.end(), keep, /*allow_exceptions=*/false);
-    if (too_deep) return json(json::value_t::discarded);
-    return value;
+    if (nested_deeper_than(text, kMaxJsonDepth)) return json(json::value_t::discarded);
+    return json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
 }
 
 std::optional<std::string> event_error(std::string_view event_type, const json& data) {

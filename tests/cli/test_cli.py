@@ -147,9 +147,13 @@ class TestGeneral(CliTestCase):
         self.assertNotEqual(status, 2, err)  # accepted: 700 ms
 
     def test_an_empty_config_name_is_an_error_not_no_flag(self):
-        _, out, err = self.run_llmgw("services", "--config", "", expect=2)
-        self.assertEqual(out, "")
-        self.assertIn("needs a file name, not an empty string", err)
+        # "--config=" too, which CLI11 alone answers by taking the next argument as the file.
+        for args in (["services", "--config", ""], ["services", "--config=", "--json"],
+                     ["route", "--config=", "openai", "/v1/models"]):
+            with self.subTest(args=args):
+                _, out, err = self.run_llmgw(*args, expect=2)
+                self.assertEqual(out, "")
+                self.assertIn("needs a file name, not an empty string", err)
 
 
 class TestServices(CliTestCase):

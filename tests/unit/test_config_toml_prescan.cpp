@@ -66,6 +66,9 @@ TEST_SUITE("config.toml_prescan") {
               "[[" + dotted(64) + "]]\n", "x = { " + dotted(64) + " = 1, b.c = 2 }\n",
               "\"" + dotted(100) + "\" = 1\n",  // one quoted part
               "x = [" + std::string(100, '1') + "]\n",
+              // Empty inline tables close like others: the keys after them start afresh.
+              "x = {}\ny = [{}]\nz = { a = {} }\nw = { }\n" + dotted(64) + " = 1\n[" +
+                  dotted(64) + "]\n",
               [] {
                   std::string floats = "x = [\n";
                   for (int i = 0; i < 100; ++i) floats += "  1.5, 1979-05-27T07:32:00.999Z,\n";
@@ -88,6 +91,8 @@ TEST_SUITE("config.toml_prescan") {
         check("x = 1\n[" + dotted(200000) + "]\n", 2, 129);
         check("x = { b = 1, " + dotted(65) + " = 2 }\n", 1, 141);
         check("x = [\n  1,\n]\n" + dotted(65) + " = 1\n", 4, 128);
+        check("x = {}\ny = [{}]\n" + dotted(65) + " = 1\n", 3, 128);  // after empty tables
+        check("x = [{ " + dotted(65) + " = 1 }]\n", 1, 135);
     }
 
     TEST_CASE("the loader refuses a key of too many parts with FILE:LINE:COL") {

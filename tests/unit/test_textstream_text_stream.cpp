@@ -317,8 +317,10 @@ TEST_SUITE("textstream.text_stream") {
         CHECK(r.warnings == 1);  // not of a known format: printed as it is
         CHECK(llmgw::textstream::parse_json(std::string(128, '[') + std::string(128, ']'))
                   .is_array());
-        CHECK(llmgw::textstream::parse_json(std::string(130, '[') + std::string(130, ']'))
+        CHECK(llmgw::textstream::parse_json(std::string(129, '[') + std::string(129, ']'))
                   .is_discarded());
+        // Brackets inside strings do not count.
+        CHECK(llmgw::textstream::parse_json("[\"" + std::string(200, '[') + "\\\"\"]").is_array());
     }
 
     TEST_CASE("response.incomplete and response.failed also end a Responses stream") {
