@@ -273,11 +273,11 @@ void Session::on_header_read(const error_code& ec) {
                            std::to_string(config_.gateway.max_request_bytes) + " bytes");
         return;
     }
-    // Not to an HTTP/1.0 client (RFC 9110 §10.1.1). Written now or not at all: nothing else is
-    // queued for the client yet, and a client that gets no 100 sends its body after a wait.
+    // Not to an HTTP/1.0 client (RFC 9110 §10.1.1). Written now, ahead of anything else; if the
+    // socket takes none of it (a previous answer still fills it), not at all: a client that gets
+    // no 100 sends its body after a wait. If it takes part, the rest goes first in the queue.
     if (req.expect_continue && !req.is_done() && req.version >= 11) {
         const SendResult sent = send_now(socket_.native_handle(), kContinue);
-        // Cut short (a previous answer still fills the socket): the rest goes first in the queue.
         if (sent.written > 0 && sent.written < kContinue.size()) {
             out_pending_.assign(kContinue.substr(sent.written));
         }
