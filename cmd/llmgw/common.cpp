@@ -108,13 +108,7 @@ void add_config_option(CLI::App& sub, ConfigOptions& opts) {
     sub.add_option("--config", opts.config_file,
                    "Override file (default: $LLMGW_CONFIG, else llmgw/config.toml in "
                    "$XDG_CONFIG_HOME or ~/.config)")
-        ->type_name("FILE")
-        // An empty name (--config "$UNSET") would otherwise read as no flag at all.
-        ->check(CLI::Validator(
-            [](std::string& value) -> std::string {
-                return value.empty() ? "needs a file name, not an empty string" : "";
-            },
-            "", "FILE"));
+        ->type_name("FILE");  // an empty name is refused before parsing: main.cpp
 }
 
 std::optional<config::Config> load_config_or_report(const ConfigOptions& opts, std::ostream& err) {

@@ -19,9 +19,11 @@ int main(int argc, char** argv) {
     cli::add_services_command(app, command);
     cli::add_route_command(app, command);
     cli::add_call_command(app, command);
-    // CLI11 takes "--config=" (an empty value) as no value and the next argument as the file.
+    // An empty file name is not "no --config": CLI11 would read --config "$UNSET" as no flag at
+    // all, and take "--config=" as no value and the next argument as the file.
     for (int i = 1; i < argc && std::string_view(argv[i]) != "--"; ++i) {
-        if (std::string_view(argv[i]) == "--config=") {
+        const std::string_view arg = argv[i];
+        if (arg == "--config=" || (arg == "--config" && i + 1 < argc && *argv[i + 1] == '\0')) {
             cli::print_error(std::cerr, "--config: needs a file name, not an empty string");
             return cli::exit_usage;
         }

@@ -1,7 +1,6 @@
 #include "routing/header_policy.hpp"
 
 #include <algorithm>
-#include <optional>
 
 #include "util/strings.hpp"
 
@@ -94,12 +93,10 @@ Headers upstream_request_headers(const Headers& client, const config::Service& s
     out.reserve(client.size() + service.headers.size() + 2, Headers::kTypicalBytes);
     bool request_id_set = false;
     // Options a Connection header names are hop-by-hop too; most requests have none to look up.
-    const bool has_connection = client.contains("Connection");
-    std::optional<ConnectionOptions> options;
-    if (has_connection) options.emplace(client);
+    const ConnectionOptions options(client);
     for (const HeaderField field : client) {
         if (hop_by_hop(field.name) || dropped_request_name(field.name) ||
-            (options && options->lists(field.name))) {
+            options.lists(field.name)) {
             continue;
         }
         // The gateway's id replaces the client's, in the client's position.

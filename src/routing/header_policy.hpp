@@ -22,8 +22,9 @@ bool is_dropped_response_header(std::string_view name);
 bool is_hop_by_hop(std::string_view name);
 
 // The field names a message's Connection fields list (RFC 9110 §7.6.1): hop-by-hop too.
-// Gathered once per message and looked up by binary search, so that a head of thousands of
-// fields and options costs n log n, not n squared.
+// Gathered once per message (one pass over the fields; nothing allocated without a Connection
+// field) and looked up by binary search, so that a head of thousands of fields and options
+// costs n log n, not n squared.
 class ConnectionOptions {
 public:
     explicit ConnectionOptions(const Headers& fields);

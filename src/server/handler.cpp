@@ -147,13 +147,12 @@ void proxied_response_headers(HeadWriter& out, const config::Config& config, con
                               const Headers& upstream, bool is_sse, std::string_view request_id,
                               routing::Lane lane, double processing_ms, bool fell_back) {
     bool has_request_id = false;
-    std::optional<routing::ConnectionOptions> options;
-    if (upstream.get("connection")) options.emplace(upstream);
+    const routing::ConnectionOptions options(upstream);
     for (const HeaderField& f : upstream) {
         if (routing::is_dropped_response_header(f.name) || str::iequals(f.name, "content-length")) {
             continue;
         }
-        if (options && options->lists(f.name)) continue;
+        if (options.lists(f.name)) continue;
         if (str::istarts_with(f.name, "access-control-")) continue;  // ours replace them
         if (str::iequals(f.name, "x-request-id")) has_request_id = true;
         if (is_sse && (str::iequals(f.name, "cache-control") || str::iequals(f.name, "x-accel-buffering"))) {

@@ -116,10 +116,42 @@ class Mock:
     def reset(self):
         self.get("/__mock/reset")
 
+    def wait_for_requests(self, timeout=10):
+        """The requests recorded, once there is one (a request reached the upstream); fails
+        (AssertionError) after `timeout` seconds without any."""
+        deadline = time.monotonic() + timeout
+        while not (records := self.requests()):
+            if time.monotonic() > deadline:
+                raise AssertionError("no request reached the mock within %s s" % timeout)
+            time.sleep(0.02)
+        return records
+
     def stop(self):
         self.proc.kill()
         self.proc.wait(timeout=10)
         self.proc.stdout.close()
+
+
+class TunnelProxy(Mock):
+    """tunnel_proxy.py (SOCKS5 and HTTP CONNECT, to loopback only) in its own process, with a
+    log of the tunnels asked for in a temporary file of its own."""
+
+    def __init__(self):
+        self.log_dir = tempfile.mkdtemp(prefix="llmgw-tunnels-")
+        self.log_path = os.path.join(self.log_dir, "tunnels.jsonl")
+        super().__init__(argv=[sys.executable, os.path.join(HERE, "tunnel_proxy.py"), "--log",
+                               self.log_path])
+
+    def tunnels(self):
+        """Each tunnel asked for, in order: {"atyp", "host", "port"} or {"connect": "H:P"}."""
+        if not os.path.exists(self.log_path):
+            return []
+        with open(self.log_path) as f:
+            return [json.loads(line) for line in f]
+
+    def stop(self):
+        super().stop()
+        shutil.rmtree(self.log_dir, ignore_errors=True)
 
 
 class Gateway:

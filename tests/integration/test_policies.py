@@ -278,10 +278,7 @@ class BackgroundLaneTest(unittest.TestCase):
 
         t = threading.Thread(target=first)
         t.start()
-        deadline = time.monotonic() + 10
-        while not mock.requests():  # the first holds the slot once it is upstream
-            self.assertLess(time.monotonic(), deadline, "the first request never reached the mock")
-            time.sleep(0.02)
+        mock.wait_for_requests()  # the first holds the slot once it is upstream
         start = time.monotonic()
         second = gw.request("POST", path, body=b"{}", headers={"Content-Type": "application/json"})
         elapsed = time.monotonic() - start

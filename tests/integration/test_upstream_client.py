@@ -1095,25 +1095,21 @@ def through_socks(scheme, host):
     """Two requests to http://HOST:PORT through a SOCKS proxy of our own (tunnel_proxy.py),
     named by all_proxy=SCHEME://…: their answers, the CONNECTs the proxy was asked for, and the
     requests the mock got."""
-    with tempfile.TemporaryDirectory() as tmp:
-        log = os.path.join(tmp, "connects.jsonl")
-        proxy = harness.Mock(argv=[sys.executable, os.path.join(harness.HERE, "tunnel_proxy.py"),
-                                   "--log", log])
-        mock = harness.Mock()
-        toml = service_toml("socks", f"http://{host}:{mock.port}", 5000)
-        env = dict(harness.NATIVE_CLIENT_ENV, all_proxy=f"{scheme}://127.0.0.1:{proxy.port}")
-        gw = harness.Gateway(mock.port, args=("--threads", "1"), services_toml=toml, env=env)
-        try:
-            out = {"requests": [timed_request(gw, f"/gateway/socks/v1/{i}") for i in range(2)]}
-            out["mock_targets"] = [r["target"] for r in mock.requests()]
-            out["mock_port"] = mock.port
-            with open(log) as f:
-                out["connects"] = [json.loads(line) for line in f]
-            return out
-        finally:
-            gw.stop()
-            mock.stop()
-            proxy.stop()
+    proxy = harness.TunnelProxy()
+    mock = harness.Mock()
+    toml = service_toml("socks", f"http://{host}:{mock.port}", 5000)
+    env = dict(harness.NATIVE_CLIENT_ENV, all_proxy=f"{scheme}://127.0.0.1:{proxy.port}")
+    gw = harness.Gateway(mock.port, args=("--threads", "1"), services_toml=toml, env=env)
+    try:
+        out = {"requests": [timed_request(gw, f"/gateway/socks/v1/{i}") for i in range(2)]}
+        out["mock_targets"] = [r["target"] for r in mock.requests()]
+        out["mock_port"] = mock.port
+        out["connects"] = proxy.tunnels()
+        return out
+    finally:
+        gw.stop()
+        mock.stop()
+        proxy.stop()
 
 
 def inside_socks_names(scheme):

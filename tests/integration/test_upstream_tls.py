@@ -183,13 +183,11 @@ class UpstreamTlsTest(unittest.TestCase):
         self.assertEqual(proc.stdout, expected_sse_body())
 
     def through_connect_proxy(self, check):
-        """`check(gw, proxy_log)` with https_proxy naming a CONNECT proxy of our own."""
-        log = os.path.join(self.tmp, f"connects-{uuid.uuid4()}.jsonl")
-        proxy = harness.Mock(argv=[sys.executable, os.path.join(harness.HERE, "tunnel_proxy.py"),
-                                   "--log", log])
+        """`check(proxy, env)` with https_proxy in `env` naming a CONNECT proxy of our own."""
+        proxy = harness.TunnelProxy()
         try:
-            check(log, tls_env({"SSL_CERT_FILE": self.cert,
-                                "https_proxy": f"http://127.0.0.1:{proxy.port}"}))
+            check(proxy, tls_env({"SSL_CERT_FILE": self.cert,
+                                  "https_proxy": f"http://127.0.0.1:{proxy.port}"}))
         finally:
             proxy.stop()
 
@@ -197,7 +195,7 @@ class UpstreamTlsTest(unittest.TestCase):
         # libcurl hands the proxy's "200 Connection established" to the header callback unless
         # told not to: it was taken for the upstream's head, and the real head followed it
         # inside the body.
-        def check(log, env):
+        def check(proxy, env):
             gw = harness.Gateway(self.mock.port, extra_toml=self.toml, env=env)
             try:
                 status, headers, body, _ = self.stream_through(gw)
@@ -206,9 +204,7 @@ class UpstreamTlsTest(unittest.TestCase):
             self.assertEqual(status, 200, body[:400])
             self.assertNotIn("x-tunnel", headers)  # the proxy's own answer
             self.assertEqual(body, expected_sse_body())
-            with open(log) as f:
-                self.assertEqual([json.loads(line) for line in f],
-                                 [{"connect": f"127.0.0.1:{self.mock.port}"}])
+            self.assertEqual(proxy.tunnels(), [{"connect": f"127.0.0.1:{self.mock.port}"}])
             proc = self.call(env, "-i")  # llmgw call prints one head
             self.assertEqual(proc.returncode, 0, proc.stderr)
             self.assertEqual(proc.stdout.count(b"HTTP/"), 1, proc.stdout[:300])
