@@ -11,13 +11,19 @@ bool SseParser::feed(std::string_view bytes, std::vector<SseEvent>& events) {
     std::size_t i = 0;
     if (after_cr_ && !bytes.empty()) {
         after_cr_ = false;
-        if (bytes[0] == '\n') i = 1;  // the LF of a CRLF that was split between chunks
+        if (bytes[0] == '\n') {  // the LF of a CRLF that was split between chunks
+            i = 1;
+            // It belongs to the line its CR ended; a blank line's event is gone already.
+            if (!event_bytes_.empty()) {
+                event_bytes_ += '\n';
+                line_start_ = event_bytes_.size();
+            }
+        }
     }
     while (i < bytes.size()) {
         const std::size_t end = bytes.find_first_of("\r\n", i);
         if (end == std::string_view::npos) return append(bytes.substr(i), bytes.substr(i));
         if (!append(bytes.substr(i, end - i), bytes.substr(i))) return false;
-        take_line(events);
         std::size_t next = end + 1;
         if (bytes[end] == '\r') {
             if (next == bytes.size()) {
@@ -26,6 +32,7 @@ bool SseParser::feed(std::string_view bytes, std::vector<SseEvent>& events) {
                 ++next;
             }
         }
+        end_line(bytes.substr(end, next - end), events);
         i = next;
     }
     return true;
@@ -33,24 +40,32 @@ bool SseParser::feed(std::string_view bytes, std::vector<SseEvent>& events) {
 
 void SseParser::finish(std::vector<SseEvent>& events) {
     if (overflowed_) return;
-    if (!line_.empty()) take_line(events);
+    if (line_start_ < event_bytes_.size()) end_line({}, events);
     dispatch(events);
 }
 
 bool SseParser::append(std::string_view part, std::string_view rest_of_chunk) {
-    if (line_.size() + part.size() > max_line_) {
+    if (!part.empty() && event_bytes_.size() + part.size() > max_event_) {
         overflowed_ = true;
-        unparsed_ = std::move(line_);
+        unparsed_ = std::move(event_bytes_);
         unparsed_.append(rest_of_chunk);
-        line_.clear();
+        event_bytes_.clear();
         return false;
     }
-    line_.append(part);
+    event_bytes_.append(part);
     return true;
 }
 
-void SseParser::take_line(std::vector<SseEvent>& events) {
-    std::string_view line = line_;
+void SseParser::end_line(std::string_view terminator, std::vector<SseEvent>& events) {
+    const std::size_t line_end = event_bytes_.size();
+    event_bytes_.append(terminator);
+    const std::size_t next_line = event_bytes_.size();
+    take_line(std::string_view(event_bytes_).substr(line_start_, line_end - line_start_), events);
+    // A blank line dispatched the event and cleared its bytes.
+    line_start_ = event_bytes_.empty() ? 0 : next_line;
+}
+
+void SseParser::take_line(std::string_view line, std::vector<SseEvent>& events) {
     if (first_line_) {
         first_line_ = false;
         if (line.starts_with(kByteOrderMark)) line.remove_prefix(kByteOrderMark.size());
@@ -76,7 +91,6 @@ void SseParser::take_line(std::vector<SseEvent>& events) {
         }
         // "retry" and unknown fields do not concern a reader that never reconnects.
     }
-    line_.clear();
 }
 
 void SseParser::dispatch(std::vector<SseEvent>& events) {
@@ -84,6 +98,8 @@ void SseParser::dispatch(std::vector<SseEvent>& events) {
     if (has_data_) events.push_back(std::move(pending_));
     pending_ = SseEvent{};
     has_data_ = false;
+    event_bytes_.clear();
+    line_start_ = 0;
 }
 
 }  // namespace llmgw::textstream

@@ -10,17 +10,17 @@ using nlohmann::json;
 
 }  // namespace
 
-TextStream::TextStream(Options options) : options_(options), parser_(options.max_line) {
+TextStream::TextStream(Options options) : options_(options), parser_(options.max_event) {
     raw_ = options_.mode == Mode::raw;
 }
 
 void TextStream::feed(std::string_view chunk, std::string& out) {
-    // "No event of a known format in the first max_line bytes" is decided at that byte,
+    // "No event of a known format in the first max_event bytes" is decided at that byte,
     // wherever the chunks are cut: a chunk that crosses it is fed in two parts. (Decided at
     // the end of a chunk instead, an event completed a few bytes later in the same chunk
     // counted in one cut and not in another.)
     if (!raw_ && options_.event_stream && tracking_ && format_ == Format::unknown) {
-        const std::size_t decide_at = options_.max_line + 1;
+        const std::size_t decide_at = options_.max_event + 1;
         if (held_.size() < decide_at && chunk.size() > decide_at - held_.size()) {
             const std::size_t first = decide_at - held_.size();
             feed_part(chunk.substr(0, first), out);
@@ -43,9 +43,9 @@ void TextStream::feed_part(std::string_view chunk, std::string& out) {
     const bool ok = parser_.feed(chunk, events_);
     handle_events(out);
     if (ok) {
-        if (!raw_ && format_ == Format::unknown && held_.size() > options_.max_line) {
+        if (!raw_ && format_ == Format::unknown && held_.size() > options_.max_event) {
             fall_back_to_raw("no event of a known format in the first " +
-                                 std::to_string(options_.max_line) + " bytes",
+                                 std::to_string(options_.max_event) + " bytes",
                              out);
         }
         return;
@@ -54,9 +54,9 @@ void TextStream::feed_part(std::string_view chunk, std::string& out) {
     if (raw_) return;
     const std::string unparsed = parser_.take_unparsed();
     const bool known = format_ != Format::unknown;
-    fall_back_to_raw(
-        "an event-stream line is longer than " + std::to_string(options_.max_line) + " bytes", out);
-    // Once text was printed the held bytes are gone; the long line and what follows are not.
+    fall_back_to_raw("an event is longer than " + std::to_string(options_.max_event) + " bytes",
+                     out);
+    // Once text was printed the held bytes are gone; the long event and what follows are not.
     if (known) out += unparsed;
 }
 

@@ -5,7 +5,7 @@
 //
 // Text mode: an event stream yields text per event, as it arrives; any other body is read
 // whole and its JSON turned into text at the end; the text ends with a newline. A body of an
-// unknown format, or an event-stream line over the bound, falls back to the raw bytes with a
+// unknown format, or an event over the bound, falls back to the raw bytes with a
 // warning.
 #pragma once
 
@@ -30,7 +30,7 @@ class TextStream {
     struct Options {
         Mode mode = Mode::raw;
         bool event_stream = false;  // Content-Type text/event-stream
-        std::size_t max_line = SseParser::kDefaultMaxLine;
+        std::size_t max_event = SseParser::kDefaultMaxEvent;
     };
 
     explicit TextStream(Options options);

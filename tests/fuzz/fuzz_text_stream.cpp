@@ -46,16 +46,43 @@ bool same_events(const std::vector<SseEvent>& a, const std::vector<SseEvent>& b)
     });
 }
 
-// Events from the parser, and whether it overflowed.
-std::pair<std::vector<SseEvent>, bool> run_parser(std::size_t max_line,
-                                                  const std::vector<std::string_view>& chunks) {
-    SseParser parser(max_line);
+// Whether the bytes before an event's first byte end as they must: nothing (or a byte order
+// mark) before them, or a blank line.
+bool starts_an_event(std::string_view before) {
+    if (before.empty() || before == "\xEF\xBB\xBF") return true;
+    if (before.ends_with("\r\n")) {
+        before.remove_suffix(2);
+    } else if (before.ends_with('\n') || before.ends_with('\r')) {
+        before.remove_suffix(1);
+    } else {
+        return false;
+    }
+    return before.empty() || before == "\xEF\xBB\xBF" || before.ends_with('\n') ||
+           before.ends_with('\r');
+}
+
+struct Parsed {
     std::vector<SseEvent> events;
+    bool overflowed = false;
+    std::string unparsed;  // after an overflow: the bytes not parsed, to the end of the body
+};
+
+Parsed run_parser(std::size_t max_event, const std::vector<std::string_view>& chunks) {
+    SseParser parser(max_event);
+    Parsed r;
     bool ok = true;
-    for (const std::string_view chunk : chunks) ok = parser.feed(chunk, events) && ok;
-    if (ok) parser.finish(events);
+    for (const std::string_view chunk : chunks) {
+        if (!ok) {
+            r.unparsed.append(chunk);
+            continue;
+        }
+        ok = parser.feed(chunk, r.events);
+        if (!ok) r.unparsed = parser.take_unparsed();
+    }
+    if (ok) parser.finish(r.events);
     FUZZ_CHECK(ok == !parser.overflowed());
-    return {std::move(events), parser.overflowed()};
+    r.overflowed = parser.overflowed();
+    return r;
 }
 
 }  // namespace
@@ -78,12 +105,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     options.mode = (flags & 1) ? TextStream::Mode::text : TextStream::Mode::raw;
     options.event_stream = (flags & 2) != 0;
     // A small bound half of the time, so the overflow path is reached with short inputs.
-    options.max_line = (flags & 4) ? 8 + (flags >> 3) : SseParser::kDefaultMaxLine;
+    options.max_event = (flags & 4) ? 8 + (flags >> 3) : SseParser::kDefaultMaxEvent;
 
-    const auto [events, overflowed] = run_parser(options.max_line, chunks);
-    const auto [whole_events, whole_overflowed] = run_parser(options.max_line, whole);
-    FUZZ_CHECK(overflowed == whole_overflowed);
-    if (!overflowed) FUZZ_CHECK(same_events(events, whole_events));
+    const Parsed parsed = run_parser(options.max_event, chunks);
+    const Parsed parsed_whole = run_parser(options.max_event, whole);
+    FUZZ_CHECK(parsed.overflowed == parsed_whole.overflowed);
+    if (!parsed.overflowed) FUZZ_CHECK(same_events(parsed.events, parsed_whole.events));
+    if (parsed.overflowed) {
+        // The bytes not parsed are the body from a line's start on, whatever the cuts.
+        FUZZ_CHECK(parsed.unparsed == parsed_whole.unparsed);
+        FUZZ_CHECK(body.ends_with(parsed.unparsed));
+        FUZZ_CHECK(starts_an_event(body.substr(0, body.size() - parsed.unparsed.size())));
+    }
 
     const Outcome chunked = run_text_stream(options, chunks);
     const Outcome at_once = run_text_stream(options, whole);
@@ -92,5 +125,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(chunked.format == at_once.format);
     FUZZ_CHECK(chunked.ended_early == at_once.ended_early);
     FUZZ_CHECK(chunked.notes == at_once.notes);  // a warning must not depend on the cuts
+    // Text that gave up at an over-long event prints that whole event and the rest as they are.
+    if (options.mode == TextStream::Mode::text && options.event_stream && parsed.overflowed &&
+        at_once.format != Format::unknown) {
+        FUZZ_CHECK(std::string_view(at_once.out).ends_with(parsed_whole.unparsed));
+    }
     return 0;
 }

@@ -11,8 +11,8 @@ using llmgw::textstream::SseParser;
 
 namespace {
 
-std::vector<SseEvent> parse_all(std::string_view stream, std::size_t max_line = 1 << 20) {
-    SseParser parser(max_line);
+std::vector<SseEvent> parse_all(std::string_view stream, std::size_t max_event = 1 << 20) {
+    SseParser parser(max_event);
     std::vector<SseEvent> events;
     REQUIRE(parser.feed(stream, events));
     parser.finish(events);
@@ -129,6 +129,30 @@ TEST_SUITE("textstream.sse_parser") {
         CHECK_FALSE(parser.feed("data: x\n\n", events));
         parser.finish(events);
         CHECK(events.size() == 1);
+    }
+
+    TEST_CASE("the unparsed bytes start at the first byte of the event that passed the bound") {
+        // Its earlier lines and their line ends as they came, a CRLF split between chunks
+        // too; the event before it and the keep-alive that ended with a blank line are gone.
+        SseParser parser(30);
+        std::vector<SseEvent> events;
+        REQUIRE(parser.feed("data: a\n\n: ping\r", events));
+        REQUIRE(parser.feed("\n\r\nevent: delta\r", events));
+        REQUIRE(parser.feed("\ndata: b\r\nda", events));
+        CHECK(events.size() == 1);
+        CHECK_FALSE(parser.feed("ta: 0123456789\n\n", events));
+        CHECK(parser.take_unparsed() == "event: delta\r\ndata: b\r\ndata: 0123456789\n\n");
+    }
+
+    TEST_CASE("an event of many short lines is bounded as a whole") {
+        SseParser parser(32);
+        std::vector<SseEvent> events;
+        std::string stream;
+        for (int i = 0; i < 8; ++i) stream += "data: 0123\n";  // 11 bytes a line
+        CHECK_FALSE(parser.feed(stream, events));
+        CHECK(parser.overflowed());
+        CHECK(events.empty());
+        CHECK(parser.take_unparsed() == stream);
     }
 
     TEST_CASE("a line exactly at the bound is fine") {

@@ -20,8 +20,8 @@ struct Run {
 
 // Feeds `body` in pieces of `piece` bytes (0: all at once) and finishes.
 Run run(std::string_view body, TextStream::Mode mode, bool event_stream, std::size_t piece = 0,
-        std::size_t max_line = 1 << 20) {
-    TextStream stream({mode, event_stream, max_line});
+        std::size_t max_event = 1 << 20) {
+    TextStream stream({mode, event_stream, max_event});
     Run r;
     const auto count = [&r, &stream] {
         for (const auto& note : stream.take_notes()) ++(note.error ? r.errors : r.warnings);
@@ -234,7 +234,7 @@ TEST_SUITE("textstream.text_stream") {
     }
 
     TEST_CASE("the first-bytes bound is decided at its byte, however the body is cut") {
-        // The first event of a known format completes after max_line bytes: raw, with one
+        // The first event of a known format completes after max_event bytes: raw, with one
         // warning, for every chunk size (found by fuzz_text_stream: a cut just before the
         // blank line fell back, the whole body did not).
         const std::string stream =
@@ -248,7 +248,7 @@ TEST_SUITE("textstream.text_stream") {
         }
     }
 
-    TEST_CASE("an over-long line falls back to raw and keeps every byte from that line on") {
+    TEST_CASE("an over-long event falls back to raw and keeps every byte from that event on") {
         const std::string long_text(100, 'x');
         const std::string stream =
             "data: {\"choices\":[{\"delta\":{\"content\":\"A\"}}]}\n\n"
@@ -259,6 +259,26 @@ TEST_SUITE("textstream.text_stream") {
         const std::string tail = stream.substr(stream.find("data: {", 10));
         CHECK(r.out == "A" + tail);
         CHECK_FALSE(r.ended_early);  // no longer followed: cannot tell
+    }
+
+    TEST_CASE("an over-long event falls back to raw from its first line, not its long one") {
+        // Before, its "event:" line and the data lines before the long one were lost.
+        const std::string long_text(100, 'x');
+        const std::string head =
+            "event: content_block_delta\r\n"
+            "data: {\"type\":\"content_block_delta\",\"delta\":{\"text\":\"A\"}}\r\n\r\n";
+        const std::string long_event =
+            "event: content_block_delta\r\ndata: {\"type\":\"content_block_delta\",\r\n"
+            "data: \"delta\":{\"text\":\"" +
+            long_text +
+            "\"}}\r\n\r\nevent: message_stop\r\ndata: {\"type\":\"message_stop\"}\r\n\r\n";
+        for (const std::size_t piece : {0, 1, 5, 64}) {
+            CAPTURE(piece);
+            const Run r = run(head + long_event, TextStream::Mode::text, true, piece, 128);
+            CHECK(r.format == Format::anthropic);
+            CHECK(r.warnings == 1);
+            CHECK(r.out == "A" + long_event);
+        }
     }
 
     TEST_CASE("raw mode passes bytes unchanged and still watches the end marker") {
