@@ -120,7 +120,9 @@ void Session::on_end(const upstream::ExchangeOutcome& outcome) {
                       log_num("attempts", outcome.attempts)});
         }
         Reply reply = error_reply(config_, headers_, request_id_, e.type, e.message);
-        if (outcome_.attempts > 1) reply.headers.add("x-should-retry", "false");
+        if (outcome_.attempts > 1 || e.retry_cannot_help) {
+            reply.headers.add("x-should-retry", "false");
+        }
         reply.headers.add("X-Processing-Mode", lane_);
         if (fell_back_) reply.headers.add("X-Fallback", "background");
         send_reply(std::move(reply));

@@ -37,7 +37,8 @@ public:
             owner_->on_attempt_end(GatewayError{
                 ErrorType::unknown,
                 "libcurl could not be loaded (" + libcurl_error() +
-                    "); it carries https:// upstreams, proxies and LLMGW_UPSTREAM_CLIENT=curl"});
+                    "); it carries https:// upstreams, proxies and LLMGW_UPSTREAM_CLIENT=curl",
+                true});
         });
     }
     void resume() override {}

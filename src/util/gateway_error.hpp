@@ -30,6 +30,9 @@ bool is_fallback_trigger(ErrorType type);
 struct GatewayError {
     ErrorType type = ErrorType::unknown;
     std::string message;
+    // No later attempt can succeed (libcurl could not be loaded): the answer tells SDKs not to
+    // retry (x-should-retry: false), as it does after the gateway's own retries.
+    bool retry_cannot_help = false;
 };
 
 // The JSON body of a gateway-made error, with an explicit status (431 uses bad_request's shape).

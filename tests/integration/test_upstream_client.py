@@ -1449,9 +1449,12 @@ max_retries = 0
             status, _, body = gw.request("POST", "/gateway/uc/v1/chat/completions", body=b'{"a":1}',
                                          headers={"Content-Type": "application/json"})
             self.assertEqual(status, 200, body[:300])
-            status, _, body = gw.request("POST", "/gateway/tls/v1/chat/completions", body=b'{"a":1}',
-                                         headers={"Content-Type": "application/json"})
+            status, headers, body = gw.request("POST", "/gateway/tls/v1/chat/completions",
+                                               body=b'{"a":1}',
+                                               headers={"Content-Type": "application/json"})
             self.assertEqual(status, 500, body[:300])
+            # No later attempt can succeed: SDKs (which retry a 500 twice) are told so.
+            self.assertEqual(headers.get("x-should-retry"), "false")
             error = json.loads(body)["error"]
             self.assertEqual(error["type"], "UNKNOWN")
             self.assertIn(f"libcurl could not be loaded ({self.MISSING}", error["message"])
