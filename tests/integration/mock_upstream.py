@@ -100,9 +100,10 @@ import os
 import re
 import socket
 import struct
-import sys
 import time
 import urllib.parse
+
+import loopback_server
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 RECORDS = []
@@ -696,16 +697,8 @@ async def main():
         import ssl
         ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ssl_context.load_cert_chain(args.tls[0], args.tls[1])
-    server = await asyncio.start_server(handle, args.host, args.port, backlog=1024,
-                                        ssl=ssl_context)
-    port = server.sockets[0].getsockname()[1]
-    print(f"PORT {port}", flush=True)
-    async with server:
-        await server.serve_forever()
+    await loopback_server.serve(handle, args.host, args.port, backlog=1024, ssl=ssl_context)
 
 
 if __name__ == "__main__":
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        sys.exit(0)
+    loopback_server.run(main)

@@ -14,7 +14,8 @@ import ipaddress
 import json
 import socket
 import struct
-import sys
+
+import loopback_server
 
 REPLY_OK, REPLY_NOT_ALLOWED, REPLY_REFUSED, REPLY_BAD_COMMAND, REPLY_BAD_ADDRESS = 0, 2, 5, 7, 8
 
@@ -131,14 +132,8 @@ async def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--port", type=int, default=0)
     a = ap.parse_args()
-    server = await asyncio.start_server(lambda r, w: handle(r, w, a.log), "127.0.0.1", a.port)
-    print("PORT", server.sockets[0].getsockname()[1], flush=True)
-    async with server:
-        await server.serve_forever()
+    await loopback_server.serve(lambda r, w: handle(r, w, a.log), "127.0.0.1", a.port)
 
 
 if __name__ == "__main__":
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        sys.exit(0)
+    loopback_server.run(main)
