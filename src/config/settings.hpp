@@ -28,6 +28,7 @@ struct GatewaySettings {
     std::int64_t max_retry_after_ms = 10000;
     std::int64_t keepalive_timeout_ms = 75000;
     std::int64_t header_timeout_ms = 30000;       // a client must send its headers within this
+    std::int64_t send_timeout_ms = 60000;  // a client must take some of an answer within this
     std::int64_t drain_timeout_ms = 10000;
     int threads = 0;                               // 0: number of cores
     int max_connections = 20000;

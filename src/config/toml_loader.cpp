@@ -31,6 +31,7 @@ std::vector<TomlKey> gateway_keys(const TomlReader& r, GatewaySettings& g) {
         {"max_retry_after_ms", set_integer(r, g.max_retry_after_ms, 0, kMaxTimeoutMs)},
         {"keepalive_timeout_ms", set_integer(r, g.keepalive_timeout_ms, 1, kMaxTimeoutMs)},
         {"header_timeout_ms", set_integer(r, g.header_timeout_ms, 1, kMaxTimeoutMs)},
+        {"send_timeout_ms", set_integer(r, g.send_timeout_ms, 1, kMaxTimeoutMs)},
         {"drain_timeout_ms", set_integer(r, g.drain_timeout_ms, 0, kMaxTimeoutMs)},
         {"threads", set_integer(r, g.threads, 0, 1024)},
         {"max_connections", set_integer(r, g.max_connections, 1, 1 << 24)},

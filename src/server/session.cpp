@@ -26,7 +26,6 @@ constexpr std::size_t kPipelineLimit = 64 * 1024;      // buffered early bytes o
 // and a read (64 KiB) fit with room. Beast keeps a chunk's size line and a body's trailer
 // section whole until they end, with no limit of its own: past this they are refused.
 constexpr std::size_t kReadBufferLimit = 256 * 1024;
-constexpr std::chrono::seconds kSendTimeout{60};
 // A proxied exchange still running after this starts watching its client (watch_client): a
 // disconnect then cancels the upstream. Most answers are done sooner, and an exchange that is
 // not watched costs no read of the client (a read that finds nothing is a system call).
@@ -77,6 +76,10 @@ void Session::drain() {
     else keep_alive_ = false;
 }
 
+Session::Clock::duration Session::send_timeout() const {
+    return std::chrono::milliseconds(config_.gateway.send_timeout_ms);
+}
+
 void Session::set_deadline(Clock::duration after, Due what) {
     due_ = what;
     deadline_ = steady_now() + after;
@@ -91,18 +94,21 @@ void Session::on_deadline_timer() {
     }
     if (due_ == Due::watch) {
         watch_client();
-        set_deadline(kSendTimeout - kWatchAfter, Due::send_check);
+        set_deadline(send_timeout() - kWatchAfter, Due::send_check);
         return;
     }
     if (due_ == Due::send_check) {
-        // A client that has not taken a write for kSendTimeout stopped reading: it is dropped,
-        // and its upstream transfer with it.
-        if (writing_ && Clock::now() - write_started_ >= kSendTimeout) {
+        // A client whose socket has taken none of a write for send_timeout_ms stopped reading:
+        // it is dropped, and its upstream transfer with it. Else the next check is when that
+        // would be so at the earliest.
+        const auto since_progress = Clock::now() - write_progress_;
+        if (writing_ && since_progress >= send_timeout()) {
             log_line(LogLevel::warn, request_id_, "client stopped reading, closing");
             close();
             return;
         }
-        set_deadline(kSendTimeout, Due::send_check);
+        set_deadline(send_timeout() - (writing_ ? since_progress : Clock::duration{}),
+                     Due::send_check);
         return;
     }
     close();  // too slow: free the slot
@@ -379,9 +385,9 @@ void Session::run_request(bool has_length) {
 
 void Session::begin_response(Due first) {
     phase_ = Phase::responding;
-    // One check per kSendTimeout rather than a timer per write (on_deadline_timer); a proxied
-    // response first starts watching the client after kWatchAfter.
-    set_deadline(first == Due::watch ? kWatchAfter : kSendTimeout, first);
+    // One check per send_timeout_ms rather than a timer per write (on_deadline_timer); a
+    // proxied response first starts watching the client after kWatchAfter.
+    set_deadline(first == Due::watch ? Clock::duration{kWatchAfter} : send_timeout(), first);
     ++loop_.requests_begun;
     if (!busy_) {
         busy_ = true;

@@ -79,6 +79,8 @@ private:
     void on_retry(int next_attempt, std::string_view why, std::int64_t delay_ms) override;
     void add_connection_headers(HeadWriter& head, bool close_delimited);
     void flush();
+    Clock::duration send_timeout() const;
+    void write_rest();
     void on_written(const boost::system::error_code& ec, std::size_t bytes);
     void after_write();
     void response_done();
@@ -144,8 +146,11 @@ private:
 
     std::string out_pending_;
     std::string out_writing_;
+    std::size_t out_written_ = 0;  // of out_writing_, taken by the socket so far
     bool writing_ = false;
-    Clock::time_point write_started_;
+    // When the socket last took bytes of out_writing_ (or the write began): a client that takes
+    // none for send_timeout_ms stopped reading.
+    Clock::time_point write_progress_;
 };
 
 }  // namespace llmgw::server

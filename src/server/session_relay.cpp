@@ -177,17 +177,36 @@ void Session::flush() {
     if (writing_ || phase_ == Phase::closed) return;
     std::swap(out_writing_, out_pending_);
     out_pending_.clear();
+    out_written_ = 0;
     writing_ = true;
-    write_started_ = steady_now();
-    asio::async_write(socket_, asio::buffer(out_writing_),
-                      [self = shared_from_this()](const error_code& ec, std::size_t n) {
-                          self->on_written(ec, n);
-                      });
+    write_progress_ = steady_now();
+    write_rest();
+}
+
+// One write at a time rather than asio::async_write, so that each part the socket takes
+// counts as progress: a client that reads slowly but steadily is not taken for one that
+// stopped (nginx's send_timeout is between two writes too).
+void Session::write_rest() {
+    socket_.async_write_some(
+        asio::buffer(out_writing_.data() + out_written_, out_writing_.size() - out_written_),
+        [self = shared_from_this()](const error_code& ec, std::size_t n) {
+            self->on_written(ec, n);
+        });
 }
 
 void Session::on_written(const error_code& ec, std::size_t bytes) {
+    if (phase_ != Phase::closed && !ec) {
+        bytes_out_ += bytes;
+        out_written_ += bytes;
+        if (out_written_ < out_writing_.size()) {
+            write_progress_ = steady_now();
+            write_rest();
+            return;
+        }
+    }
     writing_ = false;
     out_writing_.clear();
+    out_written_ = 0;
     if (phase_ == Phase::closed) return;
     if (ec) {
         if (exchange_ && log_enabled(LogLevel::warn)) {
@@ -196,7 +215,6 @@ void Session::on_written(const error_code& ec, std::size_t bytes) {
         close();
         return;
     }
-    bytes_out_ += bytes;
     after_write();
     flush();
 }

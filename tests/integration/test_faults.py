@@ -1193,6 +1193,113 @@ class ConnectionLimitsTest(GatewayCase):
             resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
 
 
+SEND_TIMEOUT_TOML = """
+[services.unlimited]
+base_url = "http://127.0.0.1:{port}"
+max_response_bytes = 0
+
+[gateway]
+send_timeout_ms = 500
+"""
+
+
+class SendTimeoutTest(GatewayCase, harness.SharedGatewayTest):
+    """send_timeout_ms: a client whose socket takes nothing of a waiting answer for that long is
+    dropped, and its upstream transfer cancelled; one that reads slowly but steadily is not.
+    The time runs between two writes the socket takes, not over one write of the gateway's
+    queue (up to 256 KiB), which a slow reader may take seconds to drain."""
+
+    @classmethod
+    def extra_toml(cls, mock_port):
+        return SEND_TIMEOUT_TOML.format(port=mock_port)
+
+    def test_a_client_that_takes_nothing_is_dropped_at_send_timeout(self):
+        r = rid()
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        s.settimeout(10)
+        s.connect(("127.0.0.1", self.gw.port))
+        s.sendall(get_req("/gateway/unlimited/v1/flood", "flood;mb=200", r))
+        got = 0
+        while got < (1 << 20):
+            b = s.recv(65536)
+            self.assertTrue(b, "the stream ended early")
+            got += len(b)
+        stopped = time.monotonic()
+        deadline = stopped + 10
+        while not self.mock.closed() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        taken = time.monotonic() - stopped
+        self.assertTrue(self.mock.closed(), "the upstream transfer was not cancelled")
+        self.assertGreater(taken, 0.4)  # not before send_timeout_ms (500)
+        self.assertLess(taken, 3.0)
+        self.wait_log(r"\[" + re.escape(r) + r"\] \[WARN\] client stopped reading, closing")
+        s.close()
+
+    def test_a_slow_steady_reader_is_not_dropped(self):
+        # Over loopback the gateway's socket buffers megabytes (its send buffer grows with
+        # loopback's 64 KiB segments), so a slow reader frees room only now and then. In a
+        # network namespace of its own, the send buffer is held to 64 KiB (tcp_wmem), as on a
+        # real network: the gateway's own queue (up to 256 KiB) then takes a reader of about
+        # 200 KB/s over a second to drain, twice send_timeout_ms, while the socket takes some
+        # of it every 0.1-0.3 s. Timed from the start of each write, the reader was cut in its
+        # first second (173 KB of 1 MiB).
+        if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"):
+            self.skipTest("needs root, unshare(1) and ip(8) for a network namespace of its own")
+        p = subprocess.run(["unshare", "-n", sys.executable, os.path.abspath(__file__),
+                            INSIDE_SLOW_READER], capture_output=True, text=True, timeout=90)
+        if p.returncode == 77:
+            self.skipTest(p.stdout.strip())
+        self.assertEqual(p.returncode, 0, p.stdout[-2000:] + p.stderr[-2000:])
+        got = json.loads(p.stdout.strip().splitlines()[-1])
+        self.assertTrue(got["complete"], got)
+        self.assertEqual(got["body"], 1 << 20, got)
+        self.assertGreater(got["seconds"], 2.0, got)  # slow indeed: several send timeouts
+        self.assertEqual(got["warnings"], [], got)
+
+
+# In the namespace test_a_slow_steady_reader_is_not_dropped makes: loopback up, TCP send buffers
+# of at most 64 KiB, a mock and a gateway, one reader taking 8 KiB every 40 ms.
+INSIDE_SLOW_READER = "--inside-slow-reader"
+
+
+def slow_reader_inside():
+    if subprocess.run(["ip", "link", "set", "lo", "up"], capture_output=True).returncode:
+        print("cannot bring up the namespace's loopback")
+        return 77
+    with open("/proc/sys/net/ipv4/tcp_wmem", "w") as f:
+        f.write("4096 16384 65536")
+    mock = harness.Mock()
+    gw = harness.Gateway(mock.port, extra_toml=SEND_TIMEOUT_TOML.format(port=mock.port))
+    try:
+        r = rid()
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        s.settimeout(10)
+        s.connect(("127.0.0.1", gw.port))
+        s.sendall(get_req("/gateway/unlimited/v1/flood", "flood;mb=1", r))
+        raw, started = b"", time.monotonic()
+        while time.monotonic() < started + 30:
+            b = s.recv(8192)
+            if not b:
+                break
+            raw += b
+            if raw.endswith(b"\r\n0\r\n\r\n"):
+                break
+            time.sleep(0.04)
+        seconds = time.monotonic() - started
+        s.close()
+        _, _, rest = split_head(raw)
+        body, complete, _ = dechunk(rest)
+        warnings = [line for line in gw.log().splitlines() if f"[{r}] [WARN]" in line]
+        print(json.dumps({"complete": complete, "body": len(body), "seconds": round(seconds, 2),
+                          "warnings": warnings}))
+        return 0
+    finally:
+        gw.stop()
+        mock.stop()
+
+
 # ---------------------------------------------------------------- 3. attack matrix
 
 class PathAttackTest(GatewayCase):
@@ -1533,4 +1640,6 @@ class NonLoopbackWarningTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == [INSIDE_SLOW_READER]:
+        sys.exit(slow_reader_inside())
     unittest.main()

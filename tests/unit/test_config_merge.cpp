@@ -106,7 +106,7 @@ TEST_CASE("config: gateway and routing tables of a user file") {
                   "stream_idle_timeout_ms = 5\nbackground_slots = 2\n"
                   "background_queue_max = 3\nbackground_queue_timeout_ms = 4\n"
                   "max_request_bytes = 6\nmax_retry_after_ms = 7\n"
-                  "keepalive_timeout_ms = 8\nheader_timeout_ms = 9\n"
+                  "keepalive_timeout_ms = 8\nheader_timeout_ms = 9\nsend_timeout_ms = 13\n"
                   "drain_timeout_ms = 10\nthreads = 11\nmax_connections = 12\n"
                   "[routing]\n"
                   "long_prefixes = [\"/v2/slow\"]\nlong_suffixes = [\":slow\"]\n"
@@ -130,6 +130,7 @@ TEST_CASE("config: gateway and routing tables of a user file") {
     CHECK(g.max_retry_after_ms == 7);
     CHECK(g.keepalive_timeout_ms == 8);
     CHECK(g.header_timeout_ms == 9);
+    CHECK(g.send_timeout_ms == 13);
     CHECK(g.drain_timeout_ms == 10);
     CHECK(g.threads == 11);
     CHECK(g.max_connections == 12);
