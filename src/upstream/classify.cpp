@@ -10,6 +10,9 @@ ErrorType classify(CURLcode code) {
         case CURLE_COULDNT_RESOLVE_PROXY:
             return ErrorType::dns;
         case CURLE_COULDNT_CONNECT:
+#if LIBCURL_VERSION_NUM >= 0x074900  // 7.73.0: a proxy's refusal has a code of its own
+        case CURLE_PROXY:
+#endif
             return ErrorType::connection;
         case CURLE_SSL_CONNECT_ERROR:
         case CURLE_PEER_FAILED_VERIFICATION:

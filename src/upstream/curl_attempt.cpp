@@ -139,7 +139,17 @@ void CurlAttempt::resume() {
     if (!paused_ || !easy_) return;
     paused_ = false;
     // May deliver the held chunk right here, through on_write.
-    libcurl().easy_pause(easy_, CURLPAUSE_CONT);
+    const CURLcode result = libcurl().easy_pause(easy_, CURLPAUSE_CONT);
+    if (result != CURLE_OK && easy_ && owner_) {
+        // The held chunk was refused (a limit passed). libcurl 7.88 then returns before it
+        // watches the transfer again: nothing would ever end it. It ends here, and the owner,
+        // whose resume() this is, hears of it from the loop.
+        multi_.remove(easy_);
+        release();
+        fail_from_loop(
+            own_error_.value_or(GatewayError{classify(result), describe(result, error_buffer_)}));
+        return;
+    }
     multi_.kick();
 }
 
@@ -217,6 +227,9 @@ std::size_t CurlAttempt::on_header_line(char* data, std::size_t size, std::size_
         case HeadParser::Step::bad:
             a->own_error_ = malformed_response_head();
             return 0;
+        case HeadParser::Step::switched:
+            a->own_error_ = unasked_protocol_switch();
+            return 0;
         case HeadParser::Step::complete: {
             a->head_delivered_ = true;
             a->in_callback_ = true;
@@ -234,6 +247,10 @@ std::size_t CurlAttempt::on_write(char* data, std::size_t size, std::size_t n, v
     auto* a = static_cast<CurlAttempt*>(self);
     const std::size_t len = size * n;
     if (!a->owner_) return 0;
+    if (!a->head_delivered_) {  // body bytes with no head before them: never relayed as such
+        a->own_error_ = malformed_response_head();
+        return 0;
+    }
     a->in_callback_ = true;
     const AttemptOwner::Take take = a->owner_->on_attempt_body(std::string_view(data, len));
     a->in_callback_ = false;
@@ -251,6 +268,7 @@ void CurlAttempt::on_curl_done(CURLcode result) {
     std::optional<GatewayError> error = own_error_;
     if (!error && result != CURLE_OK)
         error = GatewayError{classify(result), describe(result, error_buffer_)};
+    if (!error && !head_delivered_) error = malformed_response_head();  // ended with no head
     release();
     AttemptOwner* owner = owner_;
     owner_ = nullptr;

@@ -78,8 +78,14 @@ int CurlMulti::on_socket(CURL*, curl_socket_t fd, int what, void* self, void*) {
     auto* m = static_cast<CurlMulti*>(self);
     if (what == CURL_POLL_REMOVE) {
         m->unwatch(fd);
-    } else {
+        return 0;
+    }
+    try {
         m->watch(fd, what);
+    } catch (const boost::system::system_error&) {
+        // The reactor would not take the socket (epoll's limits, no memory). An exception must
+        // not unwind through libcurl's C frames; -1 fails the transfer (libcurl 7.88).
+        return -1;
     }
     return 0;
 }

@@ -454,7 +454,7 @@ void H1Attempt::parsed_head(error_code& ec) {
     }
     if (status / 100 == 1) {
         if (status == 101) {  // never asked for
-            refused_ = GatewayError{ErrorType::network, "upstream switched protocols (101) unasked"};
+            refused_ = unasked_protocol_switch();
             ec = kInterrupted;
             return;
         }

@@ -21,4 +21,9 @@ inline GatewayError malformed_response_head() {
     return {ErrorType::network, "upstream sent a malformed response head"};
 }
 
+// 101 Switching Protocols: the gateway never asks for an upgrade (a client's is refused).
+inline GatewayError unasked_protocol_switch() {
+    return {ErrorType::network, "upstream switched protocols (101) unasked"};
+}
+
 }  // namespace llmgw::upstream

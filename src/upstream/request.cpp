@@ -8,6 +8,7 @@ HeadParser::Step HeadParser::feed(std::string_view line) {
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
     if (line.empty()) {
         if (head_.status == 0) return Step::bad;
+        if (head_.status == 101) return Step::switched;
         if (head_.status >= 100 && head_.status < 200) {  // 100 Continue and friends
             head_ = {};
             return Step::more;

@@ -28,7 +28,9 @@ struct ResponseHead {
 // Feeds header lines as curl delivers them; says when a final (non-1xx) head is complete.
 class HeadParser {
 public:
-    enum class Step { more, complete, bad };
+    // switched: a 101 head ended. What follows is not HTTP (libcurl 7.86 and later pass it on
+    // as the body): the response is refused.
+    enum class Step { more, complete, bad, switched };
     Step feed(std::string_view line);
     ResponseHead& head() { return head_; }
     void reset() { head_ = {}; }

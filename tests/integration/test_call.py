@@ -215,6 +215,17 @@ class CallTest(CallBase):
         self.assertEqual(json.loads(out)["target"], "/v1/models")
         self.assertEqual(opened, [soname])
 
+    def test_an_unasked_101_through_libcurl_is_a_network_error(self):
+        # libcurl 7.86 and later pass on what follows a 101 as the body, with no head before
+        # it; `call` then fed body bytes to an output it had not made yet (undefined behaviour).
+        env = {**harness.NATIVE_CLIENT_ENV, "LLMGW_UPSTREAM_CLIENT": "curl"}
+        status, out, err = self.call("mock", "/v1/upgrade", "-H", "x-mock: interim;codes=101",
+                                     env=env)
+        self.assertEqual(status, 3, err)
+        self.assertEqual(out, b"")
+        doc = self.gateway_error(err, "NETWORK")
+        self.assertIn("101", doc["error"]["message"])
+
     @unittest.skipIf(harness.LIBCURL_LINKED, "this build links libcurl")
     def test_missing_libcurl_is_a_clear_error(self):
         env = {**harness.NATIVE_CLIENT_ENV, "LLMGW_UPSTREAM_CLIENT": "curl",

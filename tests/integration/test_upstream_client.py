@@ -1292,6 +1292,18 @@ class LibcurlRelayTest(harness.SharedGatewayTest):
         self.assertEqual(second[0], 200)
         self.assertEqual(json.loads(second[3])["target"], "/v1/next")
 
+    def test_an_unasked_101_is_502_network_not_a_body_without_a_head(self):
+        # libcurl 7.86 and later take what follows a 101 for the body. Relayed, the client got
+        # the upstream's bytes with no status line before them; now it is refused as the
+        # native client refuses it, and the client's connection serves the next request.
+        (status, _, headers, body), second = self.two_on_one_connection("interim;codes=101")
+        self.assertEqual(status, 502, body[:300])
+        doc = json.loads(body)
+        self.assertEqual(doc["error"]["type"], "NETWORK")
+        self.assertIn("101", doc["error"]["message"])
+        self.assertEqual(second[0], 200)
+        self.assertEqual(json.loads(second[3])["target"], "/v1/next")
+
     def test_trailers_do_not_make_a_second_head(self):
         # libcurl hands a chunked body's trailer fields to the header callback. 7.88 passes
         # them without a closing blank line, so the head parser never completed a second
@@ -1376,6 +1388,17 @@ class TransportChoiceTest(unittest.TestCase):
                          ["/v1/0", "/v1/1"], got)
         self.assertEqual(got["connects"],
                          [{"atyp": "ipv4", "host": "127.0.0.1", "port": got["mock_port"]}], got)
+
+    def test_a_socks5_proxy_that_refuses_the_tunnel_is_503_connection(self):
+        # tunnel_proxy.py refuses a CONNECT to anything but loopback (192.0.2.1 is a
+        # documentation address, never contacted). libcurl 7.73 and later say CURLE_PROXY: a
+        # connection failure (503, retried, a background request's fallback); it was UNKNOWN,
+        # a 500 that is neither.
+        got = through_socks("socks5", "192.0.2.1")
+        for r in got["requests"]:
+            self.assertEqual(r["status"], 503, got)
+            self.assertEqual(json.loads(r["body"])["error"]["type"], "CONNECTION", got)
+        self.assertEqual(got["mock_targets"], [], got)
 
     def test_behind_a_proxy_the_gateway_does_not_look_the_name_up(self):
         # The proxy looks names up (it may be the only one who can): the gateway hands libcurl
