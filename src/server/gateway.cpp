@@ -1,5 +1,6 @@
 #include "server/gateway.hpp"
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -130,16 +131,21 @@ private:
                      {log_num("signal", sig), log_num("in_flight", busy_sessions()),
                       log_num("drain_timeout_ms", shared_.config->gateway.drain_timeout_ms)});
             listener_->stop();
-            for (auto& loop : loops_) {
-                asio::post(loop->io, [l = loop.get()] {
-                    std::vector<Session*> sessions(l->sessions.begin(), l->sessions.end());
-                    for (Session* s : sessions) s->drain();
-                });
-            }
             drain_deadline_ = std::chrono::steady_clock::now() +
                               std::chrono::milliseconds(shared_.config->gateway.drain_timeout_ms);
+            // The first count of what is in flight comes once every loop has drained its
+            // sessions: one whose request has begun is counted from then on.
+            auto loops_left = std::make_shared<std::atomic<std::size_t>>(loops_.size());
+            for (auto& loop : loops_) {
+                asio::post(loop->io, [this, l = loop.get(), loops_left] {
+                    std::vector<Session*> sessions(l->sessions.begin(), l->sessions.end());
+                    for (Session* s : sessions) s->drain();
+                    if (loops_left->fetch_sub(1) == 1) {
+                        asio::post(drain_timer_->get_executor(), [this] { poll_drain(); });
+                    }
+                });
+            }
             watch_signals();  // a second signal exits at once
-            poll_drain();
         });
     }
 

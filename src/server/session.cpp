@@ -72,8 +72,16 @@ void Session::start() {
 }
 
 void Session::drain() {
-    if (phase_ == Phase::reading) close();
-    else keep_alive_ = false;
+    // Idle, without one byte of a next request: closed now. A request begun (its head or its
+    // body still arriving) is in flight like one being answered: served, then closed, and the
+    // drain waits for it.
+    const bool begun = buffer_.size() > 0 || (parser_ && parser_->got_some());
+    if (phase_ == Phase::reading && !begun) {
+        close();
+        return;
+    }
+    keep_alive_ = false;
+    begin_busy();
 }
 
 Session::Clock::duration Session::send_timeout() const {
@@ -389,10 +397,13 @@ void Session::begin_response(Due first) {
     // proxied response first starts watching the client after kWatchAfter.
     set_deadline(first == Due::watch ? Clock::duration{kWatchAfter} : send_timeout(), first);
     ++loop_.requests_begun;
-    if (!busy_) {
-        busy_ = true;
-        loop_.busy_sessions.fetch_add(1, std::memory_order_relaxed);
-    }
+    begin_busy();
+}
+
+void Session::begin_busy() {
+    if (busy_) return;
+    busy_ = true;
+    loop_.busy_sessions.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Session::end_busy() {

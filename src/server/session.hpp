@@ -28,7 +28,8 @@ public:
     Session(boost::asio::ip::tcp::socket socket, Loop& loop);
     ~Session() override;
     void start();
-    // Graceful shutdown: an idle connection closes now, a busy one after its response.
+    // Graceful shutdown: an idle connection closes now, one with a request begun or in flight
+    // after its response.
     void drain();
     // Closes now, whatever the session is doing (its loop is going away).
     void stop() { close(); }
@@ -51,6 +52,7 @@ private:
     void reject_request(int status, ErrorType type, const std::string& message);
     void dispatch();
     void run_request(bool has_length);
+    void begin_busy();
     void end_busy();
     void send_reply(Reply reply);
     void start_proxy(ProxyPlan&& plan);

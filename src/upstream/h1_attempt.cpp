@@ -127,6 +127,7 @@ void H1Attempt::resume() {
             case AttemptOwner::Take::stop: self->end_stopped(); return;
             case AttemptOwner::Take::taken: break;
         }
+        if (!self->owner_) return;  // cancelled from inside on_attempt_body (allowed)
         self->paused_ = false;
         self->held_.clear();
         self->process();

@@ -487,6 +487,40 @@ class ShutdownTest(unittest.TestCase):
             gw.stop()
             mock.stop()
 
+    def test_sigterm_serves_a_request_whose_body_is_still_arriving(self):
+        # A request begun before the signal is in flight, like one being answered: its body
+        # comes after SIGTERM, and it is answered, then closed; the gateway waits for it and
+        # exits 0. An idle kept-alive connection closes at once. Before, the drain closed every
+        # connection still reading, this one too (no answer at all).
+        mock = harness.Mock()
+        gw = harness.Gateway(mock.port)
+        try:
+            idle = gw.conn()
+            idle.request("GET", "/gateway/mock/v1/first")
+            self.assertEqual(idle.getresponse().read() and 200, 200)
+            s = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+            body = b'{"pad":"' + b"x" * 1000 + b'"}'
+            s.sendall(b"POST /gateway/mock/v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                      b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+                      + body[:100])
+            time.sleep(0.2)  # the head is read; the body waits for the rest
+            gw.proc.send_signal(signal.SIGTERM)
+            raw, how = harness.read_to_end(idle.sock, 5)
+            self.assertEqual((raw, how), (b"", "eof"))  # the idle one: closed, no answer
+            time.sleep(0.3)
+            self.assertIsNone(gw.proc.poll(), "the gateway exited with a request in flight")
+            s.sendall(body[100:])
+            raw, how = harness.read_to_end(s, 10)
+            head, _, rest = raw.partition(b"\r\n\r\n")
+            self.assertTrue(head.startswith(b"HTTP/1.1 200 "), raw[:300])
+            self.assertIn(b"\r\nconnection: close", head.lower())
+            self.assertEqual(json.loads(rest)["body_len"], len(body))
+            self.assertEqual(how, "eof")
+            self.assertEqual(gw.proc.wait(timeout=10), 0)
+        finally:
+            gw.stop()
+            mock.stop()
+
     def sigterm_with_a_request_hanging(self, drain_timeout_ms):
         """A gateway whose one request waits on an upstream that never answers, sent SIGTERM.
         Returns the client connection too: while it is open the request is in flight."""
