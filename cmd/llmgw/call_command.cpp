@@ -116,6 +116,7 @@ std::optional<upstream::UpstreamRequest> outgoing_request(const CallOptions& opt
         print_error(err, added.error());
         return std::nullopt;
     }
+    for (const std::string& name : request.removed) out.headers.remove(name);
     if (out.url.starts_with("https://")) {
         if (const auto problem = upstream::ca_trust_problem()) {
             print_error(err, *problem);

@@ -51,6 +51,7 @@ Result<CallRequest> build_call_request(const CallOptions& opts, std::istream& in
     auto args = read_request_args(opts.headers, opts.body, in);
     if (!args) return unexpected(args.error());
     request.headers = std::move(args->headers);
+    request.removed = std::move(args->removed);
     request.body = std::move(args->body);
     request.has_body = args->has_body;
     return request;

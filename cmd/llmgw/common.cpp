@@ -131,28 +131,46 @@ void add_header_option(CLI::App& sub, std::vector<std::string>& headers) {
             return field ? std::string() : field.error();
         },
         "", "header");
-    sub.add_option("-H,--header", headers, "Request header (repeatable)")
+    sub.add_option("-H,--header", headers, "Request header, repeatable ('Name:' drops one)")
         ->type_name("'NAME: VALUE'")
         ->allow_extra_args(false)
         ->check(header_syntax);
 }
 
-Result<HeaderField> parse_header_arg(std::string_view arg) {
+Result<HeaderArg> parse_header_arg(std::string_view arg) {
     const std::size_t colon = arg.find(':');
+    HeaderArg header;
     if (colon == std::string_view::npos) {
-        return unexpected("header '" + std::string(arg) + "' has no colon; write 'Name: value'");
+        const std::string_view trimmed = str::trim(arg);
+        if (!trimmed.ends_with(';')) {
+            return unexpected("header '" + std::string(arg) +
+                              "' has no colon; write 'Name: value' (or 'Name;' for an empty one)");
+        }
+        header.name = str::trim(trimmed.substr(0, trimmed.size() - 1));
+    } else {
+        header.name = str::trim(arg.substr(0, colon));
+        header.value = str::trim(arg.substr(colon + 1));
+        header.remove = header.value.empty();
     }
-    const std::string_view name = str::trim(arg.substr(0, colon));
-    if (name.empty()) {
+    if (header.name.empty()) {
         return unexpected("header '" + std::string(arg) + "' has no name; write 'Name: value'");
     }
-    for (char c : name) {
+    for (char c : header.name) {
         // RFC 9110 token characters only: a space or control byte would corrupt the request.
         if (c <= ' ' || c >= 127 || std::strchr("\"(),/:;<=>?@[\\]{}", c) != nullptr) {
-            return unexpected("header name '" + std::string(name) + "' is not a valid token");
+            return unexpected("header name '" + std::string(header.name) +
+                              "' is not a valid token");
         }
     }
-    return HeaderField{name, str::trim(arg.substr(colon + 1))};
+    for (const char c : header.value) {
+        const auto byte = static_cast<unsigned char>(c);
+        if ((byte < 0x20 && byte != '\t') || byte == 0x7F) {
+            return unexpected("the value of header '" + std::string(header.name) +
+                              "' holds a control character (a CR or LF would start a header of "
+                              "its own)");
+        }
+    }
+    return header;
 }
 
 CLI::Option* add_data_option(CLI::App& sub, BodyArg& body) {
@@ -190,17 +208,29 @@ Result<std::string> read_body_arg(std::string_view spec, std::istream& in) {
 Result<RequestArgs> read_request_args(const std::vector<std::string>& header_args,
                                       const BodyArg& body, std::istream& in) {
     RequestArgs args;
+    const auto removed = [&args](std::string_view name) {
+        return std::any_of(args.removed.begin(), args.removed.end(),
+                           [name](const std::string& r) { return str::iequals(r, name); });
+    };
     for (const auto& arg : header_args) {
-        auto field = parse_header_arg(arg);
-        if (!field) return unexpected(field.error());
-        args.headers.add(field->name, field->value);
+        auto header = parse_header_arg(arg);
+        if (!header) return unexpected(header.error());
+        if (header->remove) {
+            args.headers.remove(header->name);
+            if (!removed(header->name)) args.removed.emplace_back(header->name);
+        } else {
+            args.headers.add(header->name, header->value);
+            std::erase_if(args.removed, [&header](const std::string& r) {
+                return str::iequals(r, header->name);
+            });
+        }
     }
     if (body.given) {
         auto bytes = read_body_arg(body.spec, in);
         if (!bytes) return unexpected(bytes.error());
         args.body = std::move(*bytes);
         args.has_body = true;
-        if (!args.headers.contains("Content-Type")) {
+        if (!args.headers.contains("Content-Type") && !removed("Content-Type")) {
             args.headers.add("Content-Type", "application/json");
         }
     }

@@ -60,11 +60,18 @@ CLI::Validator decimal_digits();
 // message (FILE:LINE:COL: … or the variable's name) is printed to `err` and nullopt returned.
 std::optional<config::Config> load_config_or_report(const ConfigOptions& opts, std::ostream& err);
 
-// -H 'Name: value' (repeatable), validated by CLI11 so a missing colon is a usage error.
+// -H 'Name: value' (repeatable), validated by CLI11 so a malformed one is a usage error.
 void add_header_option(CLI::App& sub, std::vector<std::string>& headers);
-// "Name: value" → its name and value, views into `arg`; an error text when there is no colon or
-// no name.
-Result<HeaderField> parse_header_arg(std::string_view arg);
+// -H as curl reads it: "Name: value"; "Name:" with no value removes a header llmgw would
+// send (the service's key, a default header, User-Agent); "Name;" sends it with an empty
+// value. Views into `arg`. An error text when there is no name, the name is not an HTTP token,
+// or the value holds a control character (CR and LF would start a header of their own).
+struct HeaderArg {
+    std::string_view name;
+    std::string_view value;
+    bool remove = false;
+};
+Result<HeaderArg> parse_header_arg(std::string_view arg);
 
 // -d DATA|@FILE|@- as curl spells it.
 struct BodyArg {
@@ -75,10 +82,12 @@ CLI::Option* add_data_option(CLI::App& sub, BodyArg& body);
 // The body bytes: DATA itself, the whole of FILE (binary-safe), or all of `in` for @-.
 Result<std::string> read_body_arg(std::string_view spec, std::istream& in);
 
-// The -H and -d arguments of a request, read and checked: the headers in order, the body
-// bytes, and Content-Type: application/json added when -d was given without one.
+// The -H and -d arguments of a request, read and checked: the headers in order, the names
+// to remove, the body bytes, and Content-Type: application/json added when -d was given
+// without one (nor a "Content-Type:" removing it).
 struct RequestArgs {
     Headers headers;
+    std::vector<std::string> removed;
     std::string body;
     bool has_body = false;
 };

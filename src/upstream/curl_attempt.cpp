@@ -67,6 +67,11 @@ CurlAttempt::CurlAttempt(CurlMulti& multi, HostLookup& names, const UpstreamRequ
 CurlAttempt::~CurlAttempt() { cancel(); }
 
 void CurlAttempt::start() {
+    // libcurl writes header lines as it is given them: a CR or LF would be a header of its own.
+    if (const auto bad = unsendable_part(request_)) {
+        fail_from_loop(unsendable_request(*bad));
+        return;
+    }
     name_ = name_for_libcurl(request_.url);
     if (!name_) {
         begin(std::string());

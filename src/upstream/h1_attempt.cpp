@@ -87,11 +87,7 @@ void H1Attempt::start() {
     auto head = h1_request_head(request_, target_, &bad);
     if (!head) {
         // Reported from the loop, never from inside start().
-        asio::post(pool_.io(), [self = self(), bad] {
-            self->end(GatewayError{ErrorType::unknown,
-                                   "refused to send the request upstream: " + bad +
-                                       " is not a valid HTTP token or value"});
-        });
+        asio::post(pool_.io(), [self = self(), bad] { self->end(unsendable_request(bad)); });
         return;
     }
     head_ = std::move(*head);

@@ -21,6 +21,13 @@ inline GatewayError malformed_response_head() {
     return {ErrorType::network, "upstream sent a malformed response head"};
 }
 
+// A request the gateway will not write: `what` (a header's name, or "(method)") is not a
+// valid HTTP token or value (a CR or LF would start a header of its own).
+inline GatewayError unsendable_request(std::string_view what) {
+    return {ErrorType::unknown, "refused to send the request upstream: " + std::string(what) +
+                                    " is not a valid HTTP token or value"};
+}
+
 // 101 Switching Protocols: the gateway never asks for an upgrade (a client's is refused).
 inline GatewayError unasked_protocol_switch() {
     return {ErrorType::network, "upstream switched protocols (101) unasked"};

@@ -4,6 +4,16 @@
 
 namespace llmgw::upstream {
 
+std::optional<std::string> unsendable_part(const UpstreamRequest& request) {
+    if (!str::is_token(request.method)) return std::string("(method)");
+    for (const HeaderField& f : request.headers) {
+        if (!str::is_token(f.name) || !str::is_safe_field_value(f.value)) {
+            return std::string(f.name);
+        }
+    }
+    return std::nullopt;
+}
+
 HeadParser::Step HeadParser::feed(std::string_view line) {
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
     if (line.empty()) {

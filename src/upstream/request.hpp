@@ -25,6 +25,10 @@ struct ResponseHead {
     std::optional<std::uint64_t> content_length;
 };
 
+// The first part of `request` that must not be written as it is: "(method)" or a header's
+// name, when the method or a name is not an HTTP token or a value holds CR, LF or NUL.
+std::optional<std::string> unsendable_part(const UpstreamRequest& request);
+
 // Feeds header lines as curl delivers them; says when a final (non-1xx) head is complete.
 class HeadParser {
 public:

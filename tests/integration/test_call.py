@@ -488,6 +488,38 @@ class CallTest(CallBase):
         self.assertEqual(seen[-1]["x-api-key"], SECRET)
         self.assertNotIn("authorization", seen[-1])
 
+    def test_headers_as_curl_reads_them(self):
+        # 'Name:' removes a header llmgw would send (the key from the environment, the
+        # User-Agent, the Content-Type -d adds); 'Name;' sends it empty; a later 'Name: v'
+        # brings it back.
+        env = {KEY_VAR: SECRET}
+        status, _, err = self.call("mock", "/v1/x", "-d", "{}", "-H", "Authorization:", "-H",
+                                   "User-Agent:", "-H", "Content-Type:", "-H", "X-Empty;",
+                                   env=env)
+        self.assertEqual(status, 0, err)
+        status, _, err = self.call("mock", "/v1/x", "-H", "X-Back:", "-H", "X-Back: again",
+                                   env=env)
+        self.assertEqual(status, 0, err)
+        first, second = [{k.lower(): v for k, v in r["headers"]} for r in self.mock.requests()]
+        for name in ("authorization", "user-agent", "content-type"):
+            self.assertNotIn(name, first)
+        self.assertEqual(first["x-empty"], "")
+        self.assertEqual(second["x-back"], "again")
+        self.assertEqual(second["authorization"], "Bearer " + SECRET)
+
+    def test_a_control_character_in_a_header_value_is_a_usage_error(self):
+        # A CR or LF would start a header of its own: libcurl (every https:// service) wrote
+        # it as given, and the native client answered an UNKNOWN 500 (exit 1).
+        for value in ("a\r\nInjected: yes", "a\nb", "a\x01b", "a\x7fb"):  # (argv holds no NUL)
+            for client in ("native", "curl"):
+                env = {**harness.NATIVE_CLIENT_ENV,
+                       "LLMGW_UPSTREAM_CLIENT": "curl" if client == "curl" else ""}
+                status, out, err = self.call("mock", "/v1/x", "-H", "X-CR: " + value, env=env)
+                self.assertEqual(status, 2, (value, client, err))
+                self.assertIn("control character", err)
+                self.assertEqual(out, b"")
+        self.assertEqual(self.mock.requests(), [])
+
     def test_env_key_not_added_when_the_request_has_auth(self):
         env = {KEY_VAR: SECRET}
         self.call("mock", "/v1/x", "-H", "authorization: Bearer mine", env=env)
