@@ -60,6 +60,7 @@ Exit status:
        message_stop, response.completed)
   130  interrupted (Ctrl-C; 143 for SIGTERM); the transfer is aborted
   141  stdout was closed by its reader; the transfer is aborted
+  23   stdout could not be written (a full disk, ...), said on stderr; the transfer is aborted
 
 Examples:
   llmgw call openai /v1/models
@@ -189,12 +190,12 @@ void add_call_command(CLI::App& app, Command& selected) {
     sub->callback([opts, &selected] {
         selected = [opts] {
             FdOutput out(STDOUT_FILENO);
-            return run_call(*opts, std::cin, out, std::cerr);
+            return run_call(*opts, stdin, out, std::cerr);
         };
     });
 }
 
-int run_call(const CallOptions& opts, std::istream& in, Output& out, std::ostream& err) {
+int run_call(const CallOptions& opts, std::FILE* in, Output& out, std::ostream& err) {
     auto request = build_call_request(opts, in);
     if (!request) {
         print_error(err, request.error());

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -33,6 +34,6 @@ void add_call_command(CLI::App& app, Command& selected);
 
 // `in` is read only for -d @-; the body goes to `out`, diagnostics to `err`. Returns the exit
 // status documented in the command's help.
-int run_call(const CallOptions& opts, std::istream& in, Output& out, std::ostream& err);
+int run_call(const CallOptions& opts, std::FILE* in, Output& out, std::ostream& err);
 
 }  // namespace llmgw::cli

@@ -34,7 +34,7 @@ bool query_has_key(std::string_view target) {
 
 }  // namespace
 
-Result<CallRequest> build_call_request(const CallOptions& opts, std::istream& in) {
+Result<CallRequest> build_call_request(const CallOptions& opts, std::FILE* in) {
     CallRequest request;
     if (opts.service.empty() || opts.service.find_first_of("/?#%\\") != std::string::npos) {
         return unexpected("SERVICE '" + opts.service + "' is not a service name");

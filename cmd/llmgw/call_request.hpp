@@ -2,6 +2,7 @@
 // environment, the policy the exchange runs under, and the URL of a --via gateway.
 #pragma once
 
+#include <cstdio>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -25,7 +26,7 @@ struct CallRequest {
 };
 
 // Checks the arguments and reads the body (-d @FILE, -d @-).
-Result<CallRequest> build_call_request(const CallOptions& opts, std::istream& in);
+Result<CallRequest> build_call_request(const CallOptions& opts, std::FILE* in);
 
 // True when the request authenticates by itself: the service's key header, a common
 // credential header (Authorization, x-api-key, x-goog-api-key, api-key), or a `key` query

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
@@ -55,7 +56,7 @@ std::string head_text(const upstream::ResponseHead& head) {
 
 }  // namespace
 
-bool FdOutput::write(std::string_view bytes) {
+int FdOutput::write(std::string_view bytes) {
     while (!bytes.empty()) {
         const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
         if (n > 0) {
@@ -67,10 +68,10 @@ bool FdOutput::write(std::string_view bytes) {
             pollfd p{fd_, POLLOUT, 0};
             ::poll(&p, 1, -1);
         } else {
-            return false;  // EPIPE, EBADF, …: nobody reads any more
+            return n < 0 ? errno : EIO;  // EPIPE: nobody reads any more; ENOSPC, EBADF, …
         }
     }
-    return true;
+    return 0;
 }
 
 CallSink::CallSink(CallSinkOptions options, Output& out, std::ostream& err,
@@ -94,7 +95,7 @@ void CallSink::on_head(const upstream::ResponseHead& head) {
 }
 
 bool CallSink::on_body(std::string_view chunk) {
-    if (output_closed_) return false;
+    if (output_error_ != 0) return false;
     if (hold_for_gateway_error_) {
         held_.append(chunk);
         if (held_.size() > kGatewayErrorMax) {
@@ -105,7 +106,7 @@ bool CallSink::on_body(std::string_view chunk) {
     } else {
         pass_body(chunk);
     }
-    return !output_closed_;  // false pauses the transfer until stop_ cancels it
+    return output_error_ == 0;  // false pauses the transfer until stop_ cancels it
 }
 
 void CallSink::pass_body(std::string_view chunk) {
@@ -117,8 +118,8 @@ void CallSink::pass_body(std::string_view chunk) {
 
 void CallSink::on_end(const upstream::ExchangeOutcome& outcome) {
     ended_ = true;
-    if (output_closed_) {
-        status_ = exit_output_closed;
+    if (output_error_ != 0) {
+        status_ = output_status();
     } else if (outcome.error && !outcome.head_delivered) {
         err_ << error_body(*outcome.error, options_.request_id) << '\n';
         status_ = status_for_error(*outcome.error);
@@ -143,7 +144,7 @@ void CallSink::on_end(const upstream::ExchangeOutcome& outcome) {
         } else {
             status_ = 0;
         }
-        if (output_closed_) status_ = exit_output_closed;
+        if (output_error_ != 0) status_ = output_status();
     }
     stop_();
 }
@@ -157,12 +158,20 @@ void CallSink::on_retry(int next_attempt, std::string_view why, std::int64_t del
 }
 
 void CallSink::write_out(std::string_view bytes) {
-    if (bytes.empty() || output_closed_) return;
-    if (!out_.write(bytes)) {
-        output_closed_ = true;
-        status_ = exit_output_closed;
-        stop_();
+    if (bytes.empty() || output_error_ != 0) return;
+    output_error_ = out_.write(bytes);
+    if (output_error_ == 0) return;
+    // A reader that went away is no error of its own (141, as a SIGPIPE would give); anything
+    // else lost output the user expected to have (a full disk): said, and 23, as curl does.
+    if (output_error_ != EPIPE) {
+        err_ << "llmgw: cannot write to standard output: " << std::strerror(output_error_) << '\n';
     }
+    status_ = output_status();
+    stop_();
+}
+
+int CallSink::output_status() const {
+    return output_error_ == EPIPE ? exit_output_closed : exit_write_error;
 }
 
 void CallSink::print_notes() {

@@ -14,18 +14,19 @@
 
 namespace llmgw::cli {
 
-// Where the body goes. write() blocks until all is written; false once the reader is gone.
+// Where the body goes. write() blocks until all is written; it returns 0, or the errno that
+// stopped it (EPIPE: the reader is gone).
 class Output {
   public:
     virtual ~Output() = default;
-    virtual bool write(std::string_view bytes) = 0;
+    virtual int write(std::string_view bytes) = 0;
 };
 
 // A file descriptor, written with write(2) so each chunk reaches a pipe at once.
 class FdOutput : public Output {
   public:
     explicit FdOutput(int fd) : fd_(fd) {}
-    bool write(std::string_view bytes) override;
+    int write(std::string_view bytes) override;
 
   private:
     int fd_;
@@ -37,6 +38,7 @@ enum CallExit : int {
     exit_cut = 4,      // cut at the size limit, broken mid-way, or ended before its marker
     exit_interrupted = 130,
     exit_output_closed = 141,  // stdout's reader went away, as if killed by SIGPIPE
+    exit_write_error = 23,     // stdout could not be written (a full disk, …), as curl says
 };
 
 struct CallSinkOptions {
@@ -61,10 +63,10 @@ class CallSink : public upstream::ExchangeSink {
     // The exit status once the exchange ended or was stopped.
     int exit_status() const { return status_; }
     bool ended() const { return ended_; }
-    bool output_closed() const { return output_closed_; }
 
   private:
     void write_out(std::string_view bytes);
+    int output_status() const;  // the exit status once stdout failed
     void print_notes();
     void pass_body(std::string_view chunk);
     int status_for_error(const GatewayError& error) const;
@@ -79,7 +81,7 @@ class CallSink : public upstream::ExchangeSink {
     int http_status_ = 0;
     bool hold_for_gateway_error_ = false;  // --via: a JSON error body may be the gateway's own
     std::string held_;
-    bool output_closed_ = false;
+    int output_error_ = 0;  // why stdout took no more: EPIPE (its reader left) or another errno
     bool ended_ = false;
     int status_ = 1;
 };

@@ -185,28 +185,34 @@ CLI::Option* add_data_option(CLI::App& sub, BodyArg& body) {
         ->type_name("DATA|@FILE|@-");
 }
 
-Result<std::string> read_body_arg(std::string_view spec, std::istream& in) {
-    if (spec.empty() || spec.front() != '@') return std::string(spec);
-    const std::string path(spec.substr(1));
-    if (path == "-") {
-        return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
-    if (path.empty()) return unexpected(std::string("-d @ needs a file name (or @- for stdin)"));
-    // stdio rather than ifstream: errno then says why the file could not be read.
-    std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
-                                                         &std::fclose);
-    if (!file) return unexpected("cannot read " + path + ": " + std::strerror(errno));
+namespace {
+
+// All of `in`, binary-safe; an error names `what` and says why (errno) when a read fails.
+Result<std::string> read_all(std::FILE* in, const std::string& what) {
     std::string body;
     char buffer[65536];
     std::size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) body.append(buffer, n);
-    if (std::ferror(file.get()))
-        return unexpected("cannot read " + path + ": " + std::strerror(errno));
+    while ((n = std::fread(buffer, 1, sizeof buffer, in)) > 0) body.append(buffer, n);
+    if (std::ferror(in)) return unexpected("cannot read " + what + ": " + std::strerror(errno));
     return body;
 }
 
+}  // namespace
+
+Result<std::string> read_body_arg(std::string_view spec, std::FILE* in) {
+    if (spec.empty() || spec.front() != '@') return std::string(spec);
+    const std::string path(spec.substr(1));
+    // stdio rather than iostreams: errno then says why (a closed stdin, a directory).
+    if (path == "-") return read_all(in, "standard input");
+    if (path.empty()) return unexpected(std::string("-d @ needs a file name (or @- for stdin)"));
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
+                                                         &std::fclose);
+    if (!file) return unexpected("cannot read " + path + ": " + std::strerror(errno));
+    return read_all(file.get(), path);
+}
+
 Result<RequestArgs> read_request_args(const std::vector<std::string>& header_args,
-                                      const BodyArg& body, std::istream& in) {
+                                      const BodyArg& body, std::FILE* in) {
     RequestArgs args;
     const auto removed = [&args](std::string_view name) {
         return std::any_of(args.removed.begin(), args.removed.end(),

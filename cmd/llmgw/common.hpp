@@ -2,6 +2,7 @@
 // configuration, error and table output, and the curl-like -H / -d arguments.
 #pragma once
 
+#include <cstdio>
 #include <functional>
 #include <iosfwd>
 #include <optional>
@@ -80,7 +81,7 @@ struct BodyArg {
 };
 CLI::Option* add_data_option(CLI::App& sub, BodyArg& body);
 // The body bytes: DATA itself, the whole of FILE (binary-safe), or all of `in` for @-.
-Result<std::string> read_body_arg(std::string_view spec, std::istream& in);
+Result<std::string> read_body_arg(std::string_view spec, std::FILE* in);
 
 // The -H and -d arguments of a request, read and checked: the headers in order, the names
 // to remove, the body bytes, and Content-Type: application/json added when -d was given
@@ -92,7 +93,7 @@ struct RequestArgs {
     bool has_body = false;
 };
 Result<RequestArgs> read_request_args(const std::vector<std::string>& header_args,
-                                      const BodyArg& body, std::istream& in);
+                                      const BodyArg& body, std::FILE* in);
 
 // Columns padded to the widest cell; the header row bold when `styled`. No trailing blanks.
 void print_table(std::ostream& out, const std::vector<std::string>& header,

@@ -1,5 +1,10 @@
 // llmgw: builds the command line, runs the selected subcommand, and maps every error to an
 // exit status in one place. Adding a subcommand: include its header, call its add_*_command.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <exception>
 #include <iostream>
 #include <string_view>
@@ -10,7 +15,38 @@
 #include "serve_command.hpp"
 #include "services_command.hpp"
 
+namespace {
+
+// A standard descriptor closed by the caller (`llmgw … >&-`) would be the number the next
+// open file or socket gets, and the answer written to stdout would go there, an upstream
+// connection perhaps. /dev/null takes the number, opened the wrong way round, so a write
+// to stdout (or a read of stdin) still fails as on a closed descriptor (EBADF).
+void hold_closed_standard_descriptors() {
+    for (const int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) {
+        if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        const int held =
+            ::open("/dev/null", (fd == STDIN_FILENO ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+        if (held != fd && held >= 0) ::close(held);  // a lower one was free: cannot happen
+    }
+}
+
+// Output lost to a full disk or a closed descriptor is a failure, not a success (as coreutils
+// see it): checked once everything was written. (`call` writes its body with write(2) and
+// checks each write itself.)
+int with_stdout_checked(int status) {
+    errno = 0;
+    std::cout.flush();
+    if (std::cout) return status;
+    const int error = errno;
+    std::cerr << "llmgw: cannot write to standard output"
+              << (error != 0 ? std::string(": ") + std::strerror(error) : std::string()) << '\n';
+    return status == 0 ? llmgw::cli::exit_failure : status;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+    hold_closed_standard_descriptors();
     namespace cli = llmgw::cli;
     CLI::App app;
     cli::setup_app(app);
@@ -34,9 +70,9 @@ int main(int argc, char** argv) {
             std::cerr << app.help();
             return cli::exit_usage;
         }
-        return command();
+        return with_stdout_checked(command());
     } catch (const CLI::ParseError& e) {
-        return cli::report_parse_error(app, e);
+        return with_stdout_checked(cli::report_parse_error(app, e));
     } catch (const std::exception& e) {
         cli::print_error(std::cerr, e.what());
         return cli::exit_failure;

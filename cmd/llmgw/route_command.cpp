@@ -63,7 +63,7 @@ Result<std::optional<std::uint64_t>> content_length_of(const Request& request, b
     return std::optional<std::uint64_t>();
 }
 
-Result<Request> build_request(const RouteOptions& opts, std::istream& in) {
+Result<Request> build_request(const RouteOptions& opts, std::FILE* in) {
     if (opts.args.empty() || opts.args.size() > 2) {
         return unexpected(std::string("expected [METHOD] PATH"));
     }
@@ -204,11 +204,11 @@ void add_route_command(CLI::App& app, Command& selected) {
     add_config_option(*sub, opts->config);
     sub->add_flag("--json", opts->json, "Print the decision as a JSON object");
     sub->callback([opts, &selected] {
-        selected = [opts] { return run_route(*opts, std::cin, std::cout, std::cerr); };
+        selected = [opts] { return run_route(*opts, stdin, std::cout, std::cerr); };
     });
 }
 
-int run_route(const RouteOptions& opts, std::istream& in, std::ostream& out, std::ostream& err) {
+int run_route(const RouteOptions& opts, std::FILE* in, std::ostream& out, std::ostream& err) {
     auto request = build_request(opts, in);
     if (!request) {
         print_error(err, request.error());

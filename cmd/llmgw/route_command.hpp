@@ -2,6 +2,7 @@
 // code as `serve`: lane, rule, reason, service, upstream URL, timeouts, retries, fallback.
 #pragma once
 
+#include <cstdio>
 #include <iosfwd>
 #include <string>
 #include <string_view>
@@ -22,7 +23,7 @@ struct RouteOptions {
 void add_route_command(CLI::App& app, Command& selected);
 
 // `in` is read only for -d @-.
-int run_route(const RouteOptions& opts, std::istream& in, std::ostream& out, std::ostream& err);
+int run_route(const RouteOptions& opts, std::FILE* in, std::ostream& out, std::ostream& err);
 
 // The origin-form request target: "/gateway/…?q" unchanged, or the path and query of a full
 // http(s)://host[:port]/gateway/… URL, byte for byte. A fragment is dropped, as curl does.

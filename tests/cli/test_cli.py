@@ -84,6 +84,17 @@ class CliTestCase(unittest.TestCase):
 
 
 class TestGeneral(CliTestCase):
+    def test_output_that_cannot_be_written_is_an_error(self):
+        # /dev/full takes nothing: the table, the decision, the help were lost, and the exit
+        # status said 0.
+        for args in (["services"], ["services", "--json"], ["route", "/gateway/openai/v1/x"],
+                     ["--help"], ["--version"], ["call", "--help"]):
+            with open("/dev/full", "wb") as full:
+                p = subprocess.run([BINARY, *args], stdout=full, stderr=subprocess.PIPE,
+                                   env=self.env, timeout=30)
+            self.assertEqual(p.returncode, 1, args)
+            self.assertIn("llmgw: cannot write to standard output", p.stderr.decode(), args)
+
     def test_version(self):
         _, out, err = self.run_llmgw("--version", expect=0)
         self.assertEqual(out, "llmgw 0.1.0\n")
@@ -418,6 +429,23 @@ class TestRoute(CliTestCase):
         self.assertEqual(out, "")
         self.assertIn(missing, err)
         self.assertIn("No such file", err)
+
+    def test_unreadable_stdin_body_is_an_error(self):
+        # -d @- read stdin through an iostream that told no error from an end: a closed stdin
+        # or a directory gave an empty body and exit 0.
+        cases = (("closed", None, "Bad file descriptor"), ("a directory", self.tmp, "Is a directory"))
+        for name, path, why in cases:
+            fd = os.open(path, os.O_RDONLY) if path else None
+            try:
+                p = subprocess.run([BINARY, "route", "/gateway/openai/v1/x", "-d", "@-"],
+                                   stdin=fd, capture_output=True, env=self.env, timeout=30,
+                                   preexec_fn=None if path else (lambda: os.close(0)))
+            finally:
+                if fd is not None:
+                    os.close(fd)
+            self.assertEqual(p.returncode, 2, name)
+            self.assertEqual(p.stdout, b"", name)
+            self.assertIn("cannot read standard input: " + why, p.stderr.decode(), name)
 
     def test_bad_method(self):
         self.run_llmgw("route", "GE T", "/gateway/openai/v1/models", expect=2)

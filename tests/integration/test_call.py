@@ -310,6 +310,21 @@ class CallTest(CallBase):
             proc.stderr.close()
         self.assertTrue(self.wait_closed("/v1/sigint"), self.mock.closed())
 
+    def test_a_stdout_that_cannot_be_written_is_an_error_not_a_closed_reader(self):
+        # A full disk (/dev/full) or a closed descriptor lost the answer: said, and 23 (as
+        # curl does). It was 141 and silent, the status of a reader that went away, which
+        # scripts take for a harmless early close.
+        for name, stdout in (("full", "/dev/full"), ("closed", None)):
+            with open(stdout or os.devnull, "wb") as sink:
+                p = subprocess.run([harness.LLMGW, "call", "mock", "/v1/full"],
+                                   stdout=sink if stdout else subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, env=self.env(), timeout=30,
+                                   preexec_fn=None if stdout else (lambda: os.close(1)))
+            err = p.stderr.decode()
+            self.assertEqual(p.returncode, 23, (name, err))
+            self.assertIn("cannot write to standard output: ", err)
+            self.assertIn("No space left on device" if stdout else "Bad file descriptor", err)
+
     def test_closed_stdout_aborts_the_transfer(self):
         proc = self.spawn("mock", "/v1/epipe", "-H", "x-mock: sse;events=100;interval_ms=50")
         try:
