@@ -98,12 +98,12 @@ std::optional<upstream::UpstreamRequest> outgoing_request(const CallOptions& opt
                                                           std::ostream& err) {
     upstream::UpstreamRequest out;
     out.method = request.method;
-    if (opts.via.empty()) {
+    if (!opts.via) {
         out.url = decision.upstream_url;
         out.headers =
             routing::upstream_request_headers(request.headers, *decision.service, request_id);
     } else {
-        auto url = via_url(opts.via, request.target);
+        auto url = via_url(*opts.via, request.target);
         if (!url) {
             print_error(err, url.error());
             return std::nullopt;
@@ -221,7 +221,7 @@ int run_call(const CallOptions& opts, std::FILE* in, Output& out, std::ostream& 
     auto upstream = outgoing_request(opts, *request, *decision, request_id, err);
     if (!upstream) return exit_usage;
     upstream->body = std::make_shared<const std::string>(std::move(request->body));
-    const bool via = !opts.via.empty();
+    const bool via = opts.via.has_value();
     const RequestPolicy policy = call_policy(decision->policy, opts, via);
     CallSinkOptions sink_options{opts.include, opts.text, opts.quiet, via, request_id};
 

@@ -22,7 +22,7 @@ struct CallOptions {
     std::string method;                      // -X; empty: GET, or POST with -d
     std::vector<std::string> headers;        // -H 'Name: value', already checked for a colon
     BodyArg body;                            // -d
-    std::string via;                         // --via http://127.0.0.1:8787; empty: direct
+    std::optional<std::string> via;          // --via http://127.0.0.1:8787; none: direct
     bool include = false;                    // -i
     bool text = false;                       // --text
     bool quiet = false;                      // --quiet

@@ -23,6 +23,29 @@ bool is_token(std::string_view s) {
     });
 }
 
+// host, host:port, [v6] or [v6]:port, with a port of 1 to 65535 when there is one.
+bool is_host_and_port(std::string_view authority) {
+    std::string_view port;
+    if (authority.front() == '[') {
+        const std::size_t close = authority.find(']');
+        if (close == std::string_view::npos || close == 1) return false;
+        const std::string_view after = authority.substr(close + 1);
+        if (!after.empty() && after.front() != ':') return false;
+        if (!after.empty()) port = after.substr(1);
+        if (after == ":") return false;
+    } else {
+        const std::size_t colon = authority.find(':');
+        if (colon == 0 || authority.find('@') != std::string_view::npos) return false;
+        if (colon != std::string_view::npos) {
+            port = authority.substr(colon + 1);
+            if (port.empty()) return false;
+        }
+    }
+    if (port.empty()) return true;
+    const auto n = str::parse_u64(port);
+    return n && *n >= 1 && *n <= 65535 && port.size() <= 5;
+}
+
 bool query_has_key(std::string_view target) {
     const std::size_t q = target.find('?');
     if (q == std::string_view::npos) return false;
@@ -109,9 +132,14 @@ Result<std::string> via_url(std::string_view via, std::string_view target) {
                           "' must be an http:// or https:// URL, e.g. http://127.0.0.1:8787");
     }
     const std::string_view rest = base.substr(http ? 7 : 8);
-    if (rest.empty() || rest.front() == '/' || rest.find_first_of("?#") != std::string_view::npos) {
+    const std::string_view authority = rest.substr(0, rest.find('/'));
+    if (authority.empty() || rest.find_first_of("?#") != std::string_view::npos ||
+        std::any_of(via.begin(), via.end(),
+                    [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7F; }) ||
+        !is_host_and_port(authority)) {
         return unexpected("--via '" + std::string(via) +
-                          "' must be scheme://host[:port][/prefix] without a query");
+                          "' must be scheme://host[:port][/prefix] without a query, e.g. "
+                          "http://127.0.0.1:8787");
     }
     while (base.ends_with('/')) base.remove_suffix(1);
     return std::string(base) + std::string(target);

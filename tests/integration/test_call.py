@@ -164,6 +164,14 @@ class CallTest(CallBase):
             (["mock", "v1/x"], "must start with '/'"),
             (["mock", "/v1/x", "-H", "no colon"], "colon"),
             (["mock", "/v1/x", "--via", "127.0.0.1:8787"], "--via"),
+            # Before: '' went straight to the service (an unset $GW skipped the gateway), and
+            # the malformed ones were an UNKNOWN 500 from libcurl (exit 1).
+            (["mock", "/v1/x", "--via", ""], "--via"),
+            (["mock", "/v1/x", "--via", "http://127.0.0.1:99999"], "--via"),
+            (["mock", "/v1/x", "--via", "http://127.0.0.1:abc"], "--via"),
+            (["mock", "/v1/x", "--via", "http://127.0.0.1 :1"], "--via"),
+            (["mock", "/v1/x", "--via", "http://127.0.0.1:1/p\r\nX: y"], "--via"),
+            (["mock", "/v1/x", "--via", "http://:80"], "--via"),
             (["mock", "/v1/x", "--retries", "-1"], "retries"),
         ]
         for args, words in cases:
