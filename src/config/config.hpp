@@ -49,7 +49,9 @@ struct LoadOptions {
     std::optional<std::string> config_flag;   // --config FILE
     EnvLookup env;                            // environment (process_env() or a fake)
     FlagOverrides flags;
-    // Reads a whole file; nullopt when it cannot be read. Defaults to the real filesystem.
+    // Reads a whole file; nullopt when it cannot be read, with errno saying why (left as
+    // ENOENT, a missing file, by a reader that does not set it). Defaults to the real
+    // filesystem.
     std::function<std::optional<std::string>(const std::string&)> read_file;
 };
 

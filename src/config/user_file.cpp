@@ -1,8 +1,10 @@
 #include "config/user_file.hpp"
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 namespace llmgw::config {
 namespace {
@@ -31,29 +33,42 @@ Result<std::optional<UserFile>, ConfigError> find_user_file(
         named_by = " (named by LLMGW_CONFIG)";
     }
     if (required) {
+        errno = ENOENT;
         auto text = read(*required);
         if (!text) {
-            return unexpected(
-                ConfigError{*required + ": cannot read file" + std::string(named_by)});
+            return unexpected(ConfigError{
+                *required + ": cannot read file: " + std::strerror(errno) + std::string(named_by)});
         }
         return std::optional<UserFile>(UserFile{*required, std::move(*text)});
     }
     const auto path = default_path(env);
     if (!path) return std::optional<UserFile>();
+    errno = ENOENT;
     auto text = read(*path);
-    if (!text) return std::optional<UserFile>();
+    if (!text) {
+        // Missing (or a missing folder on the way): there is no override file.
+        if (errno == ENOENT || errno == ENOTDIR) return std::optional<UserFile>();
+        return unexpected(ConfigError{*path + ": cannot read file: " + std::strerror(errno)});
+    }
     return std::optional<UserFile>(UserFile{*path, std::move(*text)});
 }
 
 std::optional<std::string> read_real_file(const std::string& path) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec)) return std::nullopt;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return std::nullopt;
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) return std::nullopt;
-    return text.str();
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    std::string text;
+    char buffer[65536];
+    ssize_t n = 0;
+    while ((n = ::read(fd, buffer, sizeof buffer)) > 0 || (n < 0 && errno == EINTR)) {
+        if (n > 0) text.append(buffer, static_cast<std::size_t>(n));
+    }
+    const int error = errno;  // EISDIR for a directory, EIO, …
+    ::close(fd);
+    if (n < 0) {
+        errno = error;
+        return std::nullopt;
+    }
+    return text;
 }
 
 }  // namespace llmgw::config

@@ -1,4 +1,8 @@
 #include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
 
 #include "test_config_fakes.hpp"
 
@@ -211,10 +215,11 @@ TEST_CASE("config: a missing --config or LLMGW_CONFIG file is an error") {
     FakeSystem sys;
     auto flagged = sys.load({}, "/missing.toml");
     REQUIRE_FALSE(flagged);
-    CHECK(flagged.error().message == "/missing.toml: cannot read file");
+    CHECK(flagged.error().message == "/missing.toml: cannot read file: No such file or directory");
 
     sys.env["LLMGW_CONFIG"] = "/gone.toml";
-    CHECK(sys.error() == "/gone.toml: cannot read file (named by LLMGW_CONFIG)");
+    CHECK(sys.error() ==
+          "/gone.toml: cannot read file: No such file or directory (named by LLMGW_CONFIG)");
 }
 
 TEST_CASE("config: the real file reader is used when none is given") {
@@ -223,7 +228,44 @@ TEST_CASE("config: the real file reader is used when none is given") {
     options.config_flag = "/nonexistent/llmgw-test/config.toml";
     auto result = config::load_config(options);
     REQUIRE_FALSE(result);
-    CHECK(result.error().message == "/nonexistent/llmgw-test/config.toml: cannot read file");
+    CHECK(result.error().message ==
+          "/nonexistent/llmgw-test/config.toml: cannot read file: No such file or directory");
     options.config_flag = "/";
-    CHECK(config::load_config(options).error().message == "/: cannot read file");
+    CHECK(config::load_config(options).error().message == "/: cannot read file: Is a directory");
+}
+
+TEST_CASE("config: the default file is optional only when it does not exist") {
+    // Before: a default file that existed and could not be read (a directory here; no
+    // permission, an I/O error) was skipped without a word, and its overrides with it.
+    const std::string home = std::filesystem::temp_directory_path() / "llmgw-default-file-test";
+    std::filesystem::remove_all(home);
+    std::filesystem::create_directories(home + "/llmgw");
+    config::LoadOptions options;
+    options.env = [&home](std::string_view name) {
+        return name == "XDG_CONFIG_HOME" ? std::optional<std::string>(home) : std::nullopt;
+    };
+    auto missing = config::load_config(options);
+    REQUIRE(missing);
+    CHECK(missing->user_file.empty());
+    std::filesystem::create_directories(home + "/llmgw/config.toml");
+    auto directory = config::load_config(options);
+    REQUIRE_FALSE(directory);
+    CHECK(directory.error().message ==
+          home + "/llmgw/config.toml: cannot read file: Is a directory");
+    std::filesystem::remove_all(home);
+}
+
+TEST_CASE("config: --config may name a pipe, as <(…) does") {
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    const std::string text = "[services.piped]\nbase_url = \"http://127.0.0.1:9\"\n";
+    REQUIRE(::write(fds[1], text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+    ::close(fds[1]);
+    config::LoadOptions options;
+    options.env = [](std::string_view) { return std::optional<std::string>(); };
+    options.config_flag = "/dev/fd/" + std::to_string(fds[0]);
+    auto cfg = config::load_config(options);
+    ::close(fds[0]);
+    REQUIRE(cfg);
+    CHECK(cfg->find("piped") != nullptr);
 }
