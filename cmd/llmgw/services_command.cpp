@@ -6,6 +6,7 @@
 #include <ostream>
 
 #include "util/redact.hpp"
+#include "util/strings.hpp"
 
 namespace llmgw::cli {
 
@@ -49,7 +50,9 @@ nlohmann::ordered_json json_entry(const config::Service& s) {
     nlohmann::ordered_json headers = nlohmann::ordered_json::object();
     // A user file may put a key in a default header; never print it.
     for (const auto& field : s.headers) {
-        headers[field.name] = redact_header_value(field.name, field.value);
+        headers[field.name] = str::iequals(field.name, s.auth.header)
+                                  ? std::string("***")
+                                  : redact_header_value(field.name, field.value);
     }
     nlohmann::ordered_json j;
     j["name"] = s.name;
@@ -63,6 +66,10 @@ nlohmann::ordered_json json_entry(const config::Service& s) {
     j["streaming"] = s.streaming;
     j["fallback"] = s.fallback;
     j["headers"] = std::move(headers);
+    // Where `llmgw call` finds the key, and how it sends it (the key itself is never here).
+    j["api_key_env"] = s.auth.env;
+    j["api_key_header"] = s.auth.header;
+    j["api_key_prefix"] = s.auth.prefix;
     j["description"] = s.description;
     j["source"] = s.origin;
     return j;

@@ -5,9 +5,17 @@
 namespace llmgw {
 
 bool is_secret_header(std::string_view name) {
-    for (std::string_view s : {"authorization", "x-api-key", "x-goog-api-key", "api-key", "cookie",
-                               "proxy-authorization", "set-cookie"}) {
+    for (std::string_view s : {"authorization", "cookie", "proxy-authorization", "set-cookie"}) {
         if (str::iequals(name, s)) return true;
+    }
+    // A word of the name (between '-' or '_'): x-api-key, x-goog-api-key, api-key,
+    // x-portkey-api-key, x-auth-token, x-client-secret, apikey; not x-portkey-provider.
+    for (std::string_view word : str::split(name, '-')) {
+        for (std::string_view part : str::split(word, '_')) {
+            for (std::string_view s : {"key", "apikey", "token", "secret", "password"}) {
+                if (str::iequals(part, s)) return true;
+            }
+        }
     }
     return false;
 }

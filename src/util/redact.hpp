@@ -7,6 +7,8 @@
 
 namespace llmgw {
 
+// Authorization, Cookie and the like, and any name with a word "key", "apikey", "token",
+// "secret" or "password" (words between '-' or '_').
 bool is_secret_header(std::string_view name);
 // "***" for secret headers, else the value.
 std::string redact_header_value(std::string_view name, std::string_view value);

@@ -197,6 +197,26 @@ class TestServices(CliTestCase):
         self.assertIn("claude", anthropic["aliases"])
         self.assertEqual(anthropic["headers"].get("anthropic-version"), "2023-06-01")
 
+    def test_json_hides_keys_in_default_headers_and_says_where_the_key_comes_from(self):
+        # A key in a default header was printed in clear unless its name was one of six.
+        path = self.write("keys.toml", '''
+[services.portkey]
+headers = { "x-portkey-api-key" = "pk-live-SECRET", "x-portkey-provider" = "openai" }
+[services.own]
+base_url = "http://127.0.0.1:9"
+api_key_header = "X-Own"
+headers = { "X-Own" = "own-SECRET", "X-Auth-Token" = "tok-SECRET", "X_Client_Secret" = "s-SECRET" }
+''')
+        _, out, _ = self.run_llmgw("services", "--json", "--config", path, expect=0)
+        self.assertNotIn("SECRET", out)
+        by_name = {s["name"]: s for s in json.loads(out)}
+        self.assertEqual(by_name["portkey"]["headers"],
+                         {"x-portkey-api-key": "***", "x-portkey-provider": "openai"})
+        self.assertEqual(set(by_name["own"]["headers"].values()), {"***"})
+        self.assertEqual((by_name["openai"]["api_key_env"], by_name["openai"]["api_key_header"],
+                          by_name["openai"]["api_key_prefix"]),
+                         ("OPENAI_API_KEY", "Authorization", "Bearer "))
+
     def test_override_file_changes_a_field_and_shows_its_source(self):
         path = self.write("override.toml", """
 [services.openai]
