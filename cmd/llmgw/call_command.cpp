@@ -57,7 +57,7 @@ Exit status:
        error is printed on stderr
   4    the answer was cut: at the size limit (also when Content-Length is over it), broken
        or stalled mid-way, or an event stream ended before its end marker ([DONE],
-       message_stop, response.completed)
+       message_stop, response.completed) or reported an error
   130  interrupted (Ctrl-C; 143 for SIGTERM); the transfer is aborted
   141  stdout was closed by its reader; the transfer is aborted
   23   stdout could not be written (a full disk, ...), said on stderr; the transfer is aborted
@@ -223,7 +223,8 @@ int run_call(const CallOptions& opts, std::FILE* in, Output& out, std::ostream& 
     upstream->body = std::make_shared<const std::string>(std::move(request->body));
     const bool via = opts.via.has_value();
     const RequestPolicy policy = call_policy(decision->policy, opts, via);
-    CallSinkOptions sink_options{opts.include, opts.text, opts.quiet, via, request_id};
+    CallSinkOptions sink_options{opts.include, opts.text,  opts.quiet,
+                                 via,          request_id, ::isatty(STDOUT_FILENO) == 1};
 
     std::signal(SIGPIPE, SIG_IGN);  // a closed stdout is an EPIPE from write(), not a kill
     // libcurl is initialised by the first request that needs it (not one to http://).

@@ -112,8 +112,32 @@ bool CallSink::on_body(std::string_view chunk) {
 void CallSink::pass_body(std::string_view chunk) {
     scratch_.clear();
     body_->feed(chunk, scratch_);
-    write_out(scratch_);
+    write_body(scratch_);
     print_notes();
+}
+
+// Text a model wrote (which a prompt can steer) goes to a terminal: an escape sequence in it
+// could set the window title, write the clipboard (OSC 52) or hide what came before. Control
+// characters but newline and tab, and C1 controls (U+0080-U+009F), are shown as U+FFFD.
+void CallSink::write_body(std::string& bytes) {
+    if (options_.text && options_.terminal) {
+        std::string safe;
+        safe.reserve(bytes.size());
+        for (std::size_t i = 0; i < bytes.size(); ++i) {
+            const auto c = static_cast<unsigned char>(bytes[i]);
+            const bool c1 = c == 0xC2 && i + 1 < bytes.size() &&
+                            static_cast<unsigned char>(bytes[i + 1]) >= 0x80 &&
+                            static_cast<unsigned char>(bytes[i + 1]) <= 0x9F;
+            if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F || c1) {
+                safe += "\xEF\xBF\xBD";
+                if (c1) ++i;
+            } else {
+                safe += bytes[i];
+            }
+        }
+        bytes.swap(safe);
+    }
+    write_out(bytes);
 }
 
 void CallSink::on_end(const upstream::ExchangeOutcome& outcome) {
@@ -129,7 +153,7 @@ void CallSink::on_end(const upstream::ExchangeOutcome& outcome) {
         if (!held_.empty()) pass_body(held_);
         scratch_.clear();
         if (body_) body_->finish(scratch_);
-        write_out(scratch_);
+        write_body(scratch_);
         print_notes();
         if (outcome.error) {
             err_ << error_body(*outcome.error, options_.request_id) << '\n';
@@ -141,6 +165,8 @@ void CallSink::on_end(const upstream::ExchangeOutcome& outcome) {
                  << " stream ended before its end marker ("
                  << textstream::end_marker(body_->format()) << ")\n";
             status_ = exit_cut;
+        } else if (stream_error_) {
+            status_ = exit_cut;  // the answer is not whole, even with its end marker after
         } else {
             status_ = 0;
         }
@@ -177,6 +203,7 @@ int CallSink::output_status() const {
 void CallSink::print_notes() {
     if (!body_) return;
     for (const textstream::Note& note : body_->take_notes()) {
+        stream_error_ = stream_error_ || note.error;
         if (note.error || !options_.quiet) err_ << "llmgw: " << note.text << '\n';
     }
 }

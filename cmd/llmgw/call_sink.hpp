@@ -47,6 +47,7 @@ struct CallSinkOptions {
     bool quiet = false;    // no warnings or retry notices
     bool via = false;      // the answer comes from a gateway (its own errors are recognised)
     std::string request_id;
+    bool terminal = false;  // stdout is a terminal: --text output carries no control characters
 };
 
 class CallSink : public upstream::ExchangeSink {
@@ -66,6 +67,7 @@ class CallSink : public upstream::ExchangeSink {
 
   private:
     void write_out(std::string_view bytes);
+    void write_body(std::string& bytes);  // write_out, after --text's terminal safety
     int output_status() const;  // the exit status once stdout failed
     void print_notes();
     void pass_body(std::string_view chunk);
@@ -81,6 +83,7 @@ class CallSink : public upstream::ExchangeSink {
     int http_status_ = 0;
     bool hold_for_gateway_error_ = false;  // --via: a JSON error body may be the gateway's own
     std::string held_;
+    bool stream_error_ = false;  // the stream reported an error (an error event)
     int output_error_ = 0;  // why stdout took no more: EPIPE (its reader left) or another errno
     bool ended_ = false;
     int status_ = 1;

@@ -109,12 +109,12 @@ void TextStream::handle_event(const SseEvent& event, std::string& out) {
         held_.shrink_to_fit();
     }
     if (is_end_event(format_, event.type, event.data, parsed)) ended_ = true;
-    if (raw_) return;
+    // Raw or text, an error the stream reports is said (the exit status tells it too).
     if (parsed != nullptr) {
         if (auto error = event_error(event.type, data)) {
             notes_.push_back({true, "the stream reported an error: " + *error});
         }
-        emit_text(event_text(format_, event.type, data), out);
+        if (!raw_) emit_text(event_text(format_, event.type, data), out);
     } else if (event.type == "error") {  // an error in plain words is an error too
         notes_.push_back({true, "the stream reported an error: " + event.data});
     }

@@ -3,6 +3,7 @@ and through a real `llmgw serve` for --via."""
 import hashlib
 import json
 import os
+import pty
 import re
 import select
 import signal
@@ -478,6 +479,50 @@ class CallTest(CallBase):
         self.assertIn("--text: the response is not of a known format", err)
         status, out, err = self.call("mock", "/v1/models", "--text", "--quiet")
         self.assertEqual(err, "")
+
+    def test_a_stream_that_reports_an_error_is_not_a_success_even_with_its_end_marker(self):
+        # An error event, then [DONE] anyway: it said so on stderr with --text and exited 0;
+        # without --text it did not even say so. `&&` took the partial answer for a good one.
+        for extra in (["--text"], []):
+            status, out, err = self.call("mock", "/v1/x", *extra, "-H",
+                                         "x-mock: fixture;name=openai_error_then_done.sse")
+            self.assertEqual(status, 4, (extra, err))
+            self.assertIn("the stream reported an error: rate limited mid-stream", err)
+            self.assertIn(b"partial", out)
+
+    def test_text_to_a_terminal_shows_control_characters_as_replacements(self):
+        # Model text (which a prompt can steer) with ESC, BEL, CR and the C1 CSI: on a
+        # terminal each is shown as U+FFFD (it could set the title, write the clipboard,
+        # hide a line); to a pipe or a file the text is as the model wrote it.
+        args = [harness.LLMGW, "call", "mock", "/v1/x", "--text", "-H",
+                "x-mock: fixture;name=openai_controls.json"]
+        master, slave = pty.openpty()
+        try:
+            p = subprocess.Popen(args, stdout=slave, stderr=subprocess.PIPE, env=self.env())
+            os.close(slave)
+            slave = None
+            out = b""
+            while True:
+                try:
+                    piece = os.read(master, 65536)
+                except OSError:  # EIO: the terminal's other end closed
+                    break
+                if not piece:
+                    break
+                out += piece
+            self.assertEqual(p.wait(timeout=10), 0, p.stderr.read())
+            p.stderr.close()
+        finally:
+            os.close(master)
+            if slave is not None:
+                os.close(slave)
+        bad = "\ufffd".encode()
+        # The terminal turns each newline into CR LF.
+        self.assertEqual(out, b"c" + bad + b"[31mred" + bad + b" " + bad + b"1m " + bad +
+                         b"\r\n end\r\n")
+        status, out, err = self.call(*args[2:])
+        self.assertEqual(status, 0, err)
+        self.assertEqual(out, "c\x1b[31mred\x07 \u009b1m \r\n end\n".encode())
 
     def test_text_of_an_http_error_is_the_raw_body(self):
         status, out, err = self.call("mock", "/v1/x", "--text", "-H",
