@@ -38,7 +38,8 @@ std::string_view reason_phrase(int status) {
         case 503: return "Service Unavailable";
         case 504: return "Gateway Timeout";
         case 529: return "Site Overloaded";
-        default: return "Unknown";
+        default:
+            return "";  // the reason phrase may be empty (RFC 9112 §4); none is made up
     }
 }
 

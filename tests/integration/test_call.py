@@ -413,6 +413,10 @@ class CallTest(CallBase):
         self.assertEqual(fields["x-extra"], "yes")
         self.assertEqual(fields["content-length"], str(len(body)))
         json.loads(body)
+        # A status without a standard phrase gets none, not a made-up "Unknown".
+        status, out, _ = self.call("mock", "/v1/x", "-i", "-H", "x-mock: status;code=299;body={}")
+        self.assertEqual(status, 0)
+        self.assertTrue(out.startswith(b"HTTP/1.1 299\r\n"), out[:40])
 
     def test_sse_events_reach_a_pipe_as_they_arrive(self):
         proc = self.spawn("mock", "/v1/x", "-H", "x-mock: sse;events=5;interval_ms=200")
