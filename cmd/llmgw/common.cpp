@@ -73,6 +73,21 @@ int report_parse_error(CLI::App& app, const CLI::ParseError& error) {
         // --help or --version: CLI11 prints the selected subcommand's help to stdout.
         return app.exit(error);
     }
+    // `llmgw serv`: CLI11 says "The following argument was not expected: serv".
+    if (const auto* extras = dynamic_cast<const CLI::ExtrasError*>(&error);
+        extras != nullptr && app.get_subcommands().empty()) {
+        const auto remaining = app.remaining();
+        if (!remaining.empty() && !remaining.front().starts_with('-')) {
+            std::string names;
+            for (const CLI::App* sub : app.get_subcommands({})) {
+                names += (names.empty() ? "" : ", ") + sub->get_name();
+            }
+            print_error(std::cerr,
+                        "unknown command '" + remaining.front() + "'; the commands are " + names);
+            std::cerr << "Run 'llmgw --help' for usage.\n";
+            return exit_usage;
+        }
+    }
     print_error(std::cerr, error.what());
     std::string help_for = "llmgw";
     for (const CLI::App* sub : app.get_subcommands()) help_for += " " + sub->get_name();

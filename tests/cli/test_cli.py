@@ -95,6 +95,12 @@ class TestGeneral(CliTestCase):
             self.assertEqual(p.returncode, 1, args)
             self.assertIn("llmgw: cannot write to standard output", p.stderr.decode(), args)
 
+    def test_unknown_command_is_named_as_one(self):
+        # Was "The following argument was not expected: serv".
+        _, out, err = self.run_llmgw("serv", expect=2)
+        self.assertEqual(out, "")
+        self.assertIn("unknown command 'serv'; the commands are serve, services, route, call", err)
+
     def test_version(self):
         _, out, err = self.run_llmgw("--version", expect=0)
         self.assertEqual(out, "llmgw 0.1.0\n")
