@@ -12,6 +12,7 @@
 #include "upstream/plain_response.hpp"
 #include "util/held_clock.hpp"
 #include "util/send_now.hpp"
+#include "util/strings.hpp"
 
 namespace llmgw::upstream {
 
@@ -23,6 +24,9 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr std::size_t kReadSize = 16 * 1024;
+
+// How soon after the request's last byte a reused connection's failure still counts as stale.
+constexpr std::chrono::seconds kReplayWithin{1};
 
 // Set by a parser callback to stop put() where it is; the attempt's flags say why.
 const error_code kInterrupted = make_error_code(boost::system::errc::operation_canceled);
@@ -226,6 +230,7 @@ void H1Attempt::send() {
     }
     written_ = sent.written;
     if (!unsent()) {
+        written_at_ = std::chrono::steady_clock::now();
         asio::post(pool_.io(), [self = self()] {
             if (self->owner_) self->read();
         });
@@ -258,7 +263,10 @@ void H1Attempt::write_rest() {
             return;
         }
         self->written_ += sent.written;
-        if (!self->unsent()) return;
+        if (!self->unsent()) {
+            self->written_at_ = std::chrono::steady_clock::now();
+            return;
+        }
         self->write_rest();
     });
 }
@@ -414,15 +422,21 @@ void H1Attempt::at_eof() {
 }
 
 void H1Attempt::complete(bool keep_alive) {
-    const bool reusable = keep_alive && !eof_ && !unsent() && conn_->buffer.size() == 0;
+    const bool reusable =
+        keep_alive && !close_after_ && !eof_ && !unsent() && conn_->buffer.size() == 0;
     ++conn_->requests;
     if (reusable) pool_.give_back(target_.origin, std::move(conn_));
     end(std::nullopt);
 }
 
-// A kept-alive connection the upstream closed while it was idle: try once on a fresh one.
+// A kept-alive connection the upstream closed while it was idle: try once on a fresh one. Such
+// a connection fails within a round trip of the request's last byte; one that fails later held
+// the request (a worker that died mid-completion) and may have acted on it: no replay of what
+// may not be idempotent (RFC 9112 §9.3.1), whatever the method, as the exchange's retries
+// decide by method and policy.
 bool H1Attempt::replay() {
     if (!reused_ || replayed_ || answered_ || conn_->buffer.size() > 0) return false;
+    if (!unsent() && std::chrono::steady_clock::now() - written_at_ > kReplayWithin) return false;
     replayed_ = true;
     send_error_.clear();
     reused_ = false;
@@ -457,6 +471,20 @@ void H1Attempt::parsed_head(error_code& ec) {
         }
         interim_ = true;
         return;
+    }
+    if (const auto coding = parser_->head.headers.get("transfer-encoding")) {
+        // Beast decodes chunked only: "gzip, chunked" reached the client unlabelled gzip,
+        // "gzip" alone was framed by the close. The gateway never asks for one (no TE).
+        if (!str::iequals(str::trim(*coding), "chunked")) {
+            refused_ = GatewayError{ErrorType::network,
+                                    "upstream used a transfer coding other "
+                                    "than chunked: " +
+                                        std::string(*coding)};
+            ec = kInterrupted;
+            return;
+        }
+        // RFC 9112 §6.1: in an HTTP/1.0 message it is faulty framing; read, then closed.
+        if (parser_->head.http_version == "1.0") close_after_ = true;
     }
     if (const auto length = parser_->content_length()) parser_->head.content_length = *length;
     if (!owner_->on_attempt_head(parser_->head)) {

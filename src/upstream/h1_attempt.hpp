@@ -6,6 +6,7 @@
 // cancel() may be called from inside the owner's callbacks.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,9 +70,13 @@ private:
     std::optional<GatewayError> refused_;  // an answer this client will not relay
     bool reused_ = false;     // conn_ came from the pool
     bool replayed_ = false;
+    // When the last byte of the request was written: a reused connection that fails later than
+    // kReplayWithin after it is not a stale one, and the upstream may have acted on the request.
+    std::chrono::steady_clock::time_point written_at_;
     bool paused_ = false;
     bool stopped_ = false;    // the owner said stop
     bool eof_ = false;        // the upstream closed its side
+    bool close_after_ = false;  // faulty framing (HTTP/1.0 with Transfer-Encoding): not pooled
     bool answered_ = false;   // a byte of an answer (even a 1xx) arrived: never replay then
     bool interim_ = false;    // the head being parsed is a 1xx
     bool plain_done_ = false; // the answer was read by the plain pass (parse_plain_response)

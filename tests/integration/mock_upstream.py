@@ -30,7 +30,8 @@ Faults (for test_faults.py):
   head_reset;sse=1          a 200 response head (sse=1: text/event-stream, chunked; sse=0: a
                             Content-Length of 1000), then a reset before any body byte
   garbage                   bytes that are not HTTP at all, then a clean close
-  close                     a clean close (FIN) before any byte of the answer (an empty reply)
+  close;ms=0                a clean close (FIN) before any byte of the answer (an empty reply),
+                            `ms` after the request was read
   big_head;kib=100          a 200 echo whose head carries `kib` KiB of X-Filler-N headers
   head_stall;sse=1          a 200 response head, then silence (the connection stays open)
   short_body;length=1000;send=100
@@ -61,6 +62,9 @@ Connection handling (for test_upstream_client.py):
                             200 echo on the same connection (final=close: a clean close instead)
   te_and_cl                 the echo, chunked, with a Content-Length of 2 as well (RFC 9112 §6.3:
                             the Transfer-Encoding decides; libcurl reads it so, Beast refuses it)
+  coding;te=gzip, chunked   the echo, chunked, under that Transfer-Encoding (no gzip applied)
+  http10_te                 an HTTP/1.0 answer, chunked, with Connection: keep-alive; the
+                            connection stays open (RFC 9112 §6.1: faulty framing)
   chunked_ext;trailers=1    a chunked body of CHUNKED_EXT_PIECES with chunk extensions on every
                             chunk size line, then a last chunk with an extension and trailers
   head_only;length=12345;chunked=0
@@ -469,8 +473,24 @@ async def fault_garbage(writer, _opts, _echo):
     return False  # then a clean close
 
 
-async def fault_close(_writer, _opts, _echo):
+async def fault_close(_writer, opts, _echo):
+    await asyncio.sleep(int(opts.get("ms", "0")) / 1000.0)
     return False
+
+
+async def fault_coding(writer, opts, echo):
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: " +
+                 opts.get("te", "gzip, chunked").encode() + b"\r\n\r\n" + chunk(echo) +
+                 b"0\r\n\r\n")
+    await writer.drain()
+    return True
+
+
+async def fault_http10_te(writer, _opts, echo):
+    writer.write(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nConnection: keep-alive"
+                 b"\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk(echo) + b"0\r\n\r\n")
+    await writer.drain()
+    return True
 
 
 async def fault_te_and_cl(writer, _opts, echo):
@@ -677,7 +697,7 @@ async def conn_trickle(writer, opts, echo):
 
 
 FAULTS = {"head_reset": fault_head_reset, "garbage": fault_garbage, "close": fault_close,
-          "te_and_cl": fault_te_and_cl,
+          "te_and_cl": fault_te_and_cl, "coding": fault_coding, "http10_te": fault_http10_te,
           "big_head": fault_big_head, "head_stall": fault_head_stall, "short_body": fault_short_body,
           "sse_eof": fault_sse_eof, "flood": fault_flood,
           "close_after": conn_close_after, "unasked": conn_unasked, "http10": conn_http10,

@@ -352,6 +352,42 @@ class NativeClientTest(NativeClientCase):
         self.assertEqual(recs[2]["body"], "x" * 70000)
         self.assertIn("attempts=1", self.request_line(r))
 
+    def test_no_replay_of_a_post_the_upstream_held_before_closing(self):
+        # The reused connection takes the POST, and the upstream closes it 1.5 s later without
+        # a byte (a worker killed mid-completion): it may have acted on it, so the POST is not
+        # sent again (RFC 9112 §9.3.1). Before, it was replayed, whatever the time: a second
+        # completion, paid for twice. A stale connection fails within a round trip instead.
+        r = rid()
+        self.echo_ok("/v1/warm")
+        started = time.monotonic()
+        status, headers, body = self.call("/v1/held", "close;ms=1500", method="POST",
+                                          body=b'{"a":1}', request_id=r)
+        self.assert_gateway_error(status, headers, body, 502, "NETWORK")
+        self.assertGreater(time.monotonic() - started, 1.4)
+        self.assertEqual([x["target"] for x in self.mock.requests()], ["/v1/warm", "/v1/held"])
+        self.assertIn("attempts=1", self.request_line(r))
+
+    def test_a_transfer_coding_other_than_chunked_is_502_network(self):
+        # Beast decodes chunked only: "gzip, chunked" reached the client as gzip bytes with no
+        # Content-Encoding to say so. The gateway sends no TE, so a server should use none.
+        for coding in ("gzip, chunked", "gzip"):
+            status, headers, body = self.call("/v1/coded", f"coding;te={coding}")
+            doc = self.assert_gateway_error(status, headers, body, 502, "NETWORK")
+            self.assertIn("transfer coding other than chunked", doc["error"]["message"])
+        self.echo_ok("/v1/next")  # and the gateway goes on
+
+    def test_an_http10_answer_with_transfer_encoding_is_read_then_not_reused(self):
+        # RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message is faulty framing; the
+        # answer is read, and its connection closed even though it said keep-alive.
+        self.echo_ok("/v1/warm")
+        status, _, body = self.call("/v1/old", "http10_te")
+        self.assertEqual(status, 200, body[:300])
+        self.assertEqual(json.loads(body)["target"], "/v1/old")
+        self.echo_ok("/v1/next")
+        recs = self.mock.requests()
+        self.assertEqual(recs[0]["conn"], recs[1]["conn"])
+        self.assertNotEqual(recs[1]["conn"], recs[2]["conn"], "the faulty connection was reused")
+
     def test_no_replay_after_an_interim_answer(self):
         # A 1xx is an answer byte: the upstream saw the request. If it then closes, the POST must
         # not be sent again (it was, once, before the replay rule looked at the whole connection).
