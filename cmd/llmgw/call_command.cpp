@@ -45,13 +45,13 @@ Its own JSON errors are recognised, printed on stderr and mapped to the statuses
 --text prints only the generated text of OpenAI chat completions, completions and Responses,
 Anthropic messages and Gemini generateContent answers, streamed or not, and a newline at the
 end. An answer of another format is printed as it is, with a warning; an HTTP error as it
-is, without one.
+is, without one. On a terminal, control characters in it are shown as U+FFFD.
 
 Exit status:
   0    the answer was 2xx or 3xx and complete
   1    the answer was an HTTP error (>= 400); its body is still printed. Also an UNKNOWN
        error of llmgw's own (libcurl could not be loaded), as JSON on stderr
-  2    usage or configuration error (bad flag, unknown service, unreadable -d @FILE,
+  2    usage or configuration error (bad flag, unknown service, unreadable -d @FILE or @-,
        unusable SSL_CERT_FILE, SSL_CERT_DIR or CURL_CA_BUNDLE for an https:// upstream)
   3    no answer: TIMEOUT, DNS, CONNECTION, SSL or NETWORK failure; the gateway's JSON
        error is printed on stderr

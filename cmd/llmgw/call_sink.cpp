@@ -112,15 +112,25 @@ bool CallSink::on_body(std::string_view chunk) {
 void CallSink::pass_body(std::string_view chunk) {
     scratch_.clear();
     body_->feed(chunk, scratch_);
-    write_body(scratch_);
+    write_body(scratch_, false);
     print_notes();
 }
 
 // Text a model wrote (which a prompt can steer) goes to a terminal: an escape sequence in it
 // could set the window title, write the clipboard (OSC 52) or hide what came before. Control
 // characters but newline and tab, and C1 controls (U+0080-U+009F), are shown as U+FFFD.
-void CallSink::write_body(std::string& bytes) {
+void CallSink::write_body(std::string& bytes, bool last) {
     if (options_.text && options_.terminal) {
+        // A C1 control is two bytes, which a chunk of a raw body may split: a trailing 0xC2
+        // waits for the next one.
+        if (held_c2_) {
+            bytes.insert(bytes.begin(), '\xC2');
+            held_c2_ = false;
+        }
+        if (!last && !bytes.empty() && bytes.back() == '\xC2') {
+            bytes.pop_back();
+            held_c2_ = true;
+        }
         std::string safe;
         safe.reserve(bytes.size());
         for (std::size_t i = 0; i < bytes.size(); ++i) {
@@ -153,7 +163,7 @@ void CallSink::on_end(const upstream::ExchangeOutcome& outcome) {
         if (!held_.empty()) pass_body(held_);
         scratch_.clear();
         if (body_) body_->finish(scratch_);
-        write_body(scratch_);
+        write_body(scratch_, true);
         print_notes();
         if (outcome.error) {
             err_ << error_body(*outcome.error, options_.request_id) << '\n';

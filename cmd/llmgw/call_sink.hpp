@@ -67,7 +67,8 @@ class CallSink : public upstream::ExchangeSink {
 
   private:
     void write_out(std::string_view bytes);
-    void write_body(std::string& bytes);  // write_out, after --text's terminal safety
+    // write_out, after --text's terminal safety; `last`: no more body follows.
+    void write_body(std::string& bytes, bool last);
     int output_status() const;  // the exit status once stdout failed
     void print_notes();
     void pass_body(std::string_view chunk);
@@ -83,6 +84,7 @@ class CallSink : public upstream::ExchangeSink {
     int http_status_ = 0;
     bool hold_for_gateway_error_ = false;  // --via: a JSON error body may be the gateway's own
     std::string held_;
+    bool held_c2_ = false;       // a trailing 0xC2, written with the next body bytes
     bool stream_error_ = false;  // the stream reported an error (an error event)
     int output_error_ = 0;  // why stdout took no more: EPIPE (its reader left) or another errno
     bool ended_ = false;

@@ -48,10 +48,12 @@ bool is_token(std::string_view s) {
     });
 }
 
-// Explicit Content-Length wins over the body size; chunked means there is none.
+// Explicit Content-Length wins over the body size. Chunked has no length up front: serve reads
+// the whole body first, so its size counts (as the decision counts it), or none without -d.
 Result<std::optional<std::uint64_t>> content_length_of(const Request& request, bool body_given) {
     if (const auto te = request.headers.get("Transfer-Encoding");
         te && str::icontains(*te, "chunked")) {
+        if (body_given) return std::optional<std::uint64_t>(request.body.size());
         return std::optional<std::uint64_t>();
     }
     if (const auto cl = request.headers.get("Content-Length")) {

@@ -9,6 +9,9 @@
 namespace llmgw::config {
 namespace {
 
+// A configuration file is a few KiB; one past this is not one.
+constexpr std::size_t kMaxFileBytes = 16 * 1024 * 1024;
+
 std::optional<std::string> non_empty(const EnvLookup& env, std::string_view name) {
     auto value = env(name);
     if (!value || value->empty()) return std::nullopt;
@@ -54,15 +57,25 @@ Result<std::optional<UserFile>, ConfigError> find_user_file(
 }
 
 std::optional<std::string> read_real_file(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // Not blocking in open(): a named pipe with no writer would wait for one at every start.
+    // Reads block again after, so a pipe's writer (<(…)) is waited for.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return std::nullopt;
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags != -1) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
     std::string text;
     char buffer[65536];
     ssize_t n = 0;
+    int error = 0;
     while ((n = ::read(fd, buffer, sizeof buffer)) > 0 || (n < 0 && errno == EINTR)) {
         if (n > 0) text.append(buffer, static_cast<std::size_t>(n));
+        if (text.size() > kMaxFileBytes) {  // /dev/zero, or a mistake
+            n = -1;
+            errno = EFBIG;
+            break;
+        }
     }
-    const int error = errno;  // EISDIR for a directory, EIO, …
+    if (n < 0) error = errno;  // EISDIR for a directory, EIO, EFBIG, …
     ::close(fd);
     if (n < 0) {
         errno = error;

@@ -61,6 +61,7 @@ Session::~Session() {
     loop_.sessions.erase(this);
     loop_.shared.connections.fetch_sub(1, std::memory_order_relaxed);
     loop_.connections.fetch_sub(1, std::memory_order_relaxed);  // counted by the listener
+    end_busy();  // whatever path it took, it is in flight no more
     if (exchange_) exchange_->cancel();
     release_slot();
 }
@@ -72,6 +73,7 @@ void Session::start() {
 }
 
 void Session::drain() {
+    if (phase_ == Phase::closed) return;  // only its cancelled handlers are still to run
     // Idle, without one byte of a next request: closed now. A request begun (its head or its
     // body still arriving) is in flight like one being answered: served, then closed, and the
     // drain waits for it.
@@ -141,7 +143,9 @@ void Session::read_header() {
 
 // The state for reading the next request head, without starting a read. False: closed.
 bool Session::begin_head() {
-    if (loop_.shared.draining.load(std::memory_order_relaxed)) {
+    // Draining: no new request, but one already buffered (pipelined behind the last answer)
+    // is served; its answer says Connection: close.
+    if (loop_.shared.draining.load(std::memory_order_relaxed) && buffer_.size() == 0) {
         close();
         return false;
     }

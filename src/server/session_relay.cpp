@@ -238,7 +238,8 @@ void Session::response_done() {
     }
     clear_deadline();
     log_request();
-    end_busy();
+    // Draining: a next request already buffered is served too, and stays counted meanwhile.
+    if (buffer_.size() == 0 || !loop_.shared.draining.load(std::memory_order_relaxed)) end_busy();
     ++requests_served_;
     finishing_ = false;
     head_sent_ = chunked_ = sse_ = no_body_ = paused_upstream_ = false;

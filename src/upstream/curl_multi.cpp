@@ -82,7 +82,7 @@ int CurlMulti::on_socket(CURL*, curl_socket_t fd, int what, void* self, void*) {
     }
     try {
         m->watch(fd, what);
-    } catch (const boost::system::system_error&) {
+    } catch (...) {
         // The reactor would not take the socket (epoll's limits, no memory). An exception must
         // not unwind through libcurl's C frames; -1 fails the transfer (libcurl 7.88).
         return -1;

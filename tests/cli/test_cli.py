@@ -376,6 +376,18 @@ class TestRoute(CliTestCase):
         self.assert_lane(lines, "background", "large")
         self.assertEqual(lines["reason"], "Large request body: 1.50MB")
 
+    def test_a_chunked_body_is_counted_as_serve_counts_it(self):
+        # serve reads a chunked body whole before it decides: its size decides, and is shown.
+        # Before, the decision said "Large request body" while no body line was printed.
+        lines = self.route("POST", "/gateway/openai/v1/chat/completions", "-H",
+                           "Transfer-Encoding: chunked", "-d", "@-", stdin=b"x" * (2 * MIB))
+        self.assert_lane(lines, "background", "large")
+        self.assertEqual(lines["body"], f"{2 * MIB} bytes")
+        _, out, _ = self.run_llmgw("route", "--json", "POST", "/gateway/openai/v1/x", "-H",
+                                   "Transfer-Encoding: chunked", "-d", "@-",
+                                   stdin=b"x" * (2 * MIB), expect=0)
+        self.assertEqual(json.loads(out)["body_bytes"], 2 * MIB)
+
     def test_body_from_stdin(self):
         lines = self.route("/gateway/openai/v1/chat/completions", "-d", "@-",
                            stdin=b'{"model": "x", "stream": true}')

@@ -521,6 +521,35 @@ class ShutdownTest(unittest.TestCase):
             gw.stop()
             mock.stop()
 
+    def test_sigterm_serves_a_pipelined_request_already_buffered(self):
+        # A stream whose head went out (keep-alive) before the signal, and a second request
+        # pipelined behind it, already read: both are answered, the second with Connection:
+        # close, and the gateway exits 0. Before, the drain closed the connection once the
+        # stream ended, and the second request got no answer.
+        mock = harness.Mock()
+        gw = harness.Gateway(mock.port)
+        try:
+            s = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+            s.sendall(b"POST /gateway/mock/v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                      b"Content-Type: application/json\r\nx-mock: sse;events=4;interval_ms=150\r\n"
+                      b"Content-Length: 15\r\n\r\n{\"stream\":true}"
+                      b"GET /gateway/mock/v1/second HTTP/1.1\r\nHost: x\r\n\r\n")
+            harness.recv_until(s, b"data: ", 10)  # the stream's head and first event are out
+            gw.proc.send_signal(signal.SIGTERM)
+            raw, how = harness.read_to_end(s, 10)
+            self.assertEqual(how, "eof")
+            self.assertIn(b"data: [DONE]", raw)
+            self.assertIn(b"HTTP/1.1 ", raw, "the pipelined request got no answer")
+            second = raw[raw.index(b"HTTP/1.1 "):]  # the first head was read above
+            head, _, body = second.partition(b"\r\n\r\n")
+            self.assertTrue(head.startswith(b"HTTP/1.1 200 "), second[:300])
+            self.assertIn(b"\r\nconnection: close", head.lower())
+            self.assertEqual(json.loads(body)["target"], "/v1/second")
+            self.assertEqual(gw.proc.wait(timeout=10), 0)
+        finally:
+            gw.stop()
+            mock.stop()
+
     def sigterm_with_a_request_hanging(self, drain_timeout_ms):
         """A gateway whose one request waits on an upstream that never answers, sent SIGTERM.
         Returns the client connection too: while it is open the request is in flight."""

@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -232,6 +233,9 @@ TEST_CASE("config: the real file reader is used when none is given") {
           "/nonexistent/llmgw-test/config.toml: cannot read file: No such file or directory");
     options.config_flag = "/";
     CHECK(config::load_config(options).error().message == "/: cannot read file: Is a directory");
+    options.config_flag = "/dev/zero";  // read into memory without end, before
+    CHECK(config::load_config(options).error().message ==
+          "/dev/zero: cannot read file: File too large");
 }
 
 TEST_CASE("config: the default file is optional only when it does not exist") {
@@ -252,6 +256,12 @@ TEST_CASE("config: the default file is optional only when it does not exist") {
     REQUIRE_FALSE(directory);
     CHECK(directory.error().message ==
           home + "/llmgw/config.toml: cannot read file: Is a directory");
+    // A named pipe no one writes to is an empty file, not a wait for a writer at every start.
+    std::filesystem::remove(home + "/llmgw/config.toml");
+    REQUIRE(::mkfifo((home + "/llmgw/config.toml").c_str(), 0600) == 0);
+    auto fifo = config::load_config(options);
+    REQUIRE(fifo);
+    CHECK(fifo->user_file == home + "/llmgw/config.toml");
     std::filesystem::remove_all(home);
 }
 

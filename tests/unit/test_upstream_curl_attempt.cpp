@@ -42,6 +42,7 @@ class StreamingServer {
         for (int i = 0; i < first; ++i) answer_ += chunk_;
         acceptor_.async_accept(socket_, [this](const boost::system::error_code& ec) {
             if (ec) return;
+            accepted_ = true;
             asio::async_read_until(socket_, request_, "\r\n\r\n",
                                    [this](const boost::system::error_code& rec, std::size_t) {
                                        if (!rec) send(answer_);
@@ -55,6 +56,7 @@ class StreamingServer {
     std::string url() const {
         return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + "/x";
     }
+    bool accepted() const { return accepted_; }
 
   private:
     void send(const std::string& bytes) {
@@ -74,6 +76,7 @@ class StreamingServer {
     asio::streambuf request_;
     std::string chunk_;
     std::string answer_;
+    bool accepted_ = false;
 };
 
 // Takes the head, pauses at the first chunk and resumes 50 ms later, then refuses the
@@ -109,7 +112,49 @@ class PauseThenRefuse final : public AttemptOwner {
 
 }  // namespace
 
+// Records how the attempt ended.
+class EndOnly final : public AttemptOwner {
+  public:
+    bool ended = false;
+    std::optional<GatewayError> error;
+    bool on_attempt_head(const ResponseHead&) override { return true; }
+    Take on_attempt_body(std::string_view) override { return Take::taken; }
+    void on_attempt_end(std::optional<GatewayError> transport_error) override {
+        ended = true;
+        error = std::move(transport_error);
+    }
+};
+
 TEST_SUITE("upstream.curl_attempt") {
+    TEST_CASE("a header libcurl would write as two is refused, nothing is sent") {
+        // libcurl writes header lines as given: a CR LF in a value would be a header of its
+        // own (the native client refuses it the same way).
+        if (!load_libcurl()) {
+            MESSAGE("libcurl could not be loaded: " << libcurl_error());
+            return;
+        }
+        asio::io_context io;
+        StreamingServer server(io, 1);
+        HostLookup names(io);
+        UpstreamRequest request{"GET", server.url(), {}, nullptr};
+        request.headers.add("X-CR", "a\r\nInjected: yes");
+        EndOnly owner;
+        {
+            CurlMulti multi(io);
+            auto attempt = std::make_shared<CurlAttempt>(multi, names, request, owner);
+            attempt->start();
+            CHECK_FALSE(owner.ended);  // reported from the loop, never inside start()
+            io.run_for(std::chrono::milliseconds(300));
+            attempt.reset();
+            io.poll();
+        }
+        REQUIRE(owner.ended);
+        REQUIRE(owner.error.has_value());
+        CHECK(owner.error->message ==
+              "refused to send the request upstream: X-CR is not a valid HTTP token or value");
+        CHECK_FALSE(server.accepted());
+    }
+
     TEST_CASE("a held chunk refused as the transfer resumes ends the attempt") {
         // libcurl 7.88 hands the chunk it held over a pause back inside curl_easy_pause; when
         // that write is refused it returns the error before it watches the transfer again.
