@@ -487,6 +487,13 @@ class ShutdownTest(unittest.TestCase):
             gw.stop()
             mock.stop()
 
+    def last_answer(self, response):
+        """The JSON body of `response`, a 200 that says Connection: close (a drained one)."""
+        head, _, body = response.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200 "), response[:300])
+        self.assertIn(b"\r\nconnection: close", head.lower())
+        return json.loads(body)
+
     def test_sigterm_serves_a_request_whose_body_is_still_arriving(self):
         # A request begun before the signal is in flight, like one being answered: its body
         # comes after SIGTERM, and it is answered, then closed; the gateway waits for it and
@@ -511,11 +518,8 @@ class ShutdownTest(unittest.TestCase):
             self.assertIsNone(gw.proc.poll(), "the gateway exited with a request in flight")
             s.sendall(body[100:])
             raw, how = harness.read_to_end(s, 10)
-            head, _, rest = raw.partition(b"\r\n\r\n")
-            self.assertTrue(head.startswith(b"HTTP/1.1 200 "), raw[:300])
-            self.assertIn(b"\r\nconnection: close", head.lower())
-            self.assertEqual(json.loads(rest)["body_len"], len(body))
             self.assertEqual(how, "eof")
+            self.assertEqual(self.last_answer(raw)["body_len"], len(body))
             self.assertEqual(gw.proc.wait(timeout=10), 0)
         finally:
             gw.stop()
@@ -541,10 +545,7 @@ class ShutdownTest(unittest.TestCase):
             self.assertIn(b"data: [DONE]", raw)
             self.assertIn(b"HTTP/1.1 ", raw, "the pipelined request got no answer")
             second = raw[raw.index(b"HTTP/1.1 "):]  # the first head was read above
-            head, _, body = second.partition(b"\r\n\r\n")
-            self.assertTrue(head.startswith(b"HTTP/1.1 200 "), second[:300])
-            self.assertIn(b"\r\nconnection: close", head.lower())
-            self.assertEqual(json.loads(body)["target"], "/v1/second")
+            self.assertEqual(self.last_answer(second)["target"], "/v1/second")
             self.assertEqual(gw.proc.wait(timeout=10), 0)
         finally:
             gw.stop()
