@@ -256,9 +256,11 @@ void Session::on_header_read(const error_code& ec) {
         if (ec == http::error::header_limit) {
             reject_request(431, ErrorType::bad_request, "request headers exceed 16 KiB");
         } else if (ec == http::error::body_limit) {
+            // Beast finds a Content-Length over the limit as the head ends: its fields are all in.
             reject_request(413, ErrorType::size_limit,
                            "request body exceeds the limit of " +
-                               std::to_string(config_.gateway.max_request_bytes) + " bytes");
+                               std::to_string(config_.gateway.max_request_bytes) + " bytes",
+                           true);
         } else if (ec == http::error::end_of_stream || ec == asio::error::eof ||
                    ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
                    ec == asio::error::bad_descriptor) {
@@ -355,17 +357,23 @@ void Session::on_body_read(const error_code& ec) {
 }
 
 // Broken framing or limits: answer once and close, since the stream can't be trusted.
-void Session::reject_request(int status, ErrorType type, const std::string& message) {
+void Session::reject_request(int status, ErrorType type, const std::string& message,
+                             bool head_read) {
     clear_deadline();
     rejected_ = true;
     started_ = steady_now();
     keep_alive_ = false;
+    // A head read whole (a body over the limit, faulty framing) gives the client its own request
+    // id and CORS headers back (a browser could not read the error without them); a head cut
+    // short (431, obs-fold) is trusted for neither.
+    const bool whole_head = parser_ && (head_read || parser_->is_header_done());
     const Headers none;
-    request_id_ = new_uuid_v4();
+    const Headers& request = whole_head ? headers_ : none;
+    request_id_ = choose_request_id(request);
     error_type_ = std::string(to_string(type));
-    method_ = "-";
-    target_ = "-";
-    send_reply(error_reply(config_, none, request_id_, type, message, status));
+    method_ = whole_head ? parser_->method : "-";
+    target_ = whole_head ? parser_->target : "-";
+    send_reply(error_reply(config_, request, request_id_, type, message, status));
 }
 
 void Session::dispatch() {

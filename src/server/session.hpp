@@ -49,7 +49,9 @@ private:
     void on_header_read(const boost::system::error_code& ec);
     void read_body();
     void on_body_read(const boost::system::error_code& ec);
-    void reject_request(int status, ErrorType type, const std::string& message);
+    // `head_read`: the head is known whole even if the parser has not said so (a body limit).
+    void reject_request(int status, ErrorType type, const std::string& message,
+                        bool head_read = false);
     void dispatch();
     void run_request(bool has_length);
     void begin_busy();
@@ -138,6 +140,8 @@ private:
     bool head_sent_ = false;
     bool chunked_ = false;
     bool sse_ = false;
+    // The last bytes of an event stream relayed so far (at most 4): whether they end an event.
+    std::string sse_tail_;
     bool no_body_ = false;
     bool finishing_ = false;      // everything is queued; finish after the last write
     bool close_after_ = false;    // close once written (Connection: close)

@@ -17,6 +17,36 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 
 namespace {
+
+// Keeps the last 4 bytes of what an event stream relayed: enough to tell whether it ended on
+// a blank line.
+void remember_sse_tail(std::string& tail, std::string_view chunk) {
+    constexpr std::size_t kKeep = 4;
+    if (chunk.size() >= kKeep) {
+        tail.assign(chunk.substr(chunk.size() - kKeep));
+    } else {
+        tail.append(chunk);
+        if (tail.size() > kKeep) tail.erase(0, tail.size() - kKeep);
+    }
+}
+
+// Whether an event stream whose last bytes are `tail` stands between two events: nothing yet,
+// or a blank line (two line ends in a row: LF, CR or CRLF each).
+bool ends_an_event(std::string_view tail) {
+    if (tail.empty()) return true;
+    const auto strip_line_end = [](std::string_view& s) {
+        if (s.ends_with("\r\n")) {
+            s.remove_suffix(2);
+        } else if (s.ends_with('\n') || s.ends_with('\r')) {
+            s.remove_suffix(1);
+        } else {
+            return false;
+        }
+        return true;
+    };
+    std::string_view rest = tail;
+    return strip_line_end(rest) && strip_line_end(rest);
+}
 // Above this many unsent bytes the upstream transfer pauses; below the low mark it resumes.
 constexpr std::size_t kHighWater = 256 * 1024;
 constexpr std::size_t kLowWater = 64 * 1024;
@@ -82,6 +112,7 @@ bool Session::on_body(std::string_view chunk) {
     } else {
         out_pending_.append(chunk);
     }
+    if (sse_ && !chunk.empty()) remember_sse_tail(sse_tail_, chunk);
     flush();
     return true;
 }
@@ -135,8 +166,11 @@ void Session::on_end(const upstream::ExchangeOutcome& outcome) {
         log_line(LogLevel::warn, request_id_, "response cut",
                  {log_str("type", error_type_), log_str("message", e.message)});
         if (sse_ && !no_body_) {
+            // Cut in the middle of an event: that event is ended first, or the error would be
+            // read as more lines of it (one malformed event, the gateway's error inside).
+            const std::string_view end = ends_an_event(sse_tail_) ? "" : "\n\n";
             const std::string event =
-                "event: error\ndata: " + error_body(e, request_id_) + "\n\n";
+                std::string(end) + "event: error\ndata: " + error_body(e, request_id_) + "\n\n";
             if (chunked_) append_chunk(out_pending_, event);
             else out_pending_ += event;
         }
@@ -243,6 +277,7 @@ void Session::response_done() {
     ++requests_served_;
     finishing_ = false;
     head_sent_ = chunked_ = sse_ = no_body_ = paused_upstream_ = false;
+    sse_tail_.clear();
     status_ = 0;
     bytes_out_ = 0;
     outcome_ = {};

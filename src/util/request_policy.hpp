@@ -14,7 +14,10 @@ struct RetryPolicy {
 };
 
 struct RequestPolicy {
-    // Until upstream response headers, per attempt (edge: timeout_ms or DEFAULT_TIMEOUT).
+    // Until upstream response headers, one clock for every attempt of the exchange (edge:
+    // timeout_ms or DEFAULT_TIMEOUT). So a TIMEOUT ends the exchange: no attempt has a shorter
+    // budget of its own, and restarting a completion the upstream may still be producing
+    // would only pay for it twice.
     std::int64_t headers_timeout_ms = 20000;
     // Covers every attempt and the whole exchange; 0 = no total cap (edge).
     std::int64_t total_timeout_ms = 0;

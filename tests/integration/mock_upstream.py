@@ -9,8 +9,9 @@ query parameter, as `name;key=value;key=value`:
   sse;events=5;interval_ms=200;done=1
                             text/event-stream, chunked, one event per interval, then [DONE]
                             (cache_first=1: Cache-Control and X-Accel-Buffering before it)
-  sse_cut;events=3;interval_ms=50
-                            SSE events, then the connection is reset (no [DONE], no last chunk)
+  sse_cut;events=3;interval_ms=50;partial=0
+                            SSE events, then the connection is reset (no [DONE], no last chunk);
+                            partial=1: half an event first, cut mid-line
   delay;ms=3000             waits before answering like echo
   hang                      never answers
   reset                     resets the connection before any byte of the answer
@@ -241,6 +242,9 @@ async def serve_sse(writer, opts, cut):
         if i + 1 < events:
             await asyncio.sleep(interval)
     if cut:
+        if opts.get("partial") == "1":  # half an event, cut mid-line
+            writer.write(chunk(b'data: {"choices":[{"delta":{"content":"Hel'))
+            await writer.drain()
         await asyncio.sleep(interval)
         reset(writer)
         return False

@@ -371,6 +371,18 @@ class FaultMatrixTest(GatewayCase):
         body, _ = self.cut_after_headers("sse_cut;events=3;interval_ms=50", "NETWORK", sse=True)
         self.assertEqual(body.count(b"data: {\"choices\""), 3)
 
+    def test_reset_in_the_middle_of_an_event(self):
+        # The relayed bytes end inside an event ("...content":"Hel): it is ended first, so the
+        # error is an event of its own. Before, it was read as more lines of the half event:
+        # one malformed event with the gateway's error inside.
+        body, _ = self.cut_after_headers("sse_cut;events=2;interval_ms=50;partial=1", "NETWORK",
+                                         sse=True)
+        self.assertIn(b'"content":"Hel\n\nevent: error\ndata: {"error"', body)
+        # Cut between events, nothing is added before the error event.
+        body, _ = self.cut_after_headers("sse_cut;events=2;interval_ms=50", "NETWORK", sse=True)
+        self.assertIn(b"}\n\nevent: error\ndata: ", body)
+        self.assertNotIn(b"\n\n\n", body)
+
     def test_clean_close_mid_stream_without_last_chunk(self):
         body, _ = self.cut_after_headers("sse_eof;events=3;interval_ms=50", "NETWORK", sse=True)
         self.assertIn(b"tok2", body)

@@ -410,6 +410,17 @@ class CorsListTest(unittest.TestCase):
             status, headers, _ = gw.request("GET", "/gateway/nosuch/x", headers={"Origin": "http://a.test"})
             self.assertEqual(status, 404)
             self.assertEqual(headers["access-control-allow-origin"], "http://a.test")
+            # A 413 for a body over the limit, refused once its head was read: the client's
+            # own request id and the CORS echo come back (before, a new id and no CORS, so
+            # a browser could not read the error).
+            raw = read_raw_response(gw.port, b"POST /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\n"
+                                    b"Origin: http://a.test\r\nX-Request-Id: mine-413\r\n"
+                                    b"Content-Length: %d\r\n\r\n{" % (33 << 20))
+            head, _, body = raw.partition(b"\r\n\r\n")
+            self.assertTrue(head.startswith(b"HTTP/1.1 413 "), raw[:200])
+            self.assertIn(b"\r\nX-Request-Id: mine-413\r\n", head)
+            self.assertIn(b"\r\nAccess-Control-Allow-Origin: http://a.test\r\n", head)
+            self.assertIn(b'"request_id":"mine-413"', body)
         finally:
             gw.stop()
             mock.stop()
