@@ -40,12 +40,19 @@ bool dropped_request_name(std::string_view n) {
            str::istarts_with(n, "x-vercel-");
 }
 
+// SPEC §5's list, and the gateway's own fields: an upstream that is a gateway too (another
+// llmgw) would otherwise have them twice in the answer, with two values.
 bool dropped_response_name(std::string_view n) {
     switch (n.size()) {
         case 6: return iequals(n, "server") || iequals(n, "cf-ray");
-        case 10: return iequals(n, "set-cookie");
+        case 10:
+            return iequals(n, "set-cookie") || iequals(n, "x-fallback");
         case 12: return iequals(n, "x-powered-by");
         case 15: return iequals(n, "cf-cache-status");
+        case 17:
+            return iequals(n, "x-processing-mode") || iequals(n, "x-processing-time");
+        case 20:
+            return iequals(n, "x-gateway-request-id");
         default: return false;
     }
 }

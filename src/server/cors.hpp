@@ -24,8 +24,10 @@ void add_fixed(Out& out, std::string_view name, std::string_view value) {
 // Added to every response, gateway-made or proxied. `Out` is Headers or a HeadWriter.
 template <class Out>
 void add_cors_headers(Out& out, std::string_view allowed_origin, const Headers& request) {
+    // x-should-retry and Retry-After too: a browser SDK reads them to decide on a retry.
     constexpr std::string_view kExposed =
-        "X-Request-Id, X-Gateway-Request-Id, X-Processing-Mode, X-Processing-Time, X-Fallback";
+        "X-Request-Id, X-Gateway-Request-Id, X-Processing-Mode, X-Processing-Time, X-Fallback, "
+        "x-should-retry, Retry-After";
     allowed_origin = str::trim(allowed_origin);
     if (allowed_origin == "*") {
         add_fixed(out, "Access-Control-Allow-Origin", "*");

@@ -630,7 +630,14 @@ void Session::close() {
     if (was_busy) log_request();
     end_busy();
     error_code ignored;
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    if (cut_ && close_delimited_) {
+        // A body that ends with the connection, cut: a clean close would make it look whole
+        // (SPEC §6), so the connection is reset. What the socket still held is lost with it;
+        // the answer was broken anyway.
+        socket_.set_option(asio::socket_base::linger(true, 0), ignored);
+    } else {
+        socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    }
     socket_.close(ignored);
     self_while_proxying_.reset();  // may destroy this session: last statement
 }

@@ -140,6 +140,7 @@ private:
     bool head_sent_ = false;
     bool chunked_ = false;
     bool sse_ = false;
+    bool close_delimited_ = false;  // the body ends with the connection (an HTTP/1.0 client)
     // The last bytes of an event stream relayed so far (at most 4): whether they end an event.
     std::string sse_tail_;
     bool no_body_ = false;

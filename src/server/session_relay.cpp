@@ -83,6 +83,7 @@ void Session::on_head(const upstream::ResponseHead& head) {
     } else if (!bodiless) {
         if (http10_) {
             close_delimited = true;
+            close_delimited_ = true;
         } else {
             out.add_own("Transfer-Encoding", "chunked");
             chunked_ = true;
@@ -276,7 +277,7 @@ void Session::response_done() {
     if (buffer_.size() == 0 || !loop_.shared.draining.load(std::memory_order_relaxed)) end_busy();
     ++requests_served_;
     finishing_ = false;
-    head_sent_ = chunked_ = sse_ = no_body_ = paused_upstream_ = false;
+    head_sent_ = chunked_ = sse_ = no_body_ = paused_upstream_ = close_delimited_ = false;
     sse_tail_.clear();
     status_ = 0;
     bytes_out_ = 0;

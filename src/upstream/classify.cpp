@@ -28,6 +28,9 @@ ErrorType classify(CURLcode code) {
         case CURLE_SSL_ENGINE_SETFAILED:
         case CURLE_SSL_ENGINE_INITFAILED:
         case CURLE_USE_SSL_FAILED:
+#if LIBCURL_VERSION_NUM >= 0x074d00  // 7.77.0
+        case CURLE_SSL_CLIENTCERT:
+#endif
             return ErrorType::ssl;
         case CURLE_SEND_ERROR:
         case CURLE_RECV_ERROR:
@@ -38,6 +41,7 @@ ErrorType classify(CURLcode code) {
         case CURLE_WEIRD_SERVER_REPLY:
         case CURLE_BAD_CONTENT_ENCODING:
         case CURLE_UNSUPPORTED_PROTOCOL:
+        case CURLE_SEND_FAIL_REWIND:
             return ErrorType::network;
         default:
             return ErrorType::unknown;

@@ -204,6 +204,22 @@ class ServeTest(harness.SharedGatewayTest):
         self.assertIn("X-Request-Id", headers["access-control-expose-headers"])
         self.assertIn("timeout=75", headers["keep-alive"])
 
+    def test_the_gateways_own_fields_from_an_upstream_are_not_relayed_twice(self):
+        # An upstream that is a gateway too (another llmgw) sends X-Processing-Mode and the
+        # rest: they were relayed beside the gateway's own, two values for each.
+        sock = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
+        sock.sendall(b"GET /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                     b"x-mock: headers;X-Processing-Mode=upstream;X-Processing-Time=9.99;"
+                     b"X-Gateway-Request-Id=up;X-Fallback=up\r\n\r\n")
+        raw, _ = harness.read_to_end(sock, 10)
+        sock.close()
+        head = raw.partition(b"\r\n\r\n")[0].lower()
+        for name in (b"x-processing-mode", b"x-processing-time", b"x-gateway-request-id"):
+            self.assertEqual(head.count(b"\r\n" + name + b":"), 1, (name, head))
+        self.assertNotIn(b"\r\nx-fallback:", head)
+        self.assertIn(b"\r\nx-processing-mode: edge\r\n", head)
+        self.assertIn(b"x-should-retry", head)  # exposed to browsers (CORS), with Retry-After
+
     def test_background_lane_header(self):
         status, headers, _ = self.gw.request("POST", "/gateway/mock/v1/embeddings", body=b"{}",
                                              headers={"Content-Type": "application/json"})

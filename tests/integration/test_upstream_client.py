@@ -503,6 +503,18 @@ class NativeClientTest(NativeClientCase):
         self.assertNotIn("transfer-encoding", headers)
         self.assertEqual(body, want)
 
+    def test_a_cut_close_delimited_body_ends_with_a_reset_not_a_close(self):
+        # An HTTP/1.0 client's body ends with the connection: cut (here the upstream resets
+        # mid-stream), a clean close made the broken answer look whole (SPEC §6).
+        s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
+        s.sendall(get_req("/gateway/uc/v1/cut", "sse_cut;events=2;interval_ms=50",
+                          version=b"HTTP/1.0"))
+        raw, how = harness.read_to_end(s, 10)
+        s.close()
+        self.assertEqual(how, "reset", raw[-300:])
+        self.assertIn(b"tok1", raw)
+        self.assertNotIn(b"transfer-encoding", raw.partition(b"\r\n\r\n")[0].lower())
+
     def test_close_delimited_empty_body_on_a_reused_connection(self):
         self.echo_ok("/v1/warm")
         status, headers, body = self.call("/v1/eof", "eof_body;n=0;pieces=1")
