@@ -57,12 +57,9 @@ Result<std::optional<UserFile>, ConfigError> find_user_file(
 }
 
 std::optional<std::string> read_real_file(const std::string& path) {
-    // Not blocking in open(): a named pipe with no writer would wait for one at every start.
-    // Reads block again after, so a pipe's writer (<(…)) is waited for.
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    // A pipe (<(…)) or a named pipe is read as `cat` reads it: waiting for its writer.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return std::nullopt;
-    const int flags = ::fcntl(fd, F_GETFL);
-    if (flags != -1) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
     std::string text;
     char buffer[65536];
     ssize_t n = 0;

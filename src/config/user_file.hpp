@@ -23,8 +23,8 @@ using FileReader = std::function<std::optional<std::string>(const std::string&)>
 Result<std::optional<UserFile>, ConfigError> find_user_file(
     const std::optional<std::string>& config_flag, const EnvLookup& env, const FileReader& read);
 
-// Reads a whole file (a pipe too: --config <(…)); nullopt with errno set when it is missing,
-// a directory or unreadable.
+// Reads a whole file (a pipe too, waiting for its writer: --config <(…)); nullopt with errno set
+// when it is missing, a directory, unreadable or over 16 MiB.
 std::optional<std::string> read_real_file(const std::string& path);
 
 }  // namespace llmgw::config

@@ -1,5 +1,11 @@
 #include "server/session.hpp"
 
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#if defined(__linux__)
+#include <linux/sockios.h>
+#endif
+
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/read.hpp>
 
@@ -41,6 +47,43 @@ std::string_view overflowing_part(std::string_view unparsed) {
     const std::string_view size = unparsed.substr(0, std::min(eol, unparsed.find(';')));
     const bool last_chunk = !size.empty() && size.find_first_not_of('0') == std::string_view::npos;
     return last_chunk ? "the trailer section is" : "a chunk size line is";
+}
+
+// Bytes the socket holds that the peer has not acknowledged yet.
+int unsent_bytes(int fd) {
+    int n = 0;
+#if defined(__linux__)
+    if (::ioctl(fd, SIOCOUTQ, &n) != 0) return 0;
+#elif defined(SO_NWRITE)
+    socklen_t size = sizeof n;
+    if (::getsockopt(fd, SOL_SOCKET, SO_NWRITE, &n, &size) != 0) return 0;
+#endif
+    return n;
+}
+
+// Resets `socket` (RST) once its send queue is empty, checked every 20 ms for at most 2 s.
+void reset_once_sent(asio::ip::tcp::socket socket) {
+    struct Closing {
+        explicit Closing(asio::ip::tcp::socket s)
+            : socket(std::move(s)), timer(socket.get_executor()) {}
+        asio::ip::tcp::socket socket;
+        asio::steady_timer timer;
+        int checks_left = 100;
+    };
+    const auto closing = std::make_shared<Closing>(std::move(socket));
+    const auto check = [](const std::shared_ptr<Closing>& c, const auto& again) -> void {
+        if (--c->checks_left > 0 && unsent_bytes(c->socket.native_handle()) > 0) {
+            c->timer.expires_after(std::chrono::milliseconds(20));
+            c->timer.async_wait([c, again](const error_code& ec) {
+                if (!ec) again(c, again);
+            });
+            return;
+        }
+        error_code ignored;
+        c->socket.set_option(asio::socket_base::linger(true, 0), ignored);
+        c->socket.close(ignored);
+    };
+    check(closing, check);
 }
 
 }  // namespace
@@ -630,15 +673,19 @@ void Session::close() {
     if (was_busy) log_request();
     end_busy();
     error_code ignored;
-    if (cut_ && close_delimited_) {
-        // A body that ends with the connection, cut: a clean close would make it look whole
-        // (SPEC §6), so the connection is reset. What the socket still held is lost with it;
-        // the answer was broken anyway.
-        socket_.set_option(asio::socket_base::linger(true, 0), ignored);
+    // A body that ends with the connection (an HTTP/1.0 client), ended before its end: cut,
+    // dropped by the send check, stopped by the drain's deadline. A clean close would make it
+    // look whole (SPEC §6): the connection is reset instead, once the client has been sent
+    // what the socket holds (the error event too).
+    const bool broken =
+        close_delimited_ && (cut_ || !finishing_ || writing_ || !out_pending_.empty());
+    if (broken) {
+        socket_.cancel(ignored);
+        reset_once_sent(std::move(socket_));
     } else {
         socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+        socket_.close(ignored);
     }
-    socket_.close(ignored);
     self_while_proxying_.reset();  // may destroy this session: last statement
 }
 

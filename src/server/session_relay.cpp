@@ -166,7 +166,9 @@ void Session::on_end(const upstream::ExchangeOutcome& outcome) {
         error_type_ = std::string(to_string(e.type));
         log_line(LogLevel::warn, request_id_, "response cut",
                  {log_str("type", error_type_), log_str("message", e.message)});
-        if (sse_ && !no_body_) {
+        // Not past a Content-Length the head announced: its bytes could complete the count
+        // and make the cut answer look whole.
+        if (sse_ && !no_body_ && (chunked_ || close_delimited_)) {
             // Cut in the middle of an event: that event is ended first, or the error would be
             // read as more lines of it (one malformed event, the gateway's error inside).
             const std::string_view end = ends_an_event(sse_tail_) ? "" : "\n\n";

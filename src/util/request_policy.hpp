@@ -15,9 +15,10 @@ struct RetryPolicy {
 
 struct RequestPolicy {
     // Until upstream response headers, one clock for every attempt of the exchange (edge:
-    // timeout_ms or DEFAULT_TIMEOUT). So a TIMEOUT ends the exchange: no attempt has a shorter
-    // budget of its own, and restarting a completion the upstream may still be producing
-    // would only pay for it twice.
+    // timeout_ms or DEFAULT_TIMEOUT). So a TIMEOUT at this deadline ends the exchange: no
+    // attempt has a shorter budget of its own, and restarting a completion the upstream may
+    // still be producing would only pay for it twice. (A transport's own earlier TIMEOUT, the
+    // system's connect timeout, is retried: nothing was sent.)
     std::int64_t headers_timeout_ms = 20000;
     // Covers every attempt and the whole exchange; 0 = no total cap (edge).
     std::int64_t total_timeout_ms = 0;

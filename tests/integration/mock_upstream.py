@@ -11,7 +11,8 @@ query parameter, as `name;key=value;key=value`:
                             (cache_first=1: Cache-Control and X-Accel-Buffering before it)
   sse_cut;events=3;interval_ms=50;partial=0
                             SSE events, then the connection is reset (no [DONE], no last chunk);
-                            partial=1: half an event first, cut mid-line
+                            partial=1: half an event first, cut mid-line; length=N: with a
+                            Content-Length of N instead of chunks
   delay;ms=3000             waits before answering like echo
   hang                      never answers
   reset                     resets the connection before any byte of the answer
@@ -228,7 +229,12 @@ def chunk(data):
 async def serve_sse(writer, opts, cut):
     events = int(opts.get("events", "5"))
     interval = int(opts.get("interval_ms", "200")) / 1000.0
-    if opts.get("cache_first") == "1":  # caching headers ahead of the Content-Type
+    length = opts.get("length")  # a Content-Length instead of chunks (sse_cut only)
+    frame = (lambda b: b) if length else chunk
+    if length:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                     b"Content-Length: " + length.encode() + b"\r\n\r\n")
+    elif opts.get("cache_first") == "1":  # caching headers ahead of the Content-Type
         writer.write(b"HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nX-Accel-Buffering: yes\r\n"
                      b"Content-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
     else:
@@ -237,13 +243,13 @@ async def serve_sse(writer, opts, cut):
     await writer.drain()
     for i in range(events):
         payload = json.dumps({"choices": [{"delta": {"content": f"tok{i} "}}], "i": i})
-        writer.write(chunk(f"data: {payload}\n\n".encode()))
+        writer.write(frame(f"data: {payload}\n\n".encode()))
         await writer.drain()
         if i + 1 < events:
             await asyncio.sleep(interval)
     if cut:
         if opts.get("partial") == "1":  # half an event, cut mid-line
-            writer.write(chunk(b'data: {"choices":[{"delta":{"content":"Hel'))
+            writer.write(frame(b'data: {"choices":[{"delta":{"content":"Hel'))
             await writer.drain()
         await asyncio.sleep(interval)
         reset(writer)

@@ -1,9 +1,12 @@
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "test_config_fakes.hpp"
 
@@ -256,12 +259,23 @@ TEST_CASE("config: the default file is optional only when it does not exist") {
     REQUIRE_FALSE(directory);
     CHECK(directory.error().message ==
           home + "/llmgw/config.toml: cannot read file: Is a directory");
-    // A named pipe no one writes to is an empty file, not a wait for a writer at every start.
-    std::filesystem::remove(home + "/llmgw/config.toml");
-    REQUIRE(::mkfifo((home + "/llmgw/config.toml").c_str(), 0600) == 0);
+    // A named pipe is read as `cat` reads it: its writer, late, is waited for.
+    const std::string fifo_path = home + "/llmgw/config.toml";
+    std::filesystem::remove(fifo_path);
+    REQUIRE(::mkfifo(fifo_path.c_str(), 0600) == 0);
+    std::thread writer([&fifo_path] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        const int fd = ::open(fifo_path.c_str(), O_WRONLY);
+        const std::string text = "[services.late]\nbase_url = \"http://127.0.0.1:9\"\n";
+        if (fd >= 0) {
+            (void)!::write(fd, text.data(), text.size());
+            ::close(fd);
+        }
+    });
     auto fifo = config::load_config(options);
+    writer.join();
     REQUIRE(fifo);
-    CHECK(fifo->user_file == home + "/llmgw/config.toml");
+    CHECK(fifo->find("late") != nullptr);
     std::filesystem::remove_all(home);
 }
 
