@@ -63,7 +63,9 @@ void setup_app(CLI::App& app) {
         "APIs and large bodies).");
     app.set_version_flag("--version", "llmgw " LLMGW_VERSION, "Print the version and exit");
     app.footer(kRootFooter);
-    // Before any add_subcommand(): subcommands take the formatter of their parent.
+    // An option given twice takes its last value, as curl and git do (`$DEFAULTS --timeout 5`).
+    // Before any add_subcommand(): subcommands take these defaults and the formatter.
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     app.formatter(std::make_shared<Formatter>());
     app.get_formatter()->column_width(34);
 }
@@ -197,7 +199,9 @@ CLI::Option* add_data_option(CLI::App& sub, BodyArg& body) {
                 body.given = true;
             },
             "Request body: DATA, @FILE (its bytes as they are) or @- (stdin)")
-        ->type_name("DATA|@FILE|@-");
+        ->type_name("DATA|@FILE|@-")
+        // curl joins several -d with '&', which no JSON body wants: one body, or an error.
+        ->multi_option_policy(CLI::MultiOptionPolicy::Throw);
 }
 
 namespace {

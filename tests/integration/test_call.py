@@ -589,6 +589,19 @@ class CallTest(CallBase):
         self.assertEqual(second["x-back"], "again")
         self.assertEqual(second["authorization"], "Bearer " + SECRET)
 
+    def test_an_option_given_twice_takes_its_last_value(self):
+        # As curl and git read them (a script's defaults, then an override); it was a usage
+        # error. -H stays repeatable, and two -d are still an error (curl would join them).
+        status, out, err = self.call("mock", "/v1/x", "-X", "GET", "-X", "POST", "--timeout", "1",
+                                     "--timeout", "5000", "-H", "X-A: 1", "-H", "X-B: 2")
+        self.assertEqual(status, 0, err)
+        (record,) = self.mock.requests()
+        self.assertEqual(record["method"], "POST")
+        headers = {k.lower(): v for k, v in record["headers"]}
+        self.assertEqual((headers["x-a"], headers["x-b"]), ("1", "2"))
+        status, _, err = self.call("mock", "/v1/x", "-d", "a", "-d", "b")
+        self.assertEqual(status, 2, err)
+
     def test_a_control_character_in_a_header_value_is_a_usage_error(self):
         # A CR or LF would start a header of its own: libcurl (every https:// service) wrote
         # it as given, and the native client answered an UNKNOWN 500 (exit 1). Now refused
