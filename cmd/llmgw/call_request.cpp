@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "config/base_url.hpp"
 #include "util/strings.hpp"
 
 namespace llmgw::cli {
@@ -15,36 +16,6 @@ constexpr std::int64_t kViaGraceMs = 5000;
 
 constexpr std::array<std::string_view, 4> kCredentialHeaders{"authorization", "x-api-key",
                                                              "x-goog-api-key", "api-key"};
-
-bool is_token(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-               std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    });
-}
-
-// host, host:port, [v6] or [v6]:port, with a port of 1 to 65535 when there is one.
-bool is_host_and_port(std::string_view authority) {
-    std::string_view port;
-    if (authority.front() == '[') {
-        const std::size_t close = authority.find(']');
-        if (close == std::string_view::npos || close == 1) return false;
-        const std::string_view after = authority.substr(close + 1);
-        if (!after.empty() && after.front() != ':') return false;
-        if (!after.empty()) port = after.substr(1);
-        if (after == ":") return false;
-    } else {
-        const std::size_t colon = authority.find(':');
-        if (colon == 0 || authority.find('@') != std::string_view::npos) return false;
-        if (colon != std::string_view::npos) {
-            port = authority.substr(colon + 1);
-            if (port.empty()) return false;
-        }
-    }
-    if (port.empty()) return true;
-    const auto n = str::parse_u64(port);
-    return n && *n >= 1 && *n <= 65535 && port.size() <= 5;
-}
 
 bool query_has_key(std::string_view target) {
     const std::size_t q = target.find('?');
@@ -68,7 +39,8 @@ Result<CallRequest> build_call_request(const CallOptions& opts, std::FILE* in) {
     request.method = !opts.method.empty() ? str::to_upper(opts.method)
                      : opts.body.given    ? "POST"
                                           : "GET";
-    if (!is_token(request.method)) return unexpected("'" + opts.method + "' is not an HTTP method");
+    if (!str::is_token(request.method))
+        return unexpected("'" + opts.method + "' is not an HTTP method");
     // A fragment never reaches a server; curl drops it too.
     request.target = "/gateway/" + opts.service + opts.path.substr(0, opts.path.find('#'));
     auto args = read_request_args(opts.headers, opts.body, in);
@@ -125,24 +97,14 @@ RequestPolicy call_policy(RequestPolicy policy, const CallOptions& opts, bool vi
 }
 
 Result<std::string> via_url(std::string_view via, std::string_view target) {
-    std::string_view base = via;
-    const bool http = str::istarts_with(base, "http://");
-    if (!http && !str::istarts_with(base, "https://")) {
-        return unexpected("--via '" + std::string(via) +
-                          "' must be an http:// or https:// URL, e.g. http://127.0.0.1:8787");
+    // The format of a service's base_url, checked by the same parser: http(s), a host, a port
+    // of 1 to 65535, an optional prefix, no user info, query or control character.
+    const auto base = config::parse_base_url(via);
+    if (!base) {
+        return unexpected("--via '" + std::string(via) + "': " + base.error() +
+                          " (e.g. http://127.0.0.1:8787)");
     }
-    const std::string_view rest = base.substr(http ? 7 : 8);
-    const std::string_view authority = rest.substr(0, rest.find('/'));
-    if (authority.empty() || rest.find_first_of("?#") != std::string_view::npos ||
-        std::any_of(via.begin(), via.end(),
-                    [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7F; }) ||
-        !is_host_and_port(authority)) {
-        return unexpected("--via '" + std::string(via) +
-                          "' must be scheme://host[:port][/prefix] without a query, e.g. "
-                          "http://127.0.0.1:8787");
-    }
-    while (base.ends_with('/')) base.remove_suffix(1);
-    return std::string(base) + std::string(target);
+    return base->text + std::string(target);
 }
 
 }  // namespace llmgw::cli

@@ -41,13 +41,6 @@ struct Request {
     std::optional<std::uint64_t> content_length;
 };
 
-bool is_token(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-               std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    });
-}
-
 // Explicit Content-Length wins over the body size. Chunked has no length up front: serve reads
 // the whole body first, so its size counts (as the decision counts it), or none without -d.
 Result<std::optional<std::uint64_t>> content_length_of(const Request& request, bool body_given) {
@@ -73,7 +66,7 @@ Result<Request> build_request(const RouteOptions& opts, std::FILE* in) {
     request.method = opts.args.size() == 2 ? str::to_upper(opts.args[0])
                      : opts.body.given     ? "POST"
                                            : "GET";
-    if (!is_token(request.method)) {
+    if (!str::is_token(request.method)) {
         return unexpected("'" + opts.args[0] + "' is not an HTTP method");
     }
     auto target = request_target_from(opts.args.back());
