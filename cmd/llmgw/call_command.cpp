@@ -8,13 +8,14 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <string>
 
 #include "call_request.hpp"
 #include "routing/header_policy.hpp"
 #include "routing/router.hpp"
 #include "upstream/ca_trust.hpp"
-#include "upstream/loop_clients.hpp"
 #include "upstream/exchange.hpp"
+#include "upstream/loop_clients.hpp"
 #include "util/ids.hpp"
 
 namespace llmgw::cli {
@@ -35,8 +36,10 @@ x-goog-api-key (api_key_env, api_key_header, api_key_prefix in services.toml). T
 never printed.
 
 --timeout MS replaces the lane's deadline: until the response headers on the edge lane, the
-whole exchange on the background lane. --retries N allows N extra attempts for any method
-(0: none), overriding max_retries, retry_methods and ENABLE_RETRY.
+whole exchange on the background lane. -m SECONDS caps the whole exchange, retries and a
+stream included, as curl's -m: exit status 3 if it passes before the response headers, 4
+after. --retries N allows N extra attempts for any method (0: none), overriding max_retries,
+retry_methods and ENABLE_RETRY.
 
 --via URL sends the request to a running gateway (URL/gateway/SERVICE/PATH) instead; the key
 is added the same way, the gateway retries and limits, and call does not retry by default.
@@ -56,7 +59,7 @@ Exit status:
   3    no answer: TIMEOUT, DNS, CONNECTION, SSL or NETWORK failure; the gateway's JSON
        error is printed on stderr
   4    the answer was cut: at the size limit (also when Content-Length is over it), broken
-       or stalled mid-way, or an event stream ended before its end marker ([DONE],
+       or stalled mid-way, at -m's time, or an event stream ended before its end marker ([DONE],
        message_stop, response.completed) or reported an error
   130  interrupted (Ctrl-C; 143 for SIGTERM); the transfer is aborted
   141  stdout was closed by its reader; the transfer is aborted
@@ -70,6 +73,35 @@ Examples:
   echo '{"contents":[{"parts":[{"text":"hi"}]}]}' |
     llmgw call gemini '/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse' -d @- --text
   llmgw call openai /v1/models --via http://127.0.0.1:8787)";
+
+// -m SECONDS as curl takes it ("30", "2.5", ".5"), rewritten to whole milliseconds (at least
+// 1 unless it is 0, which means no cap). Exponents, signs and more than a day are refused.
+CLI::Validator seconds_to_milliseconds() {
+    return CLI::Validator(
+        [](std::string& value) -> std::string {
+            const std::string bad = "'" + value + "' is not a number of seconds up to 86400";
+            const std::size_t dot = value.find('.');
+            const std::string whole = value.substr(0, dot);
+            const std::string fraction = dot == std::string::npos ? "" : value.substr(dot + 1);
+            const auto digits = [](const std::string& s) {
+                return s.find_first_not_of("0123456789") == std::string::npos;
+            };
+            if ((whole.empty() && fraction.empty()) || !digits(whole) || !digits(fraction)) {
+                return bad;
+            }
+            const std::size_t first = whole.find_first_not_of('0');
+            if (first != std::string::npos && whole.size() - first > 5) return bad;
+            std::int64_t ms = whole.empty() ? 0 : std::stoll(whole) * 1000;
+            // Milliseconds from the first three decimals, rounded up: "0.0001" is 1 ms, not 0.
+            const std::string thousandths = (fraction + "000").substr(0, 3);
+            ms += std::stoll(thousandths);
+            if (fraction.find_first_not_of('0', 3) != std::string::npos) ++ms;
+            if (ms > 86400000) return bad;
+            value = std::to_string(ms);
+            return {};
+        },
+        "", "SECONDS");
+}
 
 // The request id call sends upstream: the user's valid X-Request-Id, else a new one.
 std::string request_id_for(const Headers& headers) {
@@ -186,6 +218,11 @@ void add_call_command(CLI::App& app, Command& selected) {
         ->type_name("N")
         ->transform(decimal_digits())
         ->check(CLI::Range(0, 100));
+    sub->add_option_function<std::int64_t>(
+           "-m,--max-time", [opts](const std::int64_t& v) { opts->max_time_ms = v; },
+           "Longest the whole exchange may take, in seconds (e.g. 30, 2.5; 0: no cap)")
+        ->type_name("SECONDS")
+        ->transform(seconds_to_milliseconds());
     sub->add_flag("-q,--quiet", opts->quiet, "No notices on stderr (errors are still printed)");
     sub->callback([opts, &selected] {
         selected = [opts] {

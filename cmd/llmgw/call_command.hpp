@@ -28,6 +28,7 @@ struct CallOptions {
     bool quiet = false;                      // --quiet
     std::optional<std::int64_t> timeout_ms;  // --timeout
     std::optional<int> retries;              // --retries
+    std::optional<std::int64_t> max_time_ms;  // -m, --max-time (0: no cap)
 };
 
 void add_call_command(CLI::App& app, Command& selected);

@@ -93,6 +93,14 @@ RequestPolicy call_policy(RequestPolicy policy, const CallOptions& opts, bool vi
         policy.retry.enabled = *opts.retries > 0;
         policy.retry.max_retries = *opts.retries;
     }
+    if (opts.max_time_ms && *opts.max_time_ms > 0) {
+        // A cap on the whole exchange, as curl's -m: no deadline above may pass it, and the
+        // edge lane, which has no total deadline of its own, gets this one.
+        const std::int64_t cap = *opts.max_time_ms;
+        policy.headers_timeout_ms = std::min(policy.headers_timeout_ms, cap);
+        policy.total_timeout_ms =
+            policy.total_timeout_ms > 0 ? std::min(policy.total_timeout_ms, cap) : cap;
+    }
     return policy;
 }
 

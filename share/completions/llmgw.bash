@@ -47,8 +47,8 @@ _llmgw() {
     local root_opts="-h --help --version"
     local serve_opts="-h --help --config --host -p --port --log-level --log-format --threads --drain-timeout"
     local serve_arg="--config --host -p --port --log-level --log-format --threads --drain-timeout"
-    local call_opts="-h --help -X --request -H --header -d --data --config --via -i --include --text --timeout --retries -q --quiet"
-    local call_arg="-X --request -H --header -d --data --config --via --timeout --retries"
+    local call_opts="-h --help -X --request -H --header -d --data --config --via -i --include --text --timeout -m --max-time --retries -q --quiet"
+    local call_arg="-X --request -H --header -d --data --config --via --timeout -m --max-time --retries"
     local route_opts="-h --help -H --header -d --data --config --json"
     local route_arg="-H --header -d --data --config"
     local services_opts="-h --help --config --json"
@@ -131,7 +131,7 @@ _llmgw() {
             _llmgw_add "http://127.0.0.1:8787" "$cur"
             return 0
             ;;
-        -H | --header | -p | --port | --threads | --drain-timeout | --timeout | --retries)
+        -H | --header | -p | --port | --threads | --drain-timeout | --timeout | -m | --max-time | --retries)
             return 0
             ;;
     esac

@@ -73,7 +73,7 @@ function __llmgw_positionals
             continue
         end
         switch $t
-            case -X --request -H --header -d --data --config --via --timeout --retries \
+            case -X --request -H --header -d --data --config --via --timeout -m --max-time --retries \
                 --host -p --port --log-level --log-format --threads --drain-timeout
                 set skip_next 1
             case '-*'
@@ -133,6 +133,7 @@ complete -c llmgw -n '__fish_seen_subcommand_from call' -l via -x -a 'http://127
 complete -c llmgw -n '__fish_seen_subcommand_from call' -s i -l include -d 'Print the status line and headers first'
 complete -c llmgw -n '__fish_seen_subcommand_from call' -l text -d 'Print only the generated text'
 complete -c llmgw -n '__fish_seen_subcommand_from call' -l timeout -x -d 'The lane deadline in milliseconds'
+complete -c llmgw -n '__fish_seen_subcommand_from call' -s m -l max-time -x -d 'Cap on the whole exchange in seconds'
 complete -c llmgw -n '__fish_seen_subcommand_from call' -l retries -x -d 'Extra attempts after a retryable failure'
 complete -c llmgw -n '__fish_seen_subcommand_from call' -s q -l quiet -d 'No notices on stderr'
 complete -c llmgw -n __llmgw_call_wants_service -a '(__llmgw_service_names)' -d Service

@@ -37,9 +37,7 @@ Exchange::Exchange(LoopClients& clients, UpstreamRequest request, const RequestP
       own_timer_(timer == nullptr),
       timer_(own_timer_ ? std::make_shared<LazyTimer>(clients.io) : std::move(timer)),
       started_(steady_now()) {
-    const std::int64_t head_budget =
-        policy_.total_timeout_ms > 0 ? policy_.total_timeout_ms : policy_.headers_timeout_ms;
-    headers_deadline_ = started_ + milliseconds(head_budget);
+    headers_deadline_ = started_ + milliseconds(policy_.head_budget_ms());
     if (policy_.total_timeout_ms > 0) total_deadline_ = started_ + milliseconds(policy_.total_timeout_ms);
 }
 
@@ -212,8 +210,7 @@ std::string Exchange::deadline_message(Deadline which) const {
         return "upstream exchange exceeded its total time of " +
                std::to_string(policy_.total_timeout_ms) + " ms";
     }
-    const std::int64_t budget =
-        policy_.total_timeout_ms > 0 ? policy_.total_timeout_ms : policy_.headers_timeout_ms;
+    const std::int64_t budget = policy_.head_budget_ms();
     if (const std::string name = attempt_ ? attempt_->looking_up() : std::string(); !name.empty()) {
         return "upstream host name " + name + " was not resolved within " + std::to_string(budget) +
                " ms";

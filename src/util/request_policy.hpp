@@ -27,6 +27,13 @@ struct RequestPolicy {
     RetryPolicy retry;
     bool fallback_eligible = false;          // background → edge once (SPEC §3)
     std::uint64_t max_response_bytes = 0;    // 0 = none
+
+    // How long every attempt together may wait for response headers: the headers deadline,
+    // or the total one when that comes first.
+    std::int64_t head_budget_ms() const {
+        return total_timeout_ms > 0 && total_timeout_ms < headers_timeout_ms ? total_timeout_ms
+                                                                             : headers_timeout_ms;
+    }
 };
 
 }  // namespace llmgw

@@ -56,7 +56,7 @@ complete_case "claude" llmgw call cl
 complete_case "pplx" llmgw call -H 'Accept: text/plain' pp
 complete_case "" llmgw call openai ""
 complete_case "PATCH POST PUT" llmgw call -X P
-complete_case "--config --data --header --help --include --quiet --request --retries --text --timeout --via" \
+complete_case "--config --data --header --help --include --max-time --quiet --request --retries --text --timeout --via" \
     llmgw call --
 complete_case "PATCH POST PUT" llmgw route P
 complete_case "/gateway/anthropic/" llmgw route /gateway/an

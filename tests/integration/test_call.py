@@ -174,6 +174,12 @@ class CallTest(CallBase):
             (["mock", "/v1/x", "--via", "http://127.0.0.1:1/p\r\nX: y"], "--via"),
             (["mock", "/v1/x", "--via", "http://:80"], "--via"),
             (["mock", "/v1/x", "--retries", "-1"], "retries"),
+            (["mock", "/v1/x", "-m", "1e3"], "seconds"),
+            (["mock", "/v1/x", "-m", "-1"], "seconds"),
+            (["mock", "/v1/x", "-m", "."], "seconds"),
+            (["mock", "/v1/x", "-m", "86400.001"], "seconds"),
+            (["mock", "/v1/x", "--max-time", "100000"], "seconds"),
+            (["mock", "/v1/x", "--max-time", "nan"], "seconds"),
         ]
         for args, words in cases:
             with self.subTest(args=args):
@@ -269,6 +275,41 @@ class CallTest(CallBase):
         self.gateway_error(err, "TIMEOUT")
         self.assertGreater(elapsed, 0.65)  # at the 700 ms asked, not before
         self.assertLess(elapsed, 4.5)  # the service's 5000 ms was replaced
+
+    def test_max_time_before_the_headers_is_3(self):
+        # The service waits 5000 ms for headers; -m's 0.6 s comes first.
+        started = time.monotonic()
+        status, out, err = self.call("mock", "/v1/x", "-H", "x-mock: hang", "-m", "0.6", "-q")
+        elapsed = time.monotonic() - started
+        self.assertEqual(status, 3, err)
+        self.assertEqual(out, b"")
+        self.gateway_error(err, "TIMEOUT")
+        self.assertGreater(elapsed, 0.55)
+        self.assertLess(elapsed, 4.5)
+        # A --timeout shorter than -m still ends it first.
+        status, _, err = self.call("mock", "/v1/x", "-H", "x-mock: hang", "--max-time", "30",
+                                   "--timeout", "300", "-q")
+        self.assertEqual(status, 3, err)
+        self.assertIn("300 ms", err)
+
+    def test_max_time_cuts_a_stream_after_its_head_is_4(self):
+        # 100 events 100 ms apart take 10 s; the edge lane has no total deadline of its own.
+        started = time.monotonic()
+        status, out, err = self.call("mock", "/v1/x", "-m", "1.2", "-H",
+                                     "x-mock: sse;events=100;interval_ms=100")
+        elapsed = time.monotonic() - started
+        self.assertEqual(status, 4, err)
+        self.assertIn(b"tok2", out)  # what arrived was printed
+        self.assertNotIn(b"[DONE]", out)
+        self.gateway_error(err, "TIMEOUT")
+        self.assertIn("1200 ms", err)
+        self.assertGreater(elapsed, 1.15)
+        self.assertLess(elapsed, 6)
+        # 0 is no cap, as curl's -m 0.
+        status, out, err = self.call("mock", "/v1/x", "-m", "0", "-H",
+                                     "x-mock: sse;events=3;interval_ms=50")
+        self.assertEqual(status, 0, err)
+        self.assertIn(b"[DONE]", out)
 
     # ---- exit status 4 ----
     def test_reset_mid_stream_is_4(self):
