@@ -27,6 +27,10 @@ MaybeError check_aliases(const std::vector<Service>& services) {
             const std::string lower = str::to_lower(alias);
             const auto other = std::find_if(seen.begin(), seen.end(),
                                             [&](const auto& e) { return e.first == lower; });
+            if (other != seen.end() && other->second == &s) {
+                return ConfigError{"alias '" + alias + "' of service '" + s.name + "' (" +
+                                   s.origin + ") repeats its name or another of its aliases"};
+            }
             if (other != seen.end()) {
                 return ConfigError{"alias '" + alias + "' of service '" + s.name + "' (" +
                                    s.origin + ") is already the name or an alias of service '" +

@@ -93,7 +93,7 @@ FieldError on_methods(const json& value, Service& s, Location&) {
 FieldError on_headers(const json& value, Service& s, Location&) {
     if (!value.is_object()) return "must be an object of header names to strings";
     for (const auto& [name, header] : value.items()) {
-        if (auto checked = as_header_name(name); !checked) {
+        if (auto checked = as_service_header_name(name); !checked) {
             return "has a bad header name '" + printable(name) + "': " + checked.error();
         }
         if (!header.is_string()) return "must be an object of header names to strings";
@@ -101,7 +101,11 @@ FieldError on_headers(const json& value, Service& s, Location&) {
         if (auto checked = as_header_value(text); !checked) {
             return "has a bad value for '" + printable(name) + "': " + checked.error();
         }
-        s.headers.set(name, text);
+        if (text.empty()) {
+            s.headers.remove(name);  // "" takes a built-in default away
+        } else {
+            s.headers.set(name, text);
+        }
     }
     return std::nullopt;
 }
@@ -194,6 +198,10 @@ MaybeError apply_service(const std::string& name, const json& fields, std::vecto
         return apply_fields(name, fields, *known);
     }
     if (auto checked = as_service_name(name); !checked) return service_error(name, checked.error());
+    if (const Service* owner = alias_owner(table, name)) {
+        return service_error(name, "is an alias of service '" + owner->name + "': change it as '" +
+                                       owner->name + "'");
+    }
     if (!fields.contains("host")) return field_error(name, "host", "is required for a new service");
     Service added;
     added.name = name;

@@ -42,9 +42,20 @@ Result<std::string, std::string> as_header_name(std::string_view s) {
     return std::string(s);
 }
 
+Result<std::string, std::string> as_service_header_name(std::string_view s) {
+    auto name = as_header_name(s);
+    if (name && str::is_framing_field(s)) {
+        return refuse("llmgw writes it for each request (it frames the message or the connection)");
+    }
+    return name;
+}
+
 Result<std::string, std::string> as_header_value(std::string_view s) {
-    if (s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
-        return refuse("a header value cannot contain CR, LF or NUL");
+    const auto control = [](char c) {
+        return (static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f;
+    };
+    if (std::any_of(s.begin(), s.end(), control)) {
+        return refuse("a header value cannot contain a control character (CR, LF, NUL, …)");
     }
     return std::string(s);
 }

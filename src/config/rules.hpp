@@ -19,7 +19,11 @@ Result<std::string, std::string> as_service_name(std::string_view s);  // [a-z0-
 Result<std::string, std::string> as_method(std::string_view s);        // token, upper-cased
 Result<std::string, std::string> as_env_name(std::string_view s);      // [A-Za-z_][A-Za-z0-9_]*
 Result<std::string, std::string> as_header_name(std::string_view s);   // token
-Result<std::string, std::string> as_header_value(std::string_view s);  // no CR, LF, NUL
+// A name for a service's headers or api_key_header: a token that does not frame the message
+// or the connection (Content-Length, Transfer-Encoding, Connection, …), which the upstream
+// client writes itself.
+Result<std::string, std::string> as_service_header_name(std::string_view s);
+Result<std::string, std::string> as_header_value(std::string_view s);  // no control but tab
 Result<std::string, std::string> as_log_level(std::string_view s);     // lower-cased
 Result<std::string, std::string> as_log_format(std::string_view s);    // text | json
 // A host name or address: non-empty, no spaces; an IPv6 address may come in brackets.

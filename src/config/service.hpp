@@ -4,9 +4,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/headers.hpp"
+#include "util/strings.hpp"
 
 namespace llmgw::config {
 
@@ -44,5 +46,17 @@ struct Service {
     // or "built-in + FILE" when a file changed a built-in entry.
     std::string origin;
 };
+
+// The enabled service that has `alias` among its aliases (matched without regard to case),
+// or null: a change written under an alias names a service that is not there.
+inline const Service* alias_owner(const std::vector<Service>& table, std::string_view alias) {
+    for (const Service& s : table) {
+        if (!s.enabled) continue;
+        for (const std::string& a : s.aliases) {
+            if (str::iequals(a, alias)) return &s;
+        }
+    }
+    return nullptr;
+}
 
 }  // namespace llmgw::config

@@ -30,13 +30,17 @@ TomlSetter merge_headers(const TomlReader& reader, Headers& out, const std::stri
         const std::string inner = section + ".headers";
         for (auto&& [key, node] : *table) {
             const TomlField header{key, node, inner};
-            if (auto name = as_header_name(key.str()); !name) {
+            if (auto name = as_service_header_name(key.str()); !name) {
                 return reader.error_at(key.source(), "bad header name '" + printable(key.str()) +
                                                          "' in [" + inner + "]: " + name.error());
             }
             auto value = reader.string(header, as_header_value);
             if (!value) return value.error();
-            out.set(key.str(), *value);
+            if (value->empty()) {
+                out.remove(key.str());  // "" takes a built-in default away
+            } else {
+                out.set(key.str(), *value);
+            }
         }
         return std::nullopt;
     };
@@ -56,7 +60,7 @@ std::vector<TomlKey> service_keys(const TomlReader& r, Service& s, const std::st
         {"enabled", set_bool(r, s.enabled)},
         {"description", set_string(r, s.description)},
         {"api_key_env", set_string(r, s.auth.env, as_env_name)},
-        {"api_key_header", set_string(r, s.auth.header, as_header_name)},
+        {"api_key_header", set_string(r, s.auth.header, as_service_header_name)},
         {"api_key_prefix", set_string(r, s.auth.prefix, as_header_value)},
     };
 }
@@ -76,6 +80,11 @@ MaybeError apply_service(const TomlReader& reader, const TomlField& field,
     if (known != table.end()) {
         if (!fields->empty()) add_origin(*known, origin);
         return apply_table(reader, *fields, section, service_keys(reader, *known, section));
+    }
+    if (const Service* owner = alias_owner(table, name)) {
+        return reader.error_at(field.key.source(), "'" + name + "' is an alias of service '" +
+                                                       owner->name + "': change it as [services." +
+                                                       owner->name + "]");
     }
     if (!fields->contains("base_url")) {
         return reader.error_at(field.node.source(),

@@ -204,7 +204,8 @@ bool CurlAttempt::configure() {
     curl_slist* list = nullptr;
     std::string line;
     for (const HeaderField& f : request_.headers) {
-        if (str::iequals(f.name, "expect")) continue;  // 100-continue is answered by us
+        // 100-continue is answered by us; libcurl frames the message and its connection.
+        if (str::is_framing_field(f.name)) continue;
         line.assign(f.name);
         line += f.value.empty() ? ";" : ": ";
         line += f.value;

@@ -11,21 +11,10 @@ namespace llmgw::upstream {
 namespace {
 
 // Headers that frame the message or the connection: this client writes its own (Host,
-// Content-Length) or none, whatever a service's configured headers say. The header policy
-// already drops them from what clients send.
+// Content-Length) or none. The header policy drops them from what clients send and the
+// configuration refuses them as a service's headers; a configured Host is written first.
 bool is_framing(std::string_view name) {
-    using str::iequals;
-    switch (name.size()) {  // one comparison per header rather than ten
-        case 2: return iequals(name, "te");
-        case 4: return iequals(name, "host");
-        case 6: return iequals(name, "expect");
-        case 7: return iequals(name, "upgrade") || iequals(name, "trailer");
-        case 10: return iequals(name, "connection") || iequals(name, "keep-alive");
-        case 14: return iequals(name, "content-length");
-        case 16: return iequals(name, "proxy-connection");
-        case 17: return iequals(name, "transfer-encoding");
-        default: return false;
-    }
+    return (name.size() == 4 && str::iequals(name, "host")) || str::is_framing_field(name);
 }
 
 bool sends_length(const UpstreamRequest& request) {

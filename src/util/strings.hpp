@@ -76,6 +76,29 @@ inline bool is_token_char(char c) { return kTokenChars[static_cast<unsigned char
 bool is_token(std::string_view s);
 // No CR, LF or NUL: the value cannot end its header line or the head early.
 bool is_safe_field_value(std::string_view s);
+// A field that frames a message or its connection, which an HTTP client writes itself from
+// the request (Content-Length, Transfer-Encoding, Expect) or its connection (Connection and
+// the hop-by-hop fields). Host is not one: a configured Host replaces the URL's authority.
+inline bool is_framing_field(std::string_view name) {
+    switch (name.size()) {  // one comparison per field rather than ten
+        case 2:
+            return iequals(name, "te");
+        case 6:
+            return iequals(name, "expect");
+        case 7:
+            return iequals(name, "upgrade") || iequals(name, "trailer");
+        case 10:
+            return iequals(name, "connection") || iequals(name, "keep-alive");
+        case 14:
+            return iequals(name, "content-length");
+        case 16:
+            return iequals(name, "proxy-connection");
+        case 17:
+            return iequals(name, "transfer-encoding");
+        default:
+            return false;
+    }
+}
 
 // Value of a hex digit, or -1.
 int hex_value(char c);

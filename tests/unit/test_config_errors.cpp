@@ -102,7 +102,27 @@ TEST_CASE("config: bad values of checked strings") {
         "/u.toml:2:13: bad header name 'x\\x0ay' in [services.openai.headers]: not a header name");
     CHECK(sys.error_with_file("[services.openai]\nheaders = { x = \"a\\r\\nb\" }\n") ==
           "/u.toml:2:17: bad x 'a\\x0d\\x0ab' in [services.openai.headers]: a header value cannot "
-          "contain CR, LF or NUL");
+          "contain a control character (CR, LF, NUL, …)");
+    // Before: any control but CR, LF and NUL went upstream as written.
+    CHECK(sys.error_with_file("[services.openai]\nheaders = { x = \"a\\u0001b\" }\n") ==
+          "/u.toml:2:17: bad x 'a\\x01b' in [services.openai.headers]: a header value cannot "
+          "contain a control character (CR, LF, NUL, …)");
+    CHECK(sys.error_with_file("[services.openai]\nheaders = { x = \"a\\u007fb\" }\n") ==
+          "/u.toml:2:17: bad x 'a\\x7fb' in [services.openai.headers]: a header value cannot "
+          "contain a control character (CR, LF, NUL, …)");
+    // Before: accepted, and libcurl sent them as written (two contradicting lengths).
+    for (const char* name : {"Content-Length", "transfer-encoding", "Connection", "TE", "Expect",
+                             "Upgrade", "Keep-Alive", "Trailer", "Proxy-Connection"}) {
+        CAPTURE(name);
+        CHECK(sys.error_with_file("[services.openai]\nheaders = { \"" + std::string(name) +
+                                  "\" = \"1\" }\n") ==
+              "/u.toml:2:13: bad header name '" + std::string(name) +
+                  "' in [services.openai.headers]: llmgw writes it for each request (it frames "
+                  "the message or the connection)");
+    }
+    CHECK(sys.error_with_file("[services.openai]\napi_key_header = \"Content-Length\"\n") ==
+          "/u.toml:2:18: bad api_key_header 'Content-Length' in [services.openai]: llmgw writes it "
+          "for each request (it frames the message or the connection)");
     CHECK(sys.error_with_file("[services.openai]\napi_key_env = \"1KEY\"\n") ==
           "/u.toml:2:15: bad api_key_env '1KEY' in [services.openai]: not an environment variable "
           "name");
@@ -131,9 +151,26 @@ TEST_CASE("config: alias collisions") {
         sys.error_with_file("[services.mine]\nbase_url = \"http://h\"\naliases = [\"openai\"]\n") ==
         "alias 'openai' of service 'mine' (/u.toml) is already the name or an alias of service "
         "'openai'");
+    // Before: the built-in anthropic was blamed, with no line.
     CHECK(sys.error_with_file("[services.claude]\nbase_url = \"http://h\"\n") ==
-          "alias 'claude' of service 'anthropic' (built-in) is already the name or an alias of "
-          "service 'claude'");
+          "/u.toml:1:11: 'claude' is an alias of service 'anthropic': change it as "
+          "[services.anthropic]");
+    // Before: "new service [services.claude] needs a base_url".
+    CHECK(sys.error_with_file("[services.claude]\ntimeout_ms = 5\n") ==
+          "/u.toml:1:11: 'claude' is an alias of service 'anthropic': change it as "
+          "[services.anthropic]");
+    // An alias freed by a disabled service can name a new one.
+    CHECK(sys.error_with_file("[services.anthropic]\nenabled = false\n"
+                              "[services.claude]\nbase_url = \"http://h\"\n") == "");
+    // Before: "... is already the name or an alias of service 'openai'", itself.
+    CHECK(sys.error_with_file("[services.openai]\naliases = [\"gpt\", \"gpt\"]\n") ==
+          "alias 'gpt' of service 'openai' (built-in + /u.toml) repeats its name or another of its "
+          "aliases");
+    FakeSystem proxy;
+    proxy.env["PROXY_CONFIG"] = R"({"claude":{"timeout":5}})";
+    CHECK(proxy.error() ==
+          "PROXY_CONFIG: service 'claude': is an alias of service 'anthropic': change it as "
+          "'anthropic'");
 }
 
 TEST_CASE("config: a listen host in brackets is an IPv6 address, as in a URL") {

@@ -49,6 +49,19 @@ TEST_CASE("config: headers merge key by key, names case-insensitive") {
     CHECK(h.get("anthropic-beta") == "tools");
 }
 
+TEST_CASE("config: an empty header value takes a default away; tab and Host are kept") {
+    FakeSystem sys;
+    const config::Config cfg = load_with(sys,
+                                         "[services.anthropic.headers]\n"
+                                         "anthropic-version = \"\"\n"
+                                         "x-tab = \"a\\tb\"\n"
+                                         "Host = \"llm.internal\"\n");
+    const Headers& h = cfg.find("claude")->headers;
+    CHECK_FALSE(h.contains("anthropic-version"));  // before: sent with an empty value
+    CHECK(h.get("x-tab") == "a\tb");
+    CHECK(h.get("host") == "llm.internal");  // a configured Host replaces the URL's authority
+}
+
 TEST_CASE("config: enabled = false removes a service and its aliases") {
     FakeSystem sys;
     const config::Config cfg = load_with(sys, "[services.anthropic]\nenabled = false\n");

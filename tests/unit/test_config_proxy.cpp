@@ -31,6 +31,9 @@ TEST_CASE("config: PROXY_CONFIG changes only the given fields of a known service
     CHECK(s.timeout_ms == 60000);
     CHECK(s.headers.get("x-a") == "1");
     CHECK(s.max_response_bytes == 10485760u);
+    const config::Config without =
+        load_proxy(sys, R"({"anthropic":{"defaultHeaders":{"anthropic-version":""}}})");
+    CHECK_FALSE(without.find("anthropic")->headers.contains("anthropic-version"));
     CHECK(s.base_url.text == "https://api.openai.com");
     CHECK(s.origin == "built-in + PROXY_CONFIG");
 }
@@ -111,6 +114,13 @@ TEST_CASE("config: PROXY_CONFIG errors name the service and the field") {
     CHECK(proxy_error(R"({"openai":{"defaultHeaders":{"a":1}}})") ==
           "PROXY_CONFIG: service 'openai': field 'defaultHeaders' must be an object of header "
           "names to strings");
+    CHECK(proxy_error(R"({"openai":{"defaultHeaders":{"Content-Length":"3"}}})") ==
+          "PROXY_CONFIG: service 'openai': field 'defaultHeaders' has a bad header name "
+          "'Content-Length': llmgw writes it for each request (it frames the message or the "
+          "connection)");
+    CHECK(proxy_error(R"({"openai":{"defaultHeaders":{"x":"a\u0007"}}})") ==
+          "PROXY_CONFIG: service 'openai': field 'defaultHeaders' has a bad value for 'x': a "
+          "header value cannot contain a control character (CR, LF, NUL, …)");
     CHECK(proxy_error(R"({"openai":{"host":"ftp://x"}})") ==
           "PROXY_CONFIG: service 'openai': field 'host' has a bad value 'ftp://x': scheme must be "
           "http or https");
