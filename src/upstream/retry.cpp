@@ -25,8 +25,9 @@ std::int64_t backoff_delay_ms(int retry_number) {
 std::optional<std::int64_t> parse_retry_after_ms(std::string_view value,
                                                  std::chrono::system_clock::time_point now) {
     value = str::trim(value);
-    if (auto secs = str::parse_u64(value)) {
-        if (*secs > 1000000000ULL) return std::nullopt;
+    if (!value.empty() && value.find_first_not_of("0123456789") == std::string_view::npos) {
+        const auto secs = str::parse_u64(value);  // none: more than 2^64 - 1
+        if (!secs || *secs > 1000000000ULL) return kRetryAfterFarMs;
         return static_cast<std::int64_t>(*secs) * 1000;
     }
     // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"
@@ -40,7 +41,7 @@ std::optional<std::int64_t> parse_retry_after_ms(std::string_view value,
     const std::int64_t seconds =
         static_cast<std::int64_t>(at) -
         static_cast<std::int64_t>(std::chrono::system_clock::to_time_t(now));
-    if (seconds > 1000000000LL) return std::nullopt;
+    if (seconds > 1000000000LL) return kRetryAfterFarMs;
     if (seconds < -1000000000LL) return 0;
     const auto delta = std::chrono::system_clock::from_time_t(at) - now;
     return std::max<std::int64_t>(

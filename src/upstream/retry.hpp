@@ -18,7 +18,10 @@ std::int64_t backoff_delay_ms(int retry_number, double unit);
 // The same with a thread-local random source.
 std::int64_t backoff_delay_ms(int retry_number);
 
-// Retry-After as delta-seconds or an HTTP date; nullopt when absent or unparsable.
+// Retry-After as delta-seconds or an HTTP date; nullopt when absent or unparsable. Past 10^9
+// seconds (any number of digits, or a date that far off) it is kRetryAfterFarMs: an upstream
+// that says "not for a very long time" is not retried at once as if it had said nothing.
+inline constexpr std::int64_t kRetryAfterFarMs = 1000000000LL * 1000;
 std::optional<std::int64_t> parse_retry_after_ms(std::string_view value,
                                                  std::chrono::system_clock::time_point now);
 

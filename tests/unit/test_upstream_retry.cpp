@@ -51,7 +51,13 @@ TEST_SUITE("upstream.retry") {
         CHECK_FALSE(parse_retry_after_ms("1.5", now).has_value());
         // Dates the clock cannot hold in nanoseconds (past 2262, before 1678): no overflow
         // (UBSan), and as far off as such a number of seconds.
-        CHECK_FALSE(parse_retry_after_ms("Fri, 31 Dec 9999 23:59:59 GMT", now).has_value());
+        CHECK(parse_retry_after_ms("Fri, 31 Dec 9999 23:59:59 GMT", now) == kRetryAfterFarMs);
+        // Before: nullopt, as if absent, so a 503 saying so was retried after 100 ms.
+        CHECK(parse_retry_after_ms("99999999999", now) == kRetryAfterFarMs);
+        CHECK(parse_retry_after_ms("999999999999999999999999", now) == kRetryAfterFarMs);
+        CHECK(parse_retry_after_ms("1000000000", now) == 1000000000000LL);
+        CHECK(next_delay_ms(1, kRetryAfterFarMs, 10000) == 10000);
+        CHECK_FALSE(is_retryable_status(429, kRetryAfterFarMs, 10000));
         CHECK(parse_retry_after_ms("Sat, 01 Jan 0000 00:00:00 GMT", now) == 0);
         CHECK(parse_retry_after_ms("Mon, 06 Nov 2023 08:49:37 GMT", now) == 915148800000LL);
     }
