@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 
 #include "util/strings.hpp"
 
@@ -89,12 +90,48 @@ Result<std::string, std::string> as_listen_host(std::string_view s) {
     return std::string(s);
 }
 
-Result<std::string, std::string> as_allowed_origin(std::string_view s) {
-    const auto control = [](char c) { return static_cast<unsigned char>(c) < ' '; };
-    if (str::trim(s).empty() || std::any_of(s.begin(), s.end(), control)) {
-        return refuse("must be '*' or a comma-separated list of origins");
+namespace {
+
+// One origin as a browser sends it (RFC 6454 §6.2): scheme "://" host [":" port], lower case,
+// without a path; or "null". An explanation when it is not one.
+std::optional<std::string> origin_problem(std::string_view origin) {
+    if (origin == "*") return "'*' allows every origin and must stand alone";
+    if (origin == "null") return std::nullopt;
+    const std::size_t sep = origin.find("://");
+    const auto scheme_char = [](char c) {
+        return is_alpha(c) || is_digit(c) || c == '+' || c == '-' || c == '.';
+    };
+    if (sep == std::string_view::npos || sep == 0 || !is_alpha(origin.front()) ||
+        !std::all_of(origin.begin(), origin.begin() + static_cast<std::ptrdiff_t>(sep),
+                     scheme_char)) {
+        return "'" + printable(origin) + "' is not an origin such as https://app.example.com";
     }
-    return std::string(str::trim(s));
+    const std::string_view authority = origin.substr(sep + 3);
+    const auto bad = [](char c) {
+        return static_cast<unsigned char>(c) <= ' ' || c == '\x7f' || c == '/' || c == '?' ||
+               c == '#' || c == '@' || c == '*';
+    };
+    if (authority.empty() || std::any_of(authority.begin(), authority.end(), bad)) {
+        return "'" + printable(origin) +
+               "' is not an origin: a scheme and host with an optional port, no path or "
+               "trailing '/' (browsers send https://app.example.com)";
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+Result<std::string, std::string> as_allowed_origin(std::string_view s) {
+    if (str::trim(s).empty()) return refuse("must be '*' or a comma-separated list of origins");
+    if (str::trim(s) == "*") return std::string("*");
+    // Browsers send the origin in lower case and it is compared byte for byte.
+    std::string list;
+    for (const std::string_view item : str::split(s, ',')) {
+        const std::string origin = str::to_lower(str::trim(item));
+        if (const auto problem = origin_problem(origin)) return refuse(*problem);
+        list += (list.empty() ? "" : ", ") + origin;
+    }
+    return list;
 }
 
 Result<std::string, std::string> as_path_prefix(std::string_view s) {

@@ -17,7 +17,7 @@ TEST_CASE("config: environment variables of the original") {
                {"LOG_LEVEL", "WARN"}};
     auto cfg = sys.load();
     REQUIRE(cfg);
-    CHECK(cfg->gateway.allowed_origin == "https://a.com,https://b.com");
+    CHECK(cfg->gateway.allowed_origin == "https://a.com, https://b.com");
     CHECK(cfg->gateway.default_timeout_ms == 30000);
     CHECK(cfg->gateway.background_timeout_ms == 300000);
     CHECK(cfg->gateway.max_response_size == 0u);
@@ -79,10 +79,10 @@ TEST_CASE("config: precedence flag > environment > user TOML > built-in") {
     FakeSystem sys;
     sys.builtin +=
         "[gateway]\nlog_level = \"error\"\ndefault_timeout_ms = 1\nport = 1\nallowed_origin = "
-        "\"b\"\n";
+        "\"http://b\"\n";
     sys.files["/u.toml"] =
         "[gateway]\nlog_level = \"warn\"\ndefault_timeout_ms = 2\nport = 2\nallowed_origin = "
-        "\"u\"\n"
+        "\"http://u\"\n"
         "background_timeout_ms = 2\n";
 
     SUBCASE("built-in alone") {
@@ -97,16 +97,17 @@ TEST_CASE("config: precedence flag > environment > user TOML > built-in") {
         CHECK(cfg->gateway.log_level == "warn");
         CHECK(cfg->gateway.default_timeout_ms == 2);
         CHECK(cfg->gateway.port == 2);
-        CHECK(cfg->gateway.allowed_origin == "u");
+        CHECK(cfg->gateway.allowed_origin == "http://u");
         CHECK(cfg->gateway.background_timeout_ms == 2);
     }
     SUBCASE("environment over user TOML") {
-        sys.env = {{"LOG_LEVEL", "debug"}, {"DEFAULT_TIMEOUT", "3"}, {"ALLOWED_ORIGIN", "e"}};
+        sys.env = {
+            {"LOG_LEVEL", "debug"}, {"DEFAULT_TIMEOUT", "3"}, {"ALLOWED_ORIGIN", "http://e"}};
         auto cfg = sys.load({}, "/u.toml");
         REQUIRE(cfg);
         CHECK(cfg->gateway.log_level == "debug");
         CHECK(cfg->gateway.default_timeout_ms == 3);
-        CHECK(cfg->gateway.allowed_origin == "e");
+        CHECK(cfg->gateway.allowed_origin == "http://e");
         CHECK(cfg->gateway.port == 2);
         CHECK(cfg->gateway.background_timeout_ms == 2);
     }

@@ -130,6 +130,36 @@ TEST_CASE("config: bad values of checked strings") {
           "/u.toml:2:18: bad long_prefixes 'v1/x' in [routing]: a path prefix must start with '/'");
 }
 
+TEST_CASE("config: allowed_origin is '*' or origins as browsers send them") {
+    FakeSystem sys;
+    const auto origin_error = [&](const std::string& value) {
+        return sys.error_with_file("[gateway]\nallowed_origin = \"" + value + "\"\n");
+    };
+    // Before: each was accepted and matched no Origin a browser sends, so CORS failed silently.
+    CHECK(origin_error("https://app.example.com/") ==
+          "/u.toml:2:18: bad allowed_origin 'https://app.example.com/' in [gateway]: "
+          "'https://app.example.com/' is not an origin: a scheme and host with an optional port, "
+          "no path or trailing '/' (browsers send https://app.example.com)");
+    CHECK(origin_error("*, https://x.example") ==
+          "/u.toml:2:18: bad allowed_origin '*, https://x.example' in [gateway]: '*' allows every "
+          "origin and must stand alone");
+    CHECK(origin_error("app.example.com") ==
+          "/u.toml:2:18: bad allowed_origin 'app.example.com' in [gateway]: 'app.example.com' is "
+          "not an origin such as https://app.example.com");
+    CHECK(origin_error("https://a.example,") ==
+          "/u.toml:2:18: bad allowed_origin 'https://a.example,' in [gateway]: '' is not an "
+          "origin such as https://app.example.com");
+    FakeSystem env;
+    env.env["ALLOWED_ORIGIN"] = "https://app.example.com/x";
+    CHECK(env.error().find("ALLOWED_ORIGIN='https://app.example.com/x': ") == 0);
+    // Written in any case, kept as browsers send it; "null" (a file:// page) and ports pass.
+    sys.files["/u.toml"] =
+        "[gateway]\nallowed_origin = \" HTTPS://App.Example.com:8443 ,null,http://[::1]:3000\"\n";
+    const auto cfg = sys.load({}, "/u.toml");
+    REQUIRE(cfg);
+    CHECK(cfg->gateway.allowed_origin == "https://app.example.com:8443, null, http://[::1]:3000");
+}
+
 TEST_CASE("config: service names and new services") {
     FakeSystem sys;
     CHECK(sys.error_with_file("[services.OpenAI]\ntimeout_ms = 1\n") ==
