@@ -65,16 +65,16 @@ void add_serve_command(CLI::App& app, Command& selected) {
         ->type_name("FORMAT");
     sub->add_option_function<int>(
            "--threads", [opts](const int& v) { opts->flags.threads = v; },
-           "Event-loop threads (default: the number of cores)")
+           "Event-loop threads, 0 to 256 (default 0: the number of cores)")
         ->type_name("N")
         ->transform(decimal_digits())
-        ->check(CLI::Range(1, 256));
+        ->check(CLI::Range(0, 256));
     sub->add_option_function<std::int64_t>(
            "--drain-timeout", [opts](const std::int64_t& v) { opts->flags.drain_timeout_ms = v; },
            "Milliseconds to let in-flight requests finish on shutdown (default 10000)")
         ->type_name("MS")
         ->transform(decimal_digits())
-        ->check(CLI::Range(static_cast<std::int64_t>(0), static_cast<std::int64_t>(3600000)));
+        ->check(CLI::Range(static_cast<std::int64_t>(0), static_cast<std::int64_t>(86400000)));
     sub->callback([opts, &selected] {
         selected = [opts] { return run_serve(*opts, std::cerr); };
     });

@@ -1,5 +1,7 @@
 #include "config/env_loader.hpp"
 
+#include <cstdint>
+#include <limits>
 #include <string>
 
 #include "config/rules.hpp"
@@ -40,6 +42,10 @@ MaybeError read_bytes(const EnvLookup& env, std::string_view name, std::uint64_t
     if (!value) return std::nullopt;
     const auto number = str::parse_u64(*value);
     if (!number) return bad(name, *value, "not a whole number of bytes");
+    // As in the TOML file, whose integers are signed 64-bit.
+    constexpr auto kMaxBytes = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    if (*number > kMaxBytes)
+        return bad(name, *value, "more than " + std::to_string(kMaxBytes) + " bytes");
     out = *number;
     return std::nullopt;
 }

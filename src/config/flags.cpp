@@ -28,8 +28,9 @@ MaybeError apply_flags(GatewaySettings& g, const FlagOverrides& flags) {
     if (auto e = set_text("--log-format", flags.log_format, as_log_format, g.log_format)) return e;
     if (flags.port) g.port = *flags.port;
     if (flags.threads) {
-        if (*flags.threads < 0 || *flags.threads > 1024) {
-            return bad("--threads", std::to_string(*flags.threads), "must be between 0 and 1024");
+        if (*flags.threads < 0 || *flags.threads > kMaxThreads) {
+            return bad("--threads", std::to_string(*flags.threads),
+                       "must be between 0 and " + std::to_string(kMaxThreads));
         }
         g.threads = *flags.threads;
     }

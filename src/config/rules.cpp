@@ -1,5 +1,8 @@
 #include "config/rules.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <optional>
@@ -86,6 +89,13 @@ Result<std::string, std::string> as_listen_host(std::string_view s) {
     };
     if (s.empty() || std::any_of(s.begin(), s.end(), bad)) {
         return refuse("not a host name or address");
+    }
+    // A colon belongs to IPv6 addresses only: "127.0.0.1:9000" would fail later, at listen.
+    in6_addr v6{};
+    if (s.find(':') != std::string_view::npos &&
+        ::inet_pton(AF_INET6, std::string(s).c_str(), &v6) != 1) {
+        return refuse(
+            "not a host name or address (the port is a setting of its own: port, --port)");
     }
     return std::string(s);
 }

@@ -38,5 +38,6 @@ std::string printable(std::string_view s);
 inline constexpr std::int64_t kMaxBackgroundTimeoutMs = 300000;
 // Upper bound of every other timeout: a day, far from any clock overflow.
 inline constexpr std::int64_t kMaxTimeoutMs = 86400000;
+inline constexpr int kMaxThreads = 256;  // [gateway] threads and --threads
 
 }  // namespace llmgw::config

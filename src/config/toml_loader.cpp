@@ -33,7 +33,7 @@ std::vector<TomlKey> gateway_keys(const TomlReader& r, GatewaySettings& g) {
         {"header_timeout_ms", set_integer(r, g.header_timeout_ms, 1, kMaxTimeoutMs)},
         {"send_timeout_ms", set_integer(r, g.send_timeout_ms, 1, kMaxTimeoutMs)},
         {"drain_timeout_ms", set_integer(r, g.drain_timeout_ms, 0, kMaxTimeoutMs)},
-        {"threads", set_integer(r, g.threads, 0, 1024)},
+        {"threads", set_integer(r, g.threads, 0, kMaxThreads)},
         {"max_connections", set_integer(r, g.max_connections, 1, 1 << 24)},
     };
 }
@@ -77,6 +77,8 @@ MaybeError apply_top_level(const TomlReader& r, const toml::table& root, Config&
 
 MaybeError apply_toml(Config& draft, std::string_view text, const TomlSource& source) {
     const TomlReader reader(source.file);
+    // A UTF-8 byte order mark, which some Windows editors write first: not part of the TOML.
+    if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
     if (const auto at = non_ascii_outside_strings(text)) {
         return ConfigError{source.file + ":" + std::to_string(at->line) + ":" +
                            std::to_string(at->column) +

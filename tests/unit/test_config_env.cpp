@@ -67,6 +67,9 @@ TEST_CASE("config: bad environment values name the variable and the value") {
           "BACKGROUND_TIMEOUT='99999999999999999999': not a whole number of milliseconds");
     CHECK(error_for("MAX_RESPONSE_SIZE", "6MB") ==
           "MAX_RESPONSE_SIZE='6MB': not a whole number of bytes");
+    // As max_response_size in a file (before: up to 2^64 - 1 here only).
+    CHECK(error_for("MAX_RESPONSE_SIZE", "9223372036854775808") ==
+          "MAX_RESPONSE_SIZE='9223372036854775808': more than 9223372036854775807 bytes");
     CHECK(error_for("ENABLE_RETRY", "maybe") ==
           "ENABLE_RETRY='maybe': not a boolean (use true/false, 1/0, yes/no or on/off)");
     CHECK(error_for("ENABLE_FALLBACK", "2") ==
@@ -144,7 +147,10 @@ TEST_CASE("config: bad flag values name the flag") {
           "--log-format 'xml': not a log format (use text or json)");
     flags = {};
     flags.threads = -1;
-    CHECK(sys.load(flags).error().message == "--threads '-1': must be between 0 and 1024");
+    CHECK(sys.load(flags).error().message == "--threads '-1': must be between 0 and 256");
+    // The file takes the same range as the flag (before: 0 to 1024 against 1 to 256).
+    CHECK(sys.error_with_file("[gateway]\nthreads = 257\n") ==
+          "/u.toml:2:11: 'threads' in [gateway] must be between 0 and 256");
     flags = {};
     flags.host = "";
     CHECK(sys.load(flags).error().message == "--host '': not a host name or address");

@@ -160,6 +160,16 @@ TEST_CASE("config: allowed_origin is '*' or origins as browsers send them") {
     CHECK(cfg->gateway.allowed_origin == "https://app.example.com:8443, null, http://[::1]:3000");
 }
 
+TEST_CASE("config: a file that starts with a UTF-8 byte order mark loads") {
+    FakeSystem sys;
+    // Before: ":1:1: non-ASCII character outside a string or comment".
+    CHECK(sys.error_with_file("\xEF\xBB\xBF[services.openai]\ntimeout_ms = 5\n") == "");
+    // Only at the very start: elsewhere it is still refused, at its place.
+    CHECK(sys.error_with_file("[services.openai]\n\xEF\xBB\xBFtimeout_ms = 5\n") ==
+          "/u.toml:2:1: non-ASCII character outside a string or comment (TOML keys and values "
+          "other than strings are ASCII)");
+}
+
 TEST_CASE("config: service names and new services") {
     FakeSystem sys;
     CHECK(sys.error_with_file("[services.OpenAI]\ntimeout_ms = 1\n") ==
@@ -201,6 +211,17 @@ TEST_CASE("config: alias collisions") {
     CHECK(proxy.error() ==
           "PROXY_CONFIG: service 'claude': is an alias of service 'anthropic': change it as "
           "'anthropic'");
+}
+
+TEST_CASE("config: a listen host with a port is refused where it is written") {
+    FakeSystem sys;
+    // Before: loaded, then serve exited 1 with "cannot resolve '127.0.0.1:9000'".
+    CHECK(sys.error_with_file("[gateway]\nhost = \"127.0.0.1:9000\"\n") ==
+          "/u.toml:2:8: bad host '127.0.0.1:9000' in [gateway]: not a host name or address (the "
+          "port is a setting of its own: port, --port)");
+    CHECK(llmgw::config::as_listen_host("localhost:1").has_value() == false);
+    CHECK(llmgw::config::as_listen_host("::").value() == "::");
+    CHECK(llmgw::config::as_listen_host("fe80::1").value() == "fe80::1");
 }
 
 TEST_CASE("config: a listen host in brackets is an IPv6 address, as in a URL") {
