@@ -1,5 +1,10 @@
 #include "config/base_url.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+
 #include "util/strings.hpp"
 
 namespace llmgw::config {
@@ -30,14 +35,30 @@ Result<std::string, std::string> parse_host(std::string_view host) {
             return unexpected(std::string("bad IPv6 host"));
         }
         const std::string inner = lower.substr(1, lower.size() - 2);
-        for (char c : inner) {
-            if (!is_ipv6_char(c)) return unexpected(std::string("bad IPv6 host"));
+        in6_addr address{};
+        if (!std::all_of(inner.begin(), inner.end(), is_ipv6_char) ||
+            ::inet_pton(AF_INET6, inner.c_str(), &address) != 1) {
+            return unexpected(std::string("bad IPv6 host"));
         }
         return inner;
     }
     for (char c : lower) {
         if (!is_host_char(c)) {
             return unexpected("host has an invalid character '" + std::string(1, c) + "'");
+        }
+    }
+    // DNS labels (RFC 1123 §2.1): 1 to 63 characters, not starting or ending with '-'; one
+    // final '.' (a fully qualified name) is fine.
+    std::string_view labels = lower;
+    if (labels.size() > 1 && labels.back() == '.') labels.remove_suffix(1);
+    if (labels.size() > 253)
+        return unexpected(std::string("host name is longer than 253 characters"));
+    for (const std::string_view label : str::split(labels, '.')) {
+        if (label.empty()) return unexpected(std::string("host name has an empty label ('..')"));
+        if (label.size() > 63)
+            return unexpected(std::string("host name has a label longer than 63 characters"));
+        if (label.front() == '-' || label.back() == '-') {
+            return unexpected(std::string("host name has a label that starts or ends with '-'"));
         }
     }
     return lower;

@@ -47,4 +47,24 @@ TEST_CASE("config: bad base_url values are refused with a reason") {
     CHECK(reason("https://x.com/a/../b") == "base path has an empty, '.' or '..' segment");
     CHECK(reason("https://x.com/a//b") == "base path has an empty, '.' or '..' segment");
     CHECK(reason("https://[::1") == "bad IPv6 host");
+    // Before: each was accepted and failed later, as a DNS error on every request.
+    CHECK(reason("http://.") == "host name has an empty label ('..')");
+    CHECK(reason("http://a..b") == "host name has an empty label ('..')");
+    CHECK(reason("http://.a") == "host name has an empty label ('..')");
+    CHECK(reason("http://-x-") == "host name has a label that starts or ends with '-'");
+    CHECK(reason("http://a.-b.com") == "host name has a label that starts or ends with '-'");
+    CHECK(reason("http://" + std::string(64, 'a') + ".com") ==
+          "host name has a label longer than 63 characters");
+    CHECK(reason("http://[:]") == "bad IPv6 host");
+    CHECK(reason("http://[1.2.3.4]:81") == "bad IPv6 host");  // before: became http://1.2.3.4:81
+    CHECK(reason("http://[::1::2]") == "bad IPv6 host");
+}
+
+TEST_CASE("config: host names that are fine") {
+    CHECK(reason("http://" + std::string(63, 'a') + ".com") ==
+          "ok: http://" + std::string(63, 'a') + ".com");
+    CHECK(reason("https://api.openai.com.") == "ok: https://api.openai.com.");  // fully qualified
+    CHECK(reason("http://my_host-1.local:8080") == "ok: http://my_host-1.local:8080");
+    CHECK(reason("http://[::ffff:127.0.0.1]:81") == "ok: http://[::ffff:127.0.0.1]:81");
+    CHECK(reason("http://127.0.0.1") == "ok: http://127.0.0.1");
 }
