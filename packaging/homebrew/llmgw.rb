@@ -1,8 +1,8 @@
 # Homebrew formula for llmgw, in homebrew-core style.
 #
-# Install from this file:  brew install --build-from-source ./packaging/homebrew/llmgw.rb
-# or from the git tree:    brew install --HEAD ./packaging/homebrew/llmgw.rb
-# See packaging/README.md for taps and for cutting a release.
+# Homebrew 4.6 and later install formulae only from a tap: copy this file into a local one
+# (brew tap-new --no-git local/llmgw), then brew install --build-from-source local/llmgw/llmgw,
+# or --HEAD for the tip of the git tree. See README.md and packaging/README.md.
 class Llmgw < Formula
   desc "Local gateway and command-line proxy for LLM APIs"
   homepage "https://github.com/llmgw/llmgw"
