@@ -45,10 +45,13 @@ retry_methods and ENABLE_RETRY.
 is added the same way, the gateway retries and limits, and call does not retry by default.
 Its own JSON errors are recognised, printed on stderr and mapped to the statuses below.
 
---text prints only the generated text of OpenAI chat completions, completions and Responses,
-Anthropic messages and Gemini generateContent answers, streamed or not, and a newline at the
-end. An answer of another format is printed as it is, with a warning; an HTTP error as it
-is, without one. On a terminal, control characters in it are shown as U+FFFD.
+--text prints only the generated text (a refusal too) of OpenAI chat completions, completions
+and Responses, Anthropic messages and Gemini generateContent answers, streamed or not (a
+Gemini JSON array too, as each answer arrives), and a newline at the end. An answer of
+another format is printed as it is, with a warning; an HTTP error as it is, without one. An
+error the stream reports (its first event too), a prompt Gemini blocked or an event that is
+not JSON is said on stderr, never printed. On a terminal, control characters in it are shown
+as U+FFFD.
 
 Exit status:
   0    the answer was 2xx or 3xx and complete
@@ -60,7 +63,9 @@ Exit status:
        error is printed on stderr
   4    the answer was cut: at the size limit (also when Content-Length is over it), broken
        or stalled mid-way, at -m's time, or an event stream ended before its end marker ([DONE],
-       message_stop, response.completed) or reported an error
+       message_stop, response.completed, Gemini's finishReason) or reported an error; with
+       --text also a stream without events, a Gemini JSON array without its closing ], a
+       prompt Gemini blocked, an event that is not JSON
   130  interrupted (Ctrl-C; 143 for SIGTERM); the transfer is aborted
   141  stdout was closed by its reader; the transfer is aborted
   23   stdout could not be written (a full disk, ...), said on stderr; the transfer is aborted

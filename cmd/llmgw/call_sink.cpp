@@ -170,10 +170,8 @@ void CallSink::on_end(const upstream::ExchangeOutcome& outcome) {
             status_ = exit_cut;
         } else if (http_status_ >= 400) {
             status_ = 1;
-        } else if (body_ && body_->ended_early()) {
-            err_ << "llmgw: the " << textstream::to_string(body_->format())
-                 << " stream ended before its end marker ("
-                 << textstream::end_marker(body_->format()) << ")\n";
+        } else if (const std::string cut = body_ ? body_->cut_reason() : ""; !cut.empty()) {
+            err_ << "llmgw: " << cut << '\n';
             status_ = exit_cut;
         } else if (stream_error_) {
             status_ = exit_cut;  // the answer is not whole, even with its end marker after

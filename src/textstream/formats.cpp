@@ -38,9 +38,10 @@ bool is_anthropic_type(std::string_view type) {
     return false;
 }
 
-// The choice that counts: index 0, or the first one when indexes are absent.
-const json* first_choice(const json& body) {
-    const json* choices = array_at(body, "choices");
+// The choice (or Gemini candidate) that counts: index 0, or the first one without an index.
+// Another one is never taken, so that n > 1 does not mix several answers.
+const json* first_choice(const json& body, const char* key = "choices") {
+    const json* choices = array_at(body, key);
     if (choices == nullptr) return nullptr;
     for (const json& choice : *choices) {
         const json* index = member(choice, "index");
@@ -60,12 +61,18 @@ void append_content(std::string& out, const json& content) {
     }
 }
 
+// A refusal is the model's answer too: it comes instead of the content.
+void append_message(std::string& out, const json& message) {
+    if (const json* content = member(message, "content")) append_content(out, *content);
+    out += string_at(message, "refusal");
+}
+
 std::string openai_event_text(const json& data) {
     std::string out;
     const json* choice = first_choice(data);
     if (choice == nullptr) return out;
     if (const json* delta = member(*choice, "delta")) {
-        if (const json* content = member(*delta, "content")) append_content(out, *content);
+        append_message(out, *delta);
     } else {
         out += string_at(*choice, "text");
     }
@@ -77,7 +84,7 @@ std::string openai_response_text(const json& body) {
     const json* choice = first_choice(body);
     if (choice == nullptr) return out;
     if (const json* message = member(*choice, "message")) {
-        if (const json* content = member(*message, "content")) append_content(out, *content);
+        append_message(out, *message);
     } else {
         out += string_at(*choice, "text");
     }
@@ -92,7 +99,9 @@ std::string responses_text(const json& body) {
         const json* content = array_at(item, "content");
         if (content == nullptr) continue;
         for (const json& part : *content) {
-            if (string_at(part, "type") == "output_text") out += string_at(part, "text");
+            const std::string_view type = string_at(part, "type");
+            if (type == "output_text") out += string_at(part, "text");
+            if (type == "refusal") out += string_at(part, "refusal");
         }
     }
     return out;
@@ -111,13 +120,9 @@ std::string anthropic_text(const json& body) {
 // Parts of the first candidate; thought summaries (thought: true) are not the answer.
 std::string gemini_text(const json& body) {
     std::string out;
-    if (body.is_array()) {  // streamGenerateContent without alt=sse: an array of responses
-        for (const json& element : body) out += gemini_text(element);
-        return out;
-    }
-    const json* candidates = array_at(body, "candidates");
-    if (candidates == nullptr || candidates->empty()) return out;
-    const json* content = member(candidates->front(), "content");
+    const json* candidate = first_choice(body, "candidates");
+    if (candidate == nullptr) return out;
+    const json* content = member(*candidate, "content");
     const json* parts = content != nullptr ? array_at(*content, "parts") : nullptr;
     if (parts == nullptr) return out;
     for (const json& part : *parts) {
@@ -160,6 +165,7 @@ std::string_view end_marker(Format format) {
         case Format::anthropic:
             return "message_stop";
         case Format::gemini:
+            return "finishReason";
         case Format::unknown:
             break;
     }
@@ -167,10 +173,6 @@ std::string_view end_marker(Format format) {
 }
 
 Format detect_format(const json& value) {
-    if (value.is_array()) {
-        if (!value.empty() && is_gemini_object(value.front())) return Format::gemini;
-        return Format::unknown;
-    }
     if (!value.is_object()) return Format::unknown;
     const std::string_view type = string_at(value, "type");
     if (type.starts_with("response.") || string_at(value, "object") == "response") {
@@ -189,7 +191,7 @@ std::string event_text(Format format, std::string_view event_type, const json& d
         case Format::responses: {
             std::string_view type = string_at(data, "type");
             if (type.empty()) type = event_type;
-            if (type != "response.output_text.delta") return {};
+            if (type != "response.output_text.delta" && type != "response.refusal.delta") return {};
             return std::string(string_at(data, "delta"));
         }
         case Format::anthropic: {
@@ -238,7 +240,13 @@ bool is_end_event(Format format, std::string_view event_type, std::string_view d
                    type == "response.failed";
         case Format::anthropic:
             return type == "message_stop";
-        case Format::gemini:
+        case Format::gemini: {
+            // The candidate that counts finished; a blocked prompt has none to wait for.
+            if (parsed == nullptr) return false;
+            const json* candidate = first_choice(*parsed, "candidates");
+            return (candidate != nullptr && !string_at(*candidate, "finishReason").empty()) ||
+                   blocked_prompt(*parsed).has_value();
+        }
         case Format::unknown:
             break;
     }
@@ -279,6 +287,14 @@ json parse_json(std::string_view text) {
     return json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
 }
 
+std::optional<std::string> blocked_prompt(const json& body) {
+    const json* feedback = member(body, "promptFeedback");
+    const std::string_view reason = feedback != nullptr ? string_at(*feedback, "blockReason") : "";
+    const json* candidates = array_at(body, "candidates");
+    if (reason.empty() || (candidates != nullptr && !candidates->empty())) return std::nullopt;
+    return "Gemini blocked the prompt: " + std::string(reason);
+}
+
 std::optional<std::string> event_error(std::string_view event_type, const json& data) {
     const json* error = member(data, "error");
     if (error == nullptr && string_at(data, "type") == "response.failed") {
@@ -291,8 +307,12 @@ std::optional<std::string> event_error(std::string_view event_type, const json& 
         }
         if (error->is_object()) return error->dump();
     }
-    if (event_type == "error") return data.dump();
-    return std::nullopt;
+    if (event_type != "error" && string_at(data, "type") != "error") return std::nullopt;
+    // Responses: {"type":"error","code":"server_error","message":"…"}.
+    if (const std::string_view message = string_at(data, "message"); !message.empty()) {
+        return std::string(message);
+    }
+    return data.dump();
 }
 
 }  // namespace llmgw::textstream

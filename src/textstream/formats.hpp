@@ -1,12 +1,13 @@
 // The response formats of the LLM APIs that `llmgw call --text` understands: which API a
 // JSON value came from, the generated text it carries, and how its event stream ends.
-//   openai     chat completions (choices[].delta.content, choices[0].message.content) and
-//              completions (choices[].text); streams end with "data: [DONE]"
-//   responses  OpenAI Responses API (response.output_text.delta; output[].content[]);
-//              streams end with response.completed (or .incomplete / .failed)
+//   openai     chat completions (choices[].delta.content or .refusal, choices[0].message's)
+//              and completions (choices[].text); streams end with "data: [DONE]"
+//   responses  OpenAI Responses API (response.output_text.delta and response.refusal.delta;
+//              output[].content[] output_text and refusal parts); streams end with
+//              response.completed (or .incomplete / .failed)
 //   anthropic  Messages API (content_block_delta text_delta; content[]); ends with message_stop
 //   gemini     generateContent / streamGenerateContent (candidates[0].content.parts[].text);
-//              its streams have no end marker
+//              an event stream ends with the candidate's finishReason
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -30,23 +31,29 @@ std::string_view to_string(Format format);  // "OpenAI chat/completions", …
 // How a stream of `format` ends, for messages ("data: [DONE]"); empty when it has no marker.
 std::string_view end_marker(Format format);
 
-// Which API produced this JSON value: one stream event's data or a whole response body.
+// Which API produced this JSON object: one stream event's data or a whole response body.
 Format detect_format(const nlohmann::json& value);
 
-// Generated text carried by one stream event (empty when it carries none). Only the first
-// choice or candidate counts, so n > 1 does not interleave several answers.
+// Generated text carried by one stream event (empty when it carries none). Only the choice
+// or candidate of index 0 (or the first without an index) counts, so n > 1 does not
+// interleave several answers.
 std::string event_text(Format format, std::string_view event_type, const nlohmann::json& data);
 
 // The generated text of a complete (non-streaming) response body.
 std::string response_text(Format format, const nlohmann::json& body);
 
 // True when this event ends a stream of `format`. `data` is the raw data; `parsed` its JSON
-// value when it is JSON (nullptr otherwise).
+// value when it is JSON (nullptr otherwise). A Gemini event ends it with the finishReason of
+// the candidate that counts, or with a blocked prompt.
 bool is_end_event(Format format, std::string_view event_type, std::string_view data,
                   const nlohmann::json* parsed);
 
+// "Gemini blocked the prompt: SAFETY" for a Gemini answer (or stream event) whose
+// promptFeedback has a blockReason and that has no candidate; nullopt otherwise.
+std::optional<std::string> blocked_prompt(const nlohmann::json& body);
+
 // The message of an error reported inside a stream ({"error":{"message":…}} data, Anthropic's
-// "type":"error", Responses' "response.failed"), or nullopt.
+// and Responses' "type":"error", Responses' "response.failed"), or nullopt.
 std::optional<std::string> event_error(std::string_view event_type, const nlohmann::json& data);
 
 }  // namespace llmgw::textstream

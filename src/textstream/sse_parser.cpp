@@ -7,7 +7,7 @@ constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
 }
 
 bool SseParser::feed(std::string_view bytes, std::vector<SseEvent>& events) {
-    if (overflowed_) return false;
+    bool first_overflow = true;  // no event passed the bound in this call yet
     std::size_t i = 0;
     if (after_cr_ && !bytes.empty()) {
         after_cr_ = false;
@@ -22,8 +22,9 @@ bool SseParser::feed(std::string_view bytes, std::vector<SseEvent>& events) {
     }
     while (i < bytes.size()) {
         const std::size_t end = bytes.find_first_of("\r\n", i);
-        if (end == std::string_view::npos) return append(bytes.substr(i), bytes.substr(i));
-        if (!append(bytes.substr(i, end - i), bytes.substr(i))) return false;
+        const std::size_t line_end = end == std::string_view::npos ? bytes.size() : end;
+        append(bytes.substr(i, line_end - i), bytes.substr(i), first_overflow, events);
+        if (end == std::string_view::npos) break;
         std::size_t next = end + 1;
         if (bytes[end] == '\r') {
             if (next == bytes.size()) {
@@ -35,28 +36,49 @@ bool SseParser::feed(std::string_view bytes, std::vector<SseEvent>& events) {
         end_line(bytes.substr(end, next - end), events);
         i = next;
     }
-    return true;
+    return first_overflow;
 }
 
 void SseParser::finish(std::vector<SseEvent>& events) {
-    if (overflowed_) return;
+    if (skipping_) return;  // the over-long event was delivered when it passed the bound
     if (line_start_ < event_bytes_.size()) end_line({}, events);
     dispatch(events);
 }
 
-bool SseParser::append(std::string_view part, std::string_view rest_of_chunk) {
-    if (!part.empty() && event_bytes_.size() + part.size() > max_event_) {
-        overflowed_ = true;
+void SseParser::append(std::string_view part, std::string_view rest_of_chunk, bool& first_overflow,
+                       std::vector<SseEvent>& events) {
+    if (part.empty()) return;
+    if (skipping_) {
+        line_empty_ = false;
+        return;
+    }
+    if (event_bytes_.size() + part.size() <= max_event_) {
+        event_bytes_.append(part);
+        return;
+    }
+    overflowed_ = true;
+    if (first_overflow) {
+        first_overflow = false;
         unparsed_ = std::move(event_bytes_);
         unparsed_.append(rest_of_chunk);
-        event_bytes_.clear();
-        return false;
     }
-    event_bytes_.append(part);
-    return true;
+    // Delivered now, so that it comes in order with the events before it and after it.
+    events.push_back(SseEvent{std::move(pending_.type), {}, std::move(pending_.id), true});
+    pending_ = SseEvent{};
+    has_data_ = false;
+    event_bytes_.clear();
+    line_start_ = 0;
+    first_line_ = false;
+    skipping_ = true;
+    line_empty_ = false;
 }
 
 void SseParser::end_line(std::string_view terminator, std::vector<SseEvent>& events) {
+    if (skipping_) {
+        if (line_empty_) skipping_ = false;  // the blank line that ends the over-long event
+        line_empty_ = true;
+        return;
+    }
     const std::size_t line_end = event_bytes_.size();
     event_bytes_.append(terminator);
     const std::size_t next_line = event_bytes_.size();

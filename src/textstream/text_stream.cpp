@@ -8,9 +8,22 @@ namespace {
 
 using nlohmann::json;
 
+std::string_view trim(std::string_view text) {
+    const std::size_t first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return {};
+    return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+// An over-long event's data is gone: it may have held the end marker unless its event type
+// names it (Responses and Anthropic streams name every event).
+bool end_marker_may_hide_in(Format format, const SseEvent& event) {
+    return event.type.empty() || format == Format::openai || format == Format::gemini;
+}
+
 }  // namespace
 
-TextStream::TextStream(Options options) : options_(options), parser_(options.max_event) {
+TextStream::TextStream(Options options)
+    : options_(options), parser_(options.max_event), array_(options.max_event) {
     raw_ = options_.mode == Mode::raw;
 }
 
@@ -19,7 +32,7 @@ void TextStream::feed(std::string_view chunk, std::string& out) {
     // wherever the chunks are cut: a chunk that crosses it is fed in two parts. (Decided at
     // the end of a chunk instead, an event completed a few bytes later in the same chunk
     // counted in one cut and not in another.)
-    if (!raw_ && options_.event_stream && tracking_ && format_ == Format::unknown) {
+    if (!raw_ && options_.event_stream && format_ == Format::unknown) {
         const std::size_t decide_at = options_.max_event + 1;
         if (held_.size() < decide_at && chunk.size() > decide_at - held_.size()) {
             const std::size_t first = decide_at - held_.size();
@@ -33,74 +46,166 @@ void TextStream::feed(std::string_view chunk, std::string& out) {
 
 void TextStream::feed_part(std::string_view chunk, std::string& out) {
     if (raw_) out.append(chunk);
-    if (!options_.event_stream) {
-        if (!raw_) held_.append(chunk);  // a JSON body is read whole
-        return;
-    }
-    if (!tracking_) return;
     // Text mode keeps the bytes until the format is known, in case it never is.
     if (!raw_ && format_ == Format::unknown) held_.append(chunk);
-    const bool ok = parser_.feed(chunk, events_);
-    handle_events(out);
-    if (ok) {
+    if (options_.event_stream) {
+        if (!parser_.feed(chunk, events_)) unparsed_ = parser_.take_unparsed();
+        handle_events(out);
         if (!raw_ && format_ == Format::unknown && held_.size() > options_.max_event) {
             fall_back_to_raw("no event of a known format in the first " +
                                  std::to_string(options_.max_event) + " bytes",
                              out);
         }
-        return;
+    } else if (reads_array()) {
+        if (!array_.feed(chunk, elements_)) unparsed_ = array_.take_unparsed();
+        handle_elements(out);
     }
-    tracking_ = false;
-    if (raw_) return;
-    const std::string unparsed = parser_.take_unparsed();
-    const bool known = format_ != Format::unknown;
-    fall_back_to_raw("an event is longer than " + std::to_string(options_.max_event) + " bytes",
-                     out);
-    // Once text was printed the held bytes are gone; the long event and what follows are not.
-    if (known) out += unparsed;
+}
+
+bool TextStream::reads_array() const {
+    return options_.mode == Mode::text && !options_.event_stream &&
+           array_.shape() != JsonArrayReader::Shape::other;
 }
 
 void TextStream::finish(std::string& out) {
     if (finished_) return;
     finished_ = true;
     if (options_.event_stream) {
-        if (tracking_) {
-            parser_.finish(events_);
-            handle_events(out);
+        parser_.finish(events_);
+        handle_events(out);
+        if (format_ != Format::unknown && !ended_ && unverified_) {
+            notes_.push_back({false, "cannot tell whether the stream reached its end marker (" +
+                                         std::string(end_marker(format_)) +
+                                         "): its last event is longer than " +
+                                         std::to_string(options_.max_event) + " bytes"});
+        }
+        // No answer event: nothing to print (an error said why, or the stream was empty).
+        if (!raw_ && format_ == Format::unknown) return;
+    } else if (array_.shape() == JsonArrayReader::Shape::array) {
+        if (array_.trailing_bytes() && !raw_) {
+            notes_.push_back({false, "--text: bytes after the JSON array are left out"});
         }
         if (!raw_ && format_ == Format::unknown) {
-            if (!held_.empty()) fall_back_to_raw("no event of a known format", out);
+            if (!error_reported_) fall_back_to_raw("no element of a known format", out);
             return;
         }
     } else if (!raw_) {
-        const json body = parse_json(held_);
-        format_ = body.is_discarded() ? Format::unknown : detect_format(body);
-        if (format_ == Format::unknown) {
-            if (!held_.empty()) fall_back_to_raw("the response is not of a known format", out);
-            return;
-        }
-        emit_text(response_text(format_, body), out);
+        finish_whole_body(out);
     }
-    if (!raw_ && last_char_ != '\n') out += '\n';
+    const bool text_or_no_error = text_printed_ || !error_reported_;
+    if (!raw_ && format_ != Format::unknown && last_char_ != '\n' && text_or_no_error) {
+        out += '\n';
+    }
 }
 
-bool TextStream::ended_early() const {
-    return options_.event_stream && tracking_ && format_ != Format::unknown &&
-           !end_marker(format_).empty() && !ended_;
+void TextStream::finish_whole_body(std::string& out) {
+    const json body = parse_json(held_);
+    format_ = body.is_discarded() ? Format::unknown : detect_format(body);
+    if (format_ == Format::unknown) {
+        if (!held_.empty()) fall_back_to_raw("the response is not of a known format", out);
+        return;
+    }
+    if (format_ == Format::gemini) {
+        if (auto blocked = blocked_prompt(body)) report_error(std::move(*blocked));
+    }
+    emit_text(response_text(format_, body), out);
+}
+
+std::string TextStream::cut_reason() const {
+    if (options_.event_stream) {
+        if (format_ == Format::unknown) {
+            if (options_.mode == Mode::text && !saw_event_) {
+                return "the event stream ended before its end marker: it had no events";
+            }
+            return {};
+        }
+        if (ended_ || unverified_ || end_marker(format_).empty()) return {};
+        return "the " + std::string(to_string(format_)) + " stream ended before its end marker (" +
+               std::string(end_marker(format_)) + ")";
+    }
+    if (array_.shape() != JsonArrayReader::Shape::array || array_.closed() || array_.malformed()) {
+        return {};
+    }
+    if (format_ == Format::unknown) return "the JSON array ended before its closing ]";
+    return "the " + std::string(to_string(format_)) +
+           " stream ended before its end marker (the ] that closes its JSON array)";
 }
 
 void TextStream::handle_events(std::string& out) {
-    for (const SseEvent& event : events_) handle_event(event, out);
+    for (const SseEvent& event : events_) {
+        if (event.overlong) {
+            handle_overlong_event(event, out);
+        } else {
+            handle_data(event.type, event.data, out);
+        }
+    }
     events_.clear();
+    unparsed_.clear();
 }
 
-void TextStream::handle_event(const SseEvent& event, std::string& out) {
-    const json data = parse_json(event.data);
-    const json* parsed = data.is_discarded() ? nullptr : &data;
+void TextStream::handle_elements(std::string& out) {
+    for (const JsonElement& element : elements_) {
+        if (!element.overlong) {
+            handle_data({}, element.text, out);
+        } else if (!raw_) {
+            fall_back_to_raw("an element of the JSON array is longer than " +
+                                 std::to_string(options_.max_event) + " bytes",
+                             out);
+        }
+    }
+    elements_.clear();
+    unparsed_.clear();
+    if (array_.malformed() && !malformed_reported_) {
+        malformed_reported_ = true;
+        if (format_ == Format::unknown) {
+            if (!raw_) fall_back_to_raw("the response is not a well-formed JSON array", out);
+        } else {
+            report_error("the response is not a well-formed JSON array; the rest is left out");
+        }
+    }
+}
+
+void TextStream::handle_overlong_event(const SseEvent& event, std::string& out) {
+    if (undetectable_) return;
+    if (!raw_) {
+        fall_back_to_raw("an event is longer than " + std::to_string(options_.max_event) + " bytes",
+                         out);
+    }
+    // Its data is gone, but not its type: the end marker is looked for in what follows.
+    if (format_ == Format::unknown) return;
+    saw_event_ = true;
+    if (is_end_event(format_, event.type, {}, nullptr)) ended_ = true;
+    unverified_ = !ended_ && end_marker_may_hide_in(format_, event);
+    if (event.type == "error") {
+        report_error("the stream reported an error in an event longer than " +
+                     std::to_string(options_.max_event) + " bytes");
+    }
+}
+
+void TextStream::handle_data(std::string_view type, std::string_view data, std::string& out) {
+    if (undetectable_ || trim(data).empty()) return;  // "data:" alone carries nothing
+    saw_event_ = true;
+    unverified_ = false;
+    const json value = parse_json(data);
+    const json* parsed = value.is_discarded() ? nullptr : &value;
+    const bool done = trim(data) == "[DONE]";
+    std::optional<std::string> error;
+    if (parsed != nullptr) {
+        error = event_error(type, value);
+    } else if (type == "error") {  // an error in plain words is an error too
+        error = std::string(data);
+    }
+    // Raw or text, an error the stream reports is said (the exit status tells it too).
+    if (error) report_error("the stream reported an error: " + *error);
     if (format_ == Format::unknown) {
-        if (undetectable_) return;
-        if (parsed == nullptr || (format_ = detect_format(data)) == Format::unknown) {
-            // The first event with data decides: a stream of ours starts with a known one.
+        if (error) return;  // an error tells no format: the next event decides
+        format_ = parsed != nullptr ? detect_format(value)
+                  : done            ? Format::openai
+                                    : Format::unknown;
+        // A JSON array of answers is Gemini's way only.
+        if (!options_.event_stream && format_ != Format::gemini) format_ = Format::unknown;
+        if (format_ == Format::unknown) {
+            // The first answer event decides: a stream of ours starts with a known one.
             undetectable_ = true;
             if (!raw_) fall_back_to_raw("the event stream is not of a known format", out);
             return;
@@ -108,29 +213,44 @@ void TextStream::handle_event(const SseEvent& event, std::string& out) {
         held_.clear();
         held_.shrink_to_fit();
     }
-    if (is_end_event(format_, event.type, event.data, parsed)) ended_ = true;
-    // Raw or text, an error the stream reports is said (the exit status tells it too).
-    if (parsed != nullptr) {
-        if (auto error = event_error(event.type, data)) {
-            notes_.push_back({true, "the stream reported an error: " + *error});
+    if (is_end_event(format_, type, data, parsed)) ended_ = true;
+    if (parsed == nullptr) {
+        if (!raw_ && !error && !done) {
+            report_error("--text: an event of the " + std::string(to_string(format_)) +
+                         " stream is not JSON; its text is lost");
         }
-        if (!raw_) emit_text(event_text(format_, event.type, data), out);
-    } else if (event.type == "error") {  // an error in plain words is an error too
-        notes_.push_back({true, "the stream reported an error: " + event.data});
+        return;
     }
+    if (format_ == Format::gemini) {
+        if (auto blocked = blocked_prompt(value)) report_error(std::move(*blocked));
+    }
+    if (!raw_) emit_text(event_text(format_, type, value), out);
+}
+
+void TextStream::report_error(std::string text) {
+    notes_.push_back({true, std::move(text)});
+    error_reported_ = true;
 }
 
 void TextStream::fall_back_to_raw(std::string_view why, std::string& out) {
     notes_.push_back({false, "--text: " + std::string(why) + "; printing the body as it is"});
     raw_ = true;
-    if (format_ == Format::unknown) out += held_;
+    if (format_ == Format::unknown) {
+        out += held_;  // every byte of the body so far
+    } else {
+        // The text printed, then the over-long event and what follows, on a line of their own.
+        if (text_printed_ && last_char_ != '\n') out += '\n';
+        out += unparsed_;
+    }
     held_.clear();
     held_.shrink_to_fit();
+    unparsed_.clear();
 }
 
 void TextStream::emit_text(std::string_view text, std::string& out) {
     if (text.empty()) return;
     out.append(text);
+    text_printed_ = true;
     last_char_ = text.back();
 }
 

@@ -1,12 +1,16 @@
 // What `llmgw call` writes for a response body, chunk by chunk: the bytes as they are (raw),
 // or only the generated text (text). Either way an event stream is parsed on the side, to
-// learn its format and whether it reached its end marker: a stream of a known format that
-// stops before it was cut, even when the transfer itself ended cleanly.
+// learn its format, the errors it reports and whether it reached its end marker: a stream of
+// a known format that stops before it was cut, even when the transfer itself ended cleanly.
 //
-// Text mode: an event stream yields text per event, as it arrives; any other body is read
-// whole and its JSON turned into text at the end; the text ends with a newline. A body of an
-// unknown format, or an event over the bound, falls back to the raw bytes with a
-// warning.
+// Text mode: an event stream yields text per event, as it arrives; so does a JSON array of
+// answers (Gemini's streamGenerateContent without alt=sse), per element, cut unless its
+// closing bracket came; any other body is read whole and its JSON turned into text at the
+// end. The text ends with a newline (none when there is no text and an error was reported).
+// A body of an unknown format, or an event over the bound, falls back to the raw bytes with
+// a warning; the end marker is still looked for in the events after an over-long one.
+// An error the stream reports, before its first answer event too, is an error note and is
+// never printed as text.
 #pragma once
 
 #include <cstddef>
@@ -15,12 +19,15 @@
 #include <vector>
 
 #include "textstream/formats.hpp"
+#include "textstream/json_array_reader.hpp"
 #include "textstream/sse_parser.hpp"
 
 namespace llmgw::textstream {
 
 struct Note {
-    bool error = false;  // a stream reported an error; else a warning (which --quiet hides)
+    // The answer is not whole: the stream reported an error, or its text was lost. Else a
+    // warning, which --quiet hides.
+    bool error = false;
     std::string text;
 };
 
@@ -29,8 +36,8 @@ class TextStream {
     enum class Mode { raw, text };
     struct Options {
         Mode mode = Mode::raw;
-        bool event_stream = false;  // Content-Type text/event-stream
-        std::size_t max_event = SseParser::kDefaultMaxEvent;
+        bool event_stream = false;                            // Content-Type text/event-stream
+        std::size_t max_event = SseParser::kDefaultMaxEvent;  // also bounds an array element
     };
 
     explicit TextStream(Options options);
@@ -40,31 +47,49 @@ class TextStream {
     // The body ended (cleanly or not): appends the rest (a JSON body's text, the newline).
     void finish(std::string& out);
 
-    // Warnings and stream errors since the last call, oldest first.
+    // Warnings and errors since the last call, oldest first.
     std::vector<Note> take_notes() { return std::move(notes_); }
 
     Format format() const { return format_; }
-    // After finish(): an event stream of a known format whose end marker never came.
-    bool ended_early() const;
+    // After finish(): why the body is not whole although its transfer may have ended cleanly
+    // ("the Gemini stream ended before its end marker (finishReason)"), for a message; empty
+    // when it is whole or that cannot be told. An event stream of a known format without its
+    // end marker; in text mode also an event stream without any event, and a JSON array
+    // without its closing bracket.
+    std::string cut_reason() const;
+    bool ended_early() const { return !cut_reason().empty(); }
 
   private:
     void feed_part(std::string_view chunk, std::string& out);
+    bool reads_array() const;
     void handle_events(std::string& out);
-    void handle_event(const SseEvent& event, std::string& out);
+    void handle_elements(std::string& out);
+    void handle_overlong_event(const SseEvent& event, std::string& out);
+    // One event's data, or one element of a JSON array (`type` empty).
+    void handle_data(std::string_view type, std::string_view data, std::string& out);
+    void finish_whole_body(std::string& out);
+    void report_error(std::string text);
     void fall_back_to_raw(std::string_view why, std::string& out);
     void emit_text(std::string_view text, std::string& out);
 
     Options options_;
     SseParser parser_;
+    JsonArrayReader array_;  // text mode, a body that is no event stream
     std::vector<SseEvent> events_;
+    std::vector<JsonElement> elements_;
     std::vector<Note> notes_;
     Format format_ = Format::unknown;
-    bool undetectable_ = false;  // the first event was of no known format: stop looking
-    bool tracking_ = true;       // the parser still follows the stream (no overflow)
+    bool undetectable_ = false;  // the first answer event was of no known format: stop looking
     bool raw_ = false;           // text mode gave up: bytes pass as they are
     bool ended_ = false;         // the end marker was seen
+    bool saw_event_ = false;     // an event (or array element) with data came
+    bool unverified_ = false;    // the last event was over the bound: its end marker unknown
+    bool error_reported_ = false;
+    bool malformed_reported_ = false;
+    bool text_printed_ = false;
     bool finished_ = false;
-    std::string held_;  // text mode: bytes not yet known to be text or raw
+    std::string held_;      // text mode: bytes not yet known to be text or raw
+    std::string unparsed_;  // from the over-long event (or element) on, for the fallback
     char last_char_ = '\0';
 };
 

@@ -26,6 +26,14 @@ query parameter, as `name;key=value;key=value`:
                             chunked, one event per interval (chunk=N: N-byte pieces instead);
                             a .json file as application/json with a Content-Length
   digest                    200 JSON {"sha256": hex, "body_len": n} of the request body
+  fixture_stream;name=gemini_array.json;chunk=0;interval_ms=0;keep=-1;end=chunked
+                            a fixture (.sse as text/event-stream, .json as application/json)
+                            without a Content-Length, in `chunk`-byte pieces (0: whole),
+                            `interval_ms` apart; keep=N: only its first N bytes; end=chunked:
+                            chunked with its last chunk, end=close: close-delimited, ended by
+                            a FIN, end=reset: chunked, then a reset instead of the last chunk
+  sse_long;kib=1100;done=1  an OpenAI chat stream: text "A", an event whose content is `kib`
+                            KiB of "x", text "B", then [DONE] (done=0: none, a clean end)
 
 Faults (for test_faults.py):
 
@@ -289,6 +297,55 @@ async def serve_fixture(writer, opts):
     writer.write(b"0\r\n\r\n")
 
 
+async def serve_fixture_stream(writer, opts):
+    name = opts.get("name", "")
+    if not re.fullmatch(r"[A-Za-z0-9_]+\.(sse|json)", name):
+        writer.write(response(400, [], b"bad fixture name"))
+        return True
+    with open(os.path.join(FIXTURES, name), "rb") as f:
+        data = f.read()
+    keep = int(opts.get("keep", "-1"))
+    if keep >= 0:
+        data = data[:keep]
+    size = int(opts.get("chunk", "0")) or max(1, len(data))
+    interval = int(opts.get("interval_ms", "0")) / 1000.0
+    end = opts.get("end", "chunked")
+    ctype = b"application/json" if name.endswith(".json") else b"text/event-stream"
+    framing = b"Connection: close\r\n" if end == "close" else b"Transfer-Encoding: chunked\r\n"
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: " + ctype + b"\r\n" + framing + b"\r\n")
+    frame = (lambda b: b) if end == "close" else chunk
+    for i in range(0, len(data), size):
+        writer.write(frame(data[i:i + size]))
+        await writer.drain()
+        if interval and i + size < len(data):
+            await asyncio.sleep(interval)
+    if end == "reset":
+        await asyncio.sleep(0.05)
+        reset(writer)
+        return False
+    if end == "close":
+        return False  # the end of the body is the end of the connection
+    writer.write(b"0\r\n\r\n")
+    return True
+
+
+async def serve_sse_long(writer, opts):
+    def event(content):
+        payload = json.dumps({"object": "chat.completion.chunk",
+                              "choices": [{"index": 0, "delta": {"content": content}}]})
+        return f"data: {payload}\n\n".encode()
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                 b"Transfer-Encoding: chunked\r\n\r\n")
+    pieces = [event("A"), event("x" * (int(opts.get("kib", "1100")) * 1024)), event("B")]
+    if opts.get("done", "1") == "1":
+        pieces.append(b"data: [DONE]\n\n")
+    for piece in pieces:
+        writer.write(chunk(piece))
+        await writer.drain()
+    writer.write(b"0\r\n\r\n")
+    return True
+
+
 async def answer(writer, method, target, headers, raw_headers, body):
     name, opts = parse_behaviour(target, headers)
     echo = {"method": method, "target": target, "headers": raw_headers,
@@ -343,6 +400,11 @@ async def answer(writer, method, target, headers, raw_headers, body):
             writer.write(response(200, [json_type], echo_bytes))
     elif name == "fixture":
         await serve_fixture(writer, opts)
+    elif name == "fixture_stream":
+        if not await serve_fixture_stream(writer, opts):
+            return False
+    elif name == "sse_long":
+        await serve_sse_long(writer, opts)
     elif name == "digest":
         digest = {"sha256": hashlib.sha256(body).hexdigest(), "body_len": len(body)}
         writer.write(response(200, [json_type], json.dumps(digest).encode()))

@@ -60,6 +60,13 @@ TEXT_FIXTURES = {
     "openai_responses.json": "In a quiet forest, a unicorn dreamed.\n",
     "anthropic_messages.json": "Hi! My name is Claude.\n",
     "gemini.json": "The sky is blue because of Rayleigh scattering.\n",
+    # a refusal is the model's answer; with two candidates only index 0 counts
+    "openai_refusal.sse": "I'm sorry, I can't help with that.\n",
+    "openai_refusal.json": "I'm sorry, I can't assist with that request.\n",
+    "openai_responses_refusal.sse": "I can't help with that.\n",
+    "gemini_candidates.sse": "One two\n",
+    "gemini_array.json": "Once upon a time, a unicorn slept.\n",
+    "done_only.sse": "\n",
 }
 
 
@@ -584,6 +591,102 @@ class CallTest(CallBase):
                                      'x-mock: status;code=400;body={"error":"bad"}')
         self.assertEqual(status, 1)
         self.assertEqual(out, b'{"error":"bad"}')
+
+    def text_call(self, mock, *extra):
+        return self.call("mock", "/v1/x", "--text", "-q", *extra, "-H", "x-mock: " + mock)
+
+    def test_text_error_as_the_first_event_is_an_error(self):
+        # It fell back to the raw body: the error's JSON on stdout, exit 0, nothing with -q.
+        cases = {"openai_error_first.sse": "The server had an error while processing your "
+                                           "request. Sorry about that!",
+                 "anthropic_error_first.sse": "Overloaded",
+                 "openai_responses_error_first.sse": "The server had an error while processing "
+                                                     "your request."}
+        for name, message in cases.items():
+            with self.subTest(fixture=name):
+                status, out, err = self.text_call(f"fixture;name={name}")
+                self.assertEqual(status, 4, err)
+                self.assertEqual(out, b"")
+                self.assertEqual(err, f"llmgw: the stream reported an error: {message}\n")
+
+    def test_text_gemini_stream_without_finish_reason_is_cut(self):
+        with open(os.path.join(FIXTURES, "gemini_stream.sse"), "rb") as f:
+            whole = f.read()
+        keep = whole.rindex(b"data: ")  # all but the event with finishReason, then a clean end
+        status, out, err = self.text_call(f"fixture_stream;name=gemini_stream.sse;keep={keep}")
+        self.assertEqual(status, 4, err)
+        self.assertEqual(out, b"Ciao! Come posso\n")
+        self.assertIn("the Gemini stream ended before its end marker (finishReason)", err)
+
+    def test_text_gemini_blocked_prompt_is_an_error(self):
+        for name, reason in (("gemini_blocked.json", "SAFETY"),
+                             ("gemini_blocked.sse", "PROHIBITED_CONTENT")):
+            with self.subTest(fixture=name):
+                status, out, err = self.text_call(f"fixture;name={name}")
+                self.assertEqual(status, 4, err)
+                self.assertEqual(out, b"")
+                self.assertEqual(err, f"llmgw: Gemini blocked the prompt: {reason}\n")
+
+    def test_text_event_that_is_not_json_is_an_error(self):
+        status, out, err = self.text_call("fixture;name=openai_not_json.sse")
+        self.assertEqual(status, 4, err)
+        self.assertEqual(out, b"Hel!\n")
+        self.assertIn("is not JSON", err)
+
+    def test_text_stream_without_events_is_cut(self):
+        for end in ("chunked", "close"):
+            for name, keep in (("keepalive_only.sse", -1), ("done_only.sse", 0)):
+                with self.subTest(fixture=name, end=end, keep=keep):
+                    status, out, err = self.text_call(
+                        f"fixture_stream;name={name};keep={keep};end={end}")
+                    self.assertEqual(status, 4, err)
+                    self.assertEqual(out, b"")
+                    self.assertEqual(err, "llmgw: the event stream ended before its end marker: "
+                                          "it had no events\n")
+
+    def test_text_after_an_over_long_event_the_end_marker_still_counts(self):
+        # The raw bytes from the long event on, on a line of their own after the text; a
+        # missing [DONE] after them exited 0.
+        status, out, err = self.call("mock", "/v1/x", "--text", "-H", "x-mock: sse_long;done=0")
+        self.assertEqual(status, 4, err)
+        self.assertTrue(out.startswith(b"A\ndata: {"), out[:40])
+        self.assertTrue(out.endswith(b'"B"}}]}\n\n'), out[-40:])
+        self.assertIn("an event is longer than 1048576 bytes", err)
+        self.assertIn("ended before its end marker (data: [DONE])", err)
+        status, out, err = self.call("mock", "/v1/x", "--text", "-H", "x-mock: sse_long;done=1")
+        self.assertEqual(status, 0, err)
+        self.assertTrue(out.endswith(b"data: [DONE]\n\n"))
+
+    def test_text_gemini_json_array_streams_as_it_arrives(self):
+        proc = self.spawn("mock", "/v1/x", "--text", "-H",
+                          "x-mock: fixture_stream;name=gemini_array.json;chunk=40;interval_ms=100")
+        try:
+            reads = read_until(proc, lambda d: b"Once upon a time" in d)
+            self.assertTrue(reads)
+            self.assertNotIn(b"unicorn", reads[-1][1])  # the rest is still to come
+            self.assertEqual(proc.wait(timeout=15), 0)
+        finally:
+            proc.kill()
+            proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
+
+    def test_text_gemini_json_array_cut_or_with_an_error_is_4_without_raw_json(self):
+        with open(os.path.join(FIXTURES, "gemini_array.json"), "rb") as f:
+            keep = f.read().index(b", a unicorn") + 5
+        for end in ("close", "reset"):
+            with self.subTest(end=end):
+                status, out, err = self.text_call(
+                    f"fixture_stream;name=gemini_array.json;keep={keep};end={end}")
+                self.assertEqual(status, 4, err)
+                self.assertEqual(out, b"Once upon a time\n")
+                if end == "close":  # a clean end: only the missing ] tells
+                    self.assertIn("the Gemini stream ended before its end marker", err)
+        status, out, err = self.text_call("fixture_stream;name=gemini_array_error.json")
+        self.assertEqual(status, 4, err)
+        self.assertEqual(out, b"Once upon a time\n")
+        self.assertEqual(err, "llmgw: the stream reported an error: An internal error has "
+                              "occurred.\n")
 
     # ---- auth from the environment ----
     def auth_headers(self):

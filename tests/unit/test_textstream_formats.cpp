@@ -31,6 +31,8 @@ TEST_SUITE("textstream.formats") {
         CHECK(detect_format(json::parse(R"({"data":[{"id":"gpt-4o"}]})")) == Format::unknown);
         CHECK(detect_format(json::parse(R"({"type":"error","error":{}})")) == Format::unknown);
         CHECK(detect_format(json::parse(R"([1,2])")) == Format::unknown);
+        // A JSON array of Gemini answers is read element by element (JsonArrayReader).
+        CHECK(detect_format(json::parse(R"([{"candidates":[]}])")) == Format::unknown);
         CHECK(detect_format(json::parse(R"("text")")) == Format::unknown);
     }
 
@@ -43,6 +45,48 @@ TEST_SUITE("textstream.formats") {
         const json done = json::parse(R"({"type":"response.completed"})");
         CHECK(is_end_event(Format::responses, "", "", &done));
         CHECK_FALSE(is_end_event(Format::gemini, "", "{}", nullptr));
+        const json gemini_stop =
+            json::parse(R"({"candidates":[{"content":{},"finishReason":"STOP","index":0}]})");
+        CHECK(is_end_event(Format::gemini, "", "", &gemini_stop));
+        const json other_stop =
+            json::parse(R"({"candidates":[{"content":{},"finishReason":"STOP","index":1}]})");
+        CHECK_FALSE(is_end_event(Format::gemini, "", "", &other_stop));
+        const json gemini_more = json::parse(R"({"candidates":[{"content":{},"index":0}]})");
+        CHECK_FALSE(is_end_event(Format::gemini, "", "", &gemini_more));
+        const json blocked = json::parse(R"({"promptFeedback":{"blockReason":"OTHER"}})");
+        CHECK(is_end_event(Format::gemini, "", "", &blocked));
+    }
+
+    TEST_CASE("refusals and the candidate of index 0") {
+        CHECK(event_text(Format::openai, "",
+                         json::parse(R"({"choices":[{"index":0,"delta":{"refusal":"No"}}]})")) ==
+              "No");
+        CHECK(event_text(Format::responses, "response.refusal.delta",
+                         json::parse(R"({"delta":"no"})")) == "no");
+        CHECK(llmgw::textstream::response_text(
+                  Format::openai,
+                  json::parse(
+                      R"({"choices":[{"index":0,"message":{"content":null,"refusal":"No"}}]})")) ==
+              "No");
+        CHECK(
+            event_text(
+                Format::gemini, "",
+                json::parse(
+                    R"({"candidates":[{"content":{"parts":[{"text":"B"}]},"index":1},{"content":{"parts":[{"text":"A"}]},"index":0}]})")) ==
+            "A");
+        CHECK(event_text(
+                  Format::gemini, "",
+                  json::parse(R"({"candidates":[{"content":{"parts":[{"text":"B"}]},"index":1}]})"))
+                  .empty());
+    }
+
+    TEST_CASE("a blocked prompt") {
+        using llmgw::textstream::blocked_prompt;
+        CHECK(blocked_prompt(json::parse(R"({"promptFeedback":{"blockReason":"SAFETY"}})")) ==
+              "Gemini blocked the prompt: SAFETY");
+        CHECK_FALSE(blocked_prompt(json::parse(R"({"promptFeedback":{"safetyRatings":[]}})")));
+        CHECK_FALSE(blocked_prompt(
+            json::parse(R"({"candidates":[{}],"promptFeedback":{"blockReason":"SAFETY"}})")));
     }
 
     TEST_CASE("text of events that carry none is empty") {
@@ -65,7 +109,14 @@ TEST_SUITE("textstream.formats") {
 
     TEST_CASE("errors inside a stream") {
         CHECK(event_error("", json::parse(R"({"error":{"message":"boom"}})")) == "boom");
-        CHECK(event_error("error", json::parse(R"({"type":"error","message":"m"})")).has_value());
+        CHECK(event_error("error", json::parse(R"({"type":"error","message":"m"})")) == "m");
+        // Responses' error event: its message, not the whole JSON.
+        CHECK(event_error(
+                  "error",
+                  json::parse(
+                      R"({"type":"error","code":"server_error","message":"boom","param":null})")) ==
+              "boom");
+        CHECK(event_error("", json::parse(R"({"type":"error","message":"m"})")) == "m");
         CHECK(event_error(
                   "", json::parse(
                           R"({"type":"response.failed","response":{"error":{"message":"f"}}})")) ==

@@ -118,17 +118,43 @@ TEST_SUITE("textstream.sse_parser") {
         CHECK(events.size() == 1);
     }
 
-    TEST_CASE("a line over the bound stops the parser and keeps the unparsed bytes") {
-        SseParser parser(16);
+    TEST_CASE("a line over the bound makes an over-long event; the events after it are read") {
+        SseParser parser(32);
         std::vector<SseEvent> events;
-        REQUIRE(parser.feed("data: ok\n\ndata: 0123", events));
+        REQUIRE(parser.feed("data: ok\n\nevent: long\nid: 7\ndata: 0123", events));
         CHECK(events.size() == 1);
-        CHECK_FALSE(parser.feed("456789abcdef\n\ndata: more\n\n", events));
+        CHECK_FALSE(parser.feed("456789abcdef\nevent: lost\ndata: more\n\ndata: next\n\n", events));
         CHECK(parser.overflowed());
-        CHECK(parser.take_unparsed() == "data: 0123456789abcdef\n\ndata: more\n\n");
-        CHECK_FALSE(parser.feed("data: x\n\n", events));
+        CHECK(parser.take_unparsed() ==
+              "event: long\nid: 7\ndata: 0123456789abcdef\nevent: lost\ndata: more\n\n"
+              "data: next\n\n");
+        REQUIRE(parser.feed("data: x\n\n", events));
         parser.finish(events);
-        CHECK(events.size() == 1);
+        REQUIRE(events.size() == 4);
+        // Its type and id as the lines before the bound gave them; no data.
+        CHECK(events[1].overlong);
+        CHECK(events[1].type == "long");
+        CHECK(events[1].id == "7");
+        CHECK(events[1].data.empty());
+        CHECK(events[2].data == "next");
+        CHECK_FALSE(events[2].overlong);
+        CHECK(events[3].data == "x");
+    }
+
+    TEST_CASE("an over-long event ends at its blank line, however it is cut") {
+        const std::string stream =
+            "data: a\r\n\r\ndata: 0123456789abcdef\r\ndata: more\r\n\r\ndata: b\r\n\r\n";
+        for (std::size_t at = 1; at < stream.size(); ++at) {
+            CAPTURE(at);
+            SseParser parser(16);
+            std::vector<SseEvent> events;
+            parser.feed(stream.substr(0, at), events);
+            parser.feed(stream.substr(at), events);
+            parser.finish(events);
+            REQUIRE(events.size() == 3);
+            CHECK(events[1].overlong);
+            CHECK(events[2].data == "b");
+        }
     }
 
     TEST_CASE("the unparsed bytes start at the first byte of the event that passed the bound") {
@@ -151,7 +177,8 @@ TEST_SUITE("textstream.sse_parser") {
         for (int i = 0; i < 8; ++i) stream += "data: 0123\n";  // 11 bytes a line
         CHECK_FALSE(parser.feed(stream, events));
         CHECK(parser.overflowed());
-        CHECK(events.empty());
+        REQUIRE(events.size() == 1);
+        CHECK(events[0].overlong);
         CHECK(parser.take_unparsed() == stream);
     }
 

@@ -16,6 +16,7 @@ struct Run {
     bool ended_early = false;
     int warnings = 0;
     int errors = 0;
+    std::string notes;  // every note's text, one a line
 };
 
 // Feeds `body` in pieces of `piece` bytes (0: all at once) and finishes.
@@ -24,7 +25,10 @@ Run run(std::string_view body, TextStream::Mode mode, bool event_stream, std::si
     TextStream stream({mode, event_stream, max_event});
     Run r;
     const auto count = [&r, &stream] {
-        for (const auto& note : stream.take_notes()) ++(note.error ? r.errors : r.warnings);
+        for (const auto& note : stream.take_notes()) {
+            ++(note.error ? r.errors : r.warnings);
+            r.notes += note.text + "\n";
+        }
     };
     if (piece == 0) piece = body.size() + 1;
     for (std::size_t i = 0; i < body.size(); i += piece) {
@@ -184,12 +188,12 @@ TEST_SUITE("textstream.text_stream") {
             {R"({"object":"text_completion","choices":[{"text":"done","index":0}]})",
              Format::openai, "done\n"},
             {R"({"id":"r","object":"response","output":[{"type":"reasoning","summary":[]},{"type":"message","content":[{"type":"output_text","text":"A"},{"type":"refusal","refusal":"no"},{"type":"output_text","text":"B"}]}]})",
-             Format::responses, "AB\n"},
+             Format::responses, "AnoB\n"},
             {R"({"id":"m","type":"message","role":"assistant","content":[{"type":"thinking","thinking":"hmm"},{"type":"text","text":"Yes"}]})",
              Format::anthropic, "Yes\n"},
             {R"({"candidates":[{"content":{"parts":[{"text":"plan","thought":true},{"text":"Sì"}]}}]})",
              Format::gemini, "Sì\n"},
-            {R"([{"candidates":[{"content":{"parts":[{"text":"a"}]}}]},{"candidates":[{"content":{"parts":[{"text":"b"}]}}]}])",
+            {R"( [{"candidates":[{"content":{"parts":[{"text":"a"}]}}]},{"candidates":[{"content":{"parts":[{"text":"b"}]}}]}])",
              Format::gemini, "ab\n"},
         };
         for (const Case& c : cases) {
@@ -257,8 +261,8 @@ TEST_SUITE("textstream.text_stream") {
         const Run r = run(stream, TextStream::Mode::text, true, 7, 64);
         CHECK(r.warnings == 1);
         const std::string tail = stream.substr(stream.find("data: {", 10));
-        CHECK(r.out == "A" + tail);
-        CHECK_FALSE(r.ended_early);  // no longer followed: cannot tell
+        CHECK(r.out == "A\n" + tail);  // the raw part on a line of its own
+        CHECK_FALSE(r.ended_early);
     }
 
     TEST_CASE("an over-long event falls back to raw from its first line, not its long one") {
@@ -277,7 +281,7 @@ TEST_SUITE("textstream.text_stream") {
             const Run r = run(head + long_event, TextStream::Mode::text, true, piece, 128);
             CHECK(r.format == Format::anthropic);
             CHECK(r.warnings == 1);
-            CHECK(r.out == "A" + long_event);
+            CHECK(r.out == "A\n" + long_event);
         }
     }
 
@@ -294,9 +298,9 @@ TEST_SUITE("textstream.text_stream") {
         CHECK(r.ended_early);
         r = raw_sse(without(kResponses, "response.completed"));
         CHECK(r.ended_early);
-        // Gemini streams have no end marker.
+        // A Gemini stream ends with the finishReason of its candidate.
         r = raw_sse(kGemini.substr(0, kGemini.find("\r\n\r\n") + 4));
-        CHECK_FALSE(r.ended_early);
+        CHECK(r.ended_early);
         // A stream of no known format is never judged.
         r = raw_sse("data: {\"x\":1}\n\n");
         CHECK_FALSE(r.ended_early);
@@ -334,7 +338,9 @@ TEST_SUITE("textstream.text_stream") {
                      "\n\n");
         CHECK(r.out == "Bonjour !\n");
         r = text_json("[{\"candidates\":[]}," + deep + "]");
-        CHECK(r.warnings == 1);  // not of a known format: printed as it is
+        CHECK(r.format == Format::gemini);
+        CHECK(r.errors == 1);  // an element that is no JSON: its text is lost
+        CHECK(r.out.empty());
         CHECK(llmgw::textstream::parse_json(std::string(128, '[') + std::string(128, ']'))
                   .is_array());
         CHECK(llmgw::textstream::parse_json(std::string(129, '[') + std::string(129, ']'))

@@ -1,0 +1,284 @@
+// TextStream: how a body ends. Errors before the first answer event, refusals, Gemini's end
+// and blocked prompts, events that are not JSON, streams without events, over-long events,
+// and Gemini's JSON array of answers read as it arrives.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <string_view>
+
+#include "textstream/text_stream.hpp"
+
+using llmgw::textstream::Format;
+using llmgw::textstream::TextStream;
+
+namespace {
+
+struct Run {
+    std::string out;
+    Format format = Format::unknown;
+    std::string cut;  // cut_reason()
+    int warnings = 0;
+    int errors = 0;
+    std::string notes;  // every note's text, one a line
+};
+
+// Feeds `body` in pieces of `piece` bytes (0: all at once) and finishes.
+Run run(std::string_view body, bool text, bool event_stream, std::size_t piece = 0,
+        std::size_t max_event = 1 << 20) {
+    TextStream stream(
+        {text ? TextStream::Mode::text : TextStream::Mode::raw, event_stream, max_event});
+    Run r;
+    const auto count = [&r, &stream] {
+        for (const auto& note : stream.take_notes()) {
+            ++(note.error ? r.errors : r.warnings);
+            r.notes += note.text + "\n";
+        }
+    };
+    if (piece == 0) piece = body.size() + 1;
+    for (std::size_t i = 0; i < body.size(); i += piece) {
+        stream.feed(body.substr(i, piece), r.out);
+        count();
+    }
+    stream.finish(r.out);
+    count();
+    r.format = stream.format();
+    r.cut = stream.cut_reason();
+    return r;
+}
+
+Run text_sse(std::string_view body, std::size_t piece = 0) { return run(body, true, true, piece); }
+Run text_json(std::string_view body, std::size_t piece = 0) {
+    return run(body, true, false, piece);
+}
+
+std::string gemini_part(std::string_view text, std::string_view extra = "") {
+    return R"({"candidates":[{"content":{"parts":[{"text":")" + std::string(text) +
+           R"("}],"role":"model"},"index":0)" + std::string(extra) + "}]}";
+}
+
+}  // namespace
+
+TEST_SUITE("textstream.text_stream_ends") {
+    TEST_CASE("an error as the first event is an error, not a body of no known format") {
+        const std::string_view streams[] = {
+            "data: {\"error\":{\"message\":\"The server had an error\",\"type\":\"server_error\"}}"
+            "\n\n",
+            "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+            "\"message\":\"Overloaded\"}}\n\n",
+            "event: error\ndata: {\"type\":\"error\",\"code\":\"server_error\",\"message\":"
+            "\"boom\",\"param\":null}\n\n",
+            "event: error\ndata: upstream overloaded\n\n",
+        };
+        const std::string_view messages[] = {"The server had an error", "Overloaded", "boom",
+                                             "upstream overloaded"};
+        for (std::size_t i = 0; i < 4; ++i) {
+            CAPTURE(streams[i]);
+            for (const bool text : {true, false}) {
+                const Run r = run(streams[i], text, true);
+                CHECK(r.errors == 1);
+                CHECK(r.warnings == 0);
+                CHECK(r.notes ==
+                      "the stream reported an error: " + std::string(messages[i]) + "\n");
+                CHECK(r.out == (text ? std::string() : std::string(streams[i])));
+                CHECK(r.cut.empty());  // the error said it
+            }
+        }
+    }
+
+    TEST_CASE("after a first error, the next event still decides the format") {
+        const Run r = text_sse(
+            "data: {\"error\":{\"message\":\"slow down\"}}\n\n"
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"late\"}}]}\n\n");
+        CHECK(r.format == Format::openai);
+        CHECK(r.out == "late\n");
+        CHECK(r.errors == 1);
+        CHECK_FALSE(r.cut.empty());  // and no [DONE]
+    }
+
+    TEST_CASE("refusals are the model's answer") {
+        Run r = text_sse(
+            "data: "
+            "{\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"refusal\":\"\"}}]}"
+            "\n\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"refusal\":\"I can't \"}}]}\n\n"
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"refusal\":\"help.\"}}]}\n\n"
+            "data: [DONE]\n\n");
+        CHECK(r.out == "I can't help.\n");
+        r = text_json(
+            R"({"object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":null,"refusal":"No."}}]})");
+        CHECK(r.out == "No.\n");
+        r = text_sse(
+            "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{}}\n\n"
+            "event: response.refusal.delta\ndata: {\"type\":\"response.refusal.delta\","
+            "\"delta\":\"Sorry\"}\n\n"
+            "event: response.completed\ndata: {\"type\":\"response.completed\"}\n\n");
+        CHECK(r.out == "Sorry\n");
+        r = text_json(
+            R"({"object":"response","output":[{"type":"message","content":[{"type":"refusal","refusal":"I can't."}]}]})");
+        CHECK(r.out == "I can't.\n");
+    }
+
+    TEST_CASE("a Gemini event stream ends with its candidate's finishReason") {
+        const std::string done = "data: " + gemini_part("Ciao") + "\r\n\r\ndata: " +
+                                 gemini_part(" mondo", R"(,"finishReason":"STOP")") + "\r\n\r\n";
+        Run r = text_sse(done);
+        CHECK(r.out == "Ciao mondo\n");
+        CHECK(r.cut.empty());
+        r = text_sse(done.substr(0, done.find("\r\n\r\n") + 4));
+        CHECK(r.out == "Ciao\n");
+        CHECK(r.cut == "the Gemini stream ended before its end marker (finishReason)");
+    }
+
+    TEST_CASE("a prompt Gemini blocked is an error, streamed or not") {
+        const std::string blocked = R"({"promptFeedback":{"blockReason":"SAFETY"}})";
+        for (const bool streamed : {true, false}) {
+            CAPTURE(streamed);
+            const Run r = streamed ? text_sse("data: " + blocked + "\r\n\r\n") : text_json(blocked);
+            CHECK(r.format == Format::gemini);
+            CHECK(r.errors == 1);
+            CHECK(r.notes == "Gemini blocked the prompt: SAFETY\n");
+            CHECK(r.out.empty());
+            CHECK(r.cut.empty());
+        }
+        // Feedback without a block reason is the usual kind.
+        const Run r = text_json(
+            R"({"candidates":[{"content":{"parts":[{"text":"ok"}]}}],"promptFeedback":{"safetyRatings":[]}})");
+        CHECK(r.out == "ok\n");
+        CHECK(r.errors == 0);
+    }
+
+    TEST_CASE("with several Gemini candidates only index 0 counts") {
+        const std::string stream =
+            "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"X\"}]},\"index\":1}]}\n\n"
+            "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Y\"}]},\"index\":0,"
+            "\"finishReason\":\"STOP\"}]}\n\n"
+            "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Z\"}]},\"index\":1,"
+            "\"finishReason\":\"STOP\"}]}\n\n";
+        const Run r = text_sse(stream);
+        CHECK(r.out == "Y\n");
+        CHECK(r.cut.empty());
+    }
+
+    TEST_CASE("an event that is not JSON once the format is known is an error") {
+        const Run r = text_sse(
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n"
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"b\n\n"
+            "data: [DONE]\n\n");
+        CHECK(r.out == "a\n");
+        CHECK(r.errors == 1);
+        CHECK(r.notes.find("not JSON") != std::string::npos);
+        // [DONE] in another format, and "data:" alone, are no error.
+        CHECK(text_sse("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\ndata: [DONE]\n\n"
+                       "data:\n\n")
+                  .errors == 0);
+    }
+
+    TEST_CASE("an event stream without any event is cut, and prints nothing") {
+        for (const std::string_view body :
+             {std::string_view(), std::string_view(": OPENROUTER PROCESSING\n\n: ping\n\n"),
+              std::string_view("event: ping\n\nretry: 10\n\n")}) {
+            CAPTURE(body);
+            const Run r = text_sse(body);
+            CHECK(r.out.empty());
+            CHECK(r.warnings == 0);
+            CHECK(r.cut == "the event stream ended before its end marker: it had no events");
+        }
+        // Without --text nothing is judged: the bytes are all the answer there is.
+        CHECK(run(": ping\n\n", false, true).cut.empty());
+    }
+
+    TEST_CASE("data: [DONE] alone is a whole OpenAI answer without text") {
+        const Run r = text_sse("data: [DONE]\n\n");
+        CHECK(r.format == Format::openai);
+        CHECK(r.out == "\n");
+        CHECK(r.cut.empty());
+        CHECK(r.warnings + r.errors == 0);
+    }
+
+    TEST_CASE("after an over-long event the end marker is still looked for") {
+        const std::string first = "data: {\"choices\":[{\"delta\":{\"content\":\"A\"}}]}\n\n";
+        const std::string long_event =
+            "data: {\"choices\":[{\"delta\":{\"content\":\"" + std::string(100, 'x') + "\"}}]}\n\n";
+        const std::string after = "data: {\"choices\":[{\"delta\":{\"content\":\"B\"}}]}\n\n";
+        for (const std::size_t piece : {0, 1, 7}) {
+            CAPTURE(piece);
+            Run r = run(first + long_event + after, true, true, piece, 64);
+            CHECK(r.out == "A\n" + long_event + after);
+            CHECK(r.cut ==
+                  "the OpenAI chat/completions stream ended before its end marker (data: [DONE])");
+            r = run(first + long_event + after + "data: [DONE]\n\n", true, true, piece, 64);
+            CHECK(r.cut.empty());
+            // The over-long event last: its data may have been the marker, which cannot be told.
+            r = run(first + long_event, true, true, piece, 64);
+            CHECK(r.cut.empty());
+            CHECK(r.notes.find("cannot tell whether the stream reached its end marker") !=
+                  std::string::npos);
+        }
+        // An over-long event's type still counts, and names it when it is not the end.
+        const std::string anthropic =
+            "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{}}\n\n"
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{"
+            "\"text\":\"" +
+            std::string(100, 'x') + "\"}}\n\n";
+        CHECK(run(anthropic, false, true, 0, 64).cut ==
+              "the Anthropic Messages stream ended before its end marker (message_stop)");
+        CHECK(run(anthropic + "event: message_stop\ndata: {" + std::string(100, ' ') + "}\n\n",
+                  false, true, 0, 64)
+                  .cut.empty());
+    }
+
+    TEST_CASE("a Gemini JSON array prints each element's text as its closing brace arrives") {
+        const std::string body = "[" + gemini_part("One ") + ",\r\n" + gemini_part("Two ") +
+                                 ",\r\n" + gemini_part("Three", R"(,"finishReason":"STOP")") +
+                                 "\r\n]";
+        TextStream stream({TextStream::Mode::text, false});
+        std::string out;
+        const std::size_t second = body.find("Two");
+        stream.feed(std::string_view(body).substr(0, second), out);
+        CHECK(out == "One ");
+        stream.feed(std::string_view(body).substr(second), out);
+        CHECK(out == "One Two Three");
+        stream.finish(out);
+        CHECK(out == "One Two Three\n");
+        CHECK(stream.cut_reason().empty());
+        CHECK(stream.take_notes().empty());
+        for (std::size_t piece = 1; piece < 40; ++piece) {
+            CAPTURE(piece);
+            CHECK(text_json(body, piece).out == "One Two Three\n");
+        }
+    }
+
+    TEST_CASE("a Gemini JSON array that never reached its ] is cut, and no raw JSON follows") {
+        const std::string body = "[" + gemini_part("One ") + ",\r\n" + gemini_part("Two ");
+        for (const std::size_t cut : {body.size(), body.size() - 10}) {
+            const Run r = text_json(body.substr(0, cut));
+            CHECK(r.format == Format::gemini);
+            CHECK(r.out == (cut == body.size() ? "One Two \n" : "One \n"));
+            CHECK(r.cut ==
+                  "the Gemini stream ended before its end marker (the ] that closes its JSON "
+                  "array)");
+            CHECK(r.warnings + r.errors == 0);
+        }
+    }
+
+    TEST_CASE("an error element of a Gemini JSON array is a stream error") {
+        const std::string error =
+            R"({"error":{"code":500,"message":"Internal","status":"INTERNAL"}})";
+        Run r = text_json("[" + gemini_part("One ") + ",\r\n" + error + "]");
+        CHECK(r.out == "One \n");
+        CHECK(r.errors == 1);
+        CHECK(r.notes == "the stream reported an error: Internal\n");
+        r = text_json("[" + error + "]");
+        CHECK(r.out.empty());
+        CHECK(r.errors == 1);
+        CHECK(r.warnings == 0);
+    }
+
+    TEST_CASE("a JSON array of no known format is printed as it is") {
+        for (const std::string_view body : {"[1,2]", "[{\"id\":1}]", "[]", "[\"a\" \"b\"]"}) {
+            CAPTURE(body);
+            const Run r = text_json(body);
+            CHECK(r.out == body);
+            CHECK(r.warnings == 1);
+        }
+    }
+}
