@@ -130,11 +130,20 @@ void CurlAttempt::cancel() {
     if (in_callback_ && easy_) {
         // curl_multi_remove_handle must not run inside curl's own callback: later, and the
         // attempt lives until then.
-        boost::asio::post(multi_.io(), [self = shared_from_this(), this] {
-            if (easy_) multi_.remove(easy_);
-            release();
-        });
+        boost::asio::post(multi_.io(), [self = shared_from_this(), this] { remove(); });
         return;
+    }
+    remove();
+}
+
+void CurlAttempt::remove() {
+    if (easy_ && paused_) {
+        // libcurl 7.88 keeps what a paused transfer received (an HTTP/2 stream takes up to its
+        // window, tens of MB) and, when the connection still carries other streams, does not
+        // free it on removal: the buffer leaked (curl issue 10971, fixed in 8.1). Unpaused, it
+        // is handed to on_write, which refuses it without an owner, and libcurl frees it.
+        paused_ = false;
+        (void)libcurl().easy_pause(easy_, CURLPAUSE_CONT);
     }
     if (easy_) multi_.remove(easy_);
     release();

@@ -35,6 +35,8 @@ private:
     void begin(const std::string& resolve);
     void fail_from_loop(GatewayError error);
     bool configure();
+    // Takes the transfer out of the multi handle (unpaused first) and releases it.
+    void remove();
     void release();
 
     CurlMulti& multi_;

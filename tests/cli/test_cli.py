@@ -4,8 +4,8 @@
 Usage: test_cli.py --binary build/llmgw [unittest arguments]
 
 Every run gets a clean configuration environment (XDG_CONFIG_HOME and HOME in a temporary
-directory, no LLMGW_CONFIG and none of the gateway's environment variables), so a developer's
-own config never changes the results.
+directory, no LLMGW_CONFIG, none of the gateway's environment variables and no proxy
+variables), so a developer's own config never changes the results.
 """
 
 import argparse
@@ -14,6 +14,7 @@ import os
 import pty
 import re
 import select
+import socket
 import subprocess
 import sys
 import tempfile
@@ -24,7 +25,10 @@ SERVICE_COUNT = 23
 MIB = 1 << 20
 GATEWAY_ENV = ("LLMGW_CONFIG", "ALLOWED_ORIGIN", "DEFAULT_TIMEOUT", "BACKGROUND_TIMEOUT",
                "MAX_RESPONSE_SIZE", "ENABLE_RETRY", "ENABLE_FALLBACK", "LOG_LEVEL",
-               "PROXY_CONFIG", "NO_COLOR")
+               "PROXY_CONFIG", "NO_COLOR",
+               # libcurl's: a proxy of the machine's would carry (or refuse) a call
+               "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+               "no_proxy", "NO_PROXY")
 
 
 class CliTestCase(unittest.TestCase):
@@ -147,21 +151,36 @@ class TestGeneral(CliTestCase):
                 self.assertEqual(out, "")
                 self.assertTrue(err.startswith("llmgw: "), err)
 
+    def dead_local_call_args(self):
+        """--config and --via arguments that send `llmgw call openai ...` to a port of 127.0.0.1
+        where nothing listens, through the gateway named or, were --via ignored, directly
+        (the config points openai there): a call that gets past its arguments is refused at
+        once (status 3), and nothing leaves the machine."""
+        dead = socket.socket()  # bound, never listening, held for the test: connections refused
+        dead.bind(("127.0.0.1", 0))
+        self.addCleanup(dead.close)
+        url = f"http://127.0.0.1:{dead.getsockname()[1]}"
+        config = self.write("dead.toml", f'[services.openai]\nbase_url = "{url}"\n')
+        return ("--config", config, "--via", url)
+
     def test_whole_numbers_are_read_in_decimal(self):
         # Left to itself CLI11 reads "0100000000" as octal (16,777,216: within --timeout's
         # range; 100,000,000 is not) and "0x1f90" as hex, with no error.
-        via = ("--via", "http://127.0.0.1:9")  # refused at once: nothing leaves the machine
+        via = self.dead_local_call_args()
         _, _, err = self.run_llmgw("call", "--timeout", "0100000000", *via, "openai",
                                    "/v1/models", expect=2)
         self.assertIn("100000000", err)
         for args in (["serve", "--port", "0x1f90"], ["serve", "--threads", "+2"],
-                     ["serve", "--drain-timeout", "1e3"], ["call", "--retries", "-1", "openai", "/v"]):
+                     ["serve", "--drain-timeout", "1e3"],
+                     ["call", "--retries", "-1", *via, "openai", "/v"]):
             with self.subTest(args=args):
                 _, out, err = self.run_llmgw(*args, expect=2)
                 self.assertEqual(out, "")
                 self.assertIn("is not a whole number in decimal digits", err)
-        status, _, err = self.run_llmgw("call", "--timeout", "0700", *via, "openai", "/v1/models")
-        self.assertNotEqual(status, 2, err)  # accepted: 700 ms
+        # Accepted (700 ms): the call is made, and refused by the dead local port.
+        _, _, err = self.run_llmgw("call", "--timeout", "0700", *via, "openai", "/v1/models",
+                                   expect=3)
+        self.assertIn('"CONNECTION"', err)
 
     def test_an_empty_config_name_is_an_error_not_no_flag(self):
         # "--config=" too, which CLI11 alone answers by taking the next argument as the file.

@@ -30,6 +30,18 @@ EXPECTED = [
 ]
 
 failures = []
+# CI (CI=true) has every tool scripts/bootstrap installs: a check skipped there for a missing
+# one is a failure, not a skip.
+CI = os.environ.get("CI") == "true"
+TIMEOUT = 60  # seconds, for each command run
+
+
+def skip(what):
+    """A check that cannot run here for a missing tool: SKIP, or a failure under CI=true."""
+    if CI:
+        failures.append(f"{what} (CI=true: a missing tool is a failure)")
+    else:
+        print(f"SKIP {what}")
 
 
 def check(ok, what, detail=""):
@@ -54,9 +66,10 @@ def check_loaded_libraries(binary):
     for loading and relocating them at every start."""
     readelf = shutil.which("readelf")
     if readelf is None:
-        print("SKIP loaded libraries: readelf is not installed (Debian: binutils)")
+        skip("loaded libraries: readelf is not installed (Debian: binutils)")
         return
-    dynamic = subprocess.run([readelf, "-d", binary], capture_output=True, text=True)
+    dynamic = subprocess.run([readelf, "-d", binary], capture_output=True, text=True,
+                             timeout=TIMEOUT)
     if dynamic.returncode != 0:
         print("SKIP loaded libraries: not an ELF binary")
         return
@@ -82,7 +95,7 @@ def run_checks(cmake, build, prefix):
     # CMAKE_INSTALL_MANDIR and DATADIR are share/man and share with GNUInstallDirs on every
     # platform llmgw supports; lib64-style differences only affect libraries.
     install = subprocess.run([cmake, "--install", build, "--prefix", prefix],
-                             capture_output=True, text=True, env=env)
+                             capture_output=True, text=True, env=env, timeout=TIMEOUT)
     check(install.returncode == 0, f"cmake --install {build} --prefix {prefix}",
           install.stdout + install.stderr)
     if install.returncode != 0:
@@ -94,14 +107,16 @@ def run_checks(cmake, build, prefix):
 
     check_loaded_libraries(binary)
 
-    version = subprocess.run([binary, "--version"], capture_output=True, text=True, env=env)
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True, env=env,
+                             timeout=TIMEOUT)
     check(version.returncode == 0 and re.match(r"^llmgw \d+\.\d+\.\d+", version.stdout),
           "installed llmgw --version", version.stdout + version.stderr)
-    services = subprocess.run([binary, "services"], capture_output=True, text=True, env=env)
+    services = subprocess.run([binary, "services"], capture_output=True, text=True, env=env,
+                              timeout=TIMEOUT)
     check(services.returncode == 0 and re.search(r"^openai\s", services.stdout, re.M),
           "installed llmgw services lists openai", services.stdout + services.stderr)
     as_json = subprocess.run([binary, "services", "--json"], capture_output=True, text=True,
-                             env=env)
+                             env=env, timeout=TIMEOUT)
     try:
         listed_services = json.loads(as_json.stdout)
         names = [s["name"] for s in listed_services]
@@ -120,7 +135,7 @@ def run_checks(cmake, build, prefix):
     try:
         import tomllib  # Python 3.11 and later
     except ImportError:
-        print("SKIP base URLs of services.toml: no tomllib (Python before 3.11)")
+        skip("base URLs of services.toml: no tomllib (Python before 3.11)")
     else:
         in_file = {name: entry.get("base_url")
                    for name, entry in tomllib.loads(table).get("services", {}).items()}
@@ -129,26 +144,27 @@ def run_checks(cmake, build, prefix):
 
     man = shutil.which("man")
     if man is None:
-        print("SKIP man -M: man is not installed (Debian: apt-get install man-db)")
+        skip("man -M: man is not installed (Debian: apt-get install man-db)")
     else:
         man_dir = os.path.join(prefix, "share", "man")
         for args, page in ((["llmgw"], "man1/llmgw.1"), (["5", "llmgw-config"], "man5/llmgw-config.5"),
                            (["llmgw-route"], "man1/llmgw-route.1")):
             where = subprocess.run([man, "-M", man_dir, "-w", *args], capture_output=True,
-                                   text=True, env=env)
+                                   text=True, env=env, timeout=TIMEOUT)
             found = where.stdout.strip()
             check(where.returncode == 0 and os.path.realpath(found) ==
                   os.path.realpath(os.path.join(man_dir, page)),
                   f"man -M {man_dir} -w {' '.join(args)}", f"{found!r} {where.stderr}")
         shown = subprocess.run([man, "-M", man_dir, "llmgw"], capture_output=True, text=True,
-                               env=dict(env, MANPAGER="cat", PAGER="cat", MANWIDTH="80"))
+                               env=dict(env, MANPAGER="cat", PAGER="cat", MANWIDTH="80"),
+                               timeout=TIMEOUT)
         check(shown.returncode == 0 and "llmgw - local gateway" in shown.stdout,
               f"man -M {man_dir} llmgw renders", shown.stderr)
 
     # The installed bash completion, with the installed binary first in PATH.
     bash = shutil.which("bash")
     if bash is None:
-        print("SKIP bash completion: bash is not installed")
+        skip("bash completion: bash is not installed")
         return
     script = (
         'source "$1" && complete -p llmgw >/dev/null && '
@@ -157,7 +173,8 @@ def run_checks(cmake, build, prefix):
     completion = os.path.join(prefix, "share/bash-completion/completions/llmgw")
     out = subprocess.run(
         [bash, "-c", script, "bash", completion], capture_output=True, text=True,
-        env=dict(env, PATH=os.path.join(prefix, "bin") + os.pathsep + "/usr/bin:/bin"))
+        env=dict(env, PATH=os.path.join(prefix, "bin") + os.pathsep + "/usr/bin:/bin"),
+        timeout=TIMEOUT)
     check(out.returncode == 0 and out.stdout.split() == ["openai", "openrouter"],
           "installed bash completion completes 'llmgw call op'", out.stdout + out.stderr)
 

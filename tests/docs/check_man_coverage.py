@@ -41,7 +41,7 @@ ENV = clean_env()
 
 
 def run(*args):
-    out = subprocess.run(list(args), capture_output=True, text=True, env=ENV)
+    out = subprocess.run(list(args), capture_output=True, text=True, env=ENV, timeout=60)
     if out.returncode != 0:
         fail(f"{' '.join(args)} exited {out.returncode}: {out.stderr}")
     return out.stdout

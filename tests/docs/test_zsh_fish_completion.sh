@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The zsh and fish completions know every flag of `llmgw SUB --help`; when zsh or fish is
-# installed, the files also parse, and fish completes subcommands and service names.
+# installed, the files also parse, and fish completes subcommands and service names. Under
+# CI=true (scripts/bootstrap installs both) a missing zsh or fish is a failure.
 # Usage: test_zsh_fish_completion.sh LLMGW COMPLETIONS_DIR
 set -uo pipefail
 
@@ -47,24 +48,25 @@ done
 echo "checked: every flag of every subcommand is named in _llmgw and llmgw.fish"
 
 if command -v zsh >/dev/null 2>&1; then
-    if zsh -n "$dir/_llmgw"; then
+    if timeout 60 zsh -n "$dir/_llmgw"; then
         echo "ok   zsh -n _llmgw"
     else
         fail "zsh -n _llmgw"
     fi
 else
     echo "note: zsh is not installed; _llmgw syntax not checked"
+    [[ ${CI:-} == true ]] && fail "zsh is not installed (CI=true: a missing tool is a failure)"
 fi
 
 if command -v fish >/dev/null 2>&1; then
-    if fish -n "$dir/llmgw.fish"; then
+    if timeout 60 fish -n "$dir/llmgw.fish"; then
         echo "ok   fish -n llmgw.fish"
     else
         fail "fish -n llmgw.fish"
     fi
     fish_case() {
         local expected=$1 line=$2 got
-        got=$(fish --no-config -c "source '$dir/llmgw.fish'; complete -C '$line'" 2>&1 |
+        got=$(timeout 60 fish --no-config -c "source '$dir/llmgw.fish'; complete -C '$line'" 2>&1 |
             cut -f1 | sort | tr '\n' ' ' | sed 's/ $//')
         if [[ $got == "$expected" ]]; then
             echo "ok   fish [$line] -> $got"
@@ -80,6 +82,7 @@ if command -v fish >/dev/null 2>&1; then
     fish_case "warn" "llmgw serve --log-level w"
 else
     echo "note: fish is not installed; llmgw.fish not run"
+    [[ ${CI:-} == true ]] && fail "fish is not installed (CI=true: a missing tool is a failure)"
 fi
 
 if ((failures > 0)); then

@@ -3,9 +3,11 @@
 Everything listens on 127.0.0.1 with ports chosen by the kernel; every wait is bounded.
 """
 import atexit
+import functools
 import http.client
 import json
 import os
+import random
 import re
 import resource
 import selectors
@@ -26,11 +28,214 @@ LLMGW = os.environ.get("LLMGW_BIN", "llmgw")
 # LLMGW_LIBCURL_DLOPEN off): the tests of opening it are skipped there.
 LIBCURL_LINKED = os.environ.get("LLMGW_LIBCURL_LINKED") == "1"
 
-# Proxy settings of the machine running the tests, or LLMGW_UPSTREAM_CLIENT, would send every
-# plain http:// upstream request through libcurl: cleared where the native client is expected.
-NATIVE_CLIENT_ENV = {name: "" for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
-                                           "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY",
-                                           "LLMGW_UPSTREAM_CLIENT")}
+# The proxy variables libcurl reads. Every gateway the harness starts runs without the ones of
+# the machine running the tests (a proxy there would carry, or refuse, the requests to the
+# mocks); a test that wants a proxy names it in the gateway's `env`.
+PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
+                   "ALL_PROXY", "no_proxy", "NO_PROXY")
+
+# Proxy settings, or LLMGW_UPSTREAM_CLIENT, would send every plain http:// upstream request
+# through libcurl: cleared where the native client is expected.
+NATIVE_CLIENT_ENV = {name: "" for name in (*PROXY_VARIABLES, "LLMGW_UPSTREAM_CLIENT")}
+
+# CI (CI=true, .ci/run) runs as root on a machine scripts/bootstrap provisioned: there a test
+# that cannot run for a missing tool or privilege fails with the reason it would have been
+# skipped for, instead of passing silently.
+CI = os.environ.get("CI") == "true"
+
+
+def skip_or_fail(test, reason):
+    """Skips `test` (a TestCase) for a missing tool or privilege; fails it under CI=true."""
+    if CI:
+        test.fail("CI=true, so this is a failure, not a skip: " + reason)
+    test.skipTest(reason)
+
+
+def needs(condition, reason):
+    """unittest.skipUnless(condition, reason) for a missing tool or privilege, on a test method
+    or a class; under CI=true the test (or the class's setUpClass) fails instead."""
+    if condition:
+        return lambda obj: obj
+    if not CI:
+        return unittest.skip(reason)
+    message = "CI=true, so this is a failure, not a skip: " + reason
+
+    def fail_instead(obj):
+        if isinstance(obj, type):
+            def set_up_class(cls):
+                raise AssertionError(message)
+            obj.setUpClass = classmethod(set_up_class)
+            return obj
+
+        @functools.wraps(obj)
+        def failing(*_args, **_kwargs):
+            raise AssertionError(message)
+        return failing
+    return fail_instead
+
+
+# What a sanitizer (ASan, UBSan, LSan, TSan) writes to stderr when it reports: none may appear
+# in a gateway's log.
+SANITIZER_MARKERS = ("Sanitizer", "runtime error:", "LeakSanitizer", "ThreadSanitizer")
+
+
+def exit_problems(status, log, expect_status=0):
+    """What is wrong with how a process ended: its exit status is not `expect_status`, or its
+    stderr (`log`) holds a sanitizer report. [] when nothing is."""
+    problems = []
+    if status != expect_status:
+        problems.append(f"exit status {status}, expected {expect_status}")
+    found = [m for m in SANITIZER_MARKERS if m in log]
+    if found:
+        problems.append("a sanitizer report in its stderr (%s)" % ", ".join(found))
+    return problems
+
+
+def describe_exit(what, problems, log):
+    """The message of the failure exit_problems() found: the problems, then the part of the log
+    that shows them (from the first sanitizer report, or the tail)."""
+    at = min([i for i in (log.find(m) for m in SANITIZER_MARKERS) if i >= 0], default=-1)
+    shown = log[max(0, at - 2000):at + 12000] if at >= 0 else log[-4000:]
+    return f"{what}: {'; '.join(problems)}\n---- its log ----\n{shown}"
+
+
+# ---- a private resolver: DNS failures without a query leaving loopback ----
+
+class _NxdomainServer:
+    """A DNS server on UDP port 53 of a loopback address of its own (127.a.b.c; the whole of
+    127/8 is loopback on Linux) that answers every query NXDOMAIN, in a thread of this test
+    process. Needs root (port 53)."""
+
+    def __init__(self):
+        rng = random.Random()
+        self.sock = None
+        for _ in range(20):
+            address = "127.%d.%d.%d" % (rng.randint(1, 254), rng.randint(1, 254), rng.randint(2, 254))
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                sock.bind((address, 53))
+            except OSError:
+                sock.close()
+                continue
+            self.sock, self.address = sock, address
+            break
+        if self.sock is None:
+            raise OSError("could not bind UDP port 53 on a loopback address")
+        self.names = []  # every name asked, in order
+        self.lock = threading.Lock()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                query, peer = self.sock.recvfrom(4096)
+            except OSError:
+                return
+            answer = self.nxdomain(query)
+            if answer is None:
+                continue
+            try:
+                self.sock.sendto(answer, peer)
+            except OSError:
+                pass
+
+    def nxdomain(self, query):
+        """The NXDOMAIN answer to `query` (its id, flags with QR, RA and RCODE 3, its question
+        and nothing else), or None for what is not one standard query."""
+        if len(query) < 12 or query[2] & 0x80 or int.from_bytes(query[4:6], "big") != 1:
+            return None
+        pos, labels = 12, []
+        while pos < len(query) and query[pos] != 0:
+            n = query[pos]
+            if n & 0xC0:
+                return None
+            labels.append(query[pos + 1:pos + 1 + n].decode("ascii", "replace"))
+            pos += 1 + n
+        end = pos + 5  # the root label, QTYPE and QCLASS
+        if end > len(query):
+            return None
+        with self.lock:
+            self.names.append(".".join(labels))
+        flags = bytes([0x80 | (query[2] & 0x79), 0x80 | 3])  # QR, opcode and RD kept; RA; NXDOMAIN
+        return query[:2] + flags + b"\x00\x01\x00\x00\x00\x00\x00\x00" + query[12:end]
+
+
+_private_dns = {}  # "server": _NxdomainServer, "dir": files; or "error": why there is none
+
+
+def _private_dns_setup():
+    if _private_dns:
+        return _private_dns
+    if os.geteuid() != 0 or not all(shutil.which(t) for t in ("unshare", "mount", "sh")):
+        _private_dns["error"] = ("needs root, unshare(1) and mount(8) for a private resolver "
+                                 "(a mount namespace whose /etc/resolv.conf names a server on "
+                                 "loopback)")
+        return _private_dns
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True, timeout=30)
+    if probe.returncode != 0:
+        _private_dns["error"] = "this system does not let unshare(1) make a mount namespace"
+        return _private_dns
+    try:
+        server = _NxdomainServer()
+    except OSError as e:
+        _private_dns["error"] = f"no private resolver: {e}"
+        return _private_dns
+    directory = tempfile.mkdtemp(prefix="llmgw-dns-")
+    atexit.register(shutil.rmtree, directory, True)
+    with open(os.path.join(directory, "resolv.conf"), "w") as f:
+        f.write(f"nameserver {server.address}\noptions timeout:2 attempts:2\n")
+    with open(os.path.join(directory, "nsswitch.conf"), "w") as f:
+        f.write("hosts: files dns\n")  # no nss-resolve, mdns or myhostname of the machine's
+    _private_dns.update(server=server, dir=directory)
+    return _private_dns
+
+
+def private_dns_available():
+    """Whether private_dns_argv() can be used here (root, unshare(1), port 53 on loopback)."""
+    return "server" in _private_dns_setup()
+
+
+def require_private_dns(test, gw=None):
+    """Skips `test` (fails it under CI=true) where there is no private resolver; fails it when
+    the gateway `gw` it is about to ask for a name runs without it."""
+    if not private_dns_available():
+        skip_or_fail(test, _private_dns["error"])
+    if gw is not None and not gw.private_dns:
+        test.fail("the gateway runs without the private resolver: its lookups would leave loopback")
+
+
+def private_dns_argv(argv):
+    """`argv` run in a mount namespace of its own where /etc/resolv.conf names only the
+    harness's NXDOMAIN server (127.a.b.c:53, in this process) and the name service is
+    /etc/hosts then DNS (no nscd, no systemd-resolved): a name not in /etc/hosts is NXDOMAIN
+    at once, and no query leaves loopback. The process keeps its pid (unshare and sh exec it)
+    and the network of the tests. Call require_private_dns() first."""
+    setup = _private_dns_setup()
+    if "server" not in setup:
+        raise RuntimeError(setup["error"])
+    script = ('mount --bind "$1/resolv.conf" /etc/resolv.conf && '
+              'mount --bind "$1/nsswitch.conf" /etc/nsswitch.conf && '
+              '{ [ ! -d /run/nscd ] || mount -t tmpfs none /run/nscd; } && shift && exec "$@"')
+    return ["unshare", "-m", "--propagation", "private", "--", "sh", "-c", script, "sh",
+            setup["dir"], *argv]
+
+
+def private_dns_queries():
+    """The names the private resolver was asked so far, in order."""
+    server = _private_dns_setup().get("server")
+    if server is None:
+        return []
+    with server.lock:
+        return list(server.names)
+
+
+# The service whose host name only the private resolver is asked (and answers NXDOMAIN): in a
+# gateway's table only when it runs with private_dns (RFC 6761 §6.4: .invalid).
+NOWHERE_TOML = """
+[services.nowhere]
+base_url = "http://llmgw-test.invalid"
+max_retries = 0
+"""
 
 
 def make_self_signed(directory, ip="127.0.0.1", name=None):
@@ -81,18 +286,32 @@ class Mock:
 
     def __init__(self, *args, argv=None):
         argv = argv or [sys.executable, os.path.join(HERE, "mock_upstream.py"), *args]
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     text=True)
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         _CHILDREN.append(self.proc)
-        with selectors.DefaultSelector() as sel:
-            sel.register(self.proc.stdout, selectors.EVENT_READ)
-            line = self.proc.stdout.readline() if sel.select(15) else "(nothing in 15 s)"
+        line = self._first_line(15)
         if not line.startswith("PORT "):
             self.stop()
             raise RuntimeError("mock upstream did not start: %r" % line)
         self.port = int(line.split()[1])
         self.tls = "--tls" in args
         self.host = args[args.index("--host") + 1] if "--host" in args else "127.0.0.1"
+
+    def _first_line(self, timeout):
+        """The first line the mock prints, read as it arrives within `timeout` seconds (a
+        readline() could wait forever on a line begun and never ended)."""
+        deadline = time.monotonic() + timeout
+        fd, got = self.proc.stdout.fileno(), b""
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while b"\n" not in got:
+                left = deadline - time.monotonic()
+                if left <= 0 or not sel.select(left):
+                    return "(no whole line in %s s: %r)" % (timeout, got)
+                piece = os.read(fd, 4096)
+                if not piece:
+                    return "(exited after %r)" % got
+                got += piece
+        return got.split(b"\n", 1)[0].decode("utf-8", "replace")
 
     def get(self, path):
         if self.tls:
@@ -155,10 +374,16 @@ class TunnelProxy(Mock):
 
 
 class Gateway:
-    """`llmgw serve` with a config that points the `mock` service at the mock upstream."""
+    """`llmgw serve` with a config that points the `mock` service at the mock upstream.
+
+    private_dns: run it with the harness's private resolver (private_dns_argv; the caller
+    checks private_dns_available() or require_private_dns() first), with the `nowhere` service
+    (NOWHERE_TOML) in its table, whose name that resolver answers NXDOMAIN."""
 
     def __init__(self, mock_port, extra_toml="", env=None, args=(), services_toml=None,
-                 soft_nofile=None):
+                 soft_nofile=None, private_dns=False):
+        self.private_dns = private_dns
+        self._checked = False
         self.dir = tempfile.mkdtemp(prefix="llmgw-it-")
         self.config = os.path.join(self.dir, "config.toml")
         nowhere_port = dead_port()
@@ -176,28 +401,29 @@ base_url = "http://127.0.0.1:{mock_port}/base/path"
 [services.dead]
 base_url = "http://127.0.0.1:{nowhere_port}"
 max_retries = 0
-
-[services.nowhere]
-base_url = "http://llmgw-test.invalid"
-max_retries = 0
 """
+        if private_dns:
+            toml += NOWHERE_TOML
         with open(self.config, "w") as f:
             f.write(toml + "\n" + extra_toml)
         self.log_path = os.path.join(self.dir, "gateway.log")
         self.log_file = open(self.log_path, "w+")
         # This machine's certificate and libcurl choices would decide outcomes (serve refuses
         # to start over an unusable CA variable): a test names them when it wants them.
+        # The proxy variables too: a test that wants a proxy names it in `env`.
         full_env = {k: v for k, v in os.environ.items() if k not in (
-            "LLMGW_CONFIG", "LLMGW_LIBCURL", "CURL_CA_BUNDLE", "SSL_CERT_DIR", "SSL_CERT_FILE")}
+            "LLMGW_CONFIG", "LLMGW_LIBCURL", "CURL_CA_BUNDLE", "SSL_CERT_DIR", "SSL_CERT_FILE",
+            *PROXY_VARIABLES)}
         full_env["XDG_CONFIG_HOME"] = self.dir
         full_env.update(env or {})
         def limit_open_files():  # in the child, before exec: the soft limit it starts with
             resource.setrlimit(resource.RLIMIT_NOFILE,
                                (soft_nofile, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
 
+        argv = [LLMGW, "serve", "--port", "0", "--config", self.config, "--log-level", "debug",
+                *args]
         self.proc = subprocess.Popen(
-            [LLMGW, "serve", "--port", "0", "--config", self.config, "--log-level", "debug",
-             *args],
+            private_dns_argv(argv) if private_dns else argv,
             stdout=subprocess.DEVNULL, stderr=self.log_file, env=full_env,
             preexec_fn=limit_open_files if soft_nofile is not None else None)
         _CHILDREN.append(self.proc)
@@ -237,7 +463,14 @@ max_retries = 0
         c.close()
         return r.status, hdrs, data
 
-    def stop(self, sig=signal.SIGTERM, timeout=20):
+    def stop(self, sig=signal.SIGTERM, timeout=20, expect_status=0):
+        """Stops the gateway with `sig` (if it still runs; SIGKILL after `timeout` seconds) and
+        returns its exit status, once it is checked: fails (AssertionError) unless the gateway
+        exited by itself with `expect_status` (0, a drained exit; 1 after a second signal) and
+        its log holds no sanitizer report (one at exit, as LeakSanitizer's, or during the drain
+        and teardown is seen here and nowhere else). Checked at the first call only; a later
+        one returns the status."""
+        killed = False
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
@@ -245,8 +478,19 @@ max_retries = 0
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+                killed = True
         self.log_file.close()
-        return self.proc.returncode
+        status = self.proc.returncode
+        if self._checked:
+            return status
+        self._checked = True
+        log = self.log()
+        problems = exit_problems(status, log, expect_status)
+        if killed:
+            problems.insert(0, f"still running {timeout} s after signal {int(sig)}: killed")
+        if problems:
+            raise AssertionError(describe_exit(f"llmgw serve (pid {self.proc.pid})", problems, log))
+        return status
 
 
 def uses_mimalloc(path=None):
@@ -306,6 +550,43 @@ def tcp_socket_rows(tables=("/proc/net/tcp", "/proc/net/tcp6")):
                     yield line.split()
         except OSError:
             pass
+
+
+def unread_bytes(local_port, remote_port):
+    """Bytes waiting in the receive queue of the TCP socket 127.0.0.1:local_port whose peer is
+    127.0.0.1:remote_port (what its process has not read yet), or None without one."""
+    for row in tcp_socket_rows(("/proc/net/tcp",)):
+        if (int(row[1].split(":")[1], 16) == local_port and
+                int(row[2].split(":")[1], 16) == remote_port):
+            return int(row[4].split(":")[1], 16)
+    return None
+
+
+def wait_read_by_gateway(gw, client, timeout=5.0):
+    """Waits until the gateway has read everything the client socket `client` sent it (its end
+    of the connection has nothing left to read); fails (AssertionError) after `timeout`."""
+    client_port = client.getsockname()[1]
+    deadline = time.monotonic() + timeout
+    while unread_bytes(gw.port, client_port) != 0:
+        if time.monotonic() > deadline:
+            raise AssertionError("the gateway did not read what was sent within %s s (%r unread)"
+                                 % (timeout, unread_bytes(gw.port, client_port)))
+        time.sleep(0.01)
+
+
+def wait_log_line(gw, pattern, timeout=5.0):
+    """The first line of the gateway's log that matches the regex `pattern`, waiting up to
+    `timeout` seconds for it; fails (AssertionError) without one."""
+    rx = re.compile(pattern)
+    deadline = time.monotonic() + timeout
+    while True:
+        for line in gw.log().splitlines():
+            if rx.search(line):
+                return line
+        if time.monotonic() > deadline:
+            raise AssertionError("no log line matches %r within %s s; log tail:\n%s"
+                                 % (pattern, timeout, gw.log()[-3000:]))
+        time.sleep(0.02)
 
 
 def listening_socket_inodes():
@@ -407,12 +688,18 @@ def recv_until(sock, marker, timeout=10.0):
 
 
 def raw_request(port, data, timeout=10, read_until_close=True):
-    """Sends raw bytes; returns everything read until close or timeout."""
+    """Sends raw bytes; returns everything read until close or `timeout` seconds in all (not
+    per read: a peer that trickles bytes cannot hold it longer)."""
+    deadline = time.monotonic() + timeout
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     s.sendall(data)
     chunks = []
     try:
         while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            s.settimeout(left)
             b = s.recv(65536)
             if not b:
                 break
@@ -432,6 +719,9 @@ class SharedGatewayTest(unittest.TestCase):
 
     gateway_env = None  # extra environment of the gateway
     gateway_args = ()   # extra `llmgw serve` arguments
+    # With the private resolver (and the `nowhere` service) where there is one: a test of a
+    # DNS failure checks self.gw.private_dns (require_private_dns).
+    gateway_private_dns = False
 
     @classmethod
     def extra_toml(cls, mock_port):
@@ -441,12 +731,17 @@ class SharedGatewayTest(unittest.TestCase):
     def setUpClass(cls):
         cls.mock = Mock()
         cls.gw = Gateway(cls.mock.port, extra_toml=cls.extra_toml(cls.mock.port),
-                         env=cls.gateway_env, args=cls.gateway_args)
+                         env=cls.gateway_env, args=cls.gateway_args,
+                         private_dns=cls.gateway_private_dns and private_dns_available())
 
     @classmethod
     def tearDownClass(cls):
-        cls.gw.stop()
-        cls.mock.stop()
+        # A gateway that ends badly (exit status, sanitizer report) fails here: unittest reports
+        # an error in tearDownClass, and the run fails.
+        try:
+            cls.gw.stop()
+        finally:
+            cls.mock.stop()
 
     def setUp(self):
         self.mock.reset()

@@ -26,7 +26,9 @@ remaining 90 %) with full load; then the workers stop.
 
 Checks (the exit status is non-zero if any fails):
   1. no crash: the gateway process is alive and GET /health answers 200 at the end;
-  2. zero unexpected outcomes (no lost or mixed-up responses);
+  2. zero unexpected outcomes (no lost or mixed-up responses), and the load ran: at least
+     MIN_RATE requests a second of the measured phase on average, and every kind at least once
+     (a gateway that refused every connection would otherwise pass);
   3. RSS: the gateway's VmRSS is sampled every second during the measured phase. The baseline is
      the median of the samples in its first 10 % and the final value the median of the samples
      in its last 10 % (at least 3 samples each). The rule is final < 1.05 * baseline. Skipped
@@ -34,7 +36,9 @@ Checks (the exit status is non-zero if any fails):
   4. fds: within 10 s after the load stops, the gateway's fd count is at most fd baseline + 5.
      Kept-alive upstream connections are not leaks: before each count the mock closes its idle
      connections (/__mock/close_idle), which the gateway's pool must then close too (its sweep
-     runs every 10 s; the wait is bounded at 12.5 s).
+     runs every 10 s; the wait is bounded at 12.5 s);
+  5. a clean exit: stopped with SIGTERM, the gateway exits 0 and its log holds no sanitizer
+     report (harness.Gateway.stop).
 
 Stdlib only; every loop is bounded in time and in count.
 """
@@ -57,6 +61,9 @@ KINDS = ["echo", "sse", "abort", "reset", "sse_cut", "flaky", "embed"]
 WEIGHTS = [35, 20, 10, 7, 8, 10, 10]
 IO_TIMEOUT = 15.0  # per socket operation
 MAX_ITERATIONS = 10_000_000  # per worker; the deadline ends the loop long before
+# Requests a second (all outcomes, measured phase) below which the load did not really run. A
+# sanitizer build on two shared cores does several hundred; 20 is far below any real run.
+MIN_RATE = 20
 
 
 def rss_kb(pid):
@@ -356,6 +363,13 @@ def main():
               f"(unexpected outcomes, workers stuck: {stuck})")
         if lost:
             failures.append("lost")
+        done = sum(tot.values())
+        missing = [k for k in KINDS if sum(stats.counts[k].values()) == 0]
+        ran = done >= MIN_RATE * measured and not missing
+        print(f"{'PASS' if ran else 'FAIL'}  load ran: {done} requests in {measured:.0f} s "
+              f"(at least {MIN_RATE * measured:.0f}), kinds never run: {missing or 'none'}")
+        if not ran:
+            failures.append("no load")
         k = max(3, len(samples) // 10)
         if len(samples) >= 2 * k:
             base, final = statistics.median(samples[:k]), statistics.median(samples[-k:])
@@ -379,9 +393,14 @@ def main():
         if failures and gw is not None:
             print("\ngateway log tail:\n" + gw.log()[-3000:])
     finally:
-        if gw is not None:
-            gw.stop()
-        mock.stop()
+        try:
+            if gw is not None:
+                gw.stop()  # SIGTERM: exit status 0 and no sanitizer report, or AssertionError
+        except AssertionError as e:
+            print(f"FAIL  clean exit: {e}")
+            failures.append("exit")
+        finally:
+            mock.stop()
     print("\nsoak: " + ("FAILED: " + ", ".join(failures) if failures else "passed"))
     return 1 if failures else 0
 

@@ -108,7 +108,9 @@ class CallBase(unittest.TestCase):
         self.mock.reset()
 
     def env(self, extra=None):
-        env = {k: v for k, v in os.environ.items() if k not in ("LLMGW_CONFIG", KEY_VAR)}
+        # Without the machine's proxy (it would carry, or refuse, the requests to the mock).
+        dropped = ("LLMGW_CONFIG", KEY_VAR, *harness.PROXY_VARIABLES)
+        env = {k: v for k, v in os.environ.items() if k not in dropped}
         env["XDG_CONFIG_HOME"] = self.dir
         env.update(extra or {})
         return env
@@ -267,10 +269,17 @@ class CallTest(CallBase):
         self.gateway_error(err, "CONNECTION")
 
     def test_unresolvable_host_is_3(self):
-        status, out, err = self.call("nowhere", "/v1/x", "--timeout", "15000")
-        self.assertEqual(status, 3, err)
-        self.assertEqual(out, b"")
+        # Asked only of the harness's NXDOMAIN resolver, in a mount namespace of its own: no
+        # query leaves loopback.
+        harness.require_private_dns(self)
+        argv = harness.private_dns_argv([harness.LLMGW, "call", "nowhere", "/v1/x", "--timeout",
+                                         "15000"])
+        proc = subprocess.run(argv, capture_output=True, env=self.env(), timeout=60)
+        err = proc.stderr.decode()
+        self.assertEqual(proc.returncode, 3, err)
+        self.assertEqual(proc.stdout, b"")
         self.gateway_error(err, "DNS")
+        self.assertIn("llmgw-test.invalid", harness.private_dns_queries())
 
     def test_timeout_is_3(self):
         started = time.monotonic()

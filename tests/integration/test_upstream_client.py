@@ -751,7 +751,7 @@ class ConnectTimeoutTest(unittest.TestCase):
         try:
             kept, port = make_blackhole("127.0.0.1")  # probed: a connection there hangs
         except Skip as e:
-            self.skipTest(str(e))
+            harness.skip_or_fail(self, str(e))
         gw = harness.Gateway(0, env=dict(harness.NATIVE_CLIENT_ENV), args=("--threads", "1"), services_toml=f"""
 [services.hole]
 base_url = "http://127.0.0.1:{port}"
@@ -785,17 +785,20 @@ INSIDE = "--inside"  # argv[1]: run the named scenario in the namespaces unshare
 class NamespaceTest(unittest.TestCase):
     """Scenarios that need name resolution of their own run in a network and mount namespace of
     their own (unshare -nm), where a private /etc/hosts and /etc/resolv.conf are bind-mounted:
-    nothing outside them sees either. Skipped without root or where the system refuses."""
+    nothing outside them sees either. Skipped without root, unshare(1) and ip(8), or where the
+    system refuses; under CI=true each of those is a failure instead."""
 
     def inside(self, scenario, *args):
         if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"):
-            self.skipTest("needs root, unshare(1) and ip(8) for a network namespace of its own")
+            harness.skip_or_fail(self, "needs root, unshare(1) and ip(8) (iproute2) for a network "
+                                       "namespace of its own")
         if subprocess.run(["unshare", "-nm", "true"], capture_output=True, timeout=30).returncode:
-            self.skipTest("this system does not let unshare(1) make network and mount namespaces")
+            harness.skip_or_fail(self, "this system does not let unshare(1) make network and "
+                                       "mount namespaces")
         p = subprocess.run(["unshare", "-nm", sys.executable, os.path.abspath(__file__), INSIDE,
                             scenario, *args], capture_output=True, text=True, timeout=90)
         if p.returncode == 77:
-            self.skipTest(p.stdout.strip())
+            harness.skip_or_fail(self, p.stdout.strip())
         self.assertEqual(p.returncode, 0, p.stdout[-2000:] + p.stderr[-2000:])
         return json.loads(p.stdout.strip().splitlines()[-1])
 
@@ -1536,7 +1539,7 @@ max_retries = 0
         self.assertIn("libcurl could not be loaded", log)
         self.assertIn(self.MISSING, log)
 
-    @unittest.skipUnless(shutil.which("cc"), "a C compiler builds the broken library")
+    @harness.needs(shutil.which("cc"), "a C compiler (cc) builds the broken library")
     def test_a_library_missing_a_function_is_refused_at_start_not_at_first_use(self):
         # A libcurl whose curl_global_init calls a function no library defines: `serve` binds
         # every function at load, so dlopen fails and the gateway goes on without it; bound

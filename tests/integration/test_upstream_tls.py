@@ -6,6 +6,7 @@ SSL_CERT_FILE, as the curl tool reads them; the file or directory named that can
 A real `llmgw serve` (and `llmgw call`) against the mock upstream serving HTTPS with a
 throwaway self-signed certificate for 127.0.0.1, made with the openssl CLI.
 """
+import http.client
 import json
 import os
 import shutil
@@ -49,7 +50,7 @@ def expected_sse_body():
     return body + b"data: [DONE]\n\n"
 
 
-@unittest.skipUnless(shutil.which("openssl"), "the openssl CLI makes the test certificate")
+@harness.needs(shutil.which("openssl"), "the openssl CLI makes the test certificate")
 class UpstreamTlsTest(unittest.TestCase):
 
     @classmethod
@@ -278,7 +279,7 @@ def make_expired(directory):
     return os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
 
 
-@unittest.skipUnless(shutil.which("openssl"), "the openssl CLI makes the test certificates")
+@harness.needs(shutil.which("openssl"), "the openssl CLI makes the test certificates")
 class TlsFailureTest(unittest.TestCase):
     """TLS failures besides an unknown certificate: each is a gateway error of the right type
     at the right time, nothing is sent, and the gateway goes on."""
@@ -412,8 +413,8 @@ def established_to(port, pid=None):
                if row[2] == remote and row[3] == "01" and (inodes is None or row[9] in inodes))
 
 
-@unittest.skipUnless(shutil.which("openssl") and shutil.which("node"),
-                     "the openssl CLI and node (tests/bench/tls_mock.mjs) make the HTTP/2 upstream")
+@harness.needs(shutil.which("openssl") and shutil.which("node"),
+               "the openssl CLI and node (tests/bench/tls_mock.mjs) make the HTTP/2 upstream")
 class Http2UpstreamTest(unittest.TestCase):
     """An https:// upstream that answers over HTTP/2 (ALPN h2), as the providers do: the gateway
     relays it to HTTP/1.1 clients unbuffered, and libcurl carries many streams on one
@@ -491,21 +492,29 @@ max_retries = 0
     def test_concurrent_streams_share_upstream_connections(self):
         streams = 60
         results = [None] * streams
+        heads = threading.Semaphore(0)  # released once per stream whose head has come
 
         def one(i):
+            conn = self.gw.conn(timeout=20)
             try:
-                status, _, body = self.gw.request(
-                    "POST", "/gateway/h2/v1/chat/completions?chunks=3&delay_ms=700",
-                    body=b'{"stream": true}', headers={"Content-Type": "application/json"},
-                    timeout=20)
-                results[i] = (status, body)
-            except OSError as e:
+                conn.request("POST", "/gateway/h2/v1/chat/completions?chunks=3&delay_ms=700",
+                             body=b'{"stream": true}', headers={"Content-Type": "application/json"})
+                response = conn.getresponse()
+                heads.release()  # open: its first event comes with the head, its end 2.1 s later
+                results[i] = (response.status, response.read())
+            except (OSError, http.client.HTTPException) as e:
                 results[i] = (0, str(e).encode())
+                heads.release()
+            finally:
+                conn.close()
 
         threads = [threading.Thread(target=one, args=(i,)) for i in range(streams)]
         for t in threads:
             t.start()
-        time.sleep(0.8)  # every stream is open: each has had its first event, not its last
+        deadline = time.monotonic() + 20
+        for _ in range(streams):  # every stream is open
+            self.assertTrue(heads.acquire(timeout=max(0.0, deadline - time.monotonic())),
+                            "not every stream had its head within 20 s")
         upstream = established_to(self.port)
         for t in threads:
             t.join(30)
