@@ -22,7 +22,8 @@ Nothing is sent anywhere.
 
 METHOD defaults to GET, or POST when -d is given. With -d and no Content-Type header the
 body is sent as application/json. A Content-Length header overrides the body's size, so a
-large upload can be tried without a file.
+large upload can be tried without a file. A request the gateway answers itself is said to
+be: OPTIONS (204, the CORS preflight) and a body over max_request_bytes (413).
 
 Examples:
   llmgw route /gateway/openai/v1/models
@@ -180,6 +181,41 @@ void print_json(std::ostream& out, const routing::Decision& d, const Request& re
     out << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
 }
 
+// A request serve answers itself, before routing: every OPTIONS (the CORS preflight), and a
+// body over max_request_bytes. Nothing of it is sent upstream.
+struct OwnAnswer {
+    int status;
+    std::string why;
+};
+
+std::optional<OwnAnswer> own_answer(const Request& request, const config::Config& config) {
+    if (request.method == "OPTIONS") return OwnAnswer{204, "the CORS preflight"};
+    const std::uint64_t limit = config.gateway.max_request_bytes;
+    if (request.content_length && *request.content_length > limit) {
+        return OwnAnswer{413, "SIZE_LIMIT: a body of " + std::to_string(*request.content_length) +
+                                  " bytes is over max_request_bytes (" + std::to_string(limit) +
+                                  ")"};
+    }
+    return std::nullopt;
+}
+
+void print_own_answer(std::ostream& out, const Request& request, const OwnAnswer& answer,
+                      bool json) {
+    if (json) {
+        nlohmann::ordered_json j;
+        j["method"] = request.method;
+        j["target"] = request.target;
+        j["answered_by_gateway"] = true;
+        j["status"] = answer.status;
+        j["reason"] = answer.why;
+        out << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
+        return;
+    }
+    print_key_values(out, {{"request", request.method + " " + request.target},
+                           {"answered", "by the gateway itself: " + std::to_string(answer.status) +
+                                            ", " + answer.why + "; not sent upstream"}});
+}
+
 }  // namespace
 
 void add_route_command(CLI::App& app, Command& selected) {
@@ -211,6 +247,10 @@ int run_route(const RouteOptions& opts, std::FILE* in, std::ostream& out, std::o
     }
     const auto config = load_config_or_report(opts.config, err);
     if (!config) return exit_usage;
+    if (const auto answer = own_answer(*request, *config)) {
+        print_own_answer(out, *request, *answer, opts.json);
+        return exit_ok;
+    }
 
     const routing::RequestFacts facts{request->method, request->target, &request->headers,
                                       request->body, request->content_length};

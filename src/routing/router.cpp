@@ -1,5 +1,6 @@
 #include "routing/router.hpp"
 
+#include <optional>
 #include <string>
 
 #include "routing/target.hpp"
@@ -109,8 +110,16 @@ std::string_view long_running_match(const config::RoutingSettings& routing, std:
     return {};
 }
 
-void classify(const config::Config& config, const RequestFacts& facts, const Target& target,
+void classify(const config::Config& config, const RequestFacts& facts, const Target& sent,
               Decision& decision) {
+    // Rules read the path as the upstream will (".../m%3AembedContent" is m:embedContent);
+    // the URL keeps the bytes as sent. parse_target has checked every escape (no %2F).
+    std::optional<std::string> decoded;
+    Target target = sent;
+    if (sent.upstream_path.find('%') != std::string_view::npos) {
+        decoded = str::percent_decode(sent.upstream_path);
+        if (decoded) target.upstream_path = *decoded;
+    }
     static const Headers kNoHeaders;
     const Headers& headers = facts.headers != nullptr ? *facts.headers : kNoHeaders;
     const auto decide = [&](Lane lane, Rule rule, std::string reason) {

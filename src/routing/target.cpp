@@ -180,6 +180,23 @@ Result<Target, TargetError> parse_gateway_path(Target target, std::string_view p
 }  // namespace
 
 Result<Target, TargetError> parse_target(std::string_view target) {
+    // The absolute form ("http://host:port/gateway/…"), which a server must accept (RFC 9112
+    // §3.2.2): its path is routed; the authority is not, as Host is not.
+    for (const std::string_view scheme : {"http://", "https://"}) {
+        if (!str::istarts_with(target, scheme)) continue;
+        const std::size_t path = target.find_first_of("/?", scheme.size());
+        if (std::min(path, target.size()) == scheme.size()) {
+            return reject("request target has a scheme but no host");
+        }
+        if (path == std::string_view::npos) {
+            target = "/";
+        } else if (target[path] == '?') {
+            return reject("request target has a query but no path");
+        } else {
+            target.remove_prefix(path);
+        }
+        break;
+    }
     if (target.empty() || target.front() != '/') {
         return reject("request target must be a path starting with '/'");
     }

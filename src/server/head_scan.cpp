@@ -11,6 +11,12 @@ HeadScanner::Verdict HeadScanner::verdict() const {
 }
 
 HeadScanner::Step HeadScanner::scan(std::string_view piece) {
+    const Step result = step(piece);
+    scanned_ += result.used;
+    return result;
+}
+
+HeadScanner::Step HeadScanner::step(std::string_view piece) {
     if (state_ == State::end || state_ == State::obs_fold) return {verdict(), 0};
     const char* const first = piece.data();
     const char* const last = first + piece.size();

@@ -28,10 +28,16 @@ class HeadScanner {
     // later calls scan nothing and return it again with used = 0.
     Step scan(std::string_view piece);
     Verdict verdict() const;
+    // Bytes of the head scanned so far: its whole size, empty line included, once the
+    // verdict is end.
+    std::size_t scanned() const { return scanned_; }
 
   private:
+    Step step(std::string_view piece);
+
     enum class State : std::uint8_t { in_line, line_start, line_start_cr, end, obs_fold };
     State state_ = State::in_line;
+    std::size_t scanned_ = 0;
 };
 
 }  // namespace llmgw::server

@@ -6,6 +6,7 @@
 #include <linux/sockios.h>
 #endif
 
+#include <algorithm>
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/read.hpp>
 
@@ -259,6 +260,12 @@ void Session::parse_head(std::size_t fresh) {
                        "(obs-fold)");
         return;
     }
+    // Beast's header_limit leaves out some of the head's bytes (a head of 16,885 bytes in
+    // many short fields passed it): the scanner counts every byte up to the empty line.
+    if (head_scan_.scanned() > kHeaderLimit) {
+        reject_request(431, ErrorType::bad_request, "request headers exceed 16 KiB");
+        return;
+    }
     error_code ec;
     buffer_.consume(parser_->put(buffer_.data(), ec));
     if (ec == http::error::need_more || (!ec && !parser_->is_header_done())) {
@@ -363,11 +370,21 @@ void Session::read_body() {
         on_body_read({});
         return;
     }
+    read_body_some();
+}
+
+// A piece of the body at a time, each within keepalive_timeout_ms of the last (nginx's
+// client_body_timeout): a large upload on a slow link is not cut for its size.
+void Session::read_body_some() {
     set_deadline(std::chrono::milliseconds(config_.gateway.keepalive_timeout_ms), Due::close);
-    http::async_read(socket_, buffer_, *parser_,
-                     [self = shared_from_this()](const error_code& ec, std::size_t) {
-                         self->on_body_read(ec);
-                     });
+    http::async_read_some(
+        socket_, buffer_, *parser_, [self = shared_from_this()](const error_code& ec, std::size_t) {
+            if (!ec && self->phase_ != Phase::closed && !self->parser_->is_done()) {
+                self->read_body_some();
+                return;
+            }
+            self->on_body_read(ec);
+        });
 }
 
 void Session::on_body_read(const error_code& ec) {
@@ -559,9 +576,15 @@ void Session::fall_back_to_edge() {
     fell_back_ = true;
     lane_value_ = routing::Lane::edge;
     lane_ = routing::to_string(routing::Lane::edge);
-    plan_.decision.policy =
+    RequestPolicy policy =
         routing::policy_for(config_, *plan_.decision.service, routing::Lane::edge, method_);
-    plan_.decision.policy.fallback_eligible = false;
+    policy.fallback_eligible = false;
+    // The fallback is one more run (SPEC §3); the retries the background lane spent are not
+    // given again, or a failing upload would be sent (1 + max_retries) times on each lane.
+    const int spent = std::max(0, outcome_.attempts - 1);
+    policy.retry.max_retries = std::max(0, policy.retry.max_retries - spent);
+    policy.retry.enabled = policy.retry.enabled && policy.retry.max_retries > 0;
+    plan_.decision.policy = policy;
     launch_exchange();
 }
 

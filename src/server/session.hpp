@@ -48,6 +48,7 @@ private:
     void accept_plain(const PlainRequest& plain);
     void on_header_read(const boost::system::error_code& ec);
     void read_body();
+    void read_body_some();
     void on_body_read(const boost::system::error_code& ec);
     // `head_read`: the head is known whole even if the parser has not said so (a body limit).
     void reject_request(int status, ErrorType type, const std::string& message,

@@ -149,7 +149,7 @@ void Session::on_end(const upstream::ExchangeOutcome& outcome) {
         if (log_enabled(LogLevel::error)) {
             log_line(LogLevel::error, request_id_, "upstream failed",
                      {log_str("type", error_type_), log_str("message", e.message),
-                      log_num("attempts", outcome.attempts)});
+                      log_num("attempts", outcome_.attempts)});
         }
         Reply reply = error_reply(config_, headers_, request_id_, e.type, e.message);
         if (outcome_.attempts > 1 || e.retry_cannot_help) {

@@ -73,7 +73,10 @@ class PoliciesTest(harness.SharedGatewayTest):
         reqs = self.mock.requests()
         self.assertEqual(len(reqs), 2)
         self.assertEqual(reqs[0]["body"], reqs[1]["body"])  # replayed byte for byte
-        self.assertIn("retrying upstream request", self.gw.log())
+        # This request's own line (the log is shared with the class's other tests).
+        retries = [l for l in self.gw.log().splitlines()
+                   if "[retry-a] [WARN] retrying upstream request" in l]
+        self.assertEqual(len(retries), 1, retries)
 
     def test_400_is_not_retried(self):
         status, _, _ = self.gw.request("GET", "/gateway/mock/v1/x",
@@ -265,6 +268,31 @@ class RouteAgreesWithServeTest(unittest.TestCase):
             mock.stop()
 
 
+    def test_requests_the_gateway_answers_itself_are_said_to_be(self):
+        # Before: route printed a lane, a rule and retries for both, which serve never sends.
+        mock = harness.Mock()
+        gw = harness.Gateway(mock.port, extra_toml="[gateway]\nmax_request_bytes = 1000\n")
+        try:
+            options = self.route_json(gw.config, "OPTIONS", "/gateway/mock/v1/x")
+            self.assertEqual(options, {"method": "OPTIONS", "target": "/gateway/mock/v1/x",
+                                       "answered_by_gateway": True, "status": 204,
+                                       "reason": "the CORS preflight"})
+            status, _, _ = gw.request("OPTIONS", "/gateway/mock/v1/x")
+            self.assertEqual(status, options["status"])
+            large = self.route_json(gw.config, "POST", "/gateway/mock/v1/x", "-d", "x" * 1001)
+            self.assertTrue(large["answered_by_gateway"])
+            self.assertEqual(large["status"], 413)
+            self.assertIn("max_request_bytes (1000)", large["reason"])
+            status, _, _ = gw.request("POST", "/gateway/mock/v1/x", body=b"x" * 1001)
+            self.assertEqual(status, large["status"])
+            self.assertFalse(self.route_json(gw.config, "POST", "/gateway/mock/v1/x", "-d",
+                                             "x" * 1000).get("answered_by_gateway", False))
+            self.assertEqual(mock.requests(), [])
+        finally:
+            gw.stop()
+            mock.stop()
+
+
 class BackgroundLaneTest(unittest.TestCase):
     def run_two(self, gw, mock, path="/gateway/mock/v1/embeddings"):
         """A first background request that holds its slot for 2 s, and a second one sent once
@@ -368,10 +396,38 @@ class BackgroundLaneTest(unittest.TestCase):
             self.assertEqual(json.loads(body)["error"]["type"], "CONNECTION")
             self.assertEqual(headers["x-fallback"], "background")
             self.assertEqual(headers["x-processing-mode"], "edge")
-            time.sleep(0.2)
+            # The request's line is written last, after its answer: wait for it.
+            harness.wait_log_line(gw, r"\[fb-1\] \[INFO\] request")
             log = gw.log()
-            self.assertIn("falling back to edge", log)
+            self.assertIn("[fb-1] [WARN] background request failed, falling back to edge", log)
             self.assertEqual(attempts_for(log, "fb-1"), 2)
+        finally:
+            gw.stop()
+            mock.stop()
+
+    def test_a_fallback_does_not_spend_the_retries_again(self):
+        # SPEC §4: at most max_retries extra attempts; §3: the fallback runs once. Before, the
+        # edge run got the whole budget again: 3 attempts on the background lane, 3 more on
+        # the edge for an upload that reset each time (6 copies sent).
+        mock = harness.Mock()
+        gw = harness.Gateway(mock.port, extra_toml=f"""
+[services.flaky]
+base_url = "http://127.0.0.1:{mock.port}"
+max_retries = 2
+""")
+        try:
+            status, headers, body = gw.request("POST", "/gateway/flaky/v1/files", body=b"{}",
+                                               headers={"Content-Type": "application/json",
+                                                        "X-Request-Id": "fb-2", "x-mock": "reset"})
+            self.assertEqual(status, 502, body)
+            self.assertEqual(headers["x-fallback"], "background")
+            self.assertEqual(headers["x-should-retry"], "false")
+            harness.wait_log_line(gw, r"\[fb-2\] \[INFO\] request")
+            log = gw.log()
+            self.assertEqual(len(mock.requests()), 4)  # 1 + 2 retries, then the fallback once
+            self.assertEqual(attempts_for(log, "fb-2"), 4)
+            # The error line counts them all too (before: the edge run's own 3).
+            self.assertRegex(log, r"\[fb-2\] \[ERROR\] upstream failed .*attempts=4")
         finally:
             gw.stop()
             mock.stop()
@@ -421,6 +477,23 @@ class CorsListTest(unittest.TestCase):
             self.assertIn(b"\r\nX-Request-Id: mine-413\r\n", head)
             self.assertIn(b"\r\nAccess-Control-Allow-Origin: http://a.test\r\n", head)
             self.assertIn(b'"request_id":"mine-413"', body)
+            # Faulty framing found once the head is whole (a Transfer-Encoding that does not end
+            # in chunked): the 400 keeps them too.
+            raw = read_raw_response(gw.port, b"POST /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\n"
+                                    b"Origin: http://a.test\r\nX-Request-Id: mine-400\r\n"
+                                    b"Transfer-Encoding: gzip\r\n\r\n")
+            head, _, body = raw.partition(b"\r\n\r\n")
+            self.assertTrue(head.startswith(b"HTTP/1.1 400 "), raw[:200])
+            self.assertIn(b"\r\nX-Request-Id: mine-400\r\n", head)
+            self.assertIn(b"\r\nAccess-Control-Allow-Origin: http://a.test\r\n", head)
+            # A head cut short is trusted for neither: the 431 gets an id of its own.
+            raw = read_raw_response(gw.port, b"GET /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\n"
+                                    b"Origin: http://a.test\r\nX-Request-Id: mine-431\r\n"
+                                    b"X-Big: " + b"a" * 17000 + b"\r\n\r\n")
+            head, _, body = raw.partition(b"\r\n\r\n")
+            self.assertTrue(head.startswith(b"HTTP/1.1 431 "), raw[:200])
+            self.assertNotIn(b"mine-431", raw)
+            self.assertNotIn(b"Access-Control-Allow-Origin: http://a.test", head)
         finally:
             gw.stop()
             mock.stop()

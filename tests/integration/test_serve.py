@@ -20,6 +20,8 @@ max_retries = 0
 
 
 class ServeTest(harness.SharedGatewayTest):
+    gateway_private_dns = True  # test_dns_failure: no query leaves loopback
+
     @classmethod
     def extra_toml(cls, mock_port):
         return SLOW_TOML.format(port=mock_port)
@@ -96,7 +98,7 @@ class ServeTest(harness.SharedGatewayTest):
                                       "Connection: close\r\n\r\n".encode())
             self.assertTrue(raw.startswith(b"HTTP/1.1 400 "), (path, raw[:200]))
             self.assertIn(b'"BAD_REQUEST"', raw, path)
-        raw = harness.raw_request(self.gw.port, b"GET http://evil.test/x HTTP/1.1\r\nHost: evil.test"
+        raw = harness.raw_request(self.gw.port, b"GET ftp://evil.test/x HTTP/1.1\r\nHost: evil.test"
                                   b"\r\nConnection: close\r\n\r\n")
         self.assertTrue(raw.startswith(b"HTTP/1.1 400 "), raw[:200])
         self.assertEqual(self.mock.requests(), [])
@@ -321,8 +323,11 @@ class ServeTest(harness.SharedGatewayTest):
             self.assertTrue(body.endswith(b"data: [DONE]\n\n"), i)
 
     def test_client_disconnect_cancels_upstream(self):
+        # The close of this request's own upstream connection, told by its target: not another
+        # one the mock saw close meanwhile.
+        target = "/v1/chat/completions?disconnect=" + uuid.uuid4().hex
         s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
-        s.sendall(b"POST /gateway/mock/v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+        s.sendall(b"POST /gateway/mock" + target.encode() + b" HTTP/1.1\r\nHost: x\r\n"
                   b"Content-Type: application/json\r\nx-mock: sse;events=100;interval_ms=100\r\n"
                   b"Content-Length: 15\r\n\r\n{\"stream\":true}")
         harness.recv_until(s, b"tok1")
@@ -330,11 +335,12 @@ class ServeTest(harness.SharedGatewayTest):
         closed_at = time.time()
         deadline = closed_at + 3
         while time.time() < deadline:
-            closed = self.mock.closed()
+            closed = [c for c in self.mock.closed() if c["target"] == target]
             if closed:
                 break
             time.sleep(0.05)
-        self.assertTrue(closed, "the mock never saw its connection closed")
+        self.assertTrue(closed, "the mock never saw the stream's connection closed: %r"
+                        % self.mock.closed())
         self.assertLess(closed[0]["time"] - closed_at, 1.0)
 
     # ---- errors classified from libcurl ----
@@ -351,8 +357,12 @@ class ServeTest(harness.SharedGatewayTest):
         self.assert_gateway_error(status, headers, body, 503, "CONNECTION")
 
     def test_dns_failure(self):
+        # The name is asked of the harness's resolver on loopback only (NXDOMAIN), never of
+        # this machine's.
+        harness.require_private_dns(self, self.gw)
         status, headers, body = self.gw.request("GET", "/gateway/nowhere/v1/x")
         self.assert_gateway_error(status, headers, body, 502, "DNS")
+        self.assertIn("llmgw-test.invalid", harness.private_dns_queries())
 
     def test_reset_is_network_error(self):
         status, headers, body = self.gw.request("GET", "/gateway/slow/v1/x", headers={"x-mock": "reset"})
@@ -405,7 +415,7 @@ class ServeTest(harness.SharedGatewayTest):
                                  "x-goog-api-key": secret, "api-key": secret,
                                  "Cookie": secret, "X-Request-Id": rid,
                                  "Content-Type": "application/json"})
-        time.sleep(0.2)
+        harness.wait_log_line(self.gw, re.escape(f"[{rid}] [INFO] request"))
         log = self.gw.log()
         self.assertNotIn(secret, log)
         lines = [l for l in log.splitlines() if rid in l and "[INFO] request" in l]
@@ -424,9 +434,15 @@ class JsonLogTest(unittest.TestCase):
         gw = harness.Gateway(mock.port, args=("--log-format", "json"))
         try:
             gw.request("GET", "/gateway/mock/v1/x", headers={"X-Request-Id": "json-1"})
-            time.sleep(0.2)
-            lines = [json.loads(l) for l in gw.log().splitlines() if l.strip()]
-            reqs = [l for l in lines if l.get("msg") == "request" and l.get("request_id") == "json-1"]
+            deadline = time.monotonic() + 5
+            while True:  # the request's line is written after its answer
+                # Whole lines only (each ends with its newline): every one is JSON.
+                lines = [json.loads(l) for l in gw.log().split("\n")[:-1] if l.strip()]
+                reqs = [l for l in lines
+                        if l.get("msg") == "request" and l.get("request_id") == "json-1"]
+                if reqs or time.monotonic() > deadline:
+                    break
+                time.sleep(0.02)
             self.assertEqual(len(reqs), 1)
             self.assertEqual(reqs[0]["level"], "INFO")
             self.assertEqual(reqs[0]["status"], 200)
@@ -520,17 +536,19 @@ class ShutdownTest(unittest.TestCase):
         try:
             idle = gw.conn()
             idle.request("GET", "/gateway/mock/v1/first")
-            self.assertEqual(idle.getresponse().read() and 200, 200)
+            first = idle.getresponse()
+            self.assertEqual(first.status, 200)
+            first.read()
             s = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
             body = b'{"pad":"' + b"x" * 1000 + b'"}'
             s.sendall(b"POST /gateway/mock/v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
                       b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
                       + body[:100])
-            time.sleep(0.2)  # the head is read; the body waits for the rest
+            harness.wait_read_by_gateway(gw, s)  # the head is read; the body waits for the rest
             gw.proc.send_signal(signal.SIGTERM)
             raw, how = harness.read_to_end(idle.sock, 5)
             self.assertEqual((raw, how), (b"", "eof"))  # the idle one: closed, no answer
-            time.sleep(0.3)
+            harness.wait_log_line(gw, r"\[INFO\] draining")
             self.assertIsNone(gw.proc.poll(), "the gateway exited with a request in flight")
             s.sendall(body[100:])
             raw, how = harness.read_to_end(s, 10)
@@ -602,14 +620,14 @@ class ShutdownTest(unittest.TestCase):
     def test_second_signal_exits_at_once(self):
         mock, gw, _client = self.sigterm_with_a_request_hanging(30000)
         try:
-            time.sleep(0.3)
+            harness.wait_log_line(gw, r"\[INFO\] draining")  # the first signal was taken
             self.assertIsNone(gw.proc.poll())
             start = time.monotonic()
             gw.proc.send_signal(signal.SIGINT)
             gw.proc.wait(timeout=5)
             self.assertLess(time.monotonic() - start, 2)
         finally:
-            gw.stop()
+            gw.stop(expect_status=1)  # a second signal exits at once with status 1
             mock.stop()
 
 

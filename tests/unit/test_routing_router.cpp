@@ -283,11 +283,19 @@ TEST_SUITE("routing.router") {
             {"/gateway/gemini/v1beta/models/m:predictLongRunning", Rule::default_rule},
             {"/gateway/gemini/v1beta/models/m:embedContent", Rule::long_running},
             {"/gateway/groq/v1/audio/transcriptions", Rule::long_running},
+            // Read as the upstream decodes it (before: default, edge with its 20 s deadline).
+            {"/gateway/gemini/v1beta/models/m%3AembedContent", Rule::long_running},
+            {"/gateway/gemini/v1beta/models/m%3aembedContent", Rule::long_running},
+            {"/gateway/groq/v1/%61udio/transcriptions", Rule::long_running},
+            {"/gateway/gemini/v1beta/models/m%3AstreamGenerateContent", Rule::stream},
         };
         for (const Case& c : cases) {
             CAPTURE(c.target);
             CHECK(decide({.target = c.target}).rule == c.rule);
         }
+        // The URL keeps the bytes as sent.
+        CHECK(decide({.target = "/gateway/gemini/v1beta/models/m%3AembedContent"}).upstream_url ==
+              "https://generativelanguage.googleapis.com/v1beta/models/m%3AembedContent");
     }
 
     TEST_CASE("large body threshold at 1 MiB, by Content-Length and by body size") {
@@ -391,8 +399,9 @@ TEST_SUITE("routing.router") {
             {"/gateway/openai/v1/../x", "Invalid path: path contains a '..' segment"},
             {"/gateway/openai/%2e%2E/x", "Invalid path: path contains a '..' segment"},
             {"/gateway//x", "Invalid path: path contains an empty segment ('//')"},
-            {"http://x/gateway/openai/v1",
+            {"ftp://x/gateway/openai/v1",
              "Invalid path: request target must be a path starting with '/'"},
+            {"http://x?stream=true", "Invalid path: request target has a query but no path"},
             {"/gatewayfoo/openai/v1", "Not a gateway path: use /gateway/{service}/{path}"},
             {"/health", "Not a gateway path: use /gateway/{service}/{path}"},
         };

@@ -70,6 +70,12 @@ TEST_SUITE("routing.target") {
             {"/gateway/openai/v1/models/claude@2024", "openai", "/v1/models/claude@2024", false,
              ""},
             {"/gateway/health/x", "health", "/x", false, ""},
+            // The absolute form (RFC 9112 §3.2.2): the path is routed, the authority is not.
+            // Before: 400 "request target must be a path starting with '/'".
+            {"http://127.0.0.1:8787/gateway/openai/v1/models?x=1", "openai", "/v1/models", true,
+             "x=1"},
+            {"HTTPS://evil.example/gateway/claude/v1/messages", "claude", "/v1/messages", false,
+             ""},
         };
         for (const Case& c : cases) {
             CAPTURE(c.target);
@@ -83,6 +89,13 @@ TEST_SUITE("routing.target") {
         }
     }
 
+    TEST_CASE("an absolute-form target without a path is the root") {
+        const auto parsed = parse_target("http://127.0.0.1:8787");
+        REQUIRE(parsed.has_value());
+        CHECK(parsed->kind == TargetKind::root);
+        CHECK(parse_target("http://h/health")->kind == TargetKind::health);
+    }
+
     TEST_CASE("rejected targets name the reason") {
         struct Case {
             std::string_view target;
@@ -91,8 +104,11 @@ TEST_SUITE("routing.target") {
         using namespace std::string_view_literals;
         const Case cases[] = {
             {"", "request target must be a path starting with '/'"},
-            {"http://evil.example/gateway/openai/v1",
-             "request target must be a path starting with '/'"},
+            {"http://", "request target has a scheme but no host"},
+            {"https:///gateway/openai/v1", "request target has a scheme but no host"},
+            {"http://h?x=1", "request target has a query but no path"},
+            {"http://h/gateway/openai/../x", "path contains a '..' segment"},
+            {"ftp://h/gateway/openai/v1", "request target must be a path starting with '/'"},
             {"*", "request target must be a path starting with '/'"},
             {"gateway/openai/v1", "request target must be a path starting with '/'"},
             {"/gateway/openai/v1/../admin", "path contains a '..' segment"},

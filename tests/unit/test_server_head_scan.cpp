@@ -61,6 +61,21 @@ TEST_SUITE("server.head_scan") {
         check_all_splits(kHead, Verdict::end, kHead.size());
     }
 
+    TEST_CASE("scanned() is the head's whole size, however it was cut, and stops at its end") {
+        const std::string stream = std::string(kHead) + "BODY\r\n\r\n";
+        for (std::size_t cut = 0; cut <= stream.size(); ++cut) {
+            CAPTURE(cut);
+            HeadScanner scanner;
+            scanner.scan(std::string_view(stream).substr(0, cut));
+            scanner.scan(std::string_view(stream).substr(cut));
+            CHECK(scanner.scanned() == kHead.size());
+        }
+        HeadScanner unfinished;
+        unfinished.scan("GET / HTTP/1.1\r\nX-A: 1");
+        unfinished.scan("23\r\n");
+        CHECK(unfinished.scanned() == 26);
+    }
+
     TEST_CASE("bytes after the head are never scanned: a body may hold anything") {
         const std::string stream = std::string(kHead) + "\r\n folded\n\tand\r\n\r\n";
         check_all_splits(stream, Verdict::end, kHead.size());
