@@ -189,13 +189,14 @@ struct OwnAnswer {
 };
 
 std::optional<OwnAnswer> own_answer(const Request& request, const config::Config& config) {
-    if (request.method == "OPTIONS") return OwnAnswer{204, "the CORS preflight"};
+    // The size first: serve refuses it while reading the head, before it looks at the method.
     const std::uint64_t limit = config.gateway.max_request_bytes;
     if (request.content_length && *request.content_length > limit) {
         return OwnAnswer{413, "SIZE_LIMIT: a body of " + std::to_string(*request.content_length) +
                                   " bytes is over max_request_bytes (" + std::to_string(limit) +
                                   ")"};
     }
+    if (request.method == "OPTIONS") return OwnAnswer{204, "the CORS preflight"};
     return std::nullopt;
 }
 

@@ -92,8 +92,8 @@ Result<std::string, std::string> as_listen_host(std::string_view s) {
     }
     // A colon belongs to IPv6 addresses only: "127.0.0.1:9000" would fail later, at listen.
     in6_addr v6{};
-    if (s.find(':') != std::string_view::npos &&
-        ::inet_pton(AF_INET6, std::string(s).c_str(), &v6) != 1) {
+    const std::string address(s.substr(0, s.find('%')));  // without a zone: fe80::1%eth0
+    if (s.find(':') != std::string_view::npos && ::inet_pton(AF_INET6, address.c_str(), &v6) != 1) {
         return refuse(
             "not a host name or address (the port is a setting of its own: port, --port)");
     }

@@ -357,8 +357,8 @@ void Session::on_header_read(const error_code& ec) {
 
 void Session::read_body() {
     // Usually the whole body came with the head: it is parsed here, with no read and no timer.
+    parser_->eager(true);  // every chunk a read brings, not one per completion
     if (!parser_->is_done() && buffer_.size() > 0) {
-        parser_->eager(true);
         error_code ec;
         buffer_.consume(parser_->put(buffer_.data(), ec));
         if (ec && ec != http::error::need_more) {

@@ -14,6 +14,21 @@ std::string_view trim(std::string_view text) {
     return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
 }
 
+// Whether `body` has a line that no event stream has: not blank, not a comment, not one of
+// the fields data, event, id and retry (an HTML page or a JSON error sent as an event stream).
+bool has_foreign_line(std::string_view body) {
+    if (body.starts_with("\xEF\xBB\xBF")) body.remove_prefix(3);
+    while (!body.empty()) {
+        const std::size_t end = body.find_first_of("\r\n");
+        const std::string_view line = body.substr(0, end);
+        body.remove_prefix(end == std::string_view::npos ? body.size() : end + 1);
+        if (line.empty() || line.front() == ':') continue;
+        const std::string_view field = line.substr(0, line.find(':'));
+        if (field != "data" && field != "event" && field != "id" && field != "retry") return true;
+    }
+    return false;
+}
+
 // An over-long event's data is gone: it may have held the end marker unless its event type
 // names it (Responses and Anthropic streams name every event).
 bool end_marker_may_hide_in(Format format, const SseEvent& event) {
@@ -28,11 +43,11 @@ TextStream::TextStream(Options options)
 }
 
 void TextStream::feed(std::string_view chunk, std::string& out) {
-    // "No event of a known format in the first max_event bytes" is decided at that byte,
-    // wherever the chunks are cut: a chunk that crosses it is fed in two parts. (Decided at
-    // the end of a chunk instead, an event completed a few bytes later in the same chunk
-    // counted in one cut and not in another.)
-    if (!raw_ && options_.event_stream && format_ == Format::unknown) {
+    // "No event (or array element) of a known format in the first max_event bytes" is decided
+    // at that byte, wherever the chunks are cut: a chunk that crosses it is fed in two parts.
+    // (Decided at the end of a chunk instead, an event completed a few bytes later in the same
+    // chunk counted in one cut and not in another.)
+    if (!raw_ && format_ == Format::unknown && (options_.event_stream || reads_array())) {
         const std::size_t decide_at = options_.max_event + 1;
         if (held_.size() < decide_at && chunk.size() > decide_at - held_.size()) {
             const std::size_t first = decide_at - held_.size();
@@ -59,6 +74,13 @@ void TextStream::feed_part(std::string_view chunk, std::string& out) {
     } else if (reads_array()) {
         if (!array_.feed(chunk, elements_)) unparsed_ = array_.take_unparsed();
         handle_elements(out);
+        // Bounded as an event stream is: elements that tell no format (errors) are not held on.
+        if (!raw_ && format_ == Format::unknown && held_.size() > options_.max_event &&
+            reads_array()) {
+            fall_back_to_raw("no element of a known format in the first " +
+                                 std::to_string(options_.max_event) + " bytes",
+                             out);
+        }
     }
 }
 
@@ -79,7 +101,14 @@ void TextStream::finish(std::string& out) {
                                          "): its last event is longer than " +
                                          std::to_string(options_.max_event) + " bytes"});
         }
-        // No answer event: nothing to print (an error said why, or the stream was empty).
+        // A body that is no event stream at all is printed as it is, as any of an unknown
+        // format. Else no answer event: nothing to print (an error said why, or the stream held
+        // only comments and blank lines).
+        if (!raw_ && format_ == Format::unknown && !saw_event_ && !error_reported_ &&
+            has_foreign_line(held_)) {
+            fall_back_to_raw("the response is not an event stream, though its Content-Type says so",
+                             out);
+        }
         if (!raw_ && format_ == Format::unknown) return;
     } else if (array_.shape() == JsonArrayReader::Shape::array) {
         if (array_.trailing_bytes() && !raw_) {
@@ -114,7 +143,8 @@ void TextStream::finish_whole_body(std::string& out) {
 std::string TextStream::cut_reason() const {
     if (options_.event_stream) {
         if (format_ == Format::unknown) {
-            if (options_.mode == Mode::text && !saw_event_) {
+            // Printed raw, with a warning, it is an answer of an unknown format like any other.
+            if (options_.mode == Mode::text && !saw_event_ && !raw_) {
                 return "the event stream ended before its end marker: it had no events";
             }
             return {};
@@ -221,7 +251,8 @@ void TextStream::handle_data(std::string_view type, std::string_view data, std::
         }
         return;
     }
-    if (format_ == Format::gemini) {
+    // With --text, where no text at all would come out otherwise (the raw JSON says it).
+    if (format_ == Format::gemini && options_.mode == Mode::text) {
         if (auto blocked = blocked_prompt(value)) report_error(std::move(*blocked));
     }
     if (!raw_) emit_text(event_text(format_, type, value), out);

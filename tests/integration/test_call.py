@@ -519,19 +519,24 @@ class CallTest(CallBase):
                     with open(os.path.join(FIXTURES, name), "rb") as f:
                         self.assertEqual(out, f.read())
 
-    def test_text_streams_as_it_arrives(self):
-        proc = self.spawn("mock", "/v1/x", "--text", "-H",
-                          "x-mock: fixture;name=anthropic_messages.sse;interval_ms=300")
+    def assert_text_comes_before_the_rest(self, mock_spec, first, later):
+        """`call --text` of the mock's `mock_spec` prints `first` while `later` is still to
+        come, then exits 0."""
+        proc = self.spawn("mock", "/v1/x", "--text", "-H", "x-mock: " + mock_spec)
         try:
-            reads = read_until(proc, lambda d: b"Bonjour" in d)
-            self.assertTrue(reads)
-            self.assertNotIn(b"aider", reads[-1][1])  # the rest is still to come
+            reads = read_until(proc, lambda d: first in d)
+            self.assertIn(first, reads[-1][1] if reads else b"")
+            self.assertNotIn(later, reads[-1][1])  # the rest is still to come
             self.assertEqual(proc.wait(timeout=15), 0)
         finally:
             proc.kill()
             proc.wait()
             proc.stdout.close()
             proc.stderr.close()
+
+    def test_text_streams_as_it_arrives(self):
+        self.assert_text_comes_before_the_rest(
+            "fixture;name=anthropic_messages.sse;interval_ms=300", b"Bonjour", b"aider")
 
     def test_text_unknown_format_falls_back_to_raw(self):
         status, out, err = self.call("mock", "/v1/models", "--text")
@@ -579,7 +584,10 @@ class CallTest(CallBase):
             os.close(slave)
             slave = None
             out = b""
-            while True:
+            deadline = time.monotonic() + 30  # a call that hangs fails here, not at ctest's 600 s
+            while time.monotonic() < deadline:
+                if not select.select([master], [], [], 0.2)[0]:
+                    continue
                 try:
                     piece = os.read(master, 65536)
                 except OSError:  # EIO: the terminal's other end closed
@@ -587,6 +595,9 @@ class CallTest(CallBase):
                 if not piece:
                     break
                 out += piece
+            else:
+                p.kill()
+                self.fail("call on a terminal did not finish within 30 s")
             self.assertEqual(p.wait(timeout=10), 0, p.stderr.read())
             p.stderr.close()
         finally:
@@ -667,18 +678,9 @@ class CallTest(CallBase):
         self.assertTrue(out.endswith(b"data: [DONE]\n\n"))
 
     def test_text_gemini_json_array_streams_as_it_arrives(self):
-        proc = self.spawn("mock", "/v1/x", "--text", "-H",
-                          "x-mock: fixture_stream;name=gemini_array.json;chunk=40;interval_ms=100")
-        try:
-            reads = read_until(proc, lambda d: b"Once upon a time" in d)
-            self.assertTrue(reads)
-            self.assertNotIn(b"unicorn", reads[-1][1])  # the rest is still to come
-            self.assertEqual(proc.wait(timeout=15), 0)
-        finally:
-            proc.kill()
-            proc.wait()
-            proc.stdout.close()
-            proc.stderr.close()
+        self.assert_text_comes_before_the_rest(
+            "fixture_stream;name=gemini_array.json;chunk=40;interval_ms=100", b"Once upon a time",
+            b"unicorn")
 
     def test_text_gemini_json_array_cut_or_with_an_error_is_4_without_raw_json(self):
         with open(os.path.join(FIXTURES, "gemini_array.json"), "rb") as f:

@@ -287,6 +287,13 @@ class RouteAgreesWithServeTest(unittest.TestCase):
             self.assertEqual(status, large["status"])
             self.assertFalse(self.route_json(gw.config, "POST", "/gateway/mock/v1/x", "-d",
                                              "x" * 1000).get("answered_by_gateway", False))
+            # The size is refused while the head is read, before the method counts.
+            big_options = self.route_json(gw.config, "OPTIONS", "/gateway/mock/v1/x", "-H",
+                                          "Content-Length: 5000")
+            self.assertEqual(big_options["status"], 413)
+            raw = read_raw_response(gw.port, b"OPTIONS /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\n"
+                                    b"Content-Length: 5000\r\n\r\n")
+            self.assertTrue(raw.startswith(b"HTTP/1.1 413 "), raw[:100])
             self.assertEqual(mock.requests(), [])
         finally:
             gw.stop()

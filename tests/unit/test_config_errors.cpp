@@ -222,6 +222,7 @@ TEST_CASE("config: a listen host with a port is refused where it is written") {
     CHECK(llmgw::config::as_listen_host("localhost:1").has_value() == false);
     CHECK(llmgw::config::as_listen_host("::").value() == "::");
     CHECK(llmgw::config::as_listen_host("fe80::1").value() == "fe80::1");
+    CHECK(llmgw::config::as_listen_host("fe80::1%eth0").value() == "fe80::1%eth0");  // a zone
 }
 
 TEST_CASE("config: a listen host in brackets is an IPv6 address, as in a URL") {

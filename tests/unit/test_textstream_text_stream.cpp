@@ -3,6 +3,7 @@
 #include <string>
 #include <string_view>
 
+#include "text_stream_run.hpp"
 #include "textstream/text_stream.hpp"
 
 using llmgw::textstream::Format;
@@ -10,36 +11,11 @@ using llmgw::textstream::TextStream;
 
 namespace {
 
-struct Run {
-    std::string out;
-    Format format = Format::unknown;
-    bool ended_early = false;
-    int warnings = 0;
-    int errors = 0;
-    std::string notes;  // every note's text, one a line
-};
+using Run = llmgw::test::TextStreamRun;
 
-// Feeds `body` in pieces of `piece` bytes (0: all at once) and finishes.
 Run run(std::string_view body, TextStream::Mode mode, bool event_stream, std::size_t piece = 0,
         std::size_t max_event = 1 << 20) {
-    TextStream stream({mode, event_stream, max_event});
-    Run r;
-    const auto count = [&r, &stream] {
-        for (const auto& note : stream.take_notes()) {
-            ++(note.error ? r.errors : r.warnings);
-            r.notes += note.text + "\n";
-        }
-    };
-    if (piece == 0) piece = body.size() + 1;
-    for (std::size_t i = 0; i < body.size(); i += piece) {
-        stream.feed(body.substr(i, piece), r.out);
-        count();
-    }
-    stream.finish(r.out);
-    count();
-    r.format = stream.format();
-    r.ended_early = stream.ended_early();
-    return r;
+    return llmgw::test::run_text_stream(body, mode, event_stream, piece, max_event);
 }
 
 Run text_sse(std::string_view body, std::size_t piece = 0) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "text_stream_run.hpp"
 #include "textstream/text_stream.hpp"
 
 using llmgw::textstream::Format;
@@ -13,37 +14,12 @@ using llmgw::textstream::TextStream;
 
 namespace {
 
-struct Run {
-    std::string out;
-    Format format = Format::unknown;
-    std::string cut;  // cut_reason()
-    int warnings = 0;
-    int errors = 0;
-    std::string notes;  // every note's text, one a line
-};
+using Run = llmgw::test::TextStreamRun;
 
-// Feeds `body` in pieces of `piece` bytes (0: all at once) and finishes.
 Run run(std::string_view body, bool text, bool event_stream, std::size_t piece = 0,
         std::size_t max_event = 1 << 20) {
-    TextStream stream(
-        {text ? TextStream::Mode::text : TextStream::Mode::raw, event_stream, max_event});
-    Run r;
-    const auto count = [&r, &stream] {
-        for (const auto& note : stream.take_notes()) {
-            ++(note.error ? r.errors : r.warnings);
-            r.notes += note.text + "\n";
-        }
-    };
-    if (piece == 0) piece = body.size() + 1;
-    for (std::size_t i = 0; i < body.size(); i += piece) {
-        stream.feed(body.substr(i, piece), r.out);
-        count();
-    }
-    stream.finish(r.out);
-    count();
-    r.format = stream.format();
-    r.cut = stream.cut_reason();
-    return r;
+    return llmgw::test::run_text_stream(body, text ? TextStream::Mode::text : TextStream::Mode::raw,
+                                        event_stream, piece, max_event);
 }
 
 Run text_sse(std::string_view body, std::size_t piece = 0) { return run(body, true, true, piece); }
@@ -184,6 +160,42 @@ TEST_SUITE("textstream.text_stream_ends") {
         }
         // Without --text nothing is judged: the bytes are all the answer there is.
         CHECK(run(": ping\n\n", false, true).cut.empty());
+    }
+
+    TEST_CASE("a body that is no event stream, though labelled one, is printed as it is") {
+        // Before (the first version of the check above): nothing printed, exit 4, so a
+        // proxy's JSON error or HTML page sent as text/event-stream was never seen.
+        for (const std::string_view body :
+             {std::string_view("{\"error\":{\"message\":\"quota exceeded\"}}\n"),
+              std::string_view("<html><body>Bad gateway</body></html>"),
+              std::string_view("\xEF\xBB\xBF: ok\n\nnot a field line\n")}) {
+            CAPTURE(body);
+            for (const std::size_t piece : {0, 1, 5}) {
+                const Run r = run(body, true, true, piece);
+                CHECK(r.out == body);
+                CHECK(r.warnings == 1);
+                CHECK(r.notes.find("not an event stream") != std::string::npos);
+                CHECK(r.cut.empty());
+            }
+        }
+    }
+
+    TEST_CASE("a JSON array of elements of no known format is held no longer than the bound") {
+        std::string body = "[";
+        for (int i = 0; i < 20; ++i) body += "{\"error\":{\"code\":500,\"message\":\"x\"}},";
+        body += "{\"error\":{\"code\":500}}]";
+        const Run r = run(body, true, false, 16, 128);
+        CHECK(r.out == body);  // raw once past 128 bytes, every byte kept
+        CHECK(r.notes.find("no element of a known format in the first 128 bytes") !=
+              std::string::npos);
+    }
+
+    TEST_CASE("a prompt Gemini blocked is an error with --text only") {
+        const std::string body = "data: {\"promptFeedback\":{\"blockReason\":\"SAFETY\"}}\n\n";
+        CHECK(run(body, true, true).errors == 1);
+        const Run raw = run(body, false, true);
+        CHECK(raw.errors == 0);  // the raw JSON says it, as a non-streamed answer's does
+        CHECK(raw.out == body);
     }
 
     TEST_CASE("data: [DONE] alone is a whole OpenAI answer without text") {
