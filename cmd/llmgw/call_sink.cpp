@@ -131,23 +131,28 @@ void CallSink::write_body(std::string& bytes, bool last) {
             bytes.pop_back();
             held_c2_ = true;
         }
-        std::string safe;
-        safe.reserve(bytes.size());
-        for (std::size_t i = 0; i < bytes.size(); ++i) {
-            const auto c = static_cast<unsigned char>(bytes[i]);
-            const bool c1 = c == 0xC2 && i + 1 < bytes.size() &&
-                            static_cast<unsigned char>(bytes[i + 1]) >= 0x80 &&
-                            static_cast<unsigned char>(bytes[i + 1]) <= 0x9F;
-            if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F || c1) {
-                safe += "\xEF\xBF\xBD";
-                if (c1) ++i;
-            } else {
-                safe += bytes[i];
-            }
-        }
-        bytes.swap(safe);
+        bytes = without_controls(bytes, true);
     }
     write_out(bytes);
+}
+
+std::string without_controls(std::string_view bytes, bool keep_newlines) {
+    std::string safe;
+    safe.reserve(bytes.size());
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        const auto c = static_cast<unsigned char>(bytes[i]);
+        const bool c1 = c == 0xC2 && i + 1 < bytes.size() &&
+                        static_cast<unsigned char>(bytes[i + 1]) >= 0x80 &&
+                        static_cast<unsigned char>(bytes[i + 1]) <= 0x9F;
+        const bool kept = c == '\t' || (c == '\n' && keep_newlines);
+        if ((c < 0x20 && !kept) || c == 0x7F || c1) {
+            safe += "\xEF\xBF\xBD";
+            if (c1) ++i;
+        } else {
+            safe += bytes[i];
+        }
+    }
+    return safe;
 }
 
 void CallSink::on_end(const upstream::ExchangeOutcome& outcome) {
@@ -212,7 +217,10 @@ void CallSink::print_notes() {
     if (!body_) return;
     for (const textstream::Note& note : body_->take_notes()) {
         stream_error_ = stream_error_ || note.error;
-        if (note.error || !options_.quiet) err_ << "llmgw: " << note.text << '\n';
+        // A note may quote the upstream (an error event's message): one line, no escape
+        // sequence for the terminal, no forged "llmgw:" line.
+        if (note.error || !options_.quiet)
+            err_ << "llmgw: " << without_controls(note.text, false) << '\n';
     }
 }
 
@@ -225,7 +233,7 @@ int CallSink::status_for_error(const GatewayError& error) const {
 bool CallSink::report_gateway_error() {
     const auto error = parse_gateway_error(held_, http_status_);
     if (!error) return false;
-    err_ << str::trim(held_) << '\n';
+    err_ << without_controls(str::trim(held_), false) << '\n';
     status_ = status_for_error(*error);
     return true;
 }

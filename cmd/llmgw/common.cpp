@@ -160,7 +160,10 @@ Result<HeaderArg> parse_header_arg(std::string_view arg) {
     if (colon == std::string_view::npos) {
         const std::string_view trimmed = str::trim(arg);
         if (!trimmed.ends_with(';')) {
-            return unexpected("header '" + std::string(arg) +
+            // Only its first word: the rest may be a key ('Authorization Bearer sk-…').
+            const std::string_view first = trimmed.substr(0, trimmed.find_first_of(" \t"));
+            return unexpected("header '" + std::string(first) +
+                              (first.size() < trimmed.size() ? " …" : "") +
                               "' has no colon; write 'Name: value' (or 'Name;' for an empty one)");
         }
         header.name = str::trim(trimmed.substr(0, trimmed.size() - 1));

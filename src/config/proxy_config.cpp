@@ -8,6 +8,7 @@
 #include "config/base_url.hpp"
 #include "config/rules.hpp"
 #include "config/toml_loader.hpp"
+#include "util/redact.hpp"
 #include "util/strings.hpp"
 
 namespace llmgw::config {
@@ -150,7 +151,8 @@ MaybeError apply_location(const std::string& name, const Location& loc, Service&
         auto parsed = parse_base_url(with_scheme(*loc.host));
         if (!parsed) {
             return field_error(name, "host",
-                               "has a bad value '" + printable(*loc.host) + "': " + parsed.error());
+                               "has a bad value '" + printable(redact_userinfo(*loc.host)) +
+                                   "': " + parsed.error());
         }
         if (parsed->base_path.empty() && !loc.base_path) parsed->base_path = url.base_path;
         url = std::move(*parsed);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "util/redact.hpp"
+
 namespace llmgw::config {
 namespace {
 
@@ -58,9 +60,17 @@ ConfigError TomlReader::wrong_type(const TomlField& field, std::string_view expe
 
 ConfigError TomlReader::bad_value(const TomlField& field, std::string_view value,
                                   std::string_view reason) const {
+    // A header's value may be a key (Authorization = "Bearer sk-…"): not repeated. Nor is the
+    // user info of a URL.
+    if (field.section.ends_with(".headers")) {
+        return error_at(field.node.source(), "bad value of header '" + printable(field.key.str()) +
+                                                 "' " + in_section(field.section) + ": " +
+                                                 std::string(reason));
+    }
     return error_at(field.node.source(), "bad " + std::string(field.key.str()) + " '" +
-                                             printable(value) + "' " + in_section(field.section) +
-                                             ": " + std::string(reason));
+                                             printable(redact_userinfo(value)) + "' " +
+                                             in_section(field.section) + ": " +
+                                             std::string(reason));
 }
 
 ConfigError TomlReader::unknown_key(const TomlField& field) const {

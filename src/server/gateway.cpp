@@ -7,8 +7,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <optional>
+#include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -49,11 +52,14 @@ public:
         auto listener = Listener::open(loops_, g.host, g.port);
         if (!listener) {
             log_line(LogLevel::error, "", "cannot listen",
-                     {log_str("address", g.host + ":" + std::to_string(g.port)),
+                     {log_str("address", (g.host.find(':') != std::string::npos ? "[" + g.host + "]"
+                                                                                : g.host) +
+                                             ":" + std::to_string(g.port)),
                       log_str("reason", listener.error())});
             return 1;
         }
         listener_ = std::move(*listener);
+        shared_.handler.address = listener_->address();  // before any loop runs
         // Before the loops' threads start: see descriptor_table.hpp.
         if (const int error = raise_open_files_limit(g.max_connections)) {
             log_line(LogLevel::debug, "", "open-files limit not raised",
@@ -84,8 +90,18 @@ public:
             }
         }
         std::vector<std::thread> threads;
-        for (std::size_t i = 1; i < loops_.size(); ++i) {
-            threads.emplace_back([loop = loops_[i].get()] { run_loop(*loop); });
+        try {
+            for (std::size_t i = 1; i < loops_.size(); ++i) {
+                threads.emplace_back([loop = loops_[i].get()] { run_loop(*loop); });
+            }
+        } catch (const std::system_error& e) {
+            // ulimit -u or a cgroup's pids limit: status 1, not an abort with threads joinable.
+            log_line(LogLevel::error, "", "cannot start an event-loop thread",
+                     {log_num("threads", static_cast<long long>(loops_.size())),
+                      log_str("reason", e.what())});
+            for (auto& loop : loops_) loop->io.stop();
+            for (auto& t : threads) t.join();
+            return 1;
         }
         run_loop(*loops_[0]);
         for (auto& t : threads) t.join();
@@ -96,7 +112,13 @@ public:
 private:
     static void run_loop(Loop& loop) {
         auto guard = asio::make_work_guard(loop.io);
-        loop.io.run();
+        try {
+            loop.io.run();
+        } catch (const std::exception& e) {
+            // Out of memory in a handler, say: said, and status 1 as documented, not an abort.
+            log_line(LogLevel::error, "", "internal error, exiting", {log_str("reason", e.what())});
+            std::_Exit(1);
+        }
     }
 
     // An allocator that frees lazily acts only when it is next called: a loop gone idle after a

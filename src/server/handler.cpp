@@ -86,9 +86,10 @@ HandlerResult handle_request(const HandlerContext& ctx, const IncomingRequest& r
         case routing::TargetKind::root: {
             if (!read_only) break;
             HandlerResult result;
-            Reply r = target->kind == routing::TargetKind::health
-                          ? health_page(ctx.started)
-                          : welcome_page(config);
+            Reply r =
+                target->kind == routing::TargetKind::health
+                    ? health_page(ctx.started)
+                    : welcome_page(headers.get("Host").value_or(ctx.address), ctx.address, config);
             r.headers.add("X-Request-Id", id);
             r.headers.add("X-Gateway-Request-Id", id);
             add_cors_headers(r.headers, config.gateway.allowed_origin, headers);

@@ -47,6 +47,7 @@ struct HandlerResult {
 struct HandlerContext {
     const config::Config* config = nullptr;
     std::chrono::steady_clock::time_point started;
+    std::string address;  // as listened on, "127.0.0.1:8787" (the bound port when 0 was asked)
 };
 
 HandlerResult handle_request(const HandlerContext& ctx, const IncomingRequest& request);

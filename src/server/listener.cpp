@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "server/session.hpp"
 #include "util/log.hpp"
@@ -56,19 +57,41 @@ Result<std::unique_ptr<Listener>> Listener::open(std::vector<std::unique_ptr<Loo
     const auto results = resolver.resolve(host, std::to_string(port),
                                           tcp::resolver::passive | tcp::resolver::numeric_service, ec);
     if (ec || results.empty()) return unexpected("cannot resolve '" + host + "': " + ec.message());
-    const tcp::endpoint endpoint = *results.begin();
-    listener->protocol_ = endpoint.protocol();
-    auto& a = listener->acceptor_;
+    // A name may give several addresses ("localhost": ::1 first, then 127.0.0.1): IPv4 ones
+    // first, as the URLs in the docs are http://127.0.0.1:8787, and the next when one cannot
+    // be bound (a loopback without IPv6, say).
+    std::vector<tcp::endpoint> endpoints;
+    for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+    std::stable_partition(endpoints.begin(), endpoints.end(),
+                          [](const tcp::endpoint& e) { return e.address().is_v4(); });
+    std::string error;
+    for (const tcp::endpoint& endpoint : endpoints) {
+        auto bound = listener->listen_on(endpoint);
+        if (bound) return listener;
+        error = bound.error();
+    }
+    return unexpected(error);
+}
+
+Result<bool> Listener::listen_on(const tcp::endpoint& endpoint) {
+    boost::system::error_code ec;
+    auto& a = acceptor_;
+    const auto fail = [&a, &ec]() -> Result<bool> {
+        boost::system::error_code ignored;
+        a.close(ignored);
+        return unexpected(ec.message());
+    };
+    protocol_ = endpoint.protocol();
     a.open(endpoint.protocol(), ec);
-    if (ec) return unexpected(ec.message());
+    if (ec) return fail();
     a.set_option(tcp::acceptor::reuse_address(true), ec);
     a.bind(endpoint, ec);
-    if (ec) return unexpected(ec.message());
+    if (ec) return fail();
     a.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return unexpected(ec.message());
+    if (ec) return fail();
     a.non_blocking(true, ec);  // accept_pending() takes a backlog without blocking
-    if (ec) return unexpected(ec.message());
-    return listener;
+    if (ec) return fail();
+    return true;
 }
 
 void Listener::start() {
@@ -184,10 +207,14 @@ void Listener::log_accept_failure(int error) {
 void Listener::serve(Loop& loop, AcceptedFd fd) const {
     const auto& g = loop.shared.config->gateway;
     if (loop.shared.connections.load(std::memory_order_relaxed) >= g.max_connections) {
-        log_line(LogLevel::warn, "", "connection limit reached, closing new connection",
-                 {log_num("max_connections", g.max_connections)});
+        if (!loop.at_connection_limit) {
+            log_line(LogLevel::warn, "", "connection limit reached, closing new connections",
+                     {log_num("max_connections", g.max_connections)});
+        }
+        loop.at_connection_limit = true;
         return;  // closed and given back by `fd`
     }
+    loop.at_connection_limit = false;
     tcp::socket socket(loop.io);
     boost::system::error_code ec;
     socket.assign(protocol_, fd.get(), ec);

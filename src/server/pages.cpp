@@ -1,6 +1,8 @@
 #include "server/pages.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "util/ids.hpp"
 
@@ -39,7 +41,25 @@ Reply health_page(std::chrono::steady_clock::time_point started) {
     return r;
 }
 
-Reply welcome_page(const config::Config& config) {
+namespace {
+
+std::string example_base(std::string_view host_header, std::string_view listening) {
+    const auto plain = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
+    };
+    if (!host_header.empty() && host_header.size() <= 255 &&
+        std::all_of(host_header.begin(), host_header.end(), plain)) {
+        return "http://" + std::string(host_header);
+    }
+    return "http://" + std::string(listening);
+}
+
+}  // namespace
+
+Reply welcome_page(std::string_view host_header, std::string_view listening,
+                   const config::Config& config) {
+    const std::string base = html_escape(example_base(host_header, listening));
     std::string html =
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>llmgw</title>"
         "</head>\n<body>\n<h1>llmgw " LLMGW_VERSION "</h1>\n"
@@ -54,8 +74,12 @@ Reply welcome_page(const config::Config& config) {
     }
     html +=
         "</table>\n<h2>Examples</h2>\n<pre>\n"
-        "curl http://127.0.0.1:8787/health\n"
-        "curl http://127.0.0.1:8787/gateway/openai/v1/chat/completions \\\n"
+        "curl " +
+        base +
+        "/health\n"
+        "curl " +
+        base +
+        "/gateway/openai/v1/chat/completions \\\n"
         "  -H \"Authorization: Bearer $OPENAI_API_KEY\" -H 'Content-Type: application/json' \\\n"
         "  -d '{\"model\":\"gpt-4o-mini\",\"stream\":true,"
         "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}'\n"

@@ -9,6 +9,9 @@
 namespace llmgw::server {
 
 Reply health_page(std::chrono::steady_clock::time_point started);
-Reply welcome_page(const config::Config& config);
+// The examples name the address the browser used (its Host header, when it is a plain
+// host[:port]), else `listening` ("127.0.0.1:8787").
+Reply welcome_page(std::string_view host_header, std::string_view listening,
+                   const config::Config& config);
 
 }  // namespace llmgw::server

@@ -67,6 +67,15 @@ void reset_once_sent(asio::ip::tcp::socket socket) {
     struct Closing {
         explicit Closing(asio::ip::tcp::socket s)
             : socket(std::move(s)), timer(socket.get_executor()) {}
+        // Destroyed with its loop's pending handlers (the drain's deadline passed while the
+        // queue drained): reset still, the unsent tail given up. A close would send a FIN,
+        // and the cut answer would look whole.
+        ~Closing() {
+            error_code ignored;
+            if (!socket.is_open()) return;
+            socket.set_option(asio::socket_base::linger(true, 0), ignored);
+            socket.close(ignored);
+        }
         asio::ip::tcp::socket socket;
         asio::steady_timer timer;
         int checks_left = 100;

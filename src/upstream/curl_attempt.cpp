@@ -10,6 +10,7 @@
 #include "upstream/easy_pool.hpp"
 #include "upstream/libcurl.hpp"
 #include "upstream/limits.hpp"
+#include "util/redact.hpp"
 #include "util/strings.hpp"
 
 namespace llmgw::upstream {
@@ -17,7 +18,10 @@ namespace llmgw::upstream {
 namespace {
 
 std::string describe(CURLcode code, const char* detail) {
-    std::string text = (detail && *detail) ? std::string(detail) : libcurl().easy_strerror(code);
+    // libcurl quotes a proxy URL it cannot use whole ("Unsupported proxy scheme for
+    // 'htp://user:password@proxy'"): the message goes to clients and logs.
+    std::string text = redact_userinfo((detail && *detail) ? std::string_view(detail)
+                                                           : libcurl().easy_strerror(code));
     switch (classify(code)) {
         case ErrorType::timeout: return "upstream timed out: " + text;
         case ErrorType::dns: return "upstream host could not be resolved: " + text;

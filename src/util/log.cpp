@@ -30,10 +30,14 @@ std::shared_ptr<spdlog::logger> stderr_logger() {
     return logger;
 }
 
+// Quoted (and so escaped) unless every byte is printable ASCII other than space, '"' and '=':
+// a path's bytes above 0x7F may be C1 controls (U+009B starts an escape sequence) or not
+// UTF-8 at all.
 bool needs_quotes(std::string_view v) {
     if (v.empty()) return true;
     for (char c : v) {
-        if (c == ' ' || c == '"' || c == '=' || static_cast<unsigned char>(c) < 0x20) return true;
+        const auto b = static_cast<unsigned char>(c);
+        if (c == ' ' || c == '"' || c == '=' || b < 0x20 || b >= 0x7F) return true;
     }
     return false;
 }
@@ -94,7 +98,7 @@ std::string format_log_line(LogFormat format, LogLevel level, std::string_view r
                 j[std::string(f.key)] = f.value;
             }
         }
-        return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        return j.dump(-1, ' ', /*ensure_ascii=*/true, nlohmann::json::error_handler_t::replace);
     }
     std::string line;
     line.reserve(128);
@@ -113,7 +117,7 @@ std::string format_log_line(LogFormat format, LogLevel level, std::string_view r
         line += f.key;
         line += '=';
         if (needs_quotes(f.value)) {
-            line += nlohmann::json(f.value).dump(-1, ' ', false,
+            line += nlohmann::json(f.value).dump(-1, ' ', /*ensure_ascii=*/true,
                                                  nlohmann::json::error_handler_t::replace);
         } else {
             line += f.value;

@@ -12,7 +12,11 @@ namespace llmgw {
 bool is_secret_header(std::string_view name);
 // "***" for secret headers, else the value.
 std::string redact_header_value(std::string_view name, std::string_view value);
-// The path with the values of key, api_key, token and access_token replaced by ***.
+// The path with the values of key, api_key, token and access_token replaced by ***, and the
+// user info of an absolute-form target (http://user:pass@host/...) too.
 std::string redact_target(std::string_view path_and_query);
+// `text` with the user info of every URL in it ("scheme://user:password@host") shown as ***:
+// libcurl's error messages quote a proxy URL whole, password included.
+std::string redact_userinfo(std::string_view text);
 
 }  // namespace llmgw

@@ -173,6 +173,9 @@ class CallTest(CallBase):
             (["mock", "/v1/x", "-d", "@/nonexistent/body.json"], "cannot read"),
             (["mock", "v1/x"], "must start with '/'"),
             (["mock", "/v1/x", "-H", "no colon"], "colon"),
+            # Only the name is quoted: the rest may be a key (before: the whole argument).
+            (["mock", "/v1/x", "-H", "Authorization Bearer sk-llmgw-no-colon"],
+             "header 'Authorization …' has no colon"),
             (["mock", "/v1/x", "--via", "127.0.0.1:8787"], "--via"),
             # Before: '' went straight to the service (an unset $GW skipped the gateway), and
             # the malformed ones were an UNKNOWN 500 from libcurl (exit 1).
@@ -196,6 +199,7 @@ class CallTest(CallBase):
                 self.assertEqual(status, 2, err)
                 self.assertEqual(out, b"")
                 self.assertIn(words, err)
+                self.assertNotIn("sk-llmgw-no-colon", err)
         self.assertEqual(self.mock.requests(), [])
 
     def test_unknown_service_lists_services(self):
@@ -628,6 +632,20 @@ class CallTest(CallBase):
                 self.assertEqual(status, 4, err)
                 self.assertEqual(out, b"")
                 self.assertEqual(err, f"llmgw: the stream reported an error: {message}\n")
+
+    def test_an_error_message_reaches_stderr_without_control_characters(self):
+        # Before: the decoded ESC, BEL, newline and CSI went to stderr as they were (a terminal
+        # would take the clipboard write; a second "llmgw:" line looked like llmgw's own).
+        for args in (("--text",), ()):
+            with self.subTest(args=args):
+                status, out, err = self.call("mock", "/v1/x", "-q", *args, "-H",
+                                             "x-mock: fixture;name=openai_error_controls.sse")
+                self.assertEqual(status, 4, err)
+                self.assertEqual(err.count("\n"), 1, err)
+                self.assertTrue(err.startswith("llmgw: the stream reported an error: bad \ufffd]52;"))
+                for c in ("\x1b", "\x07", "\x9b"):
+                    self.assertNotIn(c, err)
+                self.assertIn("\ufffdllmgw: all good \ufffd2J", err)
 
     def test_text_gemini_stream_without_finish_reason_is_cut(self):
         with open(os.path.join(FIXTURES, "gemini_stream.sse"), "rb") as f:

@@ -1193,6 +1193,12 @@ class ConnectionLimitsTest(GatewayCase):
         self.assertEqual(raw, b"")  # closed without an answer, at once
         self.assertIn(how, ("eof", "reset"))
         self.wait_log(r"\[WARN\] connection limit reached.*max_connections=3")
+        # A flood over the limit is one line per loop, not one per connection (before: 30).
+        for _ in range(30):
+            flood = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
+            read_to_end(flood, 5)
+            flood.close()
+        self.assertLessEqual(self.gw.log().count("connection limit reached"), 2)
         held.pop().close()
         deadline = time.monotonic() + 5
         while True:  # the session's end is seen by the gateway a moment later
@@ -1332,6 +1338,32 @@ class SendTimeoutTest(GatewayCase, harness.SharedGatewayTest):
         _, how = harness.read_to_end(s, 10)
         s.close()
         self.assertEqual(how, "reset")
+
+    def test_an_http10_reader_cut_at_the_drain_deadline_sees_a_reset(self):
+        # SIGTERM with 300 ms to drain while an HTTP/1.0 client (whose body ends with the
+        # connection) reads nothing: at the deadline the loops stop with the reset still
+        # waiting for the socket's queue. Before, that wait was destroyed with the loop and the
+        # socket closed with a FIN: the part the client had looked whole.
+        gw = harness.Gateway(self.mock.port, CLIENT_TOML.format(port=self.mock.port),
+                             args=("--drain-timeout", "300"))
+        try:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+            s.settimeout(10)
+            s.connect(("127.0.0.1", gw.port))
+            s.sendall(get_req("/gateway/unlimited/v1/flood", "flood;mb=200", rid(),
+                              version=b"HTTP/1.0"))
+            got = 0
+            while got < (1 << 20):
+                b = s.recv(65536)
+                self.assertTrue(b, "the stream ended early")
+                got += len(b)
+            gw.stop()  # SIGTERM; it exits 0 after the 300 ms drain
+            _, how = harness.read_to_end(s, 10)
+            s.close()
+            self.assertEqual(how, "reset")
+        finally:
+            gw.stop()
 
     def test_a_slow_steady_reader_is_not_dropped(self):
         # Over loopback the gateway's socket buffers megabytes (its send buffer grows with

@@ -1,9 +1,13 @@
 """Integration tests for `llmgw serve` (issue: serve core): real gateway, real mock upstream."""
 import http.client
 import json
+import os
 import re
+import shutil
 import signal
+import subprocess
 import socket
+import tempfile
 import threading
 import time
 import unittest
@@ -47,6 +51,13 @@ class ServeTest(harness.SharedGatewayTest):
         self.assertIn("text/html", headers["content-type"])
         self.assertIn(b"llmgw", body)
         self.assertIn(b"mock", body)
+        # The examples name the address the page was reached at (before: always
+        # 127.0.0.1:8787, another gateway or none under --port).
+        self.assertIn(b"curl http://127.0.0.1:%d/health" % self.gw.port, body)
+        raw = harness.raw_request(self.gw.port, b"GET / HTTP/1.1\r\nHost: <script>\r\n"
+                                  b"Connection: close\r\n\r\n")
+        self.assertNotIn(b"<script>", raw)  # an odd Host is not echoed: the configured address
+        self.assertIn(b"curl http://127.0.0.1:%d/health" % self.gw.port, raw)
 
     def test_preflight(self):
         status, headers, body = self.gw.request(
@@ -629,6 +640,41 @@ class ShutdownTest(unittest.TestCase):
         finally:
             gw.stop(expect_status=1)  # a second signal exits at once with status 1
             mock.stop()
+
+
+class ListenTest(unittest.TestCase):
+    def test_a_name_with_several_addresses_listens_on_ipv4_first(self):
+        # A host name that resolves to ::1 first, then 127.0.0.1 (as "localhost" does where
+        # /etc/hosts names both), in a mount namespace with an /etc/hosts of its own. Before,
+        # the gateway bound [::1] only, and the documented http://127.0.0.1:8787 was refused.
+        if os.geteuid() != 0 or not shutil.which("unshare"):
+            harness.skip_or_fail(self, "needs root and unshare(1) for a private /etc/hosts")
+        workdir = tempfile.mkdtemp(prefix="llmgw-listen-")
+        hosts = os.path.join(workdir, "hosts")
+        with open(hosts, "w") as f:
+            f.write("::1 llmgw-dual\n127.0.0.1 llmgw-dual\n")
+        script = 'mount --bind "$1" /etc/hosts && shift && exec "$@"'
+        argv = ["unshare", "-m", "--propagation", "private", "--", "sh", "-c", script, "sh",
+                hosts, harness.LLMGW, "serve", "--host", "llmgw-dual", "--port", "0"]
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                env={k: v for k, v in os.environ.items() if k != "LLMGW_CONFIG"})
+        try:
+            line = b""
+            deadline = time.monotonic() + 10
+            while b"listening" not in line and time.monotonic() < deadline:
+                line = proc.stderr.readline()
+                if not line:
+                    break
+            self.assertIn(b"url=http://127.0.0.1:", line)
+            port = int(re.search(rb"127\.0\.0\.1:(\d+)", line).group(1))
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                self.assertTrue(s.recv(100).startswith(b"HTTP/1.1 200 "))
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(timeout=20), 0)
+            proc.stderr.close()
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
