@@ -174,7 +174,12 @@ void Session::on_deadline_timer() {
                      Due::send_check);
         return;
     }
+    if (body_in_progress()) status_ = 408;  // its body stalled: logged as nginx does
     close();  // too slow: free the slot
+}
+
+bool Session::body_in_progress() const {
+    return phase_ == Phase::reading && parser_ && parser_->is_header_done() && method_.empty();
 }
 
 void Session::read_header() {
@@ -691,6 +696,15 @@ void Session::discard_input(std::size_t discarded) {
 void Session::close() {
     if (phase_ == Phase::closed) return;
     const bool was_busy = phase_ == Phase::responding;
+    if (body_in_progress()) {
+        // Its client left (or stalled, 408) while sending the body: a request all the same,
+        // logged (499, as nginx) rather than lost.
+        method_ = parser_->method;
+        target_ = parser_->target;
+        request_id_ = choose_request_id(headers_);
+        if (status_ == 0) status_ = 499;
+        log_request();
+    }
     phase_ = Phase::closed;
     timer_.cancel();
     exchange_timer_->cancel();  // nothing waits on it then; the exchange below only lets it go

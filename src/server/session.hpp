@@ -48,6 +48,8 @@ private:
     void accept_plain(const PlainRequest& plain);
     void on_header_read(const boost::system::error_code& ec);
     void read_body();
+    // The head is read whole and the body is still arriving (not yet dispatched).
+    bool body_in_progress() const;
     void read_body_some();
     void on_body_read(const boost::system::error_code& ec);
     // `head_read`: the head is known whole even if the parser has not said so (a body limit).

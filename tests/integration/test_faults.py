@@ -635,7 +635,8 @@ class ClientFaultsTest(GatewayCase, harness.SharedGatewayTest):
 
     def test_a_body_that_stops_is_closed_at_the_body_timeout(self):
         s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
-        s.sendall(b"POST /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+        s.sendall(b"POST /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\nX-Request-Id: body-stalls\r\n"
+                  b"Content-Length: 1000\r\n\r\n")
         for _ in range(5):
             time.sleep(0.2)
             s.sendall(b"b")
@@ -647,6 +648,21 @@ class ClientFaultsTest(GatewayCase, harness.SharedGatewayTest):
         # keepalive_timeout_ms (4 s) after the last byte, not header_timeout_ms (1 s).
         self.assertGreater(closed, 4.0 - 0.5)
         self.assertLess(closed, 4.0 + 1.5)
+        self.assertEqual(self.mock.requests(), [])
+        # Logged, as nginx does (408); before: no line at all.
+        self.wait_log(r"\[body-stalls\] \[INFO\] request \| method=POST .*status=408")
+
+    def test_a_client_that_resets_during_its_body_is_logged_499(self):
+        # (A FIN mid-body is a 400, "partial message", logged as nginx logs it.)
+        s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
+        s.sendall(b"POST /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\nX-Request-Id: body-left\r\n"
+                  b"Content-Length: 1000\r\n\r\nabc")
+        time.sleep(0.2)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()  # a reset
+        # Before: no line at all for it.
+        self.wait_log(r"\[body-left\] \[INFO\] request \| method=POST service=- "
+                      r"path=/gateway/mock/v1/x .*status=499")
         self.assertEqual(self.mock.requests(), [])
 
     # -- a client that stops reading: backpressure --
