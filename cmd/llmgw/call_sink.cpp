@@ -10,6 +10,7 @@
 
 #include "server/http_out.hpp"
 #include "util/strings.hpp"
+#include "util/terminal_text.hpp"
 
 namespace llmgw::cli {
 
@@ -136,31 +137,12 @@ void CallSink::write_body(std::string& bytes, bool last) {
     write_out(bytes);
 }
 
-std::string without_controls(std::string_view bytes, bool keep_newlines) {
-    std::string safe;
-    safe.reserve(bytes.size());
-    for (std::size_t i = 0; i < bytes.size(); ++i) {
-        const auto c = static_cast<unsigned char>(bytes[i]);
-        const bool c1 = c == 0xC2 && i + 1 < bytes.size() &&
-                        static_cast<unsigned char>(bytes[i + 1]) >= 0x80 &&
-                        static_cast<unsigned char>(bytes[i + 1]) <= 0x9F;
-        const bool kept = c == '\t' || (c == '\n' && keep_newlines);
-        if ((c < 0x20 && !kept) || c == 0x7F || c1) {
-            safe += "\xEF\xBF\xBD";
-            if (c1) ++i;
-        } else {
-            safe += bytes[i];
-        }
-    }
-    return safe;
-}
-
 void CallSink::on_end(const upstream::ExchangeOutcome& outcome) {
     ended_ = true;
     if (output_error_ != 0) {
         status_ = output_status();
     } else if (outcome.error && !outcome.head_delivered) {
-        err_ << error_body(*outcome.error, options_.request_id) << '\n';
+        err_ << safe_line(error_body(*outcome.error, options_.request_id)) << '\n';
         status_ = status_for_error(*outcome.error);
     } else if (hold_for_gateway_error_ && report_gateway_error()) {
         // status_ was set from the gateway's error type
@@ -171,7 +153,7 @@ void CallSink::on_end(const upstream::ExchangeOutcome& outcome) {
         write_body(scratch_, true);
         print_notes();
         if (outcome.error) {
-            err_ << error_body(*outcome.error, options_.request_id) << '\n';
+            err_ << safe_line(error_body(*outcome.error, options_.request_id)) << '\n';
             status_ = exit_cut;
         } else if (http_status_ >= 400) {
             status_ = 1;
@@ -219,8 +201,7 @@ void CallSink::print_notes() {
         stream_error_ = stream_error_ || note.error;
         // A note may quote the upstream (an error event's message): one line, no escape
         // sequence for the terminal, no forged "llmgw:" line.
-        if (note.error || !options_.quiet)
-            err_ << "llmgw: " << without_controls(note.text, false) << '\n';
+        if (note.error || !options_.quiet) err_ << "llmgw: " << safe_line(note.text) << '\n';
     }
 }
 
@@ -233,7 +214,7 @@ int CallSink::status_for_error(const GatewayError& error) const {
 bool CallSink::report_gateway_error() {
     const auto error = parse_gateway_error(held_, http_status_);
     if (!error) return false;
-    err_ << without_controls(str::trim(held_), false) << '\n';
+    err_ << safe_line(str::trim(held_)) << '\n';
     status_ = status_for_error(*error);
     return true;
 }

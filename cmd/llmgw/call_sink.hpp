@@ -91,10 +91,6 @@ class CallSink : public upstream::ExchangeSink {
     int status_ = 1;
 };
 
-// `bytes` with control characters (C0 but tab, and newline when `keep_newlines`; DEL; C1,
-// U+0080-U+009F) shown as U+FFFD: what an upstream or a model wrote, safe for a terminal.
-std::string without_controls(std::string_view bytes, bool keep_newlines);
-
 // A gateway-made error body ({"error":{"type":…,"message":…,"request_id":…},"status":N}),
 // recognised by its shape; nullopt for anything else, such as an upstream's own error.
 std::optional<GatewayError> parse_gateway_error(std::string_view body, int http_status);

@@ -151,7 +151,8 @@ MaybeError apply_location(const std::string& name, const Location& loc, Service&
         auto parsed = parse_base_url(with_scheme(*loc.host));
         if (!parsed) {
             return field_error(name, "host",
-                               "has a bad value '" + printable(redact_userinfo(*loc.host)) +
+                               "has a bad value '" +
+                                   printable(redact_userinfo_in_message(*loc.host)) +
                                    "': " + parsed.error());
         }
         if (parsed->base_path.empty() && !loc.base_path) parsed->base_path = url.base_path;
@@ -228,7 +229,10 @@ MaybeError apply_proxy_config(std::vector<Service>& table, std::string_view text
     try {
         root = json::parse(text);
     } catch (const json::exception& e) {
-        return ConfigError{"PROXY_CONFIG: invalid JSON: " + without_exception_id(e.what())};
+        // Not the token the parser last read: it may be a key ("Bearer sk-…" with a CR).
+        std::string what = without_exception_id(e.what());
+        what = what.substr(0, what.find("; last read:"));
+        return ConfigError{"PROXY_CONFIG: invalid JSON: " + what};
     }
     if (!root.is_object()) return ConfigError{"PROXY_CONFIG: must be a JSON object of services"};
     for (const auto& [name, fields] : root.items()) {

@@ -67,8 +67,12 @@ ConfigError TomlReader::bad_value(const TomlField& field, std::string_view value
                                                  "' " + in_section(field.section) + ": " +
                                                  std::string(reason));
     }
+    if (field.key.str() == "api_key_prefix") {  // "Bearer " and the like, or a key by mistake
+        return error_at(field.node.source(), "bad api_key_prefix " + in_section(field.section) +
+                                                 ": " + std::string(reason));
+    }
     return error_at(field.node.source(), "bad " + std::string(field.key.str()) + " '" +
-                                             printable(redact_userinfo(value)) + "' " +
+                                             printable(redact_userinfo_in_message(value)) + "' " +
                                              in_section(field.section) + ": " +
                                              std::string(reason));
 }

@@ -7,6 +7,8 @@
 #include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -64,17 +66,20 @@ Result<std::unique_ptr<Listener>> Listener::open(std::vector<std::unique_ptr<Loo
     for (const auto& entry : results) endpoints.push_back(entry.endpoint());
     std::stable_partition(endpoints.begin(), endpoints.end(),
                           [](const tcp::endpoint& e) { return e.address().is_v4(); });
-    std::string error;
+    // Only an address this machine does not have moves on: a port in use on 127.0.0.1 must
+    // not end with the gateway on [::1] and clients of 127.0.0.1 reaching the other process.
+    std::optional<std::string> first_error;
     for (const tcp::endpoint& endpoint : endpoints) {
-        auto bound = listener->listen_on(endpoint);
+        boost::system::error_code why;
+        auto bound = listener->listen_on(endpoint, why);
         if (bound) return listener;
-        error = bound.error();
+        if (!first_error) first_error = bound.error();
+        if (why.value() != EADDRNOTAVAIL && why.value() != EAFNOSUPPORT) break;
     }
-    return unexpected(error);
+    return unexpected(*first_error);
 }
 
-Result<bool> Listener::listen_on(const tcp::endpoint& endpoint) {
-    boost::system::error_code ec;
+Result<bool> Listener::listen_on(const tcp::endpoint& endpoint, boost::system::error_code& ec) {
     auto& a = acceptor_;
     const auto fail = [&a, &ec]() -> Result<bool> {
         boost::system::error_code ignored;
@@ -207,14 +212,18 @@ void Listener::log_accept_failure(int error) {
 void Listener::serve(Loop& loop, AcceptedFd fd) const {
     const auto& g = loop.shared.config->gateway;
     if (loop.shared.connections.load(std::memory_order_relaxed) >= g.max_connections) {
-        if (!loop.at_connection_limit) {
+        // At most one line per loop every 10 s, with the count: a flood of connections (or a
+        // steady state at the limit) is not a flood of log lines.
+        ++loop.refused_at_limit;
+        const auto now = std::chrono::steady_clock::now();
+        if (loop.refused_at_limit == 1 || now - loop.limit_logged_at >= std::chrono::seconds(10)) {
             log_line(LogLevel::warn, "", "connection limit reached, closing new connections",
-                     {log_num("max_connections", g.max_connections)});
+                     {log_num("max_connections", g.max_connections),
+                      log_num("refused", static_cast<long long>(loop.refused_at_limit))});
+            loop.limit_logged_at = now;
         }
-        loop.at_connection_limit = true;
         return;  // closed and given back by `fd`
     }
-    loop.at_connection_limit = false;
     tcp::socket socket(loop.io);
     boost::system::error_code ec;
     socket.assign(protocol_, fd.get(), ec);

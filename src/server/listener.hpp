@@ -29,24 +29,26 @@ public:
     explicit Listener(std::vector<std::unique_ptr<Loop>>& loops);  // use open()
 
 private:
-  // Opens, binds and listens on `endpoint`; the acceptor closed again when it cannot.
-  Result<bool> listen_on(const boost::asio::ip::tcp::endpoint& endpoint);
-  static constexpr int kAcceptBatch = 32;  // per turn; then the loop's other work has a turn
-  static constexpr int kFill = 16;         // connections a loop takes alone: see pick_loop()
-  void wait_next();
-  void accept_pending();
-  Loop& pick_loop() const;
-  class AcceptedFd;
-  void hand_over(int fd);
-  void serve(Loop& loop, AcceptedFd fd) const;
-  static void log_accept_failure(int error);
+    // Opens, binds and listens on `endpoint`; the acceptor closed again when it cannot, and
+    // `ec` says why.
+    Result<bool> listen_on(const boost::asio::ip::tcp::endpoint& endpoint,
+                           boost::system::error_code& ec);
+    static constexpr int kAcceptBatch = 32;  // per turn; then the loop's other work has a turn
+    static constexpr int kFill = 16;         // connections a loop takes alone: see pick_loop()
+    void wait_next();
+    void accept_pending();
+    Loop& pick_loop() const;
+    class AcceptedFd;
+    void hand_over(int fd);
+    void serve(Loop& loop, AcceptedFd fd) const;
+    static void log_accept_failure(int error);
 
-  std::vector<std::unique_ptr<Loop>>& loops_;
-  Loop& home_;  // the first loop: it accepts
-  boost::asio::ip::tcp protocol_ = boost::asio::ip::tcp::v4();
-  boost::asio::ip::tcp::acceptor acceptor_;
-  boost::asio::steady_timer retry_;  // after running out of descriptors
-  bool out_of_descriptors_ = false;  // logged once until the backlog is taken again
+    std::vector<std::unique_ptr<Loop>>& loops_;
+    Loop& home_;  // the first loop: it accepts
+    boost::asio::ip::tcp protocol_ = boost::asio::ip::tcp::v4();
+    boost::asio::ip::tcp::acceptor acceptor_;
+    boost::asio::steady_timer retry_;  // after running out of descriptors
+    bool out_of_descriptors_ = false;  // logged once until the backlog is taken again
 };
 
 }  // namespace llmgw::server

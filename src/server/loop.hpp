@@ -58,9 +58,10 @@ struct Loop {
     // (per request, so per loop rather than shared); the drain adds them up.
     std::atomic<int> busy_sessions{0};
     std::uint64_t requests_begun = 0;  // responses begun on this loop (its thread only)
-    // This loop refused a connection at max_connections and said so; the next it serves ends
-    // that spell (its thread only): a flood of connections is not a flood of log lines.
-    bool at_connection_limit = false;
+    // Connections this loop refused at max_connections, and when it last said so (its thread
+    // only): one WARN line every 10 s at most.
+    std::uint64_t refused_at_limit = 0;
+    std::chrono::steady_clock::time_point limit_logged_at{};
     // Connections this loop serves, or has been handed and will serve: the listener (on the
     // first loop's thread) adds one when it picks this loop, the session takes it back at its
     // end. Read by every accept, so on a cache line of its own.

@@ -179,7 +179,8 @@ void Session::on_deadline_timer() {
 }
 
 bool Session::body_in_progress() const {
-    return phase_ == Phase::reading && parser_ && parser_->is_header_done() && method_.empty();
+    return phase_ == Phase::reading && parser_ && parser_->is_header_done() &&
+           !parser_->is_done() && method_.empty();
 }
 
 void Session::read_header() {

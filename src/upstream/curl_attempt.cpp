@@ -20,8 +20,8 @@ namespace {
 std::string describe(CURLcode code, const char* detail) {
     // libcurl quotes a proxy URL it cannot use whole ("Unsupported proxy scheme for
     // 'htp://user:password@proxy'"): the message goes to clients and logs.
-    std::string text = redact_userinfo((detail && *detail) ? std::string_view(detail)
-                                                           : libcurl().easy_strerror(code));
+    std::string text = redact_userinfo_in_message(
+        (detail && *detail) ? std::string_view(detail) : libcurl().easy_strerror(code));
     switch (classify(code)) {
         case ErrorType::timeout: return "upstream timed out: " + text;
         case ErrorType::dns: return "upstream host could not be resolved: " + text;

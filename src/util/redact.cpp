@@ -42,6 +42,34 @@ std::string redact_userinfo(std::string_view text) {
     return out;
 }
 
+std::string redact_userinfo_in_message(std::string_view text) {
+    std::string out;
+    const auto boundary = [](char c) {
+        return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\'' || c == '"' ||
+               c == '`' || c == '<' || c == '>' || c == '(' || c == ')' || c == ',';
+    };
+    std::size_t i = 0;
+    while (i < text.size()) {
+        if (boundary(text[i])) {
+            out += text[i++];
+            continue;
+        }
+        std::size_t end = i;
+        while (end < text.size() && !boundary(text[end])) ++end;
+        std::string_view word = text.substr(i, end - i);
+        const std::size_t sign = word.rfind('@');
+        if (sign != std::string_view::npos) {
+            const std::size_t scheme = word.substr(0, sign).find("://");
+            const std::size_t from = scheme == std::string_view::npos ? 0 : scheme + 3;
+            out.append(word.substr(0, from)).append("***").append(word.substr(sign));
+        } else {
+            out.append(word);
+        }
+        i = end;
+    }
+    return out;
+}
+
 std::string redact_target(std::string_view target) {
     if (target.find("://") != std::string_view::npos) {
         const std::string plain = redact_userinfo(target);

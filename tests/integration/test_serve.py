@@ -674,6 +674,19 @@ class ListenTest(unittest.TestCase):
             proc.send_signal(signal.SIGTERM)
             self.assertEqual(proc.wait(timeout=20), 0)
             proc.stderr.close()
+        # 127.0.0.1's port taken (another gateway): an error, not [::1] quietly, where clients
+        # of http://127.0.0.1 would reach the other process.
+        taken = socket.socket()
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        try:
+            argv[argv.index("0")] = str(taken.getsockname()[1])
+            done = subprocess.run(argv, capture_output=True, timeout=20,
+                                  env={k: v for k, v in os.environ.items() if k != "LLMGW_CONFIG"})
+            self.assertEqual(done.returncode, 1, done.stderr)
+            self.assertIn(b"Address already in use", done.stderr)
+        finally:
+            taken.close()
             shutil.rmtree(workdir, ignore_errors=True)
 
 

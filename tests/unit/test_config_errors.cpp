@@ -113,6 +113,11 @@ TEST_CASE("config: bad values of checked strings") {
         sys.error_with_file("[services.openai]\nheaders = { x = \"a\\u007fb\" }\n") ==
         "/u.toml:2:17: bad value of header 'x' in [services.openai.headers]: a header value cannot "
         "contain a control character (CR, LF, NUL, …)");
+    CHECK(sys.error_with_file("[services.openai]\napi_key_prefix = \"Bearer sk-9\\n\"\n") ==
+          "/u.toml:2:18: bad api_key_prefix in [services.openai]: a header value cannot contain a "
+          "control character (CR, LF, NUL, …)");
+    CHECK(sys.error_with_file("[services.openai]\nbase_url = \"https://u:sk#1@h.example\"\n")
+              .find("sk#1") == std::string::npos);
     // A header's value is never repeated: it may be a key (before: printed whole).
     CHECK(sys.error_with_file(
               "[services.openai.headers]\nAuthorization = \"Bearer sk-proj-abc\\n\"\n") ==

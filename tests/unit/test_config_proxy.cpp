@@ -121,6 +121,14 @@ TEST_CASE("config: PROXY_CONFIG errors name the service and the field") {
     CHECK(proxy_error(R"({"openai":{"defaultHeaders":{"x":"a\u0007"}}})") ==
           "PROXY_CONFIG: service 'openai': field 'defaultHeaders' has a bad value for 'x': a "
           "header value cannot contain a control character (CR, LF, NUL, …)");
+    // The lexer's "last read" token is not repeated: it may be a key (a CR from a key file).
+    const std::string lexer = proxy_error(
+        "{\"openai\":{\"defaultHeaders\":{\"Authorization\":"
+        "\"Bearer sk-proj-abc\r\"}}}");
+    CHECK(lexer.find("PROXY_CONFIG: invalid JSON: ") == 0);
+    CHECK(lexer.find("sk-proj") == std::string::npos);
+    CHECK(proxy_error(R"({"openai":{"host":"u:sk-live@api.x.com:99999"}})").find("sk-live") ==
+          std::string::npos);
     CHECK(proxy_error(R"({"openai":{"host":"ftp://x"}})") ==
           "PROXY_CONFIG: service 'openai': field 'host' has a bad value 'ftp://x': scheme must be "
           "http or https");

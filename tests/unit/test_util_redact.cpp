@@ -4,6 +4,7 @@
 
 using llmgw::redact_target;
 using llmgw::redact_userinfo;
+using llmgw::redact_userinfo_in_message;
 
 TEST_SUITE("util.redact") {
     TEST_CASE("the user info of every URL in a text is ***") {
@@ -30,5 +31,22 @@ TEST_SUITE("util.redact") {
         CHECK(redact_target("http://u:sk-live@127.0.0.1:8787/gateway/openai/v1/models?key=k") ==
               "http://***@127.0.0.1:8787/gateway/openai/v1/models?key=***");
         CHECK(redact_target("/gateway/openai/v1/models") == "/gateway/openai/v1/models");
+    }
+}
+
+TEST_SUITE("util.redact") {
+    TEST_CASE("in a message, every word with an '@' hides what comes before its last '@'") {
+        // libcurl quotes a proxy string it cannot parse whole; its password may hold '#' or
+        // '/' unencoded, or have no scheme. The strict form left these whole.
+        CHECK(
+            redact_userinfo_in_message("Unsupported proxy syntax in 'http://corp:p#ss@proxy:3128': "
+                                       "Port number was not a decimal number") ==
+            "Unsupported proxy syntax in 'http://***@proxy:3128': Port number was not a decimal "
+            "number");
+        CHECK(redact_userinfo_in_message("proxy user:pa/ss@proxy:3128 refused") ==
+              "proxy ***@proxy:3128 refused");
+        CHECK(redact_userinfo_in_message("a 'https://u:sk#1@h' b") == "a 'https://***@h' b");
+        CHECK(redact_userinfo_in_message("Could not resolve host: api.openai.com") ==
+              "Could not resolve host: api.openai.com");
     }
 }
