@@ -132,7 +132,7 @@ void CallSink::write_body(std::string& bytes, bool last) {
             bytes.pop_back();
             held_c2_ = true;
         }
-        bytes = without_controls(bytes, true);
+        bytes = without_controls(bytes);
     }
     write_out(bytes);
 }

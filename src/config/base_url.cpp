@@ -107,7 +107,7 @@ std::string normalize_base_path(std::string_view path) {
 
 std::string format_base_url(const BaseUrl& url) {
     std::string text = url.scheme + "://";
-    text += url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+    text += str::bracketed_host(url.host);
     if (url.port != 0) text += ":" + std::to_string(url.port);
     return text + url.base_path;
 }

@@ -20,6 +20,7 @@
 #include "server/loop.hpp"
 #include "server/session.hpp"
 #include "util/log.hpp"
+#include "util/strings.hpp"
 
 namespace llmgw::server {
 
@@ -51,11 +52,10 @@ public:
         const auto& g = shared_.config->gateway;
         auto listener = Listener::open(loops_, g.host, g.port);
         if (!listener) {
-            log_line(LogLevel::error, "", "cannot listen",
-                     {log_str("address", (g.host.find(':') != std::string::npos ? "[" + g.host + "]"
-                                                                                : g.host) +
-                                             ":" + std::to_string(g.port)),
-                      log_str("reason", listener.error())});
+            log_line(
+                LogLevel::error, "", "cannot listen",
+                {log_str("address", str::bracketed_host(g.host) + ":" + std::to_string(g.port)),
+                 log_str("reason", listener.error())});
             return 1;
         }
         listener_ = std::move(*listener);

@@ -14,6 +14,7 @@
 
 #include "server/session.hpp"
 #include "util/log.hpp"
+#include "util/strings.hpp"
 
 namespace llmgw::server {
 
@@ -115,9 +116,7 @@ std::string Listener::address() const {
     boost::system::error_code ec;
     const auto ep = acceptor_.local_endpoint(ec);
     if (ec) return "?";
-    const std::string host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]"
-                                                  : ep.address().to_string();
-    return host + ":" + std::to_string(ep.port());
+    return str::bracketed_host(ep.address().to_string()) + ":" + std::to_string(ep.port());
 }
 
 bool Listener::is_loopback() const {

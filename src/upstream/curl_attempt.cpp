@@ -56,7 +56,7 @@ std::string resolve_entry(const UrlHost& name, const HostLookup::Addresses& addr
         const std::string text = endpoint.address().to_string();
         if (text.find('%') != std::string::npos) continue;
         if (!list.empty()) list += ',';
-        list += endpoint.address().is_v6() ? "[" + text + "]" : text;
+        list += str::bracketed_host(text);
     }
     if (list.empty()) return list;
     return std::string(kAgesOut) + name.host + ":" + std::to_string(name.port) + ":" + list;

@@ -43,10 +43,9 @@ std::optional<H1Target> parse_h1_target(std::string_view url) {
     if (!host) return std::nullopt;  // percent-encoded or international names: libcurl
     H1Target out;
     out.port = host->port;
-    const bool v6 = host->bracketed;
     out.host = host->host;
     const std::string port_text = std::to_string(out.port);
-    out.authority = v6 ? "[" + out.host + "]" : out.host;
+    out.authority = str::bracketed_host(out.host);
     if (out.port != 80) out.authority.append(":").append(port_text);
     out.origin = out.host;
     out.origin.append(":").append(port_text);

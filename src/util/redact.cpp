@@ -4,6 +4,30 @@
 
 namespace llmgw {
 
+namespace {
+
+// `text` with the user info of every URL in it ("scheme://user:password@host") shown as ***.
+// Strict: the user info ends at the first '/', '?' or '#', as a well-formed URL's does.
+std::string userinfo_hidden(std::string_view text) {
+    std::string out;
+    std::size_t from = 0;
+    for (std::size_t at = text.find("://"); at != std::string_view::npos;
+         at = text.find("://", at + 3)) {
+        const std::size_t start = at + 3;
+        const std::size_t end = text.find_first_of("/?#'\" \t\r\n<>", start);
+        const std::string_view authority = text.substr(
+            start, end == std::string_view::npos ? std::string_view::npos : end - start);
+        const std::size_t sign = authority.rfind('@');
+        if (sign == std::string_view::npos) continue;
+        out.append(text.substr(from, start - from)).append("***");
+        from = start + sign;  // the '@' and the host stay
+    }
+    out.append(text.substr(from));
+    return out;
+}
+
+}  // namespace
+
 bool is_secret_header(std::string_view name) {
     for (std::string_view s : {"authorization", "cookie", "proxy-authorization", "set-cookie"}) {
         if (str::iequals(name, s)) return true;
@@ -22,24 +46,6 @@ bool is_secret_header(std::string_view name) {
 
 std::string redact_header_value(std::string_view name, std::string_view value) {
     return is_secret_header(name) ? std::string("***") : std::string(value);
-}
-
-std::string redact_userinfo(std::string_view text) {
-    std::string out;
-    std::size_t from = 0;
-    for (std::size_t at = text.find("://"); at != std::string_view::npos;
-         at = text.find("://", at + 3)) {
-        const std::size_t start = at + 3;
-        const std::size_t end = text.find_first_of("/?#'\" \t\r\n<>", start);
-        const std::string_view authority = text.substr(
-            start, end == std::string_view::npos ? std::string_view::npos : end - start);
-        const std::size_t sign = authority.rfind('@');
-        if (sign == std::string_view::npos) continue;
-        out.append(text.substr(from, start - from)).append("***");
-        from = start + sign;  // the '@' and the host stay
-    }
-    out.append(text.substr(from));
-    return out;
 }
 
 std::string redact_userinfo_in_message(std::string_view text) {
@@ -72,7 +78,7 @@ std::string redact_userinfo_in_message(std::string_view text) {
 
 std::string redact_target(std::string_view target) {
     if (target.find("://") != std::string_view::npos) {
-        const std::string plain = redact_userinfo(target);
+        const std::string plain = userinfo_hidden(target);
         if (plain != target) return redact_target(plain);
     }
     const std::size_t q = target.find('?');

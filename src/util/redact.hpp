@@ -15,9 +15,6 @@ std::string redact_header_value(std::string_view name, std::string_view value);
 // The path with the values of key, api_key, token and access_token replaced by ***, and the
 // user info of an absolute-form target (http://user:pass@host/...) too.
 std::string redact_target(std::string_view path_and_query);
-// `text` with the user info of every URL in it ("scheme://user:password@host") shown as ***.
-// Strict: the user info ends at the first '/', '?' or '#', as a well-formed URL's does.
-std::string redact_userinfo(std::string_view text);
 // For error messages that may quote a URL libcurl or the config could not parse: every word
 // (between spaces and quotes) with an '@' shows *** up to its last '@' (after "scheme://"
 // when it has one), however malformed: "corp:p#ss@proxy", "u:pa/ss@proxy", "http://u:p@h".

@@ -163,6 +163,14 @@ void append_hex(std::string& out, std::uint64_t value) {
     out.append(buf, static_cast<std::size_t>(r.ptr - buf));
 }
 
+std::string bracketed_host(std::string_view host) {
+    if (host.find(':') == std::string_view::npos) return std::string(host);
+    std::string out;
+    out.reserve(host.size() + 2);
+    out.append("[").append(host).append("]");
+    return out;
+}
+
 std::string format_megabytes(std::uint64_t bytes) {
     return fixed2(static_cast<double>(bytes) / (1024.0 * 1024.0)) + "MB";
 }

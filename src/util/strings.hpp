@@ -112,6 +112,10 @@ std::string fixed2(double value);
 void append_decimal(std::string& out, std::uint64_t value);
 void append_hex(std::string& out, std::uint64_t value);
 
+// A host as URLs and authorities write it: an IPv6 literal in brackets ("[::1]"), any other
+// host as it is.
+std::string bracketed_host(std::string_view host);
+
 // "1.50MB"-style size, two decimals, MiB based (as the routing reason text shows).
 std::string format_megabytes(std::uint64_t bytes);
 

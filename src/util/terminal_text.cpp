@@ -61,7 +61,7 @@ std::string safe_line(std::string_view text) {
     return safe;
 }
 
-std::string without_controls(std::string_view bytes, bool keep_newlines) {
+std::string without_controls(std::string_view bytes) {
     std::string safe;
     safe.reserve(bytes.size());
     for (std::size_t i = 0; i < bytes.size(); ++i) {
@@ -69,7 +69,7 @@ std::string without_controls(std::string_view bytes, bool keep_newlines) {
         const bool c1 = c == 0xC2 && i + 1 < bytes.size() &&
                         static_cast<unsigned char>(bytes[i + 1]) >= 0x80 &&
                         static_cast<unsigned char>(bytes[i + 1]) <= 0x9F;
-        const bool kept = c == '\t' || (c == '\n' && keep_newlines);
+        const bool kept = c == '\t' || c == '\n';
         if ((c < 0x20 && !kept) || c == 0x7F || c1) {
             safe += "\xEF\xBF\xBD";
             if (c1) ++i;

@@ -619,27 +619,26 @@ class ClientFaultsTest(GatewayCase, harness.SharedGatewayTest):
         self.assertGreater(closed, 3.5)  # keepalive_timeout_ms = 4000
         self.assertLess(closed, 5.5)
 
+    def post_body_slowly(self, fields, count):
+        """Sends a POST's head with `fields`, then `count` body bytes, one every 0.2 s."""
+        s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
+        s.sendall(b"POST /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\n" + fields + b"\r\n")
+        for _ in range(count):
+            time.sleep(0.2)
+            s.sendall(b"b")
+        return s
+
     def test_slow_but_steady_body_is_served(self):
         # 40 bytes, one every 0.2 s: 8 s in all, twice keepalive_timeout_ms (4 s), but never
         # 4 s without a byte (nginx's client_body_timeout). Before: closed at 4 s, unanswered.
-        s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
-        s.sendall(b"POST /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n"
-                  b"Connection: close\r\n\r\n")
-        for _ in range(40):
-            time.sleep(0.2)
-            s.sendall(b"b")
+        s = self.post_body_slowly(b"Content-Length: 40\r\nConnection: close\r\n", 40)
         data, how = harness.read_to_end(s, timeout=10)
         s.close()
         self.assertTrue(data.startswith(b"HTTP/1.1 200 "), (how, data[:200]))
         self.assertEqual([r["body"] for r in self.mock.requests()], ["b" * 40])
 
     def test_a_body_that_stops_is_closed_at_the_body_timeout(self):
-        s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
-        s.sendall(b"POST /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\nX-Request-Id: body-stalls\r\n"
-                  b"Content-Length: 1000\r\n\r\n")
-        for _ in range(5):
-            time.sleep(0.2)
-            s.sendall(b"b")
+        s = self.post_body_slowly(b"X-Request-Id: body-stalls\r\nContent-Length: 1000\r\n", 5)
         stopped = time.monotonic()
         data, how = harness.read_to_end(s, timeout=10)
         closed = time.monotonic() - stopped
