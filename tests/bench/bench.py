@@ -126,6 +126,20 @@ def cpu_ticks(pids):
     return total
 
 
+def host_steal_ticks():
+    """Time the host gave this machine's CPUs to others (the 'steal' column of /proc/stat)."""
+    try:
+        with open("/proc/stat") as f:
+            return int(f.readline().split()[8])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def gateway_exit_status(t):
+    """The exit status of a gateway target that is gone, else None (direct has no process)."""
+    return t.proc.poll() if t.proc is not None else None
+
+
 def status_kb(pids, field):
     total = 0
     for pid in pids:
@@ -371,16 +385,18 @@ def run_wrk(t, conns, dur, loadgen_cpus=None):
     if loadgen_cpus is not None:
         argv = ["taskset", "-c", ",".join(map(str, sorted(loadgen_cpus)))] + argv
     pids = t.pids()
-    c0, w0 = cpu_ticks(pids), time.monotonic()
+    c0, w0, s0 = cpu_ticks(pids), time.monotonic(), host_steal_ticks()
     try:
         out = subprocess.run(argv, capture_output=True, text=True, timeout=dur + 30).stdout
     except subprocess.TimeoutExpired:
         return {"error": "wrk timed out"}
-    c1, w1 = cpu_ticks(pids), time.monotonic()
+    c1, w1, s1 = cpu_ticks(pids), time.monotonic(), host_steal_ticks()
     res = {"error": "no WRKJSON line: " + out[-300:]}
     for line in out.splitlines():
         if line.startswith("WRKJSON "):
             res = json.loads(line[8:])
+    if s0 is not None and s1 is not None:
+        res["host_steal_ms_per_s"] = round((s1 - s0) * 1000 / CLK_TCK / (w1 - w0), 2)
     if "requests" in res:
         cpu_s = (c1 - c0) / CLK_TCK
         res["sut_cpu_cores"] = round(cpu_s / (w1 - w0), 3)
@@ -414,6 +430,18 @@ def rotate(items, r):
 
 # ------------------------------------------------------------------ phases
 
+def note_gateway_exit(t, res, raw):
+    """A gateway that died is a failure of every run from then on, not a run left out."""
+    status = gateway_exit_status(t)
+    if status is None:
+        return
+    res["gateway_exited"] = status
+    note = f"{t.name} exited (status {status}); its runs from then on count as errors"
+    if note not in raw["notes"]:
+        raw["notes"].append(note)
+        log(note)
+
+
 def phase_throughput(a, targets, mock, raw, deadline):
     names = [n for n in ("direct", "nginx", "llmgw", "nginx-1w", "llmgw-1t") if n in targets]
     all_cpus = set(os.sched_getaffinity(0))
@@ -432,6 +460,7 @@ def phase_throughput(a, targets, mock, raw, deadline):
                 res = run_wrk(t, a.tp_conns, a.tp_dur)
             if not mock.check(raw):
                 res["invalid"] = "the mock exited during the run"
+            note_gateway_exit(t, res, raw)
             res.update(round=r, target=name)
             raw["throughput"].append(res)
             log(f"throughput r{r} {name:9s} {res.get('rps', 0):>9,.0f} req/s  "
@@ -451,6 +480,7 @@ def phase_latency(a, targets, mock, raw, deadline):
                 res = run_wrk(targets[name], conns, a.lat_dur)
                 if not mock.check(raw):
                     res["invalid"] = "the mock exited during the run"
+                note_gateway_exit(targets[name], res, raw)
                 res.update(round=r, target=name, conns=conns)
                 raw["latency"].append(res)
                 log(f"latency r{r} c{conns:<3d} {name:7s} p50 {res.get('lat_p50_ms', 0):.3f} "
@@ -469,6 +499,7 @@ def phase_sse(a, targets, mock, raw, deadline):
                 res = run_streams(a.helpers, targets[name], k, a.sse_events, a.sse_delay, 60)
                 if not mock.check(raw):
                     res["invalid"] = "the mock exited during the run"
+                note_gateway_exit(targets[name], res, raw)
                 res.update(round=r, target=name, k=k)
                 raw["sse"].append(res)
                 log(f"sse r{r} k{k:<5d} {name:8s} ok {res.get('ok')}/{k}  ttfb p99 "
@@ -672,22 +703,35 @@ def spawn_time(argv, env, runs_out):
           (os.POSIX_SPAWN_OPEN, 2, "/dev/null", os.O_WRONLY, 0)]
     t0 = time.perf_counter()
     pid = os.posix_spawnp(argv[0], argv, env, file_actions=fa)
-    _, st = os.waitpid(pid, 0)
+    limit = t0 + SPAWN_LIMIT_S
+    while True:  # bounded: a command that hangs is killed and counts as exit status 124
+        done, st = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.perf_counter() > limit:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return 124
+        time.sleep(0.0002)
     dt = time.perf_counter() - t0
     runs_out.append(dt * 1000.0)
     return os.waitstatus_to_exitcode(st)
 
 
-def phase_call(a, procs, mock_port, run_dir, raw):
+SPAWN_LIMIT_S = 20  # one `llmgw call` or `curl` to the local mock takes milliseconds
+
+
+def phase_call(a, procs, mock_port, run_dir, raw, deadline):
     env = clean_env(run_dir)
     toml = os.path.join(run_dir, "call.toml")
     render(os.path.join(HERE, "llmgw-bench.toml"), toml, {"MOCK_PORT": mock_port, "SCHEME": "http"})
     body = os.path.join(run_dir, "body.json")
     with open(body, "w") as f:
         f.write(POST_BODY)
-    curl = ["curl", "-sS", "-o", "/dev/null", "-X", "POST", "-H", "Content-Type: application/json",
-            "-H", AUTH, "--data-binary", "@" + body]
-    call = [a.llmgw, "call", "openai", CHAT, "-q", "-H", AUTH, "-d", "@" + body, "--config"]
+    curl = ["curl", "-sS", "-m", "10", "-o", "/dev/null", "-X", "POST", "-H",
+            "Content-Type: application/json", "-H", AUTH, "--data-binary", "@" + body]
+    call = [a.llmgw, "call", "openai", CHAT, "-q", "-m", "10", "-H", AUTH, "-d", "@" + body,
+            "--config"]
     cmds = {
         "curl": curl + [f"http://127.0.0.1:{mock_port}{CHAT}"],
         "llmgw_call": call + [toml],
@@ -711,7 +755,7 @@ def phase_call(a, procs, mock_port, run_dir, raw):
         raw["notes"].append("call over https skipped: node and openssl are needed for the TLS mock")
     # correctness first: both answer with the mock's JSON
     res = {"runs": a.call_runs, "commands": {k: " ".join(v) for k, v in cmds.items()}, "times_ms": {}, "exit": {}}
-    checks = {k: ["curl", "-sS"] + cmds[k][4:] if k.startswith("curl") else cmds[k]
+    checks = {k: ["curl", "-sS", "-m", "10"] + cmds[k][6:] if k.startswith("curl") else cmds[k]
               for k in ("curl", "llmgw_call", "curl_https", "llmgw_call_https") if k in cmds}
     for k, argv in checks.items():
         p = subprocess.run(argv, capture_output=True, env=env, timeout=30)
@@ -725,7 +769,10 @@ def phase_call(a, procs, mock_port, run_dir, raw):
     for _ in range(a.call_warmup):
         for k in cmds:
             spawn_time(cmds[k], env, [])
-    for _ in range(a.call_runs):  # alternating: A B C A B C ...
+    for i in range(a.call_runs):  # alternating: A B C A B C ...
+        if time.monotonic() > deadline:
+            raw["notes"].append(f"call: stopped after {i} runs (time budget)")
+            break
         for k in cmds:
             res["exit"][k].append(spawn_time(cmds[k], env, res["times_ms"][k]))
     if tls_mock is not None:
@@ -924,7 +971,7 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the run folder (logs, rendered configs)")
     a = ap.parse_args()
     if a.smoke:
-        a.rounds, a.tp_dur, a.lat_dur, a.lat_conns = 1, 1, 1, "16"
+        a.rounds, a.tp_dur, a.lat_dur, a.lat_conns = 1, 1, 1, "1,16"
         a.sse_rounds, a.sse_streams, a.sse_events, a.sse_delay = 1, "20", 5, 10
         a.scale_streams, a.scale_hold, a.scale_ramp = 50, 2, 1000
         a.call_runs, a.call_warmup = 3, 1
@@ -938,8 +985,10 @@ def main():
     if soft != hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # inherited by everything below
     cpus = sorted(os.sched_getaffinity(0))
+    unpinnable = []
     if len(cpus) < 2 or 0 not in cpus or 1 not in cpus:
-        a.targets = [t for t in a.targets if t not in ("nginx-1w", "llmgw-1t")]
+        unpinnable = [t for t in a.targets if t in ("nginx-1w", "llmgw-1t")]
+        a.targets = [t for t in a.targets if t not in unpinnable]
     for prog in (WRK, NGINX, "curl", "taskset"):
         if not shutil.which(prog):
             raise SystemExit(f"bench: {prog} not found (scripts/bootstrap installs it)")
@@ -963,6 +1012,9 @@ def main():
         raw = {"meta": {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "mode": "smoke" if a.smoke else "full",
                         "llmgw": a.llmgw, "args": {k: v for k, v in vars(a).items()}, "machine": machine_info()},
                "throughput": [], "latency": [], "sse": [], "scale": [], "notes": [], "checks": {}}
+        if unpinnable:
+            raw["notes"].append(f"{', '.join(unpinnable)} not run: they need CPUs 0 and 1 (this "
+                                f"process may use {cpus}); no per-core figure")
         mport, p_control, p_nginx, p_llmgw, p_nginx1, p_llmgw1 = free_ports(6)
         log(f"run folder {run_dir}; targets {','.join(a.targets)}; phases {','.join(a.phases)}")
         mock = MockKeeper(procs, a.helpers, run_dir, mport)
@@ -978,22 +1030,22 @@ def main():
         if "nginx" in a.targets:
             g = start_nginx(procs, run_dir, "nginx", p_nginx, mport, 2)
             t = Target("nginx", "nginx 2 workers", p_nginx, PREFIX)
-            t.pid_fn = lambda g=g: children(g.pid)
+            t.proc, t.pid_fn = g, (lambda g=g: children(g.pid))
             targets["nginx"] = t
         if "llmgw" in a.targets:
             g = start_llmgw(procs, a.llmgw, run_dir, "llmgw", p_llmgw, mport, 2)
             t = Target("llmgw", "llmgw --threads 2", p_llmgw, PREFIX)
-            t.pid_fn = lambda g=g: [g.pid]
+            t.proc, t.pid_fn = g, (lambda g=g: [g.pid])
             targets["llmgw"] = t
         if "nginx-1w" in a.targets:
             g = start_nginx(procs, run_dir, "nginx-1w", p_nginx1, mport, 1, cpus={0})
             t = Target("nginx-1w", "nginx 1 worker, CPU 0", p_nginx1, PREFIX, pinned=True)
-            t.pid_fn = lambda g=g: children(g.pid)
+            t.proc, t.pid_fn = g, (lambda g=g: children(g.pid))
             targets["nginx-1w"] = t
         if "llmgw-1t" in a.targets:
             g = start_llmgw(procs, a.llmgw, run_dir, "llmgw-1t", p_llmgw1, mport, 1, cpus={0})
             t = Target("llmgw-1t", "llmgw --threads 1, CPU 0", p_llmgw1, PREFIX, pinned=True)
-            t.pid_fn = lambda g=g: [g.pid]
+            t.proc, t.pid_fn = g, (lambda g=g: [g.pid])
             targets["llmgw-1t"] = t
         for name, t in targets.items():
             err = check_target(t)
@@ -1012,24 +1064,30 @@ def main():
         if "sse" in a.phases:
             phase_sse(a, targets, mock, raw, deadline)
         if "call" in a.phases:
-            phase_call(a, procs, mport, run_dir, raw)
+            phase_call(a, procs, mport, run_dir, raw, deadline)
         procs.stop_all()  # the scale phase starts fresh processes of its own
         if "scale" in a.phases:
             phase_scale(a, procs, run_dir, raw, deadline)
         raw["meta"]["loadavg_end"] = os.getloadavg()
         raw["meta"]["seconds"] = round(time.monotonic() - T_START, 1)
 
+        os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+
+        def save():
+            with open(a.out, "w") as f:
+                json.dump(raw, f, indent=1)
+                f.write("\n")
+
+        save()  # the raw figures first: a summary that fails loses nothing
         summary = summarize.summarize(raw)
         raw["summary"] = summary
         table = summarize.table(raw, summary)
         raw["table"] = table
-        os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
-        with open(a.out, "w") as f:
-            json.dump(raw, f, indent=1)
-            f.write("\n")
+        save()
         print(table, flush=True)
         log(f"wrote {a.out}")
         if a.smoke:
+            summarize.table(raw, summary, markdown=True)  # the form BENCHMARKS.md takes renders too
             problems = summarize.smoke_problems(raw, summary)
             for p in problems:
                 print(f"SMOKE FAIL: {p}", flush=True)

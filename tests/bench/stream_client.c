@@ -15,7 +15,8 @@
  * streaming POST per connection (body has "stream": true), and for every SSE event records
  * its arrival time. Per stream, measured from the moment the request was fully written:
  * TTFB (first response byte), TTFT (first content event),
- * total time (until the end of the body), and the inter-event gaps. Prints one JSON object.
+ * total time (until the end of the body), and the gaps: between content events, and from the
+ * response head to the first event and from the last one to [DONE]. Prints one JSON object.
  *
  * A gap < delay/4 between consecutive content events means the events arrived together
  * although the upstream spaced them `delay` ms apart: i.e. something buffered/coalesced them.
@@ -61,6 +62,7 @@ typedef struct {
     /* event arrival times of content events (ns since t0) */
     uint64_t *ev; int nev, evcap;
     int got_done;
+    uint64_t t_done; /* [DONE]'s arrival (ns since t0) */
     const char *err;
 } stream_t;
 
@@ -108,6 +110,7 @@ static void sse_feed(stream_t *s, const char *d, size_t n, uint64_t t) {
         size_t elen = (size_t)(e - p);
         /* look at data: lines of this event */
         if (memmem(p, elen, "[DONE]", 6)) {
+            if (!s->got_done) s->t_done = t - s->t0;
             s->got_done = 1;
         } else if (memmem(p, elen, "data:", 5)) {
             if (s->nev == s->evcap) {
@@ -432,10 +435,25 @@ int main(int argc, char **argv) {
         if (s->nev > 0) ttft[nttft++] = s->ev[0];
         tot[ntot++] = s->t_end - s->t0;
         uint64_t mg = 0;
-        for (int j = 1; j < s->nev; j++) {
-            uint64_t g = s->ev[j] - s->ev[j - 1];
+        /* The largest gap counts from the response head to the first event and from the last
+         * event to [DONE] too (the mock writes those together): a first event or an end held
+         * back is an event held back. The burst and late counts are over content events. */
+        for (int j = 0; j <= s->nev; j++) {
+            uint64_t from, to;
+            if (j == 0) {
+                if (!s->t_first_byte || s->nev == 0) continue;
+                from = s->t_first_byte - s->t0; to = s->ev[0];
+                if (to < from) continue;
+            } else if (j == s->nev) {
+                if (!s->got_done || s->t_done < s->ev[j - 1]) continue;
+                from = s->ev[j - 1]; to = s->t_done;
+            } else {
+                from = s->ev[j - 1]; to = s->ev[j];
+            }
+            uint64_t g = to - from;
             if (g > mg) mg = g;
-            if (g > worst_gap) { worst_gap = g; worst_gap_event = j; worst_gap_end = s->t0 + s->ev[j] - t_begin; }
+            if (g > worst_gap) { worst_gap = g; worst_gap_event = j; worst_gap_end = s->t0 + to - t_begin; }
+            if (j == 0 || j == s->nev) continue;
             gaps++; gap_sum += (double)g;
             if (delay > 0 && g < burst_thr) burst_gaps++;
             if (delay > 0 && g > late_thr) late_gaps++;

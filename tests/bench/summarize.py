@@ -34,6 +34,17 @@ def by(rows, **kw):
     return [r for r in rows if all(r.get(k) == v for k, v in kw.items())]
 
 
+def measured(r):
+    """A wrk run with figures: it answered something. (wrk reports 0 ms for an empty histogram.)"""
+    return bool(r.get("requests")) and r.get("gateway_exited") is None
+
+
+def run_errors(rows):
+    """Errors of wrk runs, counting a run without figures (wrk failed, nothing answered, the
+    gateway gone) as one: it must fail a verdict, not leave it out."""
+    return sum(r.get("errors", 0) for r in rows) + sum(1 for r in rows if not measured(r))
+
+
 def summarize(raw):
     s = {"throughput": {}, "latency": {}, "sse": {}, "scale": {}, "call": {}, "targets": []}
     raw = dict(raw)
@@ -43,8 +54,11 @@ def summarize(raw):
     # ---- throughput
     tp = raw.get("throughput", [])
     for t in TP_ORDER:
-        rows = [r for r in by(tp, target=t) if "rps" in r]
+        every = by(tp, target=t)
+        rows = [r for r in every if measured(r)]
         if not rows:
+            if every:
+                s["throughput"][t] = {"rounds": 0, "rps": None, "errors": run_errors(every)}
             continue
         s["throughput"][t] = {
             "rounds": len(rows), "rps_runs": [round(r["rps"]) for r in rows],
@@ -53,7 +67,7 @@ def summarize(raw):
             "p50_ms": med(r["lat_p50_ms"] for r in rows), "p99_ms": med(r["lat_p99_ms"] for r in rows),
             "cpu_cores": med(r.get("sut_cpu_cores") for r in rows),
             "cpu_us_per_req": med(r.get("sut_cpu_us_per_req") for r in rows),
-            "errors": sum(r.get("errors", 0) for r in rows)}
+            "errors": run_errors(every)}
 
     def tp_ratio(a, b):
         """ratio of medians, and the median of the per-round ratios (same round, back to back)"""
@@ -62,12 +76,12 @@ def summarize(raw):
             return None
         per_round = []
         for r in {x["round"] for x in tp}:
-            ra = [x["rps"] for x in by(tp, target=a, round=r) if "rps" in x]
-            rb = [x["rps"] for x in by(tp, target=b, round=r) if "rps" in x]
+            ra = [x["rps"] for x in by(tp, target=a, round=r) if measured(x)]
+            rb = [x["rps"] for x in by(tp, target=b, round=r) if measured(x)]
             if ra and rb and rb[0]:
                 per_round.append(ra[0] / rb[0])
         return {"of_medians": ratio(ta["rps"], tb["rps"]), "median_per_round": med(per_round),
-                "per_round": [round(x, 3) for x in per_round]}
+                "per_round": [round(x, 3) for x in per_round], "errors": ta["errors"] + tb["errors"]}
 
     s["throughput_ratios"] = {
         "nginx/direct": tp_ratio("nginx", "direct"), "llmgw/direct": tp_ratio("llmgw", "direct"),
@@ -78,12 +92,16 @@ def summarize(raw):
     for c in sorted({r["conns"] for r in lat}):
         s["latency"][str(c)] = {}
         for t in ("direct", "nginx", "llmgw"):
-            rows = [r for r in by(lat, target=t, conns=c) if "lat_p50_ms" in r]
+            every = by(lat, target=t, conns=c)
+            rows = [r for r in every if measured(r)]
             if not rows:
+                if every:
+                    s["latency"][str(c)][t] = {"rounds": 0, "added_p50_ms": None, "added_p99_ms": None,
+                                               "errors": run_errors(every)}
                 continue
             added50, added99 = [], []
             for r in rows:
-                d = [x for x in by(lat, target="direct", conns=c, round=r["round"]) if "lat_p50_ms" in x]
+                d = [x for x in by(lat, target="direct", conns=c, round=r["round"]) if measured(x)]
                 if d:
                     # wrk's figures are whole microseconds: so are their differences (0.416 -
                     # 0.316 is 0.10000000000000003 in floating point, which failed "<= 0.100").
@@ -94,7 +112,8 @@ def summarize(raw):
                 "p99_ms": med(r["lat_p99_ms"] for r in rows), "rps": med(r["rps"] for r in rows),
                 "added_p50_ms": med(added50), "added_p99_ms": med(added99),
                 "added_p50_runs": [round(x, 4) for x in added50], "added_p99_runs": [round(x, 4) for x in added99],
-                "errors": sum(r.get("errors", 0) for r in rows)}
+                "host_steal_ms_per_s": med(r.get("host_steal_ms_per_s") for r in rows),
+                "errors": run_errors(every)}
 
     # ---- sse
     sse = raw.get("sse", [])
@@ -149,27 +168,38 @@ def issue_targets(raw, s):
     """Issue 7's numbers: (what, goal, measured, pass)."""
     out = []
 
-    def add(what, goal, measured, ok):
-        out.append({"what": what, "goal": goal, "measured": measured, "pass": ok})
+    def add(what, goal, measured, ok, errors=0):
+        """errors: of the runs the figure comes from; any fails the verdict, as a missing figure does."""
+        if errors:
+            measured += f" ({errors} error{'s' if errors != 1 else ''} in these runs)"
+        # "-" stands for a figure the run did not produce (num(None)); negative figures are "-0.1".
+        missing = "-" in measured.replace("(", " ").replace(")", " ").split()
+        out.append({"what": what, "goal": goal, "measured": measured, "missing": missing,
+                    "pass": None if ok is None else bool(ok) and not errors})
 
-    r = s["throughput_ratios"].get("llmgw/nginx")
-    if r:
-        add("throughput, 64 conns: llmgw / nginx (2 workers vs --threads 2)", ">= 1.00",
-            f"{r['of_medians']:.2f} (per-round median {r['median_per_round']:.2f})", r["of_medians"] >= 1.0)
-    r = s["throughput_ratios"].get("llmgw-1t/nginx-1w")
-    if r:
-        add("throughput per core: llmgw 1 thread / nginx 1 worker, pinned", ">= 1.00",
-            f"{r['of_medians']:.2f} (per-round median {r['median_per_round']:.2f})", r["of_medians"] >= 1.0)
+    def num(v, fmt):
+        return "-" if v is None else fmt.format(v)
+
+    for key, what in (("llmgw/nginx", "throughput, 64 conns: llmgw / nginx (2 workers vs --threads 2)"),
+                      ("llmgw-1t/nginx-1w", "throughput per core: llmgw 1 thread / nginx 1 worker, pinned")):
+        r = s["throughput_ratios"].get(key)
+        if r:
+            v = r["of_medians"]
+            add(what, ">= 1.00", f"{num(v, '{:.2f}')} (per-round median {num(r['median_per_round'], '{:.2f}')})",
+                v is not None and v >= 1.0, r["errors"])
     for c, rows in s["latency"].items():
-        g, n = rows.get("llmgw"), rows.get("nginx")
+        g, n, d = rows.get("llmgw"), rows.get("nginx"), rows.get("direct")
         if not g or not n:
             continue
+        errors = g["errors"] + n["errors"] + (d["errors"] if d else 0)
         for p in ("p50", "p99"):
             a, b = g[f"added_{p}_ms"], n[f"added_{p}_ms"]
-            add(f"added {p} latency, {c} conn{'s' if c != '1' else ''}: llmgw vs nginx", f"<= nginx's ({b:+.3f} ms)",
-                f"{a:+.3f} ms", a <= b)
+            add(f"added {p} latency, {c} conn{'s' if c != '1' else ''}: llmgw vs nginx",
+                f"<= nginx's ({num(b, '{:+.3f}')} ms)", f"{num(a, '{:+.3f}')} ms",
+                a is not None and b is not None and a <= b, errors)
         a = g["added_p99_ms"]
-        add(f"stretch: added p99, {c} conn{'s' if c != '1' else ''}", "<= 0.100 ms", f"{a:+.3f} ms", a <= 0.1)
+        add(f"stretch: added p99, {c} conn{'s' if c != '1' else ''}", "<= 0.100 ms", f"{num(a, '{:+.3f}')} ms",
+            a is not None and a <= 0.1, g["errors"] + (d["errors"] if d else 0))
     for k, rows in s["sse"].items():
         g, n = rows.get("llmgw"), rows.get("nginx")
         if not g:
@@ -205,16 +235,22 @@ def issue_targets(raw, s):
             add(f"scale{how}: gateway CPU between events", "near zero (<= 1% of a core)",
                 f"{100 * g['cpu_between_events_cores']:.2f}% of a core", g["cpu_between_events_cores"] <= 0.01)
     c = s.get("call")
-    if c and c.get("llmgw_call/curl"):
-        add("llmgw call / curl, median wall time", "<= 1.20",
-            f"{c['llmgw_call/curl']:.2f} ({c['median_ms']['llmgw_call']:.2f} vs {c['median_ms']['curl']:.2f} ms)",
-            c["llmgw_call/curl"] <= 1.2)
-        add("llmgw services, median wall time", "< 10 ms", f"{c['median_ms']['llmgw_services']:.2f} ms",
-            c["median_ms"]["llmgw_services"] < 10)
-    if c and c.get("llmgw_call_https/curl_https"):
-        add("llmgw call / curl over https:// (HTTP/2), median wall time", "<= 1.20",
-            f"{c['llmgw_call_https/curl_https']:.2f} ({c['median_ms']['llmgw_call_https']:.2f} vs "
-            f"{c['median_ms']['curl_https']:.2f} ms)", c["llmgw_call_https/curl_https"] <= 1.2)
+    if c:
+        # A command that failed (wrong answer, non-zero exit) is fast for the wrong reason.
+        fails = c.get("nonzero_exits") or {}
+        wrong = 0 if c.get("answers_ok") else 1
+        m = c["median_ms"]
+        for what, a, b in (("llmgw call / curl, median wall time", "llmgw_call", "curl"),
+                           ("llmgw call / curl over https:// (HTTP/2), median wall time",
+                            "llmgw_call_https", "curl_https")):
+            if b not in m and a not in m:
+                continue
+            v = ratio(m.get(a), m.get(b))
+            add(what, "<= 1.20", f"{num(v, '{:.2f}')} ({num(m.get(a), '{:.2f}')} vs {num(m.get(b), '{:.2f}')} ms)",
+                v is not None and v <= 1.2, fails.get(a, 0) + fails.get(b, 0) + wrong)
+        v = m.get("llmgw_services")
+        add("llmgw services, median wall time", "< 10 ms", f"{num(v, '{:.2f}')} ms",
+            v is not None and v < 10, fails.get("llmgw_services", 0))
     return out
 
 
@@ -247,6 +283,34 @@ def smoke_problems(raw, s):
         for k, n in (c.get("nonzero_exits") or {}).items():
             if n:
                 p.append(f"call: {k} exited non-zero {n} times")
+    # Every phase that ran gives its verdicts, each with its figure: a renamed or lost figure
+    # would otherwise make a verdict disappear and the smoke run still pass.
+    args = raw["meta"]["args"]
+    expected = []
+    if "throughput" in args["phases"]:
+        expected.append("throughput, 64 conns")
+        if {"nginx-1w", "llmgw-1t"} <= {r.get("target") for r in raw.get("throughput", [])}:
+            expected.append("throughput per core")
+    if "latency" in args["phases"]:
+        for c in args["lat_conns"]:
+            conns = f"{c} conn{'s' if c != 1 else ''}"
+            expected += [f"added p50 latency, {conns}:", f"added p99 latency, {conns}:",
+                         f"stretch: added p99, {conns}"]
+    if "sse" in args["phases"]:
+        for k in args["sse_streams"]:
+            expected += [f"SSE {k} streams: TTFB p99", f"SSE {k} streams: largest event gap",
+                         f"SSE {k} streams: every stream complete"]
+    if "scale" in args["phases"]:
+        expected += ["scale: concurrent streams", "scale: RSS per stream", "scale: gateway CPU"]
+    if "call" in args["phases"]:
+        expected += ["llmgw call / curl, median", "llmgw services, median"]
+    verdicts = s.get("targets", [])
+    for e in expected:
+        if not any(t["what"].startswith(e) for t in verdicts):
+            p.append(f"no verdict '{e}...'")
+    for t in verdicts:
+        if t.get("missing"):
+            p.append(f"verdict without its figure: {t['what']}: {t['measured']}")
     if not raw.get("table"):
         p.append("no table")
     return p
@@ -297,10 +361,11 @@ def table(raw, s, markdown=False):
             if not v:
                 continue
             vs_n = ratio(v["rps"], ng1 if t.endswith(("-1w", "-1t")) else ng)
-            body.append([LABEL[t], f(v["rps"], "{:,.0f}"), f"{v['rps_min']:,.0f}..{v['rps_max']:,.0f}",
+            spread = f"{v['rps_min']:,.0f}..{v['rps_max']:,.0f}" if v.get("rps_min") is not None else "-"
+            body.append([LABEL[t], f(v["rps"], "{:,.0f}"), spread,
                          f(ratio(v["rps"], base)), f(vs_n) + (" (1w)" if t.endswith(("-1w", "-1t")) else ""),
-                         f(v["p50_ms"], "{:.3f}"), f(v["p99_ms"], "{:.3f}"), f(v["cpu_cores"]),
-                         f(v["cpu_us_per_req"], "{:.1f}"), str(v["errors"])])
+                         f(v.get("p50_ms"), "{:.3f}"), f(v.get("p99_ms"), "{:.3f}"), f(v.get("cpu_cores")),
+                         f(v.get("cpu_us_per_req"), "{:.1f}"), str(v["errors"])])
         rows(["target", "req/s", "range", "x direct", "x nginx", "p50 ms", "p99 ms", "CPU cores",
               "CPU us/req", "errors"], body)
         if not markdown:
@@ -315,11 +380,16 @@ def table(raw, s, markdown=False):
             for t in ("direct", "nginx", "llmgw"):
                 v = tr.get(t)
                 if v:
-                    body.append([f"{c} conn{'s' if c != '1' else ''}", LABEL[t], f(v["rps"], "{:,.0f}"),
-                                 f(v["p50_ms"], "{:.3f}"), f(v["p99_ms"], "{:.3f}"),
+                    body.append([f"{c} conn{'s' if c != '1' else ''}", LABEL[t], f(v.get("rps"), "{:,.0f}"),
+                                 f(v.get("p50_ms"), "{:.3f}"), f(v.get("p99_ms"), "{:.3f}"),
                                  f(v["added_p50_ms"], "{:+.3f}") if t != "direct" else "",
-                                 f(v["added_p99_ms"], "{:+.3f}") if t != "direct" else "", str(v["errors"])])
-        rows(["conns", "target", "req/s", "p50 ms", "p99 ms", "added p50", "added p99", "errors"], body)
+                                 f(v["added_p99_ms"], "{:+.3f}") if t != "direct" else "",
+                                 f(v.get("host_steal_ms_per_s")), str(v["errors"])])
+        rows(["conns", "target", "req/s", "p50 ms", "p99 ms", "added p50", "added p99", "steal ms/s",
+              "errors"], body)
+        if not markdown:
+            L.append("(steal: CPU time the host gave to other machines during the runs, ms per second, "
+                     "median of rounds; where the host exposes it)")
 
     if s["sse"]:
         section(f"SSE: concurrent streams of {args.get('sse_events')} events {args.get('sse_delay')} ms apart "
