@@ -83,6 +83,7 @@ private:
     void on_head(const upstream::ResponseHead& head) override;
     bool on_body(std::string_view chunk) override;
     void on_end(const upstream::ExchangeOutcome& outcome) override;
+    void on_attempt(int attempt, std::string_view client) override;
     void on_retry(int next_attempt, std::string_view why, std::int64_t delay_ms) override;
     void add_connection_headers(HeadWriter& head, bool close_delimited);
     void flush();

@@ -118,6 +118,13 @@ bool Session::on_body(std::string_view chunk) {
     return true;
 }
 
+void Session::on_attempt(int attempt, std::string_view client) {
+    if (!log_enabled(LogLevel::debug)) return;
+    log_line(LogLevel::debug, request_id_, "upstream attempt",
+             {log_num("attempt", attempt), log_str("client", std::string(client)),
+              log_str("lane", std::string(lane_))});
+}
+
 void Session::on_retry(int next_attempt, std::string_view why, std::int64_t delay_ms) {
     log_line(LogLevel::warn, request_id_, "retrying upstream request",
              {log_num("attempt", next_attempt), log_num("delay_ms", delay_ms),

@@ -74,6 +74,7 @@ void Exchange::launch_attempt() {
     pending_error_.reset();
     retry_reason_.reset();
     attempt_ = make_attempt(clients_, native_, request_, *this);
+    if (sink_) sink_->on_attempt(outcome_.attempts, native_ ? "http/1.1" : "libcurl");
     wake_at(headers_deadline_);
     attempt_->start();
 }

@@ -34,6 +34,12 @@ public:
     // False: the sink cannot take this chunk now. It is offered again after resume().
     virtual bool on_body(std::string_view chunk) = 0;
     virtual void on_end(const ExchangeOutcome& outcome) = 0;
+    // As each attempt starts (1, 2, ...), with the client that carries it ("http/1.1": the
+    // native one, "libcurl"); for logging.
+    virtual void on_attempt(int attempt, std::string_view client) {
+        (void)attempt;
+        (void)client;
+    }
     // Before a retry waits `delay_ms`; for logging.
     virtual void on_retry(int next_attempt, std::string_view why, std::int64_t delay_ms) {
         (void)next_attempt;

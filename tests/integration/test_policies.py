@@ -49,6 +49,8 @@ def read_raw_response(port, request, timeout=10):
 
 
 class PoliciesTest(harness.SharedGatewayTest):
+    gateway_args = ("--log-level", "debug")  # SPEC §8: a DEBUG line per attempt
+
     @classmethod
     def extra_toml(cls, mock_port):
         return (EXTRA.format(port=mock_port, dead=harness.dead_port()) +
@@ -74,9 +76,13 @@ class PoliciesTest(harness.SharedGatewayTest):
         self.assertEqual(len(reqs), 2)
         self.assertEqual(reqs[0]["body"], reqs[1]["body"])  # replayed byte for byte
         # This request's own line (the log is shared with the class's other tests).
-        retries = [l for l in self.gw.log().splitlines()
-                   if "[retry-a] [WARN] retrying upstream request" in l]
+        log = self.gw.log().splitlines()
+        retries = [l for l in log if "[retry-a] [WARN] retrying upstream request" in l]
         self.assertEqual(len(retries), 1, retries)
+        # One DEBUG line per attempt (SPEC §8), in order; before, none.
+        attempts = [re.search(r"attempt=(\d+) client=(\S+) lane=(\S+)", l).groups() for l in log
+                    if "[retry-a] [DEBUG] upstream attempt" in l]
+        self.assertEqual(attempts, [("1", "http/1.1", "edge"), ("2", "http/1.1", "edge")])
 
     def test_400_is_not_retried(self):
         status, _, _ = self.gw.request("GET", "/gateway/mock/v1/x",
