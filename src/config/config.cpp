@@ -27,13 +27,17 @@ MaybeError check_aliases(const std::vector<Service>& services) {
             const std::string lower = str::to_lower(alias);
             const auto other = std::find_if(seen.begin(), seen.end(),
                                             [&](const auto& e) { return e.first == lower; });
+            // Where the aliases were written when a file set them, else where the service came
+            // from (PROXY_CONFIG).
+            const std::string where =
+                s.aliases_at.empty()
+                    ? "alias '" + alias + "' of service '" + s.name + "' (" + s.origin + ")"
+                    : s.aliases_at + ": alias '" + alias + "' of service '" + s.name + "'";
             if (other != seen.end() && other->second == &s) {
-                return ConfigError{"alias '" + alias + "' of service '" + s.name + "' (" +
-                                   s.origin + ") repeats its name or another of its aliases"};
+                return ConfigError{where + " repeats its name or another of its aliases"};
             }
             if (other != seen.end()) {
-                return ConfigError{"alias '" + alias + "' of service '" + s.name + "' (" +
-                                   s.origin + ") is already the name or an alias of service '" +
+                return ConfigError{where + " is already the name or an alias of service '" +
                                    other->second->name + "'"};
             }
             seen.emplace_back(lower, &s);
@@ -43,7 +47,11 @@ MaybeError check_aliases(const std::vector<Service>& services) {
 }
 
 Result<Config, ConfigError> finish(Config draft) {
-    std::erase_if(draft.services, [](const Service& s) { return !s.enabled; });
+    const auto off = std::stable_partition(draft.services.begin(), draft.services.end(),
+                                           [](const Service& s) { return s.enabled; });
+    draft.disabled.assign(std::make_move_iterator(off),
+                          std::make_move_iterator(draft.services.end()));
+    draft.services.erase(off, draft.services.end());
     std::sort(draft.services.begin(), draft.services.end(),
               [](const Service& a, const Service& b) { return a.name < b.name; });
     if (auto error = check_aliases(draft.services)) return unexpected(std::move(*error));
@@ -76,16 +84,28 @@ Result<Config, ConfigError> load(const LoadOptions& options) {
 
 }  // namespace
 
-const Service* Config::find(std::string_view name_or_alias) const {
-    for (const Service& s : services) {
+namespace {
+
+const Service* find_in(const std::vector<Service>& table, std::string_view name_or_alias) {
+    for (const Service& s : table) {
         if (str::iequals(s.name, name_or_alias)) return &s;
     }
-    for (const Service& s : services) {
+    for (const Service& s : table) {
         for (const std::string& alias : s.aliases) {
             if (str::iequals(alias, name_or_alias)) return &s;
         }
     }
     return nullptr;
+}
+
+}  // namespace
+
+const Service* Config::find(std::string_view name_or_alias) const {
+    return find_in(services, name_or_alias);
+}
+
+const Service* Config::find_disabled(std::string_view name_or_alias) const {
+    return find_in(disabled, name_or_alias);
 }
 
 std::string Config::service_names() const {

@@ -17,10 +17,13 @@ struct Config {
     GatewaySettings gateway;
     RoutingSettings routing;
     std::vector<Service> services;  // enabled services only, sorted by name
+    std::vector<Service> disabled;  // enabled = false: an error names them as such
     std::string user_file;          // the override file that was applied, or empty
 
     // By name or alias, case-insensitive; nullptr when unknown.
     const Service* find(std::string_view name_or_alias) const;
+    // The same among the disabled services.
+    const Service* find_disabled(std::string_view name_or_alias) const;
     // "openai, anthropic, …" for error messages.
     std::string service_names() const;
 };

@@ -45,6 +45,9 @@ struct Service {
     // Where the service's fields came from: "built-in", a file path, "PROXY_CONFIG",
     // or "built-in + FILE" when a file changed a built-in entry.
     std::string origin;
+    // "FILE:LINE:COL" of the aliases array that set `aliases` (empty: not from a file), for
+    // an alias that clashes with another service, found once every source is applied.
+    std::string aliases_at;
 };
 
 // The enabled service that has `alias` among its aliases (matched without regard to case),

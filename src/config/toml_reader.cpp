@@ -46,9 +46,13 @@ std::string range_text(std::int64_t min, std::int64_t max) {
 
 }  // namespace
 
+std::string TomlReader::position(const toml::source_region& where) const {
+    return file_ + ":" + std::to_string(where.begin.line) + ":" +
+           std::to_string(where.begin.column);
+}
+
 ConfigError TomlReader::error_at(const toml::source_region& where, std::string_view message) const {
-    return {file_ + ":" + std::to_string(where.begin.line) + ":" +
-            std::to_string(where.begin.column) + ": " + std::string(message)};
+    return {position(where) + ": " + std::string(message)};
 }
 
 ConfigError TomlReader::wrong_type(const TomlField& field, std::string_view expected) const {

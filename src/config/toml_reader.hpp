@@ -27,6 +27,8 @@ class TomlReader {
     // `file` names the document in messages: a path or "services.toml (built-in)".
     explicit TomlReader(std::string file) : file_(std::move(file)) {}
 
+    // "FILE:LINE:COL", where messages about what is written at `where` begin.
+    std::string position(const toml::source_region& where) const;
     ConfigError error_at(const toml::source_region& where, std::string_view message) const;
     // "'port' in [gateway] must be an integer, not a string"
     ConfigError wrong_type(const TomlField& field, std::string_view expected) const;

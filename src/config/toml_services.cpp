@@ -49,7 +49,11 @@ TomlSetter merge_headers(const TomlReader& reader, Headers& out, const std::stri
 std::vector<TomlKey> service_keys(const TomlReader& r, Service& s, const std::string& section) {
     return {
         {"base_url", set_base_url(r, s.base_url)},
-        {"aliases", set_strings(r, s.aliases, as_service_name)},
+        {"aliases",
+         [&r, &s, set = set_strings(r, s.aliases, as_service_name)](const TomlField& field) {
+             s.aliases_at = r.position(field.node.source());
+             return set(field);
+         }},
         {"headers", merge_headers(r, s.headers, section)},
         {"timeout_ms", set_integer(r, s.timeout_ms, 1, kMaxTimeoutMs)},
         {"max_retries", set_integer(r, s.max_retries, 0, kMaxRetries)},

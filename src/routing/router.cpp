@@ -176,6 +176,12 @@ Result<Decision, RouteError> route(const config::Config& config, const RequestFa
 
     const config::Service* service = config.find(target.service);
     if (service == nullptr) {
+        if (const config::Service* off = config.find_disabled(target.service)) {
+            return unexpected(RouteError{RouteErrorKind::not_found,
+                                         "Service '" + std::string(target.service) +
+                                             "' is disabled (enabled = false, from " + off->origin +
+                                             "). Available services: " + config.service_names()});
+        }
         return unexpected(RouteError{RouteErrorKind::not_found,
                                      "Unknown service '" + std::string(target.service) +
                                          "'. Available services: " + config.service_names()});

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "config/rules.hpp"
+#include "routing/router.hpp"
 #include "test_config_fakes.hpp"
 
 using llmgw::test::FakeSystem;
@@ -201,11 +202,12 @@ TEST_CASE("config: alias collisions") {
     FakeSystem sys;
     CHECK(
         sys.error_with_file("[services.mine]\nbase_url = \"http://h\"\naliases = [\"claude\"]\n") ==
-        "alias 'claude' of service 'mine' (/u.toml) is already the name or an alias of service "
+        "/u.toml:3:11: alias 'claude' of service 'mine' is already the name or an alias of service "
         "'anthropic'");
+    // Before: "alias 'openai' of service 'mine' (/u.toml) is ...", without the line.
     CHECK(
         sys.error_with_file("[services.mine]\nbase_url = \"http://h\"\naliases = [\"openai\"]\n") ==
-        "alias 'openai' of service 'mine' (/u.toml) is already the name or an alias of service "
+        "/u.toml:3:11: alias 'openai' of service 'mine' is already the name or an alias of service "
         "'openai'");
     // Before: the built-in anthropic was blamed, with no line.
     CHECK(sys.error_with_file("[services.claude]\nbase_url = \"http://h\"\n") ==
@@ -220,7 +222,7 @@ TEST_CASE("config: alias collisions") {
                               "[services.claude]\nbase_url = \"http://h\"\n") == "");
     // Before: "... is already the name or an alias of service 'openai'", itself.
     CHECK(sys.error_with_file("[services.openai]\naliases = [\"gpt\", \"gpt\"]\n") ==
-          "alias 'gpt' of service 'openai' (built-in + /u.toml) repeats its name or another of its "
+          "/u.toml:2:11: alias 'gpt' of service 'openai' repeats its name or another of its "
           "aliases");
     FakeSystem proxy;
     proxy.env["PROXY_CONFIG"] = R"({"claude":{"timeout":5}})";
@@ -250,4 +252,30 @@ TEST_CASE("config: a listen host in brackets is an IPv6 address, as in a URL") {
     CHECK_FALSE(llmgw::config::as_listen_host("[localhost]").has_value());
     CHECK_FALSE(llmgw::config::as_listen_host("[::1").has_value());
     CHECK_FALSE(llmgw::config::as_listen_host("a b").has_value());
+}
+
+TEST_CASE("config: a disabled service is named as such, not as unknown") {
+    FakeSystem sys;
+    sys.files["/u.toml"] = "[services.groq]\nenabled = false\n";
+    const auto config = sys.load({}, "/u.toml");
+    REQUIRE(config);
+    CHECK(config->find("groq") == nullptr);
+    REQUIRE(config->find_disabled("groq") != nullptr);
+    const auto get = [&config](std::string_view target) {
+        llmgw::routing::RequestFacts facts;
+        facts.method = "GET";
+        facts.target = target;
+        return llmgw::routing::route(*config, facts);
+    };
+    // Before: "Unknown service 'groq'. Available services: ..."
+    for (const char* target : {"/gateway/groq/v1/models", "/gateway/GROQ/v1/models"}) {
+        const auto routed = get(target);
+        REQUIRE_FALSE(routed);
+        CHECK(routed.error().message.starts_with(
+            "Service '" + std::string(target).substr(9, 4) +
+            "' is disabled (enabled = false, from built-in + /u.toml). Available services: "));
+    }
+    const auto unknown = get("/gateway/nope/v1");
+    REQUIRE_FALSE(unknown);
+    CHECK(unknown.error().message.starts_with("Unknown service 'nope'."));
 }
