@@ -142,6 +142,12 @@ void CallSink::on_end(const upstream::ExchangeOutcome& outcome) {
     if (output_error_ != 0) {
         status_ = output_status();
     } else if (outcome.error && !outcome.head_delivered) {
+        if (options_.via && outcome.error->type == ErrorType::connection) {
+            // The gateway itself is what could not be reached, not the service behind it.
+            // (Before the JSON error, which stays the last line.)
+            err_ << "llmgw: the gateway --via names did not answer: is 'llmgw serve' running "
+                    "there?\n";
+        }
         err_ << safe_line(error_body(*outcome.error, options_.request_id)) << '\n';
         status_ = status_for_error(*outcome.error);
     } else if (hold_for_gateway_error_ && report_gateway_error()) {

@@ -70,6 +70,79 @@ void setup_app(CLI::App& app) {
     app.get_formatter()->column_width(34);
 }
 
+namespace {
+
+// Edits (insert, delete, replace) from `a` to `b`, for "did you mean".
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t above = row[j];
+            row[j] =
+                std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+bool is_common_method(std::string_view word) {
+    for (std::string_view m : {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}) {
+        if (str::iequals(word, m)) return true;
+    }
+    return false;
+}
+
+// What CLI11 says in its own words, said about this command line; empty: CLI11's words.
+std::string clearer_message(CLI::App& app, const CLI::ParseError& error) {
+    const std::vector<CLI::App*> chosen = app.get_subcommands();
+    CLI::App* sub = chosen.empty() ? &app : chosen.back();
+    // `-d a -d b`: "--data: At Most 1 required but received 2".
+    if (dynamic_cast<const CLI::ArgumentMismatch*>(&error) != nullptr) {
+        if (const CLI::Option* data = sub->get_option_no_throw("--data");
+            data != nullptr && data->count() > 1) {
+            return "-d/--data may be given once (curl would join several with '&', which no JSON "
+                   "body wants): put the whole body in one -d, or in a file for -d @FILE";
+        }
+    }
+    const auto* extras = dynamic_cast<const CLI::ExtrasError*>(&error);
+    if (extras == nullptr) return {};
+    const std::vector<std::string> rest = sub->remaining();
+    // `serve --prot 9000`: "The following arguments were not expected: 9000 --prot".
+    for (const std::string& arg : rest) {
+        if (!arg.starts_with("--") || arg.size() < 3) continue;
+        const std::string name = arg.substr(0, arg.find('='));
+        std::string best;
+        std::size_t best_distance = 3;  // at most two edits away
+        for (const CLI::Option* option : sub->get_options()) {
+            for (const std::string& long_name : option->get_lnames()) {
+                const std::size_t d = edit_distance(name, "--" + long_name);
+                if (d < best_distance) {
+                    best_distance = d;
+                    best = "--" + long_name;
+                }
+            }
+        }
+        return "unknown option '" + name + "'" +
+               (best.empty() ? "" : "; did you mean '" + best + "'?");
+    }
+    // `call POST openai /v1/x`: CLI11 took POST for the service.
+    if (sub->get_name() == "call" && !rest.empty()) {
+        const CLI::Option* service = sub->get_option_no_throw("SERVICE");
+        if (service != nullptr && !service->results().empty() &&
+            is_common_method(service->results().front())) {
+            return "the method goes in -X: llmgw call -X " +
+                   str::to_upper(service->results().front()) + " SERVICE PATH";
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
 int report_parse_error(CLI::App& app, const CLI::ParseError& error) {
     if (error.get_exit_code() == 0) {
         // --help or --version: CLI11 prints the selected subcommand's help to stdout.
@@ -90,7 +163,11 @@ int report_parse_error(CLI::App& app, const CLI::ParseError& error) {
             return exit_usage;
         }
     }
-    print_error(std::cerr, error.what());
+    if (const std::string better = clearer_message(app, error); !better.empty()) {
+        print_error(std::cerr, better);
+    } else {
+        print_error(std::cerr, error.what());
+    }
     std::string help_for = "llmgw";
     for (const CLI::App* sub : app.get_subcommands()) help_for += " " + sub->get_name();
     std::cerr << "Run '" << help_for << " --help' for usage.\n";
@@ -116,6 +193,20 @@ CLI::Validator decimal_digits() {
                 return "'" + value + "' is not a whole number in decimal digits";
             }
             value.erase(0, std::min(value.find_first_not_of('0'), value.size() - 1));
+            return {};
+        },
+        "", "DECIMAL");
+}
+
+CLI::Validator decimal_up_to(std::uint64_t max) {
+    return CLI::Validator(
+        [max](std::string& value) -> std::string {
+            const std::string given = value;
+            if (std::string error = decimal_digits()(value); !error.empty()) return error;
+            const auto n = str::parse_u64(value);
+            if (!n || *n > max) {
+                return "'" + given + "' is out of range (0 to " + std::to_string(max) + ")";
+            }
             return {};
         },
         "", "DECIMAL");

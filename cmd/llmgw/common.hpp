@@ -56,6 +56,9 @@ void add_config_option(CLI::App& sub, ConfigOptions& opts);
 // For options that take a whole number: decimal digits only, leading zeros dropped. Left to
 // itself CLI11 reads "010" as octal (8) and "0x1f" as hex, with no error.
 CLI::Validator decimal_digits();
+// The same, and at most `max`: "'99999' is out of range (0 to 65535)", where CLI11 would say
+// "Could not convert".
+CLI::Validator decimal_up_to(std::uint64_t max);
 
 // Built-in table + override file + environment, as SPEC §10 orders them. On error the
 // message (FILE:LINE:COL: … or the variable's name) is printed to `err` and nullopt returned.

@@ -30,7 +30,7 @@ Examples:
   llmgw route POST /gateway/openai/v1/chat/completions -d '{"model": "gpt-4o", "stream": true}'
   llmgw route POST /gateway/openai/v1/embeddings -d @request.json
   llmgw route POST /gateway/openai/v1/files -H 'Content-Length: 5000000'
-  llmgw route http://127.0.0.1:8787/gateway/gemini/v1beta/models/gemini-pro:streamGenerateContent
+  llmgw route POST http://127.0.0.1:8787/gateway/gemini/v1beta/models/gemini-pro:streamGenerateContent
   echo '{"stream": true}' | llmgw route /gateway/claude/v1/messages -d @- --json)";
 
 // Everything route() needs, owned here so the facts' views stay valid.
@@ -63,12 +63,17 @@ Result<Request> build_request(const RouteOptions& opts, std::FILE* in) {
     if (opts.args.empty() || opts.args.size() > 2) {
         return unexpected(std::string("expected [METHOD] PATH"));
     }
+    if (opts.method && opts.args.size() == 2) {
+        return unexpected("the method is given twice: as -X " + *opts.method + " and as '" +
+                          opts.args[0] + "'");
+    }
+    const std::string* method_word = opts.method             ? &*opts.method
+                                     : opts.args.size() == 2 ? &opts.args[0]
+                                                             : nullptr;
     Request request;
-    request.method = opts.args.size() == 2 ? str::to_upper(opts.args[0])
-                     : opts.body.given     ? "POST"
-                                           : "GET";
+    request.method = method_word ? str::to_upper(*method_word) : opts.body.given ? "POST" : "GET";
     if (!str::is_token(request.method)) {
-        return unexpected("'" + opts.args[0] + "' is not an HTTP method");
+        return unexpected("'" + *method_word + "' is not an HTTP method");
     }
     auto target = request_target_from(opts.args.back());
     if (!target) return unexpected(target.error());
@@ -231,6 +236,8 @@ void add_route_command(CLI::App& app, Command& selected) {
         ->option_text("[METHOD] PATH")
         ->required()
         ->expected(1, 2);
+    sub->add_option("-X,--request", opts->method, "HTTP method, as the first argument may give it")
+        ->type_name("METHOD");
     add_header_option(*sub, opts->headers);
     add_data_option(*sub, opts->body);
     add_config_option(*sub, opts->config);
@@ -248,6 +255,15 @@ int run_route(const RouteOptions& opts, std::FILE* in, std::ostream& out, std::o
     }
     const auto config = load_config_or_report(opts.config, err);
     if (!config) return exit_usage;
+    // `llmgw route openai /gateway/openai/...`: the service is in the path; a method named
+    // like a service is a slip, however valid a token.
+    if (opts.args.size() == 2 && config->find(opts.args[0]) != nullptr) {
+        print_error(err, "'" + opts.args[0] +
+                             "' is a service, not an HTTP method: the path names the service "
+                             "(llmgw route [METHOD] /gateway/" +
+                             str::to_lower(opts.args[0]) + "/...)");
+        return exit_usage;
+    }
     if (const auto answer = own_answer(*request, *config)) {
         print_own_answer(out, *request, *answer, opts.json);
         return exit_ok;

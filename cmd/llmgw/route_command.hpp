@@ -15,6 +15,7 @@ namespace llmgw::cli {
 struct RouteOptions {
     ConfigOptions config;
     std::vector<std::string> args;     // [METHOD] PATH
+    std::optional<std::string> method; // -X METHOD, as `call` and curl take it
     std::vector<std::string> headers;  // -H 'Name: value', already checked for a colon
     BodyArg body;                      // -d
     bool json = false;

@@ -54,7 +54,7 @@ void add_serve_command(CLI::App& app, Command& selected) {
            "-p,--port", [opts](const std::uint16_t& v) { opts->flags.port = v; },
            "Port to listen on (default 8787; 0 picks a free one)")
         ->type_name("PORT")
-        ->transform(decimal_digits());
+        ->transform(decimal_up_to(65535));
     sub->add_option_function<std::string>(
            "--log-level", [opts](const std::string& v) { opts->flags.log_level = v; },
            "debug, info, warn or error (default info, or LOG_LEVEL)")

@@ -49,8 +49,8 @@ _llmgw() {
     local serve_arg="--config --host -p --port --log-level --log-format --threads --drain-timeout"
     local call_opts="-h --help -X --request -H --header -d --data --config --via -i --include --text --timeout -m --max-time --retries -q --quiet"
     local call_arg="-X --request -H --header -d --data --config --via --timeout -m --max-time --retries"
-    local route_opts="-h --help -H --header -d --data --config --json"
-    local route_arg="-H --header -d --data --config"
+    local route_opts="-h --help -X --request -H --header -d --data --config --json"
+    local route_arg="-X --request -H --header -d --data --config"
     local services_opts="-h --help --config --json"
     local services_arg="--config"
 

@@ -126,7 +126,7 @@ complete -c llmgw -n '__fish_seen_subcommand_from serve' -l threads -x -d 'Event
 complete -c llmgw -n '__fish_seen_subcommand_from serve' -l drain-timeout -x -d 'Milliseconds to finish in-flight requests on shutdown'
 
 # llmgw call
-complete -c llmgw -n '__fish_seen_subcommand_from call' -s X -l request -x -a "$methods" -d 'HTTP method'
+complete -c llmgw -n '__fish_seen_subcommand_from call route' -s X -l request -x -a "$methods" -d 'HTTP method'
 complete -c llmgw -n '__fish_seen_subcommand_from call route' -s H -l header -x -d "Request header 'Name: value' (repeatable)"
 complete -c llmgw -n '__fish_seen_subcommand_from call route' -s d -l data -x -a '(__llmgw_body)' -d 'Request body: DATA, @FILE or @-'
 complete -c llmgw -n '__fish_seen_subcommand_from call' -l via -x -a 'http://127.0.0.1:8787' -d 'Send through a running gateway'

@@ -85,6 +85,16 @@ Result<bool> Listener::listen_on(const tcp::endpoint& endpoint, boost::system::e
     const auto fail = [&a, &ec]() -> Result<bool> {
         boost::system::error_code ignored;
         a.close(ignored);
+        if (ec.value() == EADDRINUSE) {
+            return unexpected(ec.message() +
+                              ": another process listens there; stop it, or choose another port "
+                              "(--port, or port in [gateway])");
+        }
+        if (ec.value() == EACCES) {
+            return unexpected(ec.message() +
+                              ": ports below 1024 need privileges; choose another "
+                              "port (--port, or port in [gateway])");
+        }
         return unexpected(ec.message());
     };
     protocol_ = endpoint.protocol();

@@ -163,6 +163,35 @@ class TestGeneral(CliTestCase):
         config = self.write("dead.toml", f'[services.openai]\nbase_url = "{url}"\n')
         return ("--config", config, "--via", url)
 
+    def test_usage_errors_say_what_was_meant(self):
+        # Before, CLI11's words: "Could not convert: --port = 99999", "--data: At Most 1
+        # required but received 2", "The following arguments were not expected: 9000 --prot",
+        # "The following argument was not expected: /v1/models".
+        via = self.dead_local_call_args()
+        for args, want in (
+                (["serve", "--port", "99999"], "--port: '99999' is out of range (0 to 65535)"),
+                (["serve", "--prot", "9000"], "unknown option '--prot'; did you mean '--port'?"),
+                (["serve", "--log-levle=debug"],
+                 "unknown option '--log-levle'; did you mean '--log-level'?"),
+                (["serve", "--frobnicate"], "unknown option '--frobnicate'\n"),
+                (["call", *via, "openai", "/v1/x", "-d", "a", "-d", "b"],
+                 "-d/--data may be given once (curl would join several with '&', which no JSON "
+                 "body wants)"),
+                (["call", *via, "POST", "openai", "/v1/models"],
+                 "the method goes in -X: llmgw call -X POST SERVICE PATH"),
+                (["route", "openai", "/gateway/openai/v1/models"],
+                 "'openai' is a service, not an HTTP method: the path names the service "
+                 "(llmgw route [METHOD] /gateway/openai/...)"),
+                (["route", "-X", "POST", "GET", "/gateway/openai/v1/models"],
+                 "the method is given twice: as -X POST and as 'GET'")):
+            with self.subTest(args=args):
+                _, out, err = self.run_llmgw(*args, expect=2)
+                self.assertEqual(out, "")
+                self.assertIn("llmgw: " + want, err)
+        # The edge of the range is a port.
+        _, _, err = self.run_llmgw("serve", "--port", "65536", expect=2)
+        self.assertIn("out of range", err)
+
     def test_whole_numbers_are_read_in_decimal(self):
         # Left to itself CLI11 reads "0100000000" as octal (16,777,216: within --timeout's
         # range; 100,000,000 is not) and "0x1f90" as hex, with no error.
@@ -443,6 +472,26 @@ class TestRoute(CliTestCase):
         lines = self.route("/gateway/mock/v1/x", "--config", path)
         self.assertEqual(lines["upstream url"], "http://127.0.0.1:9/base/v1/x")
         self.assertEqual(lines["headers timeout"], "777ms")
+
+    def test_method_by_x_as_call_takes_it(self):
+        # As `call` and curl; before: "The following argument was not expected: -X".
+        lines = self.route("-X", "post", "/gateway/openai/v1/chat/completions")
+        self.assertEqual(lines["request"], "POST /gateway/openai/v1/chat/completions")
+        # A method that merely is no common one still routes (serve forwards any token).
+        self.assertEqual(self.route("PROPFIND", "/gateway/openai/v1/x")["request"],
+                         "PROPFIND /gateway/openai/v1/x")
+
+    def test_disabled_service_is_named_as_such(self):
+        path = self.write("off.toml", "[services.groq]\nenabled = false\n")
+        for args in (["route", "/gateway/groq/v1/models", "--config", path],
+                     ["call", "groq", "/v1/models", "--config", path]):
+            with self.subTest(args=args):
+                _, out, err = self.run_llmgw(*args, expect=2)
+                self.assertEqual(out, "")
+                # Before: "Unknown service 'groq'."
+                self.assertIn("llmgw: Service 'groq' is disabled (enabled = false, from built-in + "
+                              + path + ").", err)
+                self.assertIn("Available services:", err)
 
     def test_unknown_service_lists_services(self):
         _, out, err = self.run_llmgw("route", "/gateway/nosuch/v1/models", expect=2)

@@ -63,7 +63,7 @@ complete_case "/gateway/anthropic/" llmgw route /gateway/an
 complete_case "/gateway/ollama/ /gateway/openai/ /gateway/openrouter/" llmgw route POST /gateway/o
 complete_case "/gateway/" llmgw route POST ""
 complete_case "" llmgw route /gateway/openai/v1/models ""
-complete_case "--config --data --header --help --json" llmgw route --
+complete_case "--config --data --header --help --json --request" llmgw route --
 complete_case "warn" llmgw serve --log-level w
 complete_case "json" llmgw serve --log-format = j
 complete_case "--config" llmgw services --c

@@ -870,6 +870,9 @@ class CallViaGatewayTest(CallBase):
                                      f"http://127.0.0.1:{harness.dead_port()}")
         self.assertEqual(status, 3, err)
         self.gateway_error(err, "CONNECTION")
+        # Before: only "upstream connection failed", as if the service were down.
+        self.assertIn("llmgw: the gateway --via names did not answer: is 'llmgw serve' running "
+                      "there?", err)
 
 
 if __name__ == "__main__":

@@ -685,6 +685,9 @@ class ListenTest(unittest.TestCase):
                                   env={k: v for k, v in os.environ.items() if k != "LLMGW_CONFIG"})
             self.assertEqual(done.returncode, 1, done.stderr)
             self.assertIn(b"Address already in use", done.stderr)
+            # The way out, too (before: the reason alone).
+            self.assertIn(b"another process listens there; stop it, or choose another port "
+                          b"(--port, or port in [gateway])", done.stderr)
         finally:
             taken.close()
             shutil.rmtree(workdir, ignore_errors=True)
