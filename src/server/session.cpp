@@ -167,7 +167,7 @@ void Session::on_deadline_timer() {
         const auto since_progress = Clock::now() - write_progress_;
         if (writing_ && since_progress >= send_timeout()) {
             log_line(LogLevel::warn, request_id_, "client stopped reading, closing");
-            close();
+            close_because("SEND_TIMEOUT");
             return;
         }
         set_deadline(send_timeout() - (writing_ ? since_progress : Clock::duration{}),
@@ -660,7 +660,7 @@ void Session::watch_client() {
                 log_line(LogLevel::warn, self->request_id_, "client went away, upstream cancelled");
             }
             self->status_ = self->status_ == 0 ? 499 : self->status_;
-            self->close();
+            self->close_because("CLIENT_GONE");
             return;
         }
         self->buffer_.commit(n);
@@ -692,6 +692,11 @@ void Session::discard_input(std::size_t discarded) {
         }
         self->discard_input(discarded + n);
     });
+}
+
+void Session::close_because(std::string_view why) {
+    if (phase_ == Phase::responding && error_type_.empty()) error_type_ = why;
+    close();
 }
 
 void Session::close() {

@@ -31,8 +31,9 @@ public:
     // Graceful shutdown: an idle connection closes now, one with a request begun or in flight
     // after its response.
     void drain();
-    // Closes now, whatever the session is doing (its loop is going away).
-    void stop() { close(); }
+    // Closes now, whatever the session is doing (its loop is going away: the drain's deadline
+    // passed). A request it cuts is logged with error=SHUTDOWN.
+    void stop() { close_because("SHUTDOWN"); }
 
 private:
     using Clock = std::chrono::steady_clock;
@@ -75,6 +76,9 @@ private:
     void clear_deadline() { due_ = Due::nothing; }
     void on_deadline_timer();
     void close();
+    // close(), and a request cut on its way is logged with `why` as its error (when it has none
+    // of its own): CLIENT_GONE, SEND_TIMEOUT, SHUTDOWN.
+    void close_because(std::string_view why);
     void linger_close();
     void discard_input(std::size_t discarded);
     void log_request();

@@ -256,7 +256,7 @@ void Session::on_written(const error_code& ec, std::size_t bytes) {
         if (exchange_ && log_enabled(LogLevel::warn)) {
             log_line(LogLevel::warn, request_id_, "client went away, upstream cancelled");
         }
-        close();
+        close_because("CLIENT_GONE");
         return;
     }
     after_write();

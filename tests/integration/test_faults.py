@@ -792,8 +792,12 @@ class ClientFaultsTest(GatewayCase, harness.SharedGatewayTest):
         # the warm baseline here, ~19 MiB when nothing makes mimalloc release it.
         if not SANITIZED and MIMALLOC:
             self.assertLess((rss_after[1] - base_rss) / 1024, 6, (base_rss, rss_after))
-        self.assertEqual(len(re.findall(r"\[drop-\d+\] \[WARN\] client went away", self.gw.log())),
+        log = self.gw.log()
+        self.assertEqual(len(re.findall(r"\[drop-\d+\] \[WARN\] client went away", log)),
                          2 * CLIENTS)
+        # Each request line says why it ended (before: error=-, as if it had completed).
+        self.assertEqual(len(re.findall(r"\[drop-\d+\] \[INFO\] request \| .* error=CLIENT_GONE ",
+                                        log)), 2 * CLIENTS)
         self.assert_serves_next()
 
     # -- pipelining --
@@ -1330,6 +1334,9 @@ class SendTimeoutTest(GatewayCase, harness.SharedGatewayTest):
         self.assertGreater(taken, 0.4)  # not before send_timeout_ms (500)
         self.assertLess(taken, 3.0)
         self.wait_log(r"\[" + re.escape(r) + r"\] \[WARN\] client stopped reading, closing")
+        # Its request line says why it ended (before: its upstream's status and error=-).
+        self.wait_log(r"\[" + re.escape(r) + r"\] \[INFO\] request \| .* status=200 .*"
+                      r"error=SEND_TIMEOUT ")
         s.close()
 
     def test_an_http10_reader_dropped_at_send_timeout_sees_a_reset(self):

@@ -624,6 +624,9 @@ class ShutdownTest(unittest.TestCase):
             log = gw.log()
             for marker in ("AddressSanitizer", "runtime error", "ThreadSanitizer"):
                 self.assertNotIn(marker, log)
+            # The request the drain gave up on is logged as cut by the shutdown (before:
+            # status=0 error=-).
+            self.assertRegex(log, r"\[INFO\] request \| method=\S+ .* error=SHUTDOWN ")
         finally:
             gw.stop()
             mock.stop()
