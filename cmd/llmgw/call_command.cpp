@@ -251,7 +251,7 @@ int run_call(const CallOptions& opts, std::FILE* in, Output& out, std::ostream& 
         request->has_body ? std::optional<std::uint64_t>(request->body.size()) : std::nullopt};
     const auto decision = routing::route(*config, facts);
     if (!decision) {
-        const std::string& message = decision.error().message;
+        const std::string& message = decision.error().for_terminal();
         print_error(err, message.substr(0, message.find(" Available services: ")));
         if (decision.error().kind == routing::RouteErrorKind::not_found) {
             err << "Available services: " << config->service_names() << '\n';

@@ -256,8 +256,11 @@ int run_route(const RouteOptions& opts, std::FILE* in, std::ostream& out, std::o
     const auto config = load_config_or_report(opts.config, err);
     if (!config) return exit_usage;
     // `llmgw route openai /gateway/openai/...`: the service is in the path; a method named
-    // like a service is a slip, however valid a token.
-    if (opts.args.size() == 2 && config->find(opts.args[0]) != nullptr) {
+    // as the very service the path names is a slip, however valid a token (a service called
+    // "search" does not make SEARCH a slip for another one).
+    const auto target = routing::parse_target(request->target);
+    if (opts.args.size() == 2 && target && config->find(opts.args[0]) != nullptr &&
+        config->find(opts.args[0]) == config->find(target->service)) {
         print_error(err, "'" + opts.args[0] +
                              "' is a service, not an HTTP method: the path names the service "
                              "(llmgw route [METHOD] /gateway/" +
@@ -274,7 +277,7 @@ int run_route(const RouteOptions& opts, std::FILE* in, std::ostream& out, std::o
     const auto decision = routing::route(*config, facts);
     if (!decision) {
         // The routing message may end with the list for HTTP clients; here it gets its own line.
-        const std::string& message = decision.error().message;
+        const std::string& message = decision.error().for_terminal();
         print_error(err, message.substr(0, message.find(" Available services: ")));
         err << "Available services: " << config->service_names() << '\n';
         return exit_usage;

@@ -22,7 +22,15 @@ MaybeError check_aliases(const std::vector<Service>& services) {
     std::vector<std::pair<std::string, const Service*>> seen;
     seen.reserve(services.size() * 2);
     for (const Service& s : services) seen.emplace_back(str::to_lower(s.name), &s);
-    for (const Service& s : services) {
+    // Aliases the built-in table gives are taken first, so that a clash is reported where a
+    // user file wrote the alias, whatever the names' order.
+    std::vector<const Service*> order;
+    for (const Service& s : services) order.push_back(&s);
+    std::stable_partition(order.begin(), order.end(), [](const Service* s) {
+        return s->aliases_at.empty() || s->aliases_at.starts_with(kBuiltinFile);
+    });
+    for (const Service* holder : order) {
+        const Service& s = *holder;
         for (const std::string& alias : s.aliases) {
             const std::string lower = str::to_lower(alias);
             const auto other = std::find_if(seen.begin(), seen.end(),

@@ -177,10 +177,13 @@ Result<Decision, RouteError> route(const config::Config& config, const RequestFa
     const config::Service* service = config.find(target.service);
     if (service == nullptr) {
         if (const config::Service* off = config.find_disabled(target.service)) {
-            return unexpected(RouteError{RouteErrorKind::not_found,
-                                         "Service '" + std::string(target.service) +
-                                             "' is disabled (enabled = false, from " + off->origin +
-                                             "). Available services: " + config.service_names()});
+            // The file that disabled it only on the command line: a client of the gateway
+            // learns nothing of the machine's paths.
+            const std::string what = "Service '" + std::string(target.service) + "' is disabled";
+            const std::string list = ". Available services: " + config.service_names();
+            return unexpected(
+                RouteError{RouteErrorKind::not_found, what + " (enabled = false)" + list,
+                           what + " (enabled = false, from " + off->origin + ")" + list});
         }
         return unexpected(RouteError{RouteErrorKind::not_found,
                                      "Unknown service '" + std::string(target.service) +

@@ -30,6 +30,12 @@ enum class RouteErrorKind { bad_request, not_found };
 struct RouteError {
     RouteErrorKind kind = RouteErrorKind::bad_request;
     std::string message;  // complete sentence for the client and stderr
+    // The same for the command line, where it may name a file the client must not see; empty:
+    // `message`.
+    std::string local_message{};
+    const std::string& for_terminal() const {
+        return local_message.empty() ? message : local_message;
+    }
 };
 
 // Only for targets under /gateway/{service}/…; other routes are the server's.

@@ -92,8 +92,8 @@ Result<bool> Listener::listen_on(const tcp::endpoint& endpoint, boost::system::e
         }
         if (ec.value() == EACCES) {
             return unexpected(ec.message() +
-                              ": ports below 1024 need privileges; choose another "
-                              "port (--port, or port in [gateway])");
+                              ": not allowed to listen there (ports below 1024 need privileges); "
+                              "choose another port (--port, or port in [gateway])");
         }
         return unexpected(ec.message());
     };

@@ -695,7 +695,9 @@ void Session::discard_input(std::size_t discarded) {
 }
 
 void Session::close_because(std::string_view why) {
-    if (phase_ == Phase::responding && error_type_.empty()) error_type_ = why;
+    if ((phase_ == Phase::responding || body_in_progress()) && error_type_.empty()) {
+        error_type_ = why;
+    }
     close();
 }
 
@@ -708,7 +710,8 @@ void Session::close() {
         method_ = parser_->method;
         target_ = parser_->target;
         request_id_ = choose_request_id(headers_);
-        if (status_ == 0) status_ = 499;
+        // 499 when its client left; the shutdown's cut sent nothing (status 0).
+        if (status_ == 0 && error_type_ != "SHUTDOWN") status_ = 499;
         log_request();
     }
     phase_ = Phase::closed;

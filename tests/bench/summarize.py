@@ -301,7 +301,9 @@ def smoke_problems(raw, s):
             expected += [f"SSE {k} streams: TTFB p99", f"SSE {k} streams: largest event gap",
                          f"SSE {k} streams: every stream complete"]
     if "scale" in args["phases"]:
-        expected += ["scale: concurrent streams", "scale: RSS per stream", "scale: gateway CPU"]
+        # Not the CPU between events: its quiet window is too short to be sure of in a smoke
+        # run on a slow (sanitizer) build.
+        expected += ["scale: concurrent streams", "scale: RSS per stream"]
     if "call" in args["phases"]:
         expected += ["llmgw call / curl, median", "llmgw services, median"]
     verdicts = s.get("targets", [])

@@ -480,6 +480,14 @@ class TestRoute(CliTestCase):
         # A method that merely is no common one still routes (serve forwards any token).
         self.assertEqual(self.route("PROPFIND", "/gateway/openai/v1/x")["request"],
                          "PROPFIND /gateway/openai/v1/x")
+        # A method named like some other service is a method (a review found SEARCH refused
+        # for a table with a service "search"); named like the path's service it is a slip.
+        path = self.write("search.toml", '[services.search]\nbase_url = "http://127.0.0.1:9"\n')
+        self.assertEqual(self.route("SEARCH", "/gateway/openai/v1/x", "--config", path)["request"],
+                         "SEARCH /gateway/openai/v1/x")
+        _, _, err = self.run_llmgw("route", "search", "/gateway/search/v1/x", "--config", path,
+                                   expect=2)
+        self.assertIn("'search' is a service, not an HTTP method", err)
 
     def test_disabled_service_is_named_as_such(self):
         path = self.write("off.toml", "[services.groq]\nenabled = false\n")

@@ -631,6 +631,25 @@ class ShutdownTest(unittest.TestCase):
             gw.stop()
             mock.stop()
 
+    def test_a_body_still_arriving_at_the_drain_deadline_is_logged_as_cut_by_it(self):
+        # Found by a review: logged as a client that left (status 499, error=-).
+        mock = harness.Mock()
+        gw = harness.Gateway(mock.port, args=("--drain-timeout", "300"))
+        try:
+            s = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+            s.sendall(b"POST /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\nX-Request-Id: body-cut\r\n"
+                      b"Content-Length: 1000\r\n\r\n0123456789")
+            time.sleep(0.2)  # the head is read, the body under way
+            gw.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(gw.proc.wait(timeout=10), 0)
+            s.close()
+            self.assertRegex(gw.log(), r"\[body-cut\] \[INFO\] request \| method=POST .* "
+                                       r"status=0 .* error=SHUTDOWN ")
+            self.assertEqual(mock.requests(), [])
+        finally:
+            gw.stop()
+            mock.stop()
+
     def test_second_signal_exits_at_once(self):
         mock, gw, _client = self.sigterm_with_a_request_hanging(30000)
         try:

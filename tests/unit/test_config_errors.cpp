@@ -204,6 +204,12 @@ TEST_CASE("config: alias collisions") {
         sys.error_with_file("[services.mine]\nbase_url = \"http://h\"\naliases = [\"claude\"]\n") ==
         "/u.toml:3:11: alias 'claude' of service 'mine' is already the name or an alias of service "
         "'anthropic'");
+    // A name that sorts before the built-in holder's: still the user file's line (a review
+    // found the built-in anthropic blamed at its own line).
+    CHECK(
+        sys.error_with_file("[services.aaa]\nbase_url = \"http://h\"\naliases = [\"claude\"]\n") ==
+        "/u.toml:3:11: alias 'claude' of service 'aaa' is already the name or an alias of service "
+        "'anthropic'");
     // Before: "alias 'openai' of service 'mine' (/u.toml) is ...", without the line.
     CHECK(
         sys.error_with_file("[services.mine]\nbase_url = \"http://h\"\naliases = [\"openai\"]\n") ==
@@ -271,9 +277,14 @@ TEST_CASE("config: a disabled service is named as such, not as unknown") {
     for (const char* target : {"/gateway/groq/v1/models", "/gateway/GROQ/v1/models"}) {
         const auto routed = get(target);
         REQUIRE_FALSE(routed);
-        CHECK(routed.error().message.starts_with(
-            "Service '" + std::string(target).substr(9, 4) +
+        const std::string name = std::string(target).substr(9, 4);
+        CHECK(routed.error().for_terminal().starts_with(
+            "Service '" + name +
             "' is disabled (enabled = false, from built-in + /u.toml). Available services: "));
+        // A client of the gateway is not told the file's path (found by a review).
+        CHECK(routed.error().message.starts_with("Service '" + name +
+                                                 "' is disabled (enabled = false). Available "
+                                                 "services: "));
     }
     const auto unknown = get("/gateway/nope/v1");
     REQUIRE_FALSE(unknown);
