@@ -186,20 +186,61 @@ void print_json(std::ostream& out, const routing::Decision& d, const Request& re
     out << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
 }
 
-// A request serve answers itself, before routing: every OPTIONS (the CORS preflight), and a
-// body over max_request_bytes. Nothing of it is sent upstream.
+// A request serve answers itself, before routing: faulty framing (400), a body over
+// max_request_bytes (413), every OPTIONS (the CORS preflight). Nothing of it is sent upstream.
 struct OwnAnswer {
     int status;
     std::string why;
 };
 
+// The last coding of a Transfer-Encoding value ("gzip, chunked": chunked).
+std::string_view last_coding(std::string_view value) {
+    return str::trim(value.substr(value.rfind(',') + 1));  // npos + 1: the whole value
+}
+
+OwnAnswer bad_framing(std::string why) {
+    return OwnAnswer{400, "BAD_REQUEST: malformed HTTP request: " + std::move(why)};
+}
+
+// Content-Length and Transfer-Encoding fields as serve's parser reads them, field by field
+// (RFC 9112 §6.3): a length after a chunked coding, two different lengths, a coding after a
+// length or after chunked are refused as they come.
+std::optional<OwnAnswer> framing_refused_in_order(const Headers& headers) {
+    std::optional<std::string_view> length;
+    bool chunked = false;
+    for (const HeaderField field : headers) {
+        if (str::iequals(field.name, "Content-Length")) {
+            if (chunked || (length && *length != str::trim(field.value))) {
+                return bad_framing("bad Content-Length");
+            }
+            length = str::trim(field.value);
+        } else if (str::iequals(field.name, "Transfer-Encoding")) {
+            if (length || chunked) return bad_framing("bad Transfer-Encoding");
+            chunked = str::iequals(last_coding(field.value), "chunked");
+        }
+    }
+    return std::nullopt;
+}
+
 std::optional<OwnAnswer> own_answer(const Request& request, const config::Config& config) {
-    // The size first: serve refuses it while reading the head, before it looks at the method.
+    if (auto refused = framing_refused_in_order(request.headers)) return refused;
+    // The size next: serve refuses it while reading the head, before it looks at the method
+    // or at the last coding.
     const std::uint64_t limit = config.gateway.max_request_bytes;
     if (request.content_length && *request.content_length > limit) {
         return OwnAnswer{413, "SIZE_LIMIT: a body of " + std::to_string(*request.content_length) +
                                   " bytes is over max_request_bytes (" + std::to_string(limit) +
                                   ")"};
+    }
+    // A coding that does not end in chunked cannot frame a request.
+    std::optional<std::string_view> coding;
+    for (const HeaderField field : request.headers) {
+        if (str::iequals(field.name, "Transfer-Encoding")) {
+            coding = last_coding(field.value);
+        }
+    }
+    if (coding && !str::iequals(*coding, "chunked")) {
+        return bad_framing("Transfer-Encoding must end in chunked");
     }
     if (request.method == "OPTIONS") return OwnAnswer{204, "the CORS preflight"};
     return std::nullopt;

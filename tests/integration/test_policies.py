@@ -300,6 +300,39 @@ class RouteAgreesWithServeTest(unittest.TestCase):
             raw = read_raw_response(gw.port, b"OPTIONS /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\n"
                                     b"Content-Length: 5000\r\n\r\n")
             self.assertTrue(raw.startswith(b"HTTP/1.1 413 "), raw[:100])
+            # Faulty framing: the 400 serve gives, with its words, before the size and the
+            # method (before: route gave a decision for each).
+            for fields, status, why in (
+                    (["Content-Length: 5", "Content-Length: 6"], 400, "bad Content-Length"),
+                    (["Content-Length: 5", "Transfer-Encoding: chunked"], 400,
+                     "bad Transfer-Encoding"),
+                    (["Transfer-Encoding: chunked", "Content-Length: 5"], 400, "bad Content-Length"),
+                    (["Transfer-Encoding: chunked", "Transfer-Encoding: gzip"], 400,
+                     "bad Transfer-Encoding"),
+                    (["Transfer-Encoding: gzip"], 400, "Transfer-Encoding must end in chunked"),
+                    (["Transfer-Encoding: chunked, gzip"], 400,
+                     "Transfer-Encoding must end in chunked"),
+                    # The size is found before the last coding is looked at.
+                    (["Transfer-Encoding: gzip", "Content-Length: 5000"], 413, None),
+                    (["Content-Length: 5000", "Content-Length: 5000"], 413, None)):
+                with self.subTest(fields=fields):
+                    args = [a for f in fields for a in ("-H", f)]
+                    said = self.route_json(gw.config, "OPTIONS", "/gateway/mock/v1/x", *args)
+                    self.assertEqual(said["status"], status)
+                    if why:
+                        self.assertEqual(said["reason"],
+                                         "BAD_REQUEST: malformed HTTP request: " + why)
+                    raw = read_raw_response(gw.port, b"OPTIONS /gateway/mock/v1/x HTTP/1.1\r\n"
+                                            b"Host: x\r\n" + "".join(f + "\r\n" for f in fields)
+                                            .encode() + b"\r\n")
+                    self.assertTrue(raw.startswith(b"HTTP/1.1 %d " % status), raw[:100])
+                    if why:
+                        self.assertIn(b'"message":"malformed HTTP request: ' + why.encode() + b'"',
+                                      raw)
+            # A chunked body is framing serve takes.
+            self.assertFalse(self.route_json(gw.config, "POST", "/gateway/mock/v1/x", "-H",
+                                             "Transfer-Encoding: gzip, chunked", "-d", "{}")
+                             .get("answered_by_gateway", False))
             self.assertEqual(mock.requests(), [])
         finally:
             gw.stop()
