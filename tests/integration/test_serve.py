@@ -664,6 +664,37 @@ class ShutdownTest(unittest.TestCase):
             mock.stop()
 
 
+class StartFailureTest(unittest.TestCase):
+    def test_a_thread_that_cannot_start_is_said_and_exits_1(self):
+        # ulimit -u, a cgroup's pids limit: the second event-loop thread cannot start. As root
+        # no limit binds, so pthread_create is made to fail by a preloaded library. Before the
+        # fix of the sixteenth session: an abort (a joinable std::thread destroyed).
+        cc = shutil.which("cc") or shutil.which("gcc")
+        if not cc:
+            harness.skip_or_fail(self, "needs a C compiler for the preloaded library")
+        workdir = tempfile.mkdtemp(prefix="llmgw-nothreads-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        source = os.path.join(workdir, "nothreads.c")
+        with open(source, "w") as f:
+            f.write("#include <errno.h>\n#include <pthread.h>\n"
+                    "int pthread_create(pthread_t *t, const pthread_attr_t *a,\n"
+                    "                   void *(*f)(void *), void *arg) {\n"
+                    "    (void)t; (void)a; (void)f; (void)arg; return EAGAIN;\n}\n")
+        library = os.path.join(workdir, "nothreads.so")
+        subprocess.run([cc, "-shared", "-fPIC", "-o", library, source], check=True, timeout=60)
+        env = {k: v for k, v in os.environ.items() if k != "LLMGW_CONFIG"}
+        env["LD_PRELOAD"] = library
+        # A sanitizer runtime wants to come first among the libraries; here it cannot.
+        env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"),
+                                                     "verify_asan_link_order=0"]))
+        done = subprocess.run([harness.LLMGW, "serve", "--port", "0", "--threads", "2"],
+                              capture_output=True, env=env, timeout=30)
+        self.assertEqual(done.returncode, 1, done.stderr[-2000:])
+        self.assertIn(b"[ERROR] cannot start an event-loop thread | threads=2 reason=", done.stderr)
+        for marker in harness.SANITIZER_MARKERS:
+            self.assertNotIn(marker.encode(), done.stderr)
+
+
 class ListenTest(unittest.TestCase):
     def test_a_name_with_several_addresses_listens_on_ipv4_first(self):
         # A host name that resolves to ::1 first, then 127.0.0.1 (as "localhost" does where
