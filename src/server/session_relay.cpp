@@ -150,7 +150,17 @@ void Session::on_end(const upstream::ExchangeOutcome& outcome) {
         fall_back_to_edge();
         return;
     }
-    if (outcome.error && !outcome.head_delivered) {
+    // A head held for its first body bytes (not an event stream's) that never got them: no
+    // byte reached the client, so it gets the error as JSON with its status, not a 200 cut
+    // short. (Not a fallback: the upstream answered, and sending it again may pay twice.)
+    const bool head_unsent = outcome.head_delivered && bytes_out_ == 0 && !writing_;
+    if (outcome.error && head_unsent) {
+        out_pending_.clear();
+        head_sent_ = chunked_ = sse_ = close_delimited_ = false;
+        no_body_ = method_ == "HEAD";
+        status_ = 0;
+    }
+    if (outcome.error && (!outcome.head_delivered || head_unsent)) {
         const GatewayError& e = *outcome.error;
         error_type_ = std::string(to_string(e.type));
         if (log_enabled(LogLevel::error)) {

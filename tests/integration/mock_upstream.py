@@ -44,8 +44,9 @@ Faults (for test_faults.py):
                             `ms` after the request was read
   big_head;kib=100          a 200 echo whose head carries `kib` KiB of X-Filler-N headers
   head_stall;sse=1          a 200 response head, then silence (the connection stays open)
-  short_body;length=1000;send=100
+  short_body;length=1000;send=100[;stall=1]
                             Content-Length: length, but only `send` bytes, then a clean close
+                            (stall=1: silence instead, the connection open)
   sse_eof;events=3;interval_ms=50
                             SSE events, then a clean close (FIN) without the last chunk
   flood;mb=200              a chunked octet-stream of `mb` MiB written as fast as the reader
@@ -604,6 +605,8 @@ async def fault_short_body(writer, opts, _echo):
     writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
                  b"Content-Length: %d\r\n\r\n" % length + b"y" * send)
     await writer.drain()
+    if opts.get("stall") == "1":
+        await asyncio.sleep(3600)  # silence, the connection open
     await asyncio.sleep(0.1)
     return False  # a clean close, short of the announced length
 

@@ -370,9 +370,11 @@ class FaultMatrixTest(GatewayCase):
         body, _ = self.cut_after_headers("head_reset;sse=1", "NETWORK", sse=True)
         self.assertTrue(body.startswith(b"event: error\n"))
 
-    def test_reset_after_headers_before_body_content_length(self):
-        rest, _ = self.cut_after_headers("head_reset;sse=0", "NETWORK", sse=False)
-        self.assertEqual(rest, b"")
+    def test_reset_after_a_head_that_is_no_stream_before_its_body_is_502_network(self):
+        # Such a head waits for its first body bytes (one write for both): none came, so no
+        # byte reached the client, which gets the error with its status. Before: a 200 head,
+        # then a cut (found by a review against SPEC §6/§7).
+        self.error_before_headers("faulty", "head_reset;sse=0", 502, "NETWORK")
 
     def test_reset_mid_stream(self):
         body, _ = self.cut_after_headers("sse_cut;events=3;interval_ms=50", "NETWORK", sse=True)
@@ -420,9 +422,18 @@ class FaultMatrixTest(GatewayCase):
         self.assertGreater(elapsed, 0.9)
         self.assertLess(elapsed, 2.5)
 
+    def test_stall_after_a_head_that_is_no_stream_is_504_timeout(self):
+        # As above, at the idle timeout (stream_idle_timeout_ms = 1000): 504 TIMEOUT, not a
+        # 200 cut short.
+        elapsed, _ = self.error_before_headers("faulty", "head_stall;sse=0", 504, "TIMEOUT")
+        self.assertGreater(elapsed, 0.9)
+
     def test_stall_mid_body_without_sse_cuts_without_an_event(self):
-        rest, elapsed = self.cut_after_headers("head_stall;sse=0", "TIMEOUT", sse=False)
+        # Bytes of the body went out: a cut then, with no event appended.
+        rest, elapsed = self.cut_after_headers("short_body;length=1000;send=100;stall=1",
+                                               "TIMEOUT", sse=False)
         self.assertNotIn(b"event: error", rest)
+        self.assertEqual(rest, b"y" * 100)
         self.assertGreater(elapsed, 0.9)
 
     def test_content_length_longer_than_body_then_close(self):
