@@ -30,11 +30,22 @@ std::optional<std::int64_t> parse_retry_after_ms(std::string_view value,
         if (!secs || *secs > 1000000000ULL) return kRetryAfterFarMs;
         return static_cast<std::int64_t>(*secs) * 1000;
     }
-    // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"
-    std::tm tm{};
+    // An HTTP date in the three forms a recipient must read (RFC 9110 §5.6.7): IMF-fixdate
+    // "Sun, 06 Nov 1994 08:49:37 GMT", the obsolete RFC 850 "Sunday, 06-Nov-94 08:49:37 GMT"
+    // (a two-digit year of 69 to 99 is 19xx, else 20xx) and asctime "Sun Nov  6 08:49:37 1994".
     const std::string text(value);
-    const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    if (end == nullptr || *end != '\0') return std::nullopt;
+    std::tm tm{};
+    bool parsed = false;
+    for (const char* form :
+         {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"}) {
+        tm = std::tm{};
+        const char* end = strptime(text.c_str(), form, &tm);
+        if (end != nullptr && *end == '\0') {
+            parsed = true;
+            break;
+        }
+    }
+    if (!parsed) return std::nullopt;
     const std::time_t at = timegm(&tm);
     // In seconds first: a date far off (years 0 to 9999 parse) would overflow the clock's
     // nanoseconds. Past 10^9 s it is as unusable as such a number of seconds (above).

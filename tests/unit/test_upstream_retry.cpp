@@ -45,6 +45,14 @@ TEST_SUITE("upstream.retry") {
         CHECK(parse_retry_after_ms(" 30 ", now) == 30000);
         CHECK(parse_retry_after_ms("Sun, 06 Nov 1994 08:49:40 GMT", now) == 3000);
         CHECK(parse_retry_after_ms("Sun, 06 Nov 1994 08:49:00 GMT", now) == 0);  // in the past
+        // The two obsolete forms a recipient must read too (RFC 9110 §5.6.7); before, taken
+        // for no Retry-After at all (found by a review against SPEC §4).
+        CHECK(parse_retry_after_ms("Sunday, 06-Nov-94 08:49:40 GMT", now) == 3000);
+        CHECK(parse_retry_after_ms("Sun Nov  6 08:49:40 1994", now) == 3000);
+        CHECK(parse_retry_after_ms("Sun Nov 6 08:49:40 1994", now) == 3000);
+        CHECK_FALSE(
+            parse_retry_after_ms("Sun, 06 Nov 1994 08:49:40 GMT trailing", now).has_value());
+        CHECK_FALSE(parse_retry_after_ms("Sunday, 06-Nov-94 08:49:40", now).has_value());
         CHECK_FALSE(parse_retry_after_ms("", now).has_value());
         CHECK_FALSE(parse_retry_after_ms("-1", now).has_value());
         CHECK_FALSE(parse_retry_after_ms("soon", now).has_value());
