@@ -9,6 +9,7 @@
 
 #include "routing/router.hpp"
 #include "routing/target.hpp"
+#include "server/head_checks.hpp"
 #include "util/strings.hpp"
 
 namespace llmgw::cli {
@@ -23,7 +24,8 @@ Nothing is sent anywhere.
 METHOD defaults to GET, or POST when -d is given. With -d and no Content-Type header the
 body is sent as application/json. A Content-Length header overrides the body's size, so a
 large upload can be tried without a file. A request the gateway answers itself is said to
-be: OPTIONS (204, the CORS preflight) and a body over max_request_bytes (413).
+be: OPTIONS (204, the CORS preflight), a body over max_request_bytes (413), and a head its
+HTTP parser refuses (400: faulty framing, two Host fields; 431: over 16 KiB).
 
 Examples:
   llmgw route /gateway/openai/v1/models
@@ -51,9 +53,8 @@ Result<std::optional<std::uint64_t>> content_length_of(const Request& request, b
         return std::optional<std::uint64_t>();
     }
     if (const auto cl = request.headers.get("Content-Length")) {
-        const auto n = str::parse_u64(*cl);
-        if (!n) return unexpected("Content-Length '" + std::string(*cl) + "' is not a number");
-        return std::optional<std::uint64_t>(*n);
+        // One that is no number: serve's parser refuses the head (own_answer says so).
+        return str::parse_u64(*cl);
     }
     if (body_given) return std::optional<std::uint64_t>(request.body.size());
     return std::optional<std::uint64_t>();
@@ -186,61 +187,44 @@ void print_json(std::ostream& out, const routing::Decision& d, const Request& re
     out << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
 }
 
-// A request serve answers itself, before routing: faulty framing (400), a body over
-// max_request_bytes (413), every OPTIONS (the CORS preflight). Nothing of it is sent upstream.
+// A request serve answers itself, before routing: a head its parser or its checks refuse
+// (faulty framing, 400; a body announced over max_request_bytes, 413; and the like), a chunked
+// body that grows over the limit (413), every OPTIONS (the CORS preflight). Nothing of it is
+// sent upstream.
 struct OwnAnswer {
     int status;
     std::string why;
 };
 
-// The last coding of a Transfer-Encoding value ("gzip, chunked": chunked).
-std::string_view last_coding(std::string_view value) {
-    return str::trim(value.substr(value.rfind(',') + 1));  // npos + 1: the whole value
-}
-
-OwnAnswer bad_framing(std::string why) {
-    return OwnAnswer{400, "BAD_REQUEST: malformed HTTP request: " + std::move(why)};
-}
-
-// Content-Length and Transfer-Encoding fields as serve's parser reads them, field by field
-// (RFC 9112 §6.3): a length after a chunked coding, two different lengths, a coding after a
-// length or after chunked are refused as they come.
-std::optional<OwnAnswer> framing_refused_in_order(const Headers& headers) {
-    std::optional<std::string_view> length;
-    bool chunked = false;
-    for (const HeaderField field : headers) {
-        if (str::iequals(field.name, "Content-Length")) {
-            if (chunked || (length && *length != str::trim(field.value))) {
-                return bad_framing("bad Content-Length");
-            }
-            length = str::trim(field.value);
-        } else if (str::iequals(field.name, "Transfer-Encoding")) {
-            if (length || chunked) return bad_framing("bad Transfer-Encoding");
-            chunked = str::iequals(last_coding(field.value), "chunked");
-        }
-    }
-    return std::nullopt;
-}
-
-std::optional<OwnAnswer> own_answer(const Request& request, const config::Config& config) {
-    if (auto refused = framing_refused_in_order(request.headers)) return refused;
-    // The size next: serve refuses it while reading the head, before it looks at the method
-    // or at the last coding.
-    const std::uint64_t limit = config.gateway.max_request_bytes;
-    if (request.content_length && *request.content_length > limit) {
-        return OwnAnswer{413, "SIZE_LIMIT: a body of " + std::to_string(*request.content_length) +
-                                  " bytes is over max_request_bytes (" + std::to_string(limit) +
-                                  ")"};
-    }
-    // A coding that does not end in chunked cannot frame a request.
-    std::optional<std::string_view> coding;
+// The head serve would read for this request: the request line, a Host (unless -H gave one),
+// the -H fields as given, and the length of a -d body when no framing field was given (as
+// curl sends it).
+std::string head_of(const Request& request, bool body_given) {
+    std::string head = request.method + " " + request.target + " HTTP/1.1\r\n";
+    if (!request.headers.contains("Host")) head += "Host: 127.0.0.1:8787\r\n";
     for (const HeaderField field : request.headers) {
-        if (str::iequals(field.name, "Transfer-Encoding")) {
-            coding = last_coding(field.value);
-        }
+        head.append(field.name).append(": ").append(field.value).append("\r\n");
     }
-    if (coding && !str::iequals(*coding, "chunked")) {
-        return bad_framing("Transfer-Encoding must end in chunked");
+    if (body_given && !request.headers.contains("Content-Length") &&
+        !request.headers.contains("Transfer-Encoding")) {
+        head += "Content-Length: " + std::to_string(request.body.size()) + "\r\n";
+    }
+    return head + "\r\n";
+}
+
+std::optional<OwnAnswer> own_answer(const Request& request, bool body_given,
+                                    const config::Config& config) {
+    const std::uint64_t limit = config.gateway.max_request_bytes;
+    const server::HeadOutcome head =
+        server::check_request_head(head_of(request, body_given), limit);
+    if (head.refusal) {
+        return OwnAnswer{head.refusal->status,
+                         std::string(to_string(head.refusal->type)) + ": " + head.refusal->message};
+    }
+    if (head.chunked && request.body.size() > limit) {
+        return OwnAnswer{413, std::string(to_string(ErrorType::size_limit)) +
+                                  ": request body exceeds the limit of " + std::to_string(limit) +
+                                  " bytes"};
     }
     if (request.method == "OPTIONS") return OwnAnswer{204, "the CORS preflight"};
     return std::nullopt;
@@ -308,7 +292,7 @@ int run_route(const RouteOptions& opts, std::FILE* in, std::ostream& out, std::o
                              str::to_lower(opts.args[0]) + "/...)");
         return exit_usage;
     }
-    if (const auto answer = own_answer(*request, *config)) {
+    if (const auto answer = own_answer(*request, opts.body.given, *config)) {
         print_own_answer(out, *request, *answer, opts.json);
         return exit_ok;
     }

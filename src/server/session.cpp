@@ -11,6 +11,7 @@
 #include <boost/beast/http/read.hpp>
 
 #include "routing/router.hpp"
+#include "server/head_checks.hpp"
 #include "server/http_out.hpp"
 #include "server/plain_request.hpp"
 #include "util/held_clock.hpp"
@@ -27,7 +28,6 @@ namespace http = boost::beast::http;
 using boost::system::error_code;
 
 namespace {
-constexpr std::uint32_t kHeaderLimit = 16 * 1024;      // SPEC §6: larger → 431
 constexpr std::size_t kPipelineLimit = 64 * 1024;      // buffered early bytes of a next request
 // What a connection may hold unparsed: a head (16 KiB), early bytes of a next request (64 KiB)
 // and a read (64 KiB) fit with room. Beast keeps a chunk's size line and a body's trailer
@@ -337,25 +337,8 @@ void Session::on_header_read(const error_code& ec) {
     }
     started_ = steady_now();
     const RequestParser& req = *parser_;
-    // RFC 9112 §6.3: a Transfer-Encoding that does not end in chunked cannot frame a request;
-    // treating it as "no body" would let the body smuggle in a second request.
-    if (req.has_transfer_encoding && !req.chunked()) {
-        reject_request(400, ErrorType::bad_request,
-                       "malformed HTTP request: Transfer-Encoding must end in chunked");
-        return;
-    }
-    // RFC 9112 §3.2: one Host in an HTTP/1.1 request, never more than one in any request.
-    if (req.hosts > 1 || (req.hosts == 0 && req.version >= 11)) {
-        reject_request(400, ErrorType::bad_request,
-                       req.hosts > 1 ? "malformed HTTP request: more than one Host header"
-                                     : "malformed HTTP request: no Host header (required in HTTP/1.1)");
-        return;
-    }
-    const auto length = req.content_length();
-    if (length && *length > config_.gateway.max_request_bytes) {
-        reject_request(413, ErrorType::size_limit,
-                       "request body of " + std::to_string(*length) + " bytes exceeds the limit of " +
-                           std::to_string(config_.gateway.max_request_bytes) + " bytes");
+    if (auto refused = refusal_of_parsed_head(req, config_.gateway.max_request_bytes)) {
+        reject_request(refused->status, refused->type, refused->message);
         return;
     }
     // Not to an HTTP/1.0 client (RFC 9110 §10.1.1). Written now, ahead of anything else; if the

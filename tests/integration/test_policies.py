@@ -288,7 +288,8 @@ class RouteAgreesWithServeTest(unittest.TestCase):
             large = self.route_json(gw.config, "POST", "/gateway/mock/v1/x", "-d", "x" * 1001)
             self.assertTrue(large["answered_by_gateway"])
             self.assertEqual(large["status"], 413)
-            self.assertIn("max_request_bytes (1000)", large["reason"])
+            self.assertEqual(large["reason"],
+                             "SIZE_LIMIT: request body exceeds the limit of 1000 bytes")
             status, _, _ = gw.request("POST", "/gateway/mock/v1/x", body=b"x" * 1001)
             self.assertEqual(status, large["status"])
             self.assertFalse(self.route_json(gw.config, "POST", "/gateway/mock/v1/x", "-d",
@@ -312,6 +313,13 @@ class RouteAgreesWithServeTest(unittest.TestCase):
                     (["Transfer-Encoding: gzip"], 400, "Transfer-Encoding must end in chunked"),
                     (["Transfer-Encoding: chunked, gzip"], 400,
                      "Transfer-Encoding must end in chunked"),
+                    # Found by a review of the first version, which read the fields itself:
+                    (["Transfer-Encoding: chunked, chunked"], 400,
+                     "Transfer-Encoding must end in chunked"),
+                    (["Transfer-Encoding: chunked, chunked", "Content-Length: 5"], 400,
+                     "Transfer-Encoding must end in chunked"),
+                    (["Content-Length: abc"], 400, "bad Content-Length"),
+                    (["Host: a", "Host: b"], 400, "more than one Host header"),
                     # The size is found before the last coding is looked at.
                     (["Transfer-Encoding: gzip", "Content-Length: 5000"], 413, None),
                     (["Content-Length: 5000", "Content-Length: 5000"], 413, None)):
@@ -329,10 +337,14 @@ class RouteAgreesWithServeTest(unittest.TestCase):
                     if why:
                         self.assertIn(b'"message":"malformed HTTP request: ' + why.encode() + b'"',
                                       raw)
-            # A chunked body is framing serve takes.
-            self.assertFalse(self.route_json(gw.config, "POST", "/gateway/mock/v1/x", "-H",
-                                             "Transfer-Encoding: gzip, chunked", "-d", "{}")
-                             .get("answered_by_gateway", False))
+            # Framing serve takes: a chunked body (a trailing comma too), equal lengths.
+            for fields in (["Transfer-Encoding: gzip, chunked"], ["Transfer-Encoding: chunked,"],
+                           ["Content-Length: 2", "Content-Length: 02"]):
+                with self.subTest(fields=fields):
+                    args = [a for f in fields for a in ("-H", f)]
+                    self.assertFalse(self.route_json(gw.config, "POST", "/gateway/mock/v1/x",
+                                                     *args, "-d", "{}")
+                                     .get("answered_by_gateway", False))
             self.assertEqual(mock.requests(), [])
         finally:
             gw.stop()

@@ -1,0 +1,72 @@
+#include "server/head_checks.hpp"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http/error.hpp>
+
+#include "server/head_scan.hpp"
+#include "server/request_parser.hpp"
+#include "util/headers.hpp"
+
+namespace llmgw::server {
+
+namespace http = boost::beast::http;
+
+std::optional<Refusal> refusal_of_parsed_head(const RequestParser& req,
+                                              std::uint64_t max_request_bytes) {
+    // RFC 9112 §6.3: a Transfer-Encoding that does not end in chunked cannot frame a request;
+    // treating it as "no body" would let the body smuggle in a second request.
+    if (req.has_transfer_encoding && !req.chunked()) {
+        return Refusal{400, ErrorType::bad_request,
+                       "malformed HTTP request: Transfer-Encoding must end in chunked"};
+    }
+    // RFC 9112 §3.2: one Host in an HTTP/1.1 request, never more than one in any request.
+    if (req.hosts > 1 || (req.hosts == 0 && req.version >= 11)) {
+        return Refusal{400, ErrorType::bad_request,
+                       req.hosts > 1
+                           ? "malformed HTTP request: more than one Host header"
+                           : "malformed HTTP request: no Host header (required in HTTP/1.1)"};
+    }
+    const auto length = req.content_length();
+    if (length && *length > max_request_bytes) {
+        return Refusal{413, ErrorType::size_limit,
+                       "request body of " + std::to_string(*length) +
+                           " bytes exceeds the limit of " + std::to_string(max_request_bytes) +
+                           " bytes"};
+    }
+    return std::nullopt;
+}
+
+HeadOutcome check_request_head(std::string_view head, std::uint64_t max_request_bytes) {
+    HeadScanner scan;
+    if (scan.scan(head).verdict == HeadScanner::Verdict::obs_fold) {
+        return {Refusal{400, ErrorType::bad_request,
+                        "malformed HTTP request: a header line starts with a space or tab "
+                        "(obs-fold)"}};
+    }
+    if (scan.scanned() > kHeaderLimit) {
+        return {Refusal{431, ErrorType::bad_request, "request headers exceed 16 KiB"}};
+    }
+    Headers headers;
+    RequestParser parser(headers);
+    parser.header_limit(kHeaderLimit);
+    parser.body_limit(max_request_bytes);
+    boost::system::error_code ec;
+    parser.put(boost::asio::buffer(head.data(), head.size()), ec);
+    if (ec == http::error::header_limit) {
+        return {Refusal{431, ErrorType::bad_request, "request headers exceed 16 KiB"}};
+    }
+    if (ec == http::error::body_limit) {
+        return {Refusal{
+            413, ErrorType::size_limit,
+            "request body exceeds the limit of " + std::to_string(max_request_bytes) + " bytes"}};
+    }
+    if (ec && ec != http::error::need_more) {
+        return {Refusal{400, ErrorType::bad_request, "malformed HTTP request: " + ec.message()}};
+    }
+    if (!parser.is_header_done()) {
+        return {Refusal{400, ErrorType::bad_request, "malformed HTTP request: the head is cut"}};
+    }
+    return {refusal_of_parsed_head(parser, max_request_bytes), parser.chunked()};
+}
+
+}  // namespace llmgw::server

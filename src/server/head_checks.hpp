@@ -1,0 +1,39 @@
+// What serve answers a request head before it routes it: the refusals of broken framing, a
+// missing or doubled Host, a head over 16 KiB and a body announced over max_request_bytes.
+// One place for them, so that `llmgw route` says what serve would answer (it parses a head
+// written from its arguments with the same parser and checks).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "util/gateway_error.hpp"
+
+namespace llmgw::server {
+
+class RequestParser;
+
+// SPEC §6: a head over this many bytes gets 431.
+constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+
+struct Refusal {
+    int status;
+    ErrorType type;
+    std::string message;
+};
+
+// The checks of a head the parser took without an error, in the order serve makes them.
+std::optional<Refusal> refusal_of_parsed_head(const RequestParser& request,
+                                              std::uint64_t max_request_bytes);
+
+// The whole head (through its empty line) as serve reads it: the parser's own refusals, then
+// the checks above. Nothing: serve goes on to read the body and route the request.
+struct HeadOutcome {
+    std::optional<Refusal> refusal;
+    bool chunked = false;  // the body is chunked: its size counts as it is read
+};
+HeadOutcome check_request_head(std::string_view head, std::uint64_t max_request_bytes);
+
+}  // namespace llmgw::server
