@@ -71,6 +71,7 @@ void Session::on_head(const upstream::ResponseHead& head) {
     if (phase_ == Phase::closed) return;
     status_ = head.status;
     head_sent_ = true;
+    head_from_ = out_pending_.size();  // after the rest of a 100 Continue the socket did not take
     if (const auto id = head.headers.get("x-request-id")) upstream_request_id_ = std::string(*id);
     sse_ = is_event_stream(head.headers);
     HeadWriter out(out_pending_, head.status);
@@ -155,7 +156,7 @@ void Session::on_end(const upstream::ExchangeOutcome& outcome) {
     // short. (Not a fallback: the upstream answered, and sending it again may pay twice.)
     const bool head_unsent = outcome.head_delivered && bytes_out_ == 0 && !writing_;
     if (outcome.error && head_unsent) {
-        out_pending_.clear();
+        out_pending_.resize(head_from_);
         head_sent_ = chunked_ = sse_ = close_delimited_ = false;
         no_body_ = method_ == "HEAD";
         status_ = 0;
