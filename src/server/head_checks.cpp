@@ -11,6 +11,20 @@ namespace llmgw::server {
 
 namespace http = boost::beast::http;
 
+Refusal refusal_of_parse_error(const boost::system::error_code& ec,
+                               std::uint64_t max_request_bytes) {
+    if (ec == http::error::header_limit) {
+        return Refusal{431, ErrorType::bad_request, "request headers exceed 16 KiB"};
+    }
+    if (ec == http::error::body_limit) {
+        // Beast finds a Content-Length over the limit as the head ends: its fields are all in.
+        return Refusal{
+            413, ErrorType::size_limit,
+            "request body exceeds the limit of " + std::to_string(max_request_bytes) + " bytes"};
+    }
+    return Refusal{400, ErrorType::bad_request, "malformed HTTP request: " + ec.message()};
+}
+
 std::optional<Refusal> refusal_of_parsed_head(const RequestParser& req,
                                               std::uint64_t max_request_bytes) {
     // RFC 9112 §6.3: a Transfer-Encoding that does not end in chunked cannot frame a request;
@@ -52,17 +66,7 @@ HeadOutcome check_request_head(std::string_view head, std::uint64_t max_request_
     parser.body_limit(max_request_bytes);
     boost::system::error_code ec;
     parser.put(boost::asio::buffer(head.data(), head.size()), ec);
-    if (ec == http::error::header_limit) {
-        return {Refusal{431, ErrorType::bad_request, "request headers exceed 16 KiB"}};
-    }
-    if (ec == http::error::body_limit) {
-        return {Refusal{
-            413, ErrorType::size_limit,
-            "request body exceeds the limit of " + std::to_string(max_request_bytes) + " bytes"}};
-    }
-    if (ec && ec != http::error::need_more) {
-        return {Refusal{400, ErrorType::bad_request, "malformed HTTP request: " + ec.message()}};
-    }
+    if (ec && ec != http::error::need_more) return {refusal_of_parse_error(ec, max_request_bytes)};
     if (!parser.is_header_done()) {
         return {Refusal{400, ErrorType::bad_request, "malformed HTTP request: the head is cut"}};
     }

@@ -11,6 +11,10 @@
 
 #include "util/gateway_error.hpp"
 
+namespace boost::system {
+class error_code;
+}
+
 namespace llmgw::server {
 
 class RequestParser;
@@ -23,6 +27,9 @@ struct Refusal {
     ErrorType type;
     std::string message;
 };
+
+// The answer to a head the parser refused with `ec` (not a connection that ended).
+Refusal refusal_of_parse_error(const boost::system::error_code& ec, std::uint64_t max_request_bytes);
 
 // The checks of a head the parser took without an error, in the order serve makes them.
 std::optional<Refusal> refusal_of_parsed_head(const RequestParser& request,

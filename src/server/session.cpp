@@ -318,21 +318,16 @@ void Session::accept_plain(const PlainRequest& plain) {
 void Session::on_header_read(const error_code& ec) {
     if (phase_ == Phase::closed) return;
     if (ec) {
-        if (ec == http::error::header_limit) {
-            reject_request(431, ErrorType::bad_request, "request headers exceed 16 KiB");
-        } else if (ec == http::error::body_limit) {
-            // Beast finds a Content-Length over the limit as the head ends: its fields are all in.
-            reject_request(413, ErrorType::size_limit,
-                           "request body exceeds the limit of " +
-                               std::to_string(config_.gateway.max_request_bytes) + " bytes",
-                           true);
-        } else if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-                   ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
-                   ec == asio::error::bad_descriptor) {
+        if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+            ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+            ec == asio::error::bad_descriptor) {
             close();
-        } else {
-            reject_request(400, ErrorType::bad_request, "malformed HTTP request: " + ec.message());
+            return;
         }
+        const Refusal refused = refusal_of_parse_error(ec, config_.gateway.max_request_bytes);
+        // A body over the limit is found once the head is all in (its request id and CORS).
+        reject_request(refused.status, refused.type, refused.message,
+                       ec == http::error::body_limit);
         return;
     }
     started_ = steady_now();
