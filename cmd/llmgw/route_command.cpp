@@ -40,25 +40,13 @@ struct Request {
     std::string method;
     std::string target;
     Headers headers;
+    std::vector<std::string> removed;  // -H 'Name:': not sent, not even by default
+    bool body_given = false;           // -d
     std::string body;
+    // The body's size as serve counts it: the Content-Length its parser took, or a chunked
+    // body's bytes (serve reads it whole first); set once the head is checked.
     std::optional<std::uint64_t> content_length;
 };
-
-// Explicit Content-Length wins over the body size. Chunked has no length up front: serve reads
-// the whole body first, so its size counts (as the decision counts it), or none without -d.
-Result<std::optional<std::uint64_t>> content_length_of(const Request& request, bool body_given) {
-    if (const auto te = request.headers.get("Transfer-Encoding");
-        te && str::icontains(*te, "chunked")) {
-        if (body_given) return std::optional<std::uint64_t>(request.body.size());
-        return std::optional<std::uint64_t>();
-    }
-    if (const auto cl = request.headers.get("Content-Length")) {
-        // One that is no number: serve's parser refuses the head (own_answer says so).
-        return str::parse_u64(*cl);
-    }
-    if (body_given) return std::optional<std::uint64_t>(request.body.size());
-    return std::optional<std::uint64_t>();
-}
 
 Result<Request> build_request(const RouteOptions& opts, std::FILE* in) {
     if (opts.args.empty() || opts.args.size() > 2) {
@@ -82,10 +70,9 @@ Result<Request> build_request(const RouteOptions& opts, std::FILE* in) {
     auto args = read_request_args(opts.headers, opts.body, in);
     if (!args) return unexpected(args.error());
     request.headers = std::move(args->headers);
+    request.removed = std::move(args->removed);
+    request.body_given = opts.body.given;
     request.body = std::move(args->body);
-    auto length = content_length_of(request, opts.body.given);
-    if (!length) return unexpected(length.error());
-    request.content_length = *length;
     return request;
 }
 
@@ -196,35 +183,47 @@ struct OwnAnswer {
     std::string why;
 };
 
-// The head serve would read for this request: the request line, a Host (unless -H gave one),
-// the -H fields as given, and the length of a -d body when no framing field was given (as
-// curl sends it).
-std::string head_of(const Request& request, bool body_given) {
+// The head curl would send for this request, which serve reads: the request line, a Host,
+// the -H fields as given, and the length of a -d body unless -H gave one or a chunked coding
+// (a name -H removed is not added back). Without the User-Agent and Accept lines curl adds:
+// a head within some 40 bytes of the 16 KiB limit may be judged on the near side of it.
+std::string head_of(const Request& request) {
+    const auto removed = [&request](std::string_view name) {
+        return std::any_of(request.removed.begin(), request.removed.end(),
+                           [name](const std::string& r) { return str::iequals(r, name); });
+    };
     std::string head = request.method + " " + request.target + " HTTP/1.1\r\n";
-    if (!request.headers.contains("Host")) head += "Host: 127.0.0.1:8787\r\n";
+    if (!request.headers.contains("Host") && !removed("Host")) {
+        head += "Host: 127.0.0.1:8787\r\n";
+    }
     for (const HeaderField field : request.headers) {
         head.append(field.name).append(": ").append(field.value).append("\r\n");
     }
-    if (body_given && !request.headers.contains("Content-Length") &&
-        !request.headers.contains("Transfer-Encoding")) {
+    const auto coding = request.headers.get("Transfer-Encoding");
+    if (request.body_given && !request.headers.contains("Content-Length") &&
+        !removed("Content-Length") && !(coding && str::icontains(*coding, "chunked"))) {
         head += "Content-Length: " + std::to_string(request.body.size()) + "\r\n";
     }
     return head + "\r\n";
 }
 
-std::optional<OwnAnswer> own_answer(const Request& request, bool body_given,
-                                    const config::Config& config) {
+// Checks the head as serve would, and sets request.content_length as serve counts it.
+std::optional<OwnAnswer> own_answer(Request& request, const config::Config& config) {
     const std::uint64_t limit = config.gateway.max_request_bytes;
-    const server::HeadOutcome head =
-        server::check_request_head(head_of(request, body_given), limit);
+    const server::HeadOutcome head = server::check_request_head(head_of(request), limit);
     if (head.refusal) {
         return OwnAnswer{head.refusal->status,
                          std::string(to_string(head.refusal->type)) + ": " + head.refusal->message};
     }
-    if (head.chunked && request.body.size() > limit) {
-        return OwnAnswer{413, std::string(to_string(ErrorType::size_limit)) +
-                                  ": request body exceeds the limit of " + std::to_string(limit) +
-                                  " bytes"};
+    if (head.chunked) {
+        if (request.body_given) request.content_length = request.body.size();
+        if (request.body.size() > limit) {
+            return OwnAnswer{413, std::string(to_string(ErrorType::size_limit)) +
+                                      ": request body exceeds the limit of " +
+                                      std::to_string(limit) + " bytes"};
+        }
+    } else {
+        request.content_length = head.content_length;
     }
     if (request.method == "OPTIONS") return OwnAnswer{204, "the CORS preflight"};
     return std::nullopt;
@@ -292,7 +291,7 @@ int run_route(const RouteOptions& opts, std::FILE* in, std::ostream& out, std::o
                              str::to_lower(opts.args[0]) + "/...)");
         return exit_usage;
     }
-    if (const auto answer = own_answer(*request, opts.body.given, *config)) {
+    if (const auto answer = own_answer(*request, *config)) {
         print_own_answer(out, *request, *answer, opts.json);
         return exit_ok;
     }

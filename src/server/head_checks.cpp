@@ -11,11 +11,18 @@ namespace llmgw::server {
 
 namespace http = boost::beast::http;
 
+Refusal refusal_of_obs_fold() {
+    return Refusal{400, ErrorType::bad_request,
+                   "malformed HTTP request: a header line starts with a space or tab (obs-fold)"};
+}
+
+Refusal refusal_of_large_head() {
+    return Refusal{431, ErrorType::bad_request, "request headers exceed 16 KiB"};
+}
+
 Refusal refusal_of_parse_error(const boost::system::error_code& ec,
                                std::uint64_t max_request_bytes) {
-    if (ec == http::error::header_limit) {
-        return Refusal{431, ErrorType::bad_request, "request headers exceed 16 KiB"};
-    }
+    if (ec == http::error::header_limit) return refusal_of_large_head();
     if (ec == http::error::body_limit) {
         // Beast finds a Content-Length over the limit as the head ends: its fields are all in.
         return Refusal{
@@ -52,14 +59,8 @@ std::optional<Refusal> refusal_of_parsed_head(const RequestParser& req,
 
 HeadOutcome check_request_head(std::string_view head, std::uint64_t max_request_bytes) {
     HeadScanner scan;
-    if (scan.scan(head).verdict == HeadScanner::Verdict::obs_fold) {
-        return {Refusal{400, ErrorType::bad_request,
-                        "malformed HTTP request: a header line starts with a space or tab "
-                        "(obs-fold)"}};
-    }
-    if (scan.scanned() > kHeaderLimit) {
-        return {Refusal{431, ErrorType::bad_request, "request headers exceed 16 KiB"}};
-    }
+    if (scan.scan(head).verdict == HeadScanner::Verdict::obs_fold) return {refusal_of_obs_fold()};
+    if (scan.scanned() > kHeaderLimit) return {refusal_of_large_head()};
     Headers headers;
     RequestParser parser(headers);
     parser.header_limit(kHeaderLimit);
@@ -70,7 +71,9 @@ HeadOutcome check_request_head(std::string_view head, std::uint64_t max_request_
     if (!parser.is_header_done()) {
         return {Refusal{400, ErrorType::bad_request, "malformed HTTP request: the head is cut"}};
     }
-    return {refusal_of_parsed_head(parser, max_request_bytes), parser.chunked()};
+    return {refusal_of_parsed_head(parser, max_request_bytes), parser.chunked(),
+            parser.content_length() ? std::optional<std::uint64_t>(*parser.content_length())
+                                    : std::nullopt};
 }
 
 }  // namespace llmgw::server

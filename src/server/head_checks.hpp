@@ -28,6 +28,11 @@ struct Refusal {
     std::string message;
 };
 
+// A head line that starts with SP or HTAB (obs-fold), and a head over kHeaderLimit bytes,
+// found by the scanner before the parser sees them.
+Refusal refusal_of_obs_fold();
+Refusal refusal_of_large_head();
+
 // The answer to a head the parser refused with `ec` (not a connection that ended).
 Refusal refusal_of_parse_error(const boost::system::error_code& ec, std::uint64_t max_request_bytes);
 
@@ -40,6 +45,7 @@ std::optional<Refusal> refusal_of_parsed_head(const RequestParser& request,
 struct HeadOutcome {
     std::optional<Refusal> refusal;
     bool chunked = false;  // the body is chunked: its size counts as it is read
+    std::optional<std::uint64_t> content_length{};  // the length the parser took, if any
 };
 HeadOutcome check_request_head(std::string_view head, std::uint64_t max_request_bytes);
 

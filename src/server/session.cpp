@@ -270,15 +270,15 @@ void Session::parse_head(std::size_t fresh) {
     }
     if (head_scan_.scan(buffered.substr(buffered.size() - fresh)).verdict ==
         HeadScanner::Verdict::obs_fold) {
-        reject_request(400, ErrorType::bad_request,
-                       "malformed HTTP request: a header line starts with a space or tab "
-                       "(obs-fold)");
+        const Refusal refused = refusal_of_obs_fold();
+        reject_request(refused.status, refused.type, refused.message);
         return;
     }
     // Beast's header_limit leaves out some of the head's bytes (a head of 16,885 bytes in
     // many short fields passed it): the scanner counts every byte up to the empty line.
     if (head_scan_.scanned() > kHeaderLimit) {
-        reject_request(431, ErrorType::bad_request, "request headers exceed 16 KiB");
+        const Refusal refused = refusal_of_large_head();
+        reject_request(refused.status, refused.type, refused.message);
         return;
     }
     error_code ec;

@@ -337,6 +337,24 @@ class RouteAgreesWithServeTest(unittest.TestCase):
                     if why:
                         self.assertIn(b'"message":"malformed HTTP request: ' + why.encode() + b'"',
                                       raw)
+            # The head route writes is the one curl sends: a -d body's length beside a coding
+            # that is not chunked (413, as serve finds the length first), no Host once -H
+            # removes it (found by a review of the second version).
+            said = self.route_json(gw.config, "POST", "/gateway/mock/v1/x", "-H",
+                                   "Transfer-Encoding: gzip", "-d", "x" * 1001)
+            self.assertEqual(said["status"], 413)
+            raw = read_raw_response(gw.port, b"POST /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\n"
+                                    b"Transfer-Encoding: gzip\r\nContent-Length: 1001\r\n\r\n")
+            self.assertTrue(raw.startswith(b"HTTP/1.1 413 "), raw[:100])
+            said = self.route_json(gw.config, "GET", "/gateway/mock/v1/x", "-H", "Host:")
+            self.assertEqual((said["status"], said["reason"]),
+                             (400, "BAD_REQUEST: malformed HTTP request: no Host header (required "
+                                   "in HTTP/1.1)"))
+            # The size the decision counts is the length serve's parser took (a list of equal
+            # ones too), not the body's.
+            listed = self.route_json(gw.config, "POST", "/gateway/mock/v1/x", "-H",
+                                     "Content-Length: 900, 900")
+            self.assertEqual(listed["body_bytes"], 900)
             # Framing serve takes: a chunked body (a trailing comma too), equal lengths.
             for fields in (["Transfer-Encoding: gzip, chunked"], ["Transfer-Encoding: chunked,"],
                            ["Content-Length: 2", "Content-Length: 02"]):
