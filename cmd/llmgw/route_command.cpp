@@ -211,17 +211,14 @@ std::string head_of(const Request& request) {
 std::optional<OwnAnswer> own_answer(Request& request, const config::Config& config) {
     const std::uint64_t limit = config.gateway.max_request_bytes;
     const server::HeadOutcome head = server::check_request_head(head_of(request), limit);
-    if (head.refusal) {
-        return OwnAnswer{head.refusal->status,
-                         std::string(to_string(head.refusal->type)) + ": " + head.refusal->message};
-    }
+    const auto answer = [](const server::Refusal& refused) {
+        return OwnAnswer{refused.status,
+                         std::string(to_string(refused.type)) + ": " + refused.message};
+    };
+    if (head.refusal) return answer(*head.refusal);
     if (head.chunked) {
         if (request.body_given) request.content_length = request.body.size();
-        if (request.body.size() > limit) {
-            return OwnAnswer{413, std::string(to_string(ErrorType::size_limit)) +
-                                      ": request body exceeds the limit of " +
-                                      std::to_string(limit) + " bytes"};
-        }
+        if (request.body.size() > limit) return answer(server::refusal_of_large_body(limit));
     } else {
         request.content_length = head.content_length;
     }

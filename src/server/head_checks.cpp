@@ -20,15 +20,17 @@ Refusal refusal_of_large_head() {
     return Refusal{431, ErrorType::bad_request, "request headers exceed 16 KiB"};
 }
 
+Refusal refusal_of_large_body(std::uint64_t max_request_bytes) {
+    return Refusal{
+        413, ErrorType::size_limit,
+        "request body exceeds the limit of " + std::to_string(max_request_bytes) + " bytes"};
+}
+
 Refusal refusal_of_parse_error(const boost::system::error_code& ec,
                                std::uint64_t max_request_bytes) {
     if (ec == http::error::header_limit) return refusal_of_large_head();
-    if (ec == http::error::body_limit) {
-        // Beast finds a Content-Length over the limit as the head ends: its fields are all in.
-        return Refusal{
-            413, ErrorType::size_limit,
-            "request body exceeds the limit of " + std::to_string(max_request_bytes) + " bytes"};
-    }
+    // Beast finds a Content-Length over the limit as the head ends: its fields are all in.
+    if (ec == http::error::body_limit) return refusal_of_large_body(max_request_bytes);
     return Refusal{400, ErrorType::bad_request, "malformed HTTP request: " + ec.message()};
 }
 

@@ -32,6 +32,8 @@ struct Refusal {
 // found by the scanner before the parser sees them.
 Refusal refusal_of_obs_fold();
 Refusal refusal_of_large_head();
+// A body over max_request_bytes: announced by its Content-Length, or a chunked one as it grows.
+Refusal refusal_of_large_body(std::uint64_t max_request_bytes);
 
 // The answer to a head the parser refused with `ec` (not a connection that ended).
 Refusal refusal_of_parse_error(const boost::system::error_code& ec, std::uint64_t max_request_bytes);

@@ -384,9 +384,8 @@ void Session::on_body_read(const error_code& ec) {
     if (phase_ == Phase::closed) return;
     clear_deadline();
     if (ec == http::error::body_limit) {
-        reject_request(413, ErrorType::size_limit,
-                       "request body exceeds the limit of " +
-                           std::to_string(config_.gateway.max_request_bytes) + " bytes");
+        const Refusal refused = refusal_of_large_body(config_.gateway.max_request_bytes);
+        reject_request(refused.status, refused.type, refused.message);
         return;
     }
     if (ec == http::error::buffer_overflow) {

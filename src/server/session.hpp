@@ -145,7 +145,6 @@ private:
     bool watching_ = false;
     bool watch_adopted_ = false;  // the pending watch read is the next head's read
     bool paused_upstream_ = false;
-    bool head_sent_ = false;
     std::size_t head_from_ = 0;  // where the head begins in out_pending_
     bool chunked_ = false;
     bool sse_ = false;

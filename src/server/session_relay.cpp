@@ -70,7 +70,6 @@ void Session::add_connection_headers(HeadWriter& head, bool close_delimited) {
 void Session::on_head(const upstream::ResponseHead& head) {
     if (phase_ == Phase::closed) return;
     status_ = head.status;
-    head_sent_ = true;
     head_from_ = out_pending_.size();  // after the rest of a 100 Continue the socket did not take
     if (const auto id = head.headers.get("x-request-id")) upstream_request_id_ = std::string(*id);
     sse_ = is_event_stream(head.headers);
@@ -157,7 +156,7 @@ void Session::on_end(const upstream::ExchangeOutcome& outcome) {
     const bool head_unsent = outcome.head_delivered && bytes_out_ == 0 && !writing_;
     if (outcome.error && head_unsent) {
         out_pending_.resize(head_from_);
-        head_sent_ = chunked_ = sse_ = close_delimited_ = false;
+        chunked_ = sse_ = close_delimited_ = false;
         no_body_ = method_ == "HEAD";
         status_ = 0;
     }
@@ -297,7 +296,7 @@ void Session::response_done() {
     if (buffer_.size() == 0 || !loop_.shared.draining.load(std::memory_order_relaxed)) end_busy();
     ++requests_served_;
     finishing_ = false;
-    head_sent_ = chunked_ = sse_ = no_body_ = paused_upstream_ = close_delimited_ = false;
+    chunked_ = sse_ = no_body_ = paused_upstream_ = close_delimited_ = false;
     sse_tail_.clear();
     status_ = 0;
     bytes_out_ = 0;
