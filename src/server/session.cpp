@@ -270,15 +270,13 @@ void Session::parse_head(std::size_t fresh) {
     }
     if (head_scan_.scan(buffered.substr(buffered.size() - fresh)).verdict ==
         HeadScanner::Verdict::obs_fold) {
-        const Refusal refused = refusal_of_obs_fold();
-        reject_request(refused.status, refused.type, refused.message);
+        reject_request(refusal_of_obs_fold());
         return;
     }
     // Beast's header_limit leaves out some of the head's bytes (a head of 16,885 bytes in
     // many short fields passed it): the scanner counts every byte up to the empty line.
     if (head_scan_.scanned() > kHeaderLimit) {
-        const Refusal refused = refusal_of_large_head();
-        reject_request(refused.status, refused.type, refused.message);
+        reject_request(refusal_of_large_head());
         return;
     }
     error_code ec;
@@ -324,16 +322,15 @@ void Session::on_header_read(const error_code& ec) {
             close();
             return;
         }
-        const Refusal refused = refusal_of_parse_error(ec, config_.gateway.max_request_bytes);
         // A body over the limit is found once the head is all in (its request id and CORS).
-        reject_request(refused.status, refused.type, refused.message,
+        reject_request(refusal_of_parse_error(ec, config_.gateway.max_request_bytes),
                        ec == http::error::body_limit);
         return;
     }
     started_ = steady_now();
     const RequestParser& req = *parser_;
     if (auto refused = refusal_of_parsed_head(req, config_.gateway.max_request_bytes)) {
-        reject_request(refused->status, refused->type, refused->message);
+        reject_request(*refused);
         return;
     }
     // Not to an HTTP/1.0 client (RFC 9110 §10.1.1). Written now, ahead of anything else; if the
@@ -384,8 +381,7 @@ void Session::on_body_read(const error_code& ec) {
     if (phase_ == Phase::closed) return;
     clear_deadline();
     if (ec == http::error::body_limit) {
-        const Refusal refused = refusal_of_large_body(config_.gateway.max_request_bytes);
-        reject_request(refused.status, refused.type, refused.message);
+        reject_request(refusal_of_large_body(config_.gateway.max_request_bytes));
         return;
     }
     if (ec == http::error::buffer_overflow) {

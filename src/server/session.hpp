@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "server/handler.hpp"
+#include "server/head_checks.hpp"
 #include "server/head_scan.hpp"
 #include "server/loop.hpp"
 #include "server/request_parser.hpp"
@@ -56,6 +57,9 @@ private:
     // `head_read`: the head is known whole even if the parser has not said so (a body limit).
     void reject_request(int status, ErrorType type, const std::string& message,
                         bool head_read = false);
+    void reject_request(const Refusal& refused, bool head_read = false) {
+        reject_request(refused.status, refused.type, refused.message, head_read);
+    }
     void dispatch();
     void run_request(bool has_length);
     void begin_busy();

@@ -1324,18 +1324,25 @@ class SendTimeoutTest(GatewayCase, harness.SharedGatewayTest):
     def extra_toml(cls, mock_port):
         return SEND_TIMEOUT_TOML.format(port=mock_port)
 
-    def test_a_client_that_takes_nothing_is_dropped_at_send_timeout(self):
-        r = rid()
+    def reader_that_stops(self, port, request_id, version=b"HTTP/1.1"):
+        """A client of a 200 MB answer with a small receive buffer: it reads 1 MiB, then
+        nothing. Returns its socket."""
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
         s.settimeout(10)
-        s.connect(("127.0.0.1", self.gw.port))
-        s.sendall(get_req("/gateway/unlimited/v1/flood", "flood;mb=200", r))
+        s.connect(("127.0.0.1", port))
+        s.sendall(get_req("/gateway/unlimited/v1/flood", "flood;mb=200", request_id,
+                          version=version))
         got = 0
         while got < (1 << 20):
             b = s.recv(65536)
             self.assertTrue(b, "the stream ended early")
             got += len(b)
+        return s
+
+    def test_a_client_that_takes_nothing_is_dropped_at_send_timeout(self):
+        r = rid()
+        s = self.reader_that_stops(self.gw.port, r)
         stopped = time.monotonic()
         deadline = stopped + 10
         while not self.mock.closed() and time.monotonic() < deadline:
@@ -1353,17 +1360,7 @@ class SendTimeoutTest(GatewayCase, harness.SharedGatewayTest):
     def test_an_http10_reader_dropped_at_send_timeout_sees_a_reset(self):
         # Its body ends with the connection: a clean close after the drop made the part it
         # had look whole. Now a reset, once the socket's queue drained or after 2 s.
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
-        s.settimeout(10)
-        s.connect(("127.0.0.1", self.gw.port))
-        s.sendall(get_req("/gateway/unlimited/v1/flood", "flood;mb=200", rid(),
-                          version=b"HTTP/1.0"))
-        got = 0
-        while got < (1 << 20):
-            b = s.recv(65536)
-            self.assertTrue(b, "the stream ended early")
-            got += len(b)
+        s = self.reader_that_stops(self.gw.port, rid(), version=b"HTTP/1.0")
         deadline = time.monotonic() + 10
         while not self.mock.closed() and time.monotonic() < deadline:
             time.sleep(0.05)  # dropped at send_timeout_ms (500)
@@ -1380,17 +1377,7 @@ class SendTimeoutTest(GatewayCase, harness.SharedGatewayTest):
         gw = harness.Gateway(self.mock.port, CLIENT_TOML.format(port=self.mock.port),
                              args=("--drain-timeout", "300"))
         try:
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
-            s.settimeout(10)
-            s.connect(("127.0.0.1", gw.port))
-            s.sendall(get_req("/gateway/unlimited/v1/flood", "flood;mb=200", rid(),
-                              version=b"HTTP/1.0"))
-            got = 0
-            while got < (1 << 20):
-                b = s.recv(65536)
-                self.assertTrue(b, "the stream ended early")
-                got += len(b)
+            s = self.reader_that_stops(gw.port, rid(), version=b"HTTP/1.0")
             gw.stop()  # SIGTERM; it exits 0 after the 300 ms drain
             _, how = harness.read_to_end(s, 10)
             s.close()
