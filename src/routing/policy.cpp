@@ -1,7 +1,7 @@
 #include <algorithm>
+#include <string>
 
 #include "routing/router.hpp"
-#include "util/strings.hpp"
 
 namespace llmgw::routing {
 
@@ -19,9 +19,10 @@ RequestPolicy policy_for(const config::Config& config, const config::Service& se
         policy.total_timeout_ms = gateway.background_timeout_ms;
     }
 
+    // Case-sensitive, as methods are (RFC 9110 §9.1); the table holds them in upper case.
     const bool method_retryable =
-        std::any_of(service.retry_methods.begin(), service.retry_methods.end(),
-                    [&](const std::string& m) { return str::iequals(m, method); });
+        std::find(service.retry_methods.begin(), service.retry_methods.end(), method) !=
+        service.retry_methods.end();
     policy.retry.enabled = gateway.enable_retry && method_retryable && service.max_retries > 0;
     policy.retry.max_retries = policy.retry.enabled ? service.max_retries : 0;
     policy.retry.max_retry_after_ms = gateway.max_retry_after_ms;

@@ -9,9 +9,9 @@
 namespace llmgw::routing {
 namespace {
 
+// Methods are case-sensitive (RFC 9110 §9.1): "get" is an extension method, not GET.
 bool is_edge_method(std::string_view method) {
-    return str::iequals(method, "GET") || str::iequals(method, "HEAD") ||
-           str::iequals(method, "OPTIONS");
+    return method == "GET" || method == "HEAD" || method == "OPTIONS";
 }
 
 // Exactly a parameter named "stream" with the value "true" among the &-separated ones.

@@ -102,6 +102,25 @@ class PoliciesTest(harness.SharedGatewayTest):
         self.assertEqual(status, 200)
         self.assertEqual(len(self.mock.requests()), 4)
 
+    def test_methods_are_case_sensitive(self):
+        # RFC 9110 §9.1: "post" is some other method, not POST, so it is not retried (POST is
+        # in the default retry_methods), and "get" is not GET for the method rule. Forwarded as
+        # sent. Before, both were taken as their upper-case namesakes.
+        status, _, _ = self.gw.request("post", "/gateway/mock/v1/chat/completions", body=b"{}",
+                                       headers={"x-mock": "flaky;key=lower;fail=1;code=503",
+                                                "X-Request-Id": "lower-post",
+                                                "Content-Type": "application/json"})
+        self.assertEqual(status, 503)
+        self.assertEqual(self.wait_log("lower-post"), 1)
+        self.assertEqual([r["method"] for r in self.mock.requests()], ["post"])
+        status, _, _ = self.gw.request("get", "/gateway/mock/v1/models",
+                                       headers={"X-Request-Id": "lower-get"})
+        self.assertEqual(status, 200)
+        self.wait_log("lower-get")
+        line = [l for l in self.gw.log().splitlines() if "[lower-get] [INFO] request" in l][-1]
+        self.assertIn("method=get", line)
+        self.assertIn("rule=default", line)
+
     def test_retry_after_is_honoured(self):
         start = time.monotonic()
         status, _, _ = self.gw.request("GET", "/gateway/mock/v1/x",

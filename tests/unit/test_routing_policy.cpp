@@ -71,11 +71,11 @@ TEST_SUITE("routing.policy") {
         auto config = llmgw::test::make_routing_config();
         config.gateway.max_retry_after_ms = 7000;
         config.services.back().max_retries = 3;  // openai
-        config.services.back().retry_methods = {"GET", "post"};
+        config.services.back().retry_methods = {"GET", "POST"};  // as the config stores them
         const auto& openai = service_named(config, "openai");
 
-        SUBCASE("method in retry_methods, compared case-insensitively") {
-            for (const std::string_view method : {"POST", "post", "GET"}) {
+        SUBCASE("method in retry_methods") {
+            for (const std::string_view method : {"POST", "GET"}) {
                 CAPTURE(method);
                 const RequestPolicy p = policy_for(config, openai, Lane::edge, method);
                 CHECK(p.retry.enabled);
@@ -83,10 +83,13 @@ TEST_SUITE("routing.policy") {
                 CHECK(p.retry.max_retry_after_ms == 7000);
             }
         }
-        SUBCASE("method not in retry_methods") {
-            const RequestPolicy p = policy_for(config, openai, Lane::edge, "PUT");
-            CHECK_FALSE(p.retry.enabled);
-            CHECK(p.retry.max_retries == 0);
+        SUBCASE("method not in retry_methods, case included (RFC 9110 §9.1)") {
+            for (const std::string_view method : {"PUT", "post", "Get"}) {
+                CAPTURE(method);
+                const RequestPolicy p = policy_for(config, openai, Lane::edge, method);
+                CHECK_FALSE(p.retry.enabled);
+                CHECK(p.retry.max_retries == 0);
+            }
         }
         SUBCASE("ENABLE_RETRY off") {
             config.gateway.enable_retry = false;
