@@ -745,6 +745,22 @@ class ListenTest(unittest.TestCase):
             taken.close()
             shutil.rmtree(workdir, ignore_errors=True)
 
+    def test_a_privileged_port_without_privileges_says_the_way_out(self):
+        # EACCES: as nobody, port 80, in a network namespace of its own (whose
+        # ip_unprivileged_port_start is the kernel's default, 1024, whatever the host's).
+        if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("setpriv"):
+            harness.skip_or_fail(self, "needs root, unshare(1) and setpriv(1) to listen as nobody")
+        argv = ["unshare", "-n", "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                harness.LLMGW, "serve", "--port", "80"]
+        env = {k: v for k, v in os.environ.items() if k not in ("LLMGW_CONFIG", "XDG_CONFIG_HOME")}
+        env["HOME"] = "/nonexistent"  # root's own folder is closed to nobody
+        done = subprocess.run(argv, capture_output=True, timeout=20, env=env)
+        self.assertEqual(done.returncode, 1, done.stderr)
+        self.assertIn(b"cannot listen", done.stderr)
+        self.assertIn(b"Permission denied: not allowed to listen there (ports below 1024 need "
+                      b"privileges); choose another port (--port, or port in [gateway])",
+                      done.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()
