@@ -1,8 +1,8 @@
 // peek_json_stream_flag: a validating JSON scanner that looks only for the top-level "stream"
-// member. It never allocates and never recurses (nesting is tracked in a 64-bit stack), so
-// it is linear in the body size and safe on hostile input; nesting deeper than 64 is
-// treated as invalid rather than risking anything. The bytes inside strings are not checked
-// as UTF-8: that is the upstream's to judge.
+// member. It never allocates and never recurses (nesting is tracked in a fixed stack of bits),
+// so it is linear in the body size and safe on hostile input; nesting deeper than 1,024 (as
+// deep as common JSON parsers take, Python's among them) is treated as invalid. The bytes inside
+// strings are not checked as UTF-8: that is the upstream's to judge.
 #include <array>
 #include <bit>
 #include <cstddef>
@@ -17,7 +17,7 @@
 namespace llmgw::routing {
 namespace {
 
-constexpr int kMaxDepth = 64;
+constexpr int kMaxDepth = 1024;
 constexpr std::string_view kStreamKey = "stream";
 
 // Bytes that end the plain run of a string: the quote, a backslash, control characters.
@@ -245,17 +245,21 @@ class ContainerStack {
   public:
     bool push(bool is_array) {
         if (depth_ >= kMaxDepth) return false;
-        const std::uint64_t bit = std::uint64_t{1} << depth_;
-        arrays_ = is_array ? (arrays_ | bit) : (arrays_ & ~bit);
+        std::uint64_t& word = arrays_[static_cast<std::size_t>(depth_ / 64)];
+        const std::uint64_t bit = std::uint64_t{1} << (depth_ % 64);
+        word = is_array ? (word | bit) : (word & ~bit);
         ++depth_;
         return true;
     }
     void pop() { --depth_; }
     int depth() const { return depth_; }
-    bool top_is_array() const { return (arrays_ >> (depth_ - 1)) & 1u; }
+    bool top_is_array() const {
+        const int d = depth_ - 1;
+        return (arrays_[static_cast<std::size_t>(d / 64)] >> (d % 64)) & 1u;
+    }
 
   private:
-    std::uint64_t arrays_ = 0;
+    std::array<std::uint64_t, kMaxDepth / 64> arrays_{};
     int depth_ = 0;
 };
 

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "util/strings.hpp"
+
 namespace llmgw::textstream {
 
 namespace {
@@ -223,6 +225,8 @@ std::string response_text(Format format, const json& body) {
     return {};
 }
 
+bool is_done_marker(std::string_view data) { return str::trim(data) == "[DONE]"; }
+
 bool is_end_event(Format format, std::string_view event_type, std::string_view data,
                   const json* parsed) {
     std::string_view type = event_type;
@@ -230,11 +234,8 @@ bool is_end_event(Format format, std::string_view event_type, std::string_view d
         if (const std::string_view t = string_at(*parsed, "type"); !t.empty()) type = t;
     }
     switch (format) {
-        case Format::openai: {
-            while (!data.empty() && (data.back() == ' ' || data.back() == '\n'))
-                data.remove_suffix(1);
-            return data == "[DONE]";
-        }
+        case Format::openai:
+            return is_done_marker(data);
         case Format::responses:
             return type == "response.completed" || type == "response.incomplete" ||
                    type == "response.failed";
@@ -301,11 +302,15 @@ std::optional<std::string> event_error(std::string_view event_type, const json& 
         if (const json* response = member(data, "response")) error = member(*response, "error");
     }
     if (error != nullptr) {
-        if (error->is_string()) return error->get<std::string>();
+        if (error->is_string() && !error->get_ref<const std::string&>().empty()) {
+            return error->get<std::string>();
+        }
         if (const std::string_view message = string_at(*error, "message"); !message.empty()) {
             return std::string(message);
         }
-        if (error->is_object()) return error->dump();
+        // An empty one ({"error":""}, {"error":{}}) says nothing: the whole event then.
+        if (error->is_object()) return error->empty() ? data.dump() : error->dump();
+        if (error->is_string()) return data.dump();
     }
     if (event_type != "error" && string_at(data, "type") != "error") return std::nullopt;
     // Responses: {"type":"error","code":"server_error","message":"…"}.

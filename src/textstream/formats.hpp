@@ -42,6 +42,9 @@ std::string event_text(Format format, std::string_view event_type, const nlohman
 // The generated text of a complete (non-streaming) response body.
 std::string response_text(Format format, const nlohmann::json& body);
 
+// OpenAI's end marker: the data "[DONE]", blanks around it ignored.
+bool is_done_marker(std::string_view data);
+
 // True when this event ends a stream of `format`. `data` is the raw data; `parsed` its JSON
 // value when it is JSON (nullptr otherwise). A Gemini event ends it with the finishReason of
 // the candidate that counts, or with a blocked prompt.

@@ -2,17 +2,13 @@
 
 #include <utility>
 
+#include "util/strings.hpp"
+
 namespace llmgw::textstream {
 
 namespace {
 
 using nlohmann::json;
-
-std::string_view trim(std::string_view text) {
-    const std::size_t first = text.find_first_not_of(" \t\r\n");
-    if (first == std::string_view::npos) return {};
-    return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
-}
 
 // Whether `body` has a line that no event stream has: not blank, not a comment, not one of
 // the fields data, event, id and retry (an HTML page or a JSON error sent as an event stream).
@@ -196,37 +192,40 @@ void TextStream::handle_elements(std::string& out) {
 }
 
 void TextStream::handle_overlong_event(const SseEvent& event, std::string& out) {
-    if (undetectable_) return;
     if (!raw_) {
         fall_back_to_raw("an event is longer than " + std::to_string(options_.max_event) + " bytes",
                          out);
     }
-    // Its data is gone, but not its type: the end marker is looked for in what follows.
-    if (format_ == Format::unknown) return;
-    saw_event_ = true;
-    if (is_end_event(format_, event.type, {}, nullptr)) ended_ = true;
-    unverified_ = !ended_ && end_marker_may_hide_in(format_, event);
+    // Whatever the format (known, not yet known, none), as handle_data does.
     if (event.type == "error") {
         report_error("the stream reported an error in an event longer than " +
                      std::to_string(options_.max_event) + " bytes");
     }
+    // Its data is gone, but not its type: the end marker is looked for in what follows.
+    if (undetectable_ || format_ == Format::unknown) return;
+    saw_event_ = true;
+    if (is_end_event(format_, event.type, {}, nullptr)) ended_ = true;
+    unverified_ = !ended_ && end_marker_may_hide_in(format_, event);
 }
 
 void TextStream::handle_data(std::string_view type, std::string_view data, std::string& out) {
-    if (undetectable_ || trim(data).empty()) return;  // "data:" alone carries nothing
-    saw_event_ = true;
-    unverified_ = false;
-    const json value = parse_json(data);
+    const bool blank = str::trim(data).empty();
+    if (blank && type != "error") return;  // "data:" alone carries nothing
+    const json value = blank ? json(json::value_t::discarded) : parse_json(data);
     const json* parsed = value.is_discarded() ? nullptr : &value;
-    const bool done = trim(data) == "[DONE]";
     std::optional<std::string> error;
     if (parsed != nullptr) {
         error = event_error(type, value);
-    } else if (type == "error") {  // an error in plain words is an error too
-        error = std::string(data);
+    } else if (type == "error") {  // an error in plain words (or none) is an error too
+        error = blank ? std::string("an error event without data") : std::string(data);
     }
-    // Raw or text, an error the stream reports is said (the exit status tells it too).
+    // Raw or text, an error the stream reports is said (the exit status tells it too), in a
+    // stream of no known format as well.
     if (error) report_error("the stream reported an error: " + *error);
+    if (undetectable_) return;
+    saw_event_ = true;
+    unverified_ = false;
+    const bool done = is_done_marker(data);
     if (format_ == Format::unknown) {
         if (error) return;  // an error tells no format: the next event decides
         format_ = parsed != nullptr ? detect_format(value)

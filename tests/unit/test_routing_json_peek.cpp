@@ -159,14 +159,23 @@ TEST_SUITE("routing.json_peek") {
         }
     }
 
-    TEST_CASE("nesting is limited to 64 levels") {
-        // 63 inner levels plus the top-level object: 64, accepted.
-        const std::string ok = "{\"a\":" + nested(63, "[", "1", "]") + ",\"stream\":true}";
+    TEST_CASE("nesting is limited to 1,024 levels") {
+        // 1,023 inner levels plus the top-level object: 1,024, accepted. Before, 64 was the
+        // limit: a valid body nested 65 deep hid its "stream": true.
+        const std::string ok = "{\"a\":" + nested(1023, "[", "1", "]") + ",\"stream\":true}";
         CHECK(peek_json_stream_flag(ok) == JsonStreamFlag::is_true);
         const std::string ok_objects =
-            "{\"stream\":true,\"a\":" + nested(63, "{\"b\":", "1", "}") + "}";
+            "{\"stream\":true,\"a\":" + nested(1023, "{\"b\":", "1", "}") + "}";
         CHECK(peek_json_stream_flag(ok_objects) == JsonStreamFlag::is_true);
-        const std::string too_deep = "{\"a\":" + nested(64, "[", "1", "]") + ",\"stream\":true}";
+        // Arrays and objects alternating across the 64-bit words of the stack.
+        const std::string mixed =
+            "{\"a\":" + nested(511, "[{\"b\":", "1", "}]") + ",\"stream\":true}";
+        CHECK(peek_json_stream_flag(mixed) == JsonStreamFlag::is_true);
+        std::string mismatched = "{\"a\":";  // an object at depth 80 closed by ']'
+        for (int i = 0; i < 40; ++i) mismatched += "[{\"b\":";
+        mismatched += "1]";
+        CHECK(peek_json_stream_flag(mismatched) == JsonStreamFlag::invalid_json);
+        const std::string too_deep = "{\"a\":" + nested(1024, "[", "1", "]") + ",\"stream\":true}";
         CHECK(peek_json_stream_flag(too_deep) == JsonStreamFlag::invalid_json);
         // Far deeper than any stack would allow with recursion; must neither crash nor loop.
         const std::string hostile = nested(1'000'000, "[", "", "]");

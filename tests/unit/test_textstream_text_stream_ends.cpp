@@ -71,6 +71,75 @@ TEST_SUITE("textstream.text_stream_ends") {
         CHECK_FALSE(r.cut.empty());  // and no [DONE]
     }
 
+    TEST_CASE("an error event after a first event of no known format is still an error") {
+        // Before, a stream of no known format (a Cohere-like first event) said nothing of the
+        // error event after it, and exited 0, where a first error event alone gave exit 4.
+        const std::string unknown = "data: {\"type\":\"message-start\",\"id\":\"x\"}\n\n";
+        const std::string error =
+            "event: error\ndata: {\"error\":{\"message\":\"upstream reset\"}}\n\n";
+        for (const bool text : {true, false}) {
+            CAPTURE(text);
+            const Run r = run(unknown + error, text, true);
+            CHECK(r.out == unknown + error);  // printed as it is
+            CHECK(r.errors == 1);
+            CHECK(r.notes.find("the stream reported an error: upstream reset\n") !=
+                  std::string::npos);
+        }
+        // The same for an over-long error event, first or after one of no known format.
+        const std::string long_error = "event: error\ndata: " + std::string(300, 'x') + "\n\n";
+        for (const std::string& body : {long_error, unknown + long_error}) {
+            for (const bool text : {true, false}) {
+                CAPTURE(text);
+                const Run r = run(body, text, true, 0, 100);
+                CHECK(r.errors == 1);
+                CHECK(r.notes.find("the stream reported an error in an event longer than 100 "
+                                   "bytes") != std::string::npos);
+            }
+        }
+    }
+
+    TEST_CASE("an error event without data, or with an empty error, is an error") {
+        const std::string done = "data: [DONE]\n\n";
+        const std::string chunk = "data: {\"choices\":[{\"delta\":{\"content\":\"A\"}}]}\n\n";
+        for (const std::string& before : {std::string(), chunk}) {
+            for (const bool text : {true, false}) {
+                CAPTURE(before);
+                CAPTURE(text);
+                Run r = run(before + "event: error\ndata:\n\n" + done, text, true);
+                CHECK(r.errors == 1);
+                CHECK(r.notes.find("the stream reported an error: an error event without data\n") !=
+                      std::string::npos);
+                r = run(before + "data: {\"error\":\"\"}\n\n" + done, text, true);
+                CHECK(r.errors == 1);
+                CHECK(r.notes.find("the stream reported an error: {\"error\":\"\"}\n") !=
+                      std::string::npos);
+                r = run(before + "data: {\"error\":{}}\n\n" + done, text, true);
+                CHECK(r.errors == 1);
+                CHECK(r.notes.find("the stream reported an error: {\"error\":{}}\n") !=
+                      std::string::npos);
+                // "error": null is no error (some servers send it in every chunk).
+                r = run(before + "data: {\"choices\":[],\"error\":null}\n\n" + done, text, true);
+                CHECK(r.errors == 0);
+            }
+        }
+    }
+
+    TEST_CASE("[DONE] with blanks around it ends the stream, as it is taken for the marker") {
+        // Before, " [DONE]" and "[DONE]\t" were taken for the marker (no "not JSON" error) and
+        // yet the stream was said to end before it (exit 4).
+        const std::string chunk = "data: {\"choices\":[{\"delta\":{\"content\":\"A\"}}]}\n\n";
+        for (const std::string_view marker :
+             {"data:  [DONE]\n\n", "data: [DONE]\t\n\n", "data: [DONE] \r\n\r\n"}) {
+            for (const bool text : {true, false}) {
+                CAPTURE(marker);
+                CAPTURE(text);
+                const Run r = run(chunk + std::string(marker), text, true);
+                CHECK(r.cut.empty());
+                CHECK(r.errors + r.warnings == 0);
+            }
+        }
+    }
+
     TEST_CASE("refusals are the model's answer") {
         Run r = text_sse(
             "data: "
