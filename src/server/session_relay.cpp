@@ -185,12 +185,12 @@ void Session::on_end(const upstream::ExchangeOutcome& outcome) {
                  {log_str("type", error_type_), log_str("message", e.message)});
         // Not past a Content-Length the head announced: its bytes could complete the count
         // and make the cut answer look whole.
-        if (sse_ && !no_body_ && (chunked_ || close_delimited_)) {
-            // Cut in the middle of an event: that event is ended first, or the error would be
-            // read as more lines of it (one malformed event, the gateway's error inside).
-            const std::string_view end = ends_an_event(sse_tail_) ? "" : "\n\n";
-            const std::string event =
-                std::string(end) + "event: error\ndata: " + error_body(e, request_id_) + "\n\n";
+        // Nor in the middle of an event: no event can follow it. Ended by a blank line, the
+        // half event would be delivered as whole (SDKs parse its cut JSON and fail with a
+        // SyntaxError before any error event); not ended, the error's lines would join it.
+        // The aborted transfer alone says it, as it does to a client of the upstream itself.
+        if (sse_ && !no_body_ && (chunked_ || close_delimited_) && ends_an_event(sse_tail_)) {
+            const std::string event = "event: error\ndata: " + error_body(e, request_id_) + "\n\n";
             if (chunked_) append_chunk(out_pending_, event);
             else out_pending_ += event;
         }

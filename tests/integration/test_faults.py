@@ -337,7 +337,8 @@ class FaultMatrixTest(GatewayCase):
         self.error_before_headers("faulty", "big_head;kib=100", 502, "NETWORK")
 
     # -- errors after the head went out: the response must end broken, never clean --
-    def cut_after_headers(self, mock, type_, sse, max_seconds=4.0, service="faulty"):
+    def cut_after_headers(self, mock, type_, sse, max_seconds=4.0, service="faulty",
+                          error_event=True):
         r = rid()
         raw, how, elapsed = exchange_raw(self.gw.port, post_stream(f"/gateway/{service}/v1/chat", mock, r),
                                          timeout=10)
@@ -352,11 +353,15 @@ class FaultMatrixTest(GatewayCase):
             self.assertFalse(rest.endswith(b"0\r\n\r\n"))
             events = body.split(b"\n\n")
             err = [e for e in events if e.startswith(b"event: error\n")]
-            self.assertEqual(len(err), 1, body[-500:])
-            self.assertTrue(body.endswith(err[0] + b"\n\n"), "the error event is not the last event")
-            doc = json.loads(err[0].split(b"data: ", 1)[1])
-            self.assertEqual(doc["error"]["type"], type_)
-            self.assertEqual(doc["error"]["request_id"], r)
+            if error_event:
+                self.assertEqual(len(err), 1, body[-500:])
+                self.assertTrue(body.endswith(err[0] + b"\n\n"),
+                                "the error event is not the last event")
+                doc = json.loads(err[0].split(b"data: ", 1)[1])
+                self.assertEqual(doc["error"]["type"], type_)
+                self.assertEqual(doc["error"]["request_id"], r)
+            else:
+                self.assertNotIn(b"event: error", body)
             self.assertNotIn(b"[DONE]", body)
         else:
             n = int(headers["content-length"])
@@ -381,12 +386,14 @@ class FaultMatrixTest(GatewayCase):
         self.assertEqual(body.count(b"data: {\"choices\""), 3)
 
     def test_reset_in_the_middle_of_an_event(self):
-        # The relayed bytes end inside an event ("...content":"Hel): it is ended first, so the
-        # error is an event of its own. Before, it was read as more lines of the half event:
-        # one malformed event with the gateway's error inside.
+        # The relayed bytes end inside an event ("...content":"Hel): nothing follows them but
+        # the aborted transfer. No event can: ending the half one with a blank line delivered
+        # it as whole, and the OpenAI and Anthropic SDKs failed on its cut JSON (SyntaxError)
+        # before they saw the error event (found by a trial with the SDKs); appended to it,
+        # the error's lines would be read as more of it.
         body, _ = self.cut_after_headers("sse_cut;events=2;interval_ms=50;partial=1", "NETWORK",
-                                         sse=True)
-        self.assertIn(b'"content":"Hel\n\nevent: error\ndata: {"error"', body)
+                                         sse=True, error_event=False)
+        self.assertTrue(body.endswith(b'"content":"Hel'), body[-200:])
         # Cut between events, nothing is added before the error event.
         body, _ = self.cut_after_headers("sse_cut;events=2;interval_ms=50", "NETWORK", sse=True)
         self.assertIn(b"}\n\nevent: error\ndata: ", body)
