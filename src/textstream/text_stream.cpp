@@ -100,8 +100,7 @@ void TextStream::finish(std::string& out) {
         // A body that is no event stream at all is printed as it is, as any of an unknown
         // format. Else no answer event: nothing to print (an error said why, or the stream held
         // only comments and blank lines).
-        if (!raw_ && format_ == Format::unknown && !saw_event_ && !error_reported_ &&
-            has_foreign_line(held_)) {
+        if (!raw_ && format_ == Format::unknown && !saw_event_ && has_foreign_line(held_)) {
             fall_back_to_raw("the response is not an event stream, though its Content-Type says so",
                              out);
         }
@@ -222,7 +221,7 @@ void TextStream::handle_data(std::string_view type, std::string_view data, std::
     // Raw or text, an error the stream reports is said (the exit status tells it too), in a
     // stream of no known format as well.
     if (error) report_error("the stream reported an error: " + *error);
-    if (undetectable_) return;
+    if (undetectable_ || blank) return;  // an error without data tells no format or end
     saw_event_ = true;
     unverified_ = false;
     const bool done = is_done_marker(data);
