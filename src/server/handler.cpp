@@ -145,8 +145,7 @@ bool is_event_stream(const Headers& upstream) {
 }
 
 void proxied_response_headers(HeadWriter& out, const config::Config& config, const Headers& request,
-                              const Headers& upstream, bool is_sse, std::string_view request_id,
-                              routing::Lane lane, double processing_ms, bool fell_back) {
+                              const Headers& upstream, bool is_sse, const OwnResponseFields& own) {
     bool has_request_id = false;
     const routing::ConnectionOptions options(upstream);
     for (const HeaderField& f : upstream) {
@@ -159,6 +158,7 @@ void proxied_response_headers(HeadWriter& out, const config::Config& config, con
         if (is_sse && (str::iequals(f.name, "cache-control") || str::iequals(f.name, "x-accel-buffering"))) {
             continue;
         }
+        if (own.retries_spent && str::iequals(f.name, "x-should-retry")) continue;
         out.add(f.name, f.value);
     }
     // The gateway's own fields: the request id was checked or made here (is_valid_request_id).
@@ -166,11 +166,12 @@ void proxied_response_headers(HeadWriter& out, const config::Config& config, con
         out.add_own("Cache-Control", "no-cache");
         out.add_own("X-Accel-Buffering", "no");
     }
-    out.add_own("X-Gateway-Request-Id", request_id);
-    if (!has_request_id) out.add_own("X-Request-Id", request_id);
-    out.add_own("X-Processing-Mode", routing::to_string(lane));
-    out.add_own("X-Processing-Time", str::fixed2(processing_ms));
-    if (fell_back) out.add_own("X-Fallback", "background");
+    out.add_own("X-Gateway-Request-Id", own.request_id);
+    if (!has_request_id) out.add_own("X-Request-Id", own.request_id);
+    out.add_own("X-Processing-Mode", routing::to_string(own.lane));
+    out.add_own("X-Processing-Time", str::fixed2(own.processing_ms));
+    if (own.fell_back) out.add_own("X-Fallback", "background");
+    if (own.retries_spent) out.add_own("x-should-retry", "false");
     add_cors_headers(out, config.gateway.allowed_origin, request);
 }
 

@@ -66,8 +66,16 @@ bool is_event_stream(const Headers& upstream);
 // CORS and the SSE anti-buffering pair (SPEC §5), written straight into the head. Framing
 // headers are the session's. `is_sse` is is_event_stream(upstream), known before the first
 // field is written: an event stream's own caching headers are replaced wherever they stand.
+struct OwnResponseFields {
+    std::string_view request_id;
+    routing::Lane lane = routing::Lane::edge;
+    double processing_ms = 0;
+    bool fell_back = false;
+    // An error answer after the gateway's own retries: x-should-retry: false in place of the
+    // upstream's, so SDKs do not multiply the retries (README, "Errors").
+    bool retries_spent = false;
+};
 void proxied_response_headers(HeadWriter& out, const config::Config& config, const Headers& request,
-                              const Headers& upstream, bool is_sse, std::string_view request_id,
-                              routing::Lane lane, double processing_ms, bool fell_back);
+                              const Headers& upstream, bool is_sse, const OwnResponseFields& own);
 
 }  // namespace llmgw::server

@@ -74,8 +74,15 @@ void Session::on_head(const upstream::ResponseHead& head) {
     if (const auto id = head.headers.get("x-request-id")) upstream_request_id_ = std::string(*id);
     sse_ = is_event_stream(head.headers);
     HeadWriter out(out_pending_, head.status);
-    proxied_response_headers(out, config_, headers_, head.headers, sse_, request_id_, lane_value_,
-                             outcome_ttfb_now(), fell_back_);
+    // Retried here already (this exchange's attempts, and a background lane's before a
+    // fallback): an error answer tells SDKs not to retry it once more.
+    const int attempts = outcome_.attempts + (exchange_ ? exchange_->progress().attempts : 1);
+    proxied_response_headers(out, config_, headers_, head.headers, sse_,
+                             {.request_id = request_id_,
+                              .lane = lane_value_,
+                              .processing_ms = outcome_ttfb_now(),
+                              .fell_back = fell_back_,
+                              .retries_spent = attempts > 1 && head.status >= 400});
     const bool bodiless = no_body_ || head.status == 204 || head.status == 304;
     bool close_delimited = false;
     if (head.content_length && head.status != 204) {
@@ -169,7 +176,9 @@ void Session::on_end(const upstream::ExchangeOutcome& outcome) {
                       log_num("attempts", outcome_.attempts)});
         }
         Reply reply = error_reply(config_, headers_, request_id_, e.type, e.message);
-        if (outcome_.attempts > 1 || e.retry_cannot_help) {
+        // TIMEOUT: the lane's one clock for all attempts ran out (README, "Errors"); an SDK's
+        // retry would start the slow request again, and pay for it again, with a new clock.
+        if (outcome_.attempts > 1 || e.retry_cannot_help || e.type == ErrorType::timeout) {
             reply.headers.add("x-should-retry", "false");
         }
         reply.headers.add("X-Processing-Mode", lane_);

@@ -81,17 +81,18 @@ void Exchange::launch_attempt() {
 
 bool Exchange::on_attempt_head(const ResponseHead& head) {
     if (finished_) return false;
-    const std::int64_t max_after = policy_.retry.max_retry_after_ms;
-    std::optional<std::int64_t> retry_after;
-    if (const auto value = head.headers.get("retry-after")) {
-        retry_after = parse_retry_after_ms(*value, std::chrono::system_clock::now());
-    }
-    if (is_retryable_status(head.status, retry_after, max_after)) {
-        const std::int64_t delay = next_delay_ms(retries_done_ + 1, retry_after, max_after);
-        if (retry_allowed(delay)) {
-            retry_reason_ = "upstream answered " + std::to_string(head.status);
-            retry_delay_ms_ = delay;
-            return false;  // stop this attempt; on_attempt_end() schedules the next
+    // Only 429 and 5xx are ever retried: a success's fields are not even looked at.
+    if (head.status == 429 || head.status >= 500) {
+        const std::int64_t max_after = policy_.retry.max_retry_after_ms;
+        const RetryHints hints = retry_hints(head.headers, std::chrono::system_clock::now());
+        if (!hints.refused && is_retryable_status(head.status, hints.retry_after_ms, max_after)) {
+            const std::int64_t delay =
+                next_delay_ms(retries_done_ + 1, hints.retry_after_ms, max_after);
+            if (retry_allowed(delay)) {
+                retry_reason_ = "upstream answered " + std::to_string(head.status);
+                retry_delay_ms_ = delay;
+                return false;  // stop this attempt; on_attempt_end() schedules the next
+            }
         }
     }
     const std::uint64_t limit = policy_.max_response_bytes;

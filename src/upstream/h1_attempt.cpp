@@ -31,6 +31,15 @@ constexpr std::chrono::seconds kReplayWithin{1};
 // Set by a parser callback to stop put() where it is; the attempt's flags say why.
 const error_code kInterrupted = make_error_code(boost::system::errc::operation_canceled);
 
+// Safe to send twice (RFC 9110 §9.2.2): the idempotent methods, or a request that carries a
+// key the server uses to apply it once.
+bool is_idempotent(const UpstreamRequest& request) {
+    const std::string& m = request.method;
+    return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" ||
+           m == "DELETE" || request.headers.contains("Idempotency-Key") ||
+           request.headers.contains("X-Idempotency-Key");
+}
+
 GatewayError network(std::string what) { return {ErrorType::network, "upstream network error: " + what}; }
 GatewayError not_sent(const std::string& why) {
     return network("could not send the request: " + why);
@@ -429,14 +438,19 @@ void H1Attempt::complete(bool keep_alive) {
     end(std::nullopt);
 }
 
-// A kept-alive connection the upstream closed while it was idle: try once on a fresh one. Such
-// a connection fails within a round trip of the request's last byte; one that fails later held
-// the request (a worker that died mid-completion) and may have acted on it: no replay of what
-// may not be idempotent (RFC 9112 §9.3.1), whatever the method, as the exchange's retries
-// decide by method and policy.
+// A kept-alive connection the upstream closed while it was idle: try once on a fresh one. Not
+// all of the request written, the upstream cannot have acted on it. Written whole, it may have
+// (the connection was not idle after all: a worker that died mid-completion), so only a
+// request that is idempotent (RFC 9112 §9.3.1: by its method, or by an Idempotency-Key, as
+// Go's client judges) is sent again, and only within a round trip or so of its last byte, as
+// a stale connection fails; anything else fails this attempt, and the exchange's retries
+// decide by method and policy, counted and logged. Before, a POST was sent again unseen.
 bool H1Attempt::replay() {
     if (!reused_ || replayed_ || answered_ || conn_->buffer.size() > 0) return false;
-    if (!unsent() && std::chrono::steady_clock::now() - written_at_ > kReplayWithin) return false;
+    if (!unsent() && (!is_idempotent(request_) ||
+                      std::chrono::steady_clock::now() - written_at_ > kReplayWithin)) {
+        return false;
+    }
     replayed_ = true;
     send_error_.clear();
     reused_ = false;

@@ -59,6 +59,37 @@ std::optional<std::int64_t> parse_retry_after_ms(std::string_view value,
         0, std::chrono::duration_cast<std::chrono::milliseconds>(delta).count());
 }
 
+std::optional<std::int64_t> parse_retry_after_ms_field(std::string_view value) {
+    value = str::trim(value);
+    const std::string_view whole = value.substr(0, value.find('.'));
+    const std::string_view fraction =
+        whole.size() < value.size() ? value.substr(whole.size() + 1) : std::string_view();
+    const auto digits = [](std::string_view s) {
+        return s.find_first_not_of("0123456789") == std::string_view::npos;
+    };
+    if (whole.empty() || !digits(whole) || !digits(fraction)) return std::nullopt;
+    if (whole.size() < value.size() && fraction.empty()) return std::nullopt;  // "15."
+    const auto ms = str::parse_u64(whole);  // none: more than 2^64 - 1
+    if (!ms || *ms > 1000000000000ULL) return kRetryAfterFarMs;
+    return static_cast<std::int64_t>(*ms) + (!fraction.empty() && fraction.front() >= '5');
+}
+
+RetryHints retry_hints(const Headers& headers, std::chrono::system_clock::time_point now) {
+    RetryHints hints;
+    if (const auto ms = headers.get("retry-after-ms")) {
+        hints.retry_after_ms = parse_retry_after_ms_field(*ms);
+    }
+    if (!hints.retry_after_ms) {
+        if (const auto value = headers.get("retry-after")) {
+            hints.retry_after_ms = parse_retry_after_ms(*value, now);
+        }
+    }
+    if (const auto should = headers.get("x-should-retry")) {
+        hints.refused = str::iequals(str::trim(*should), "false");
+    }
+    return hints;
+}
+
 bool is_retryable_status(int status, std::optional<std::int64_t> retry_after_ms,
                          std::int64_t max_retry_after_ms) {
     switch (status) {

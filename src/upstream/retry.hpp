@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "util/gateway_error.hpp"
+#include "util/headers.hpp"
 #include "util/request_policy.hpp"
 
 namespace llmgw::upstream {
@@ -24,6 +25,19 @@ std::int64_t backoff_delay_ms(int retry_number);
 inline constexpr std::int64_t kRetryAfterFarMs = 1000000000LL * 1000;
 std::optional<std::int64_t> parse_retry_after_ms(std::string_view value,
                                                  std::chrono::system_clock::time_point now);
+
+// retry-after-ms (the OpenAI APIs' wait in milliseconds, "1500" or "1500.5"); nullopt when
+// unparsable. Past 10^12 ms it is kRetryAfterFarMs, as Retry-After is.
+std::optional<std::int64_t> parse_retry_after_ms_field(std::string_view value);
+
+// What an upstream's error answer says about a retry, read as the OpenAI and Anthropic SDKs
+// read it: the wait (retry-after-ms first, then Retry-After), and x-should-retry: false,
+// which refuses one (x-should-retry: true is not taken to retry a status that is not).
+struct RetryHints {
+    std::optional<std::int64_t> retry_after_ms;
+    bool refused = false;
+};
+RetryHints retry_hints(const Headers& headers, std::chrono::system_clock::time_point now);
 
 // 500, 502, 503, 504, 529; 429 only with a Retry-After of at most max_retry_after_ms.
 bool is_retryable_status(int status, std::optional<std::int64_t> retry_after_ms,

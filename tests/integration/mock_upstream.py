@@ -5,7 +5,9 @@ The behaviour of each request is chosen by the `x-mock` request header, or by th
 query parameter, as `name;key=value;key=value`:
 
   echo                      200 JSON describing the request (method, raw target, headers, body)
-  status;code=503;body=..   that status with a small JSON body (retry_after=S adds Retry-After)
+  status;code=503;body=..   that status with a small JSON body (retry_after=S adds Retry-After,
+                            retry_after_ms=N retry-after-ms, should_retry=V x-should-retry;
+                            flaky's failures take them too)
   sse;events=5;interval_ms=200;done=1
                             text/event-stream, chunked, one event per interval, then [DONE]
                             (cache_first=1: Cache-Control and X-Accel-Buffering before it)
@@ -347,6 +349,16 @@ async def serve_sse_long(writer, opts):
     return True
 
 
+def retry_fields(opts):
+    """An error answer's retry hints: retry_after=S, retry_after_ms=N, should_retry=V."""
+    fields = [("Retry-After", opts["retry_after"])] if "retry_after" in opts else []
+    if "retry_after_ms" in opts:
+        fields.append(("retry-after-ms", opts["retry_after_ms"]))
+    if "should_retry" in opts:
+        fields.append(("x-should-retry", opts["should_retry"]))
+    return fields
+
+
 async def answer(writer, method, target, headers, raw_headers, body):
     name, opts = parse_behaviour(target, headers)
     echo = {"method": method, "target": target, "headers": raw_headers,
@@ -357,9 +369,7 @@ async def answer(writer, method, target, headers, raw_headers, body):
         writer.write(response(200, [json_type], echo_bytes))
     elif name == "status":
         code = int(opts.get("code", "500"))
-        extra = [json_type]
-        if "retry_after" in opts:
-            extra.append(("Retry-After", opts["retry_after"]))
+        extra = [json_type] + retry_fields(opts)
         payload = opts.get("body", json.dumps({"error": {"message": f"mock {code}"}}))
         writer.write(response(code, extra, payload.encode()))
     elif name in ("sse", "sse_cut"):
@@ -393,10 +403,7 @@ async def answer(writer, method, target, headers, raw_headers, body):
         FLAKY[key] = seen + 1
         if seen < int(opts.get("fail", "1")):
             code = int(opts.get("code", "503"))
-            extra = [json_type]
-            if "retry_after" in opts:
-                extra.append(("Retry-After", opts["retry_after"]))
-            writer.write(response(code, extra, b'{"error":"flaky"}'))
+            writer.write(response(code, [json_type] + retry_fields(opts), b'{"error":"flaky"}'))
         else:
             writer.write(response(200, [json_type], echo_bytes))
     elif name == "fixture":

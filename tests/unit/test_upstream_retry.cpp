@@ -70,6 +70,45 @@ TEST_SUITE("upstream.retry") {
         CHECK(parse_retry_after_ms("Mon, 06 Nov 2023 08:49:37 GMT", now) == 915148800000LL);
     }
 
+    TEST_CASE("retry-after-ms: milliseconds, a fraction rounded, nonsense refused") {
+        CHECK(parse_retry_after_ms_field("1500") == 1500);
+        CHECK(parse_retry_after_ms_field(" 0 ") == 0);
+        CHECK(parse_retry_after_ms_field("250.4") == 250);
+        CHECK(parse_retry_after_ms_field("250.5") == 251);
+        CHECK(parse_retry_after_ms_field("1000000000000") == 1000000000000LL);
+        CHECK(parse_retry_after_ms_field("1000000000001") == kRetryAfterFarMs);
+        CHECK(parse_retry_after_ms_field("99999999999999999999999") == kRetryAfterFarMs);
+        for (const char* bad : {"", "-5", "1e3", "15.", ".5", "1.2.3", "abc", "12 ms", "+3"}) {
+            CAPTURE(bad);
+            CHECK_FALSE(parse_retry_after_ms_field(bad).has_value());
+        }
+    }
+
+    TEST_CASE("retry hints: retry-after-ms before Retry-After, x-should-retry: false refuses") {
+        const auto now = std::chrono::system_clock::now();
+        Headers h;
+        h.add("Retry-After", "7");
+        h.add("retry-after-ms", "300");
+        RetryHints hints = retry_hints(h, now);
+        CHECK(hints.retry_after_ms == 300);
+        CHECK_FALSE(hints.refused);
+        Headers unreadable_ms;
+        unreadable_ms.add("retry-after-ms", "soon");
+        unreadable_ms.add("Retry-After", "7");
+        CHECK(retry_hints(unreadable_ms, now).retry_after_ms == 7000);
+        CHECK_FALSE(retry_hints(Headers{}, now).retry_after_ms.has_value());
+        for (const char* value : {"false", "FALSE", " false "}) {
+            Headers no;
+            no.add("x-should-retry", value);
+            CHECK(retry_hints(no, now).refused);
+        }
+        for (const char* value : {"true", "0", ""}) {
+            Headers other;
+            other.add("X-Should-Retry", value);
+            CHECK_FALSE(retry_hints(other, now).refused);
+        }
+    }
+
     TEST_CASE("retryable statuses") {
         for (int s : {500, 502, 503, 504, 529}) CHECK(is_retryable_status(s, std::nullopt, 10000));
         for (int s : {200, 400, 401, 403, 404, 413, 422, 501}) {
