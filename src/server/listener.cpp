@@ -177,20 +177,22 @@ void Listener::accept_pending() {
     asio::post(home_.io, [this] { accept_pending(); });
 }
 
-// The first loop (in order) that has fewer than kFill connections, or else the least busy one.
-// A few clients stay together on one loop, whose thread then serves their requests without
-// cross-thread wake-ups (a hand-over costs one, once per connection) and, on a machine whose
-// other cores run the clients, without being preempted by them. Past kFill a loop is full, and
-// many clients are spread evenly: one loop holding most of them would be the bottleneck while
-// the others idle.
+// The loop with the fewest connections, the first in order among equals (the accepting loop
+// when it is one of them). Two clients are served by two threads: packing a few clients onto
+// one loop first (up to 16, until 11-30) made them wait for each other, measured on two cores
+// shared with the clients: at 2, 4, 8 and 16 connections the added p50 was 6, 23, 76 and 128 us
+// spread against 42, 66, 83 and 170 us packed (BENCHMARKS.md, "Spreading connections").
 Loop& Listener::pick_loop() const {
-    int fewest = loops_.front()->connections.load(std::memory_order_relaxed);
-    for (const auto& loop : loops_) fewest = std::min(fewest, loop->connections.load(std::memory_order_relaxed));
-    const int below = std::max(kFill, fewest + 1);
+    Loop* least = loops_.front().get();
+    int fewest = least->connections.load(std::memory_order_relaxed);
     for (const auto& loop : loops_) {
-        if (loop->connections.load(std::memory_order_relaxed) < below) return *loop;
+        const int n = loop->connections.load(std::memory_order_relaxed);
+        if (n < fewest) {
+            fewest = n;
+            least = loop.get();
+        }
     }
-    return *loops_.front();  // counts moved under us; any loop will do
+    return *least;
 }
 
 void Listener::hand_over(int fd) {

@@ -1,7 +1,7 @@
 // The listening socket. The first loop accepts every connection and either serves it or hands
-// it to the loop pick_loop() names: a few clients share the first loop, many are spread over all
-// of them. A connection then stays on its loop. One loop waits on the socket, so a new
-// connection wakes one thread, and a client served by the first loop costs no cross-thread hop.
+// it to the loop pick_loop() names, the least busy one. A connection then stays on its loop.
+// One loop waits on the socket, so a new connection wakes one thread, and a client served by the
+// first loop costs no cross-thread hop.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -34,7 +34,6 @@ private:
     Result<bool> listen_on(const boost::asio::ip::tcp::endpoint& endpoint,
                            boost::system::error_code& ec);
     static constexpr int kAcceptBatch = 32;  // per turn; then the loop's other work has a turn
-    static constexpr int kFill = 16;         // connections a loop takes alone: see pick_loop()
     void wait_next();
     void accept_pending();
     Loop& pick_loop() const;

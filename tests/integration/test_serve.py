@@ -466,7 +466,7 @@ class JsonLogTest(unittest.TestCase):
 class LoopSpreadTest(unittest.TestCase):
     """`--threads 2`: which event loop serves a connection, seen in the loops' epoll sets."""
 
-    def test_a_few_clients_share_one_loop_and_many_are_spread(self):
+    def test_connections_go_to_the_least_busy_loop(self):
         mock = harness.Mock()
         gw = harness.Gateway(mock.port, args=("--threads", "2"))
         conns = []
@@ -483,15 +483,14 @@ class LoopSpreadTest(unittest.TestCase):
         try:
             # One loop waits on the listening socket: a new connection wakes one thread.
             self.assertEqual(harness.loops_watching_a_listener(gw.proc.pid), 1)
-            open_connections(10)
-            self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [0, 10])
-            # The first loop takes 16 connections, then the second takes 16, then they
-            # alternate: 70 connections are 35 and 35.
-            open_connections(60)
+            # Two clients, two threads. Before (until 11-30), the first loop took 16
+            # connections alone, and a few clients waited for each other on one thread.
+            open_connections(2)
+            self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [1, 1])
+            open_connections(68)
             self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [35, 35])
-            # Closing the first 60 leaves 5 on each (16 on each, then every other one). The
-            # count each loop keeps follows: the next 10 all go to the first loop again, as
-            # when both started empty (with the counts still at 35, they would alternate).
+            # Closing the first 60 (30 on each) leaves 5 and 5; the count each loop keeps
+            # follows, so the next 10 alternate again.
             for c in conns[:60]:
                 c.close()
             del conns[:60]
@@ -500,7 +499,20 @@ class LoopSpreadTest(unittest.TestCase):
                 time.sleep(0.05)
             self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [5, 5])
             open_connections(10)
-            self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [5, 15])
+            self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [10, 10])
+            # Uneven counts are evened: the last ten alternated, so every other one of them is
+            # on the same loop; with those five closed, the next five all go to that loop.
+            closing = conns[-10::2]
+            for c in closing:
+                c.close()
+                conns.remove(c)
+            deadline = time.monotonic() + 5
+            while sorted(harness.client_sockets_per_loop(gw.proc.pid)) != [5, 10] and \
+                    time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(sorted(harness.client_sockets_per_loop(gw.proc.pid)), [5, 10])
+            open_connections(5)
+            self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [10, 10])
         finally:
             for c in conns:
                 c.close()
