@@ -24,10 +24,11 @@ void add_fixed(Out& out, std::string_view name, std::string_view value) {
 // Added to every response, gateway-made or proxied. `Out` is Headers or a HeadWriter.
 template <class Out>
 void add_cors_headers(Out& out, std::string_view allowed_origin, const Headers& request) {
-    // x-should-retry and Retry-After too: a browser SDK reads them to decide on a retry.
+    // x-should-retry, Retry-After and retry-after-ms too: a browser SDK reads them to decide
+    // on a retry.
     constexpr std::string_view kExposed =
         "X-Request-Id, X-Gateway-Request-Id, X-Processing-Mode, X-Processing-Time, X-Fallback, "
-        "x-should-retry, Retry-After";
+        "x-should-retry, Retry-After, retry-after-ms";
     allowed_origin = str::trim(allowed_origin);
     if (allowed_origin == "*") {
         add_fixed(out, "Access-Control-Allow-Origin", "*");

@@ -84,8 +84,12 @@ RetryHints retry_hints(const Headers& headers, std::chrono::system_clock::time_p
             hints.retry_after_ms = parse_retry_after_ms(*value, now);
         }
     }
-    if (const auto should = headers.get("x-should-retry")) {
-        hints.refused = str::iequals(str::trim(*should), "false");
+    // Any field that says false: an upstream that sent two (true and false) has not asked
+    // for a retry, whatever their order.
+    for (const HeaderField& field : headers) {
+        if (str::iequals(field.name, "x-should-retry") && str::iequals(str::trim(field.value), "false")) {
+            hints.refused = true;
+        }
     }
     return hints;
 }

@@ -31,8 +31,8 @@ std::optional<std::int64_t> parse_retry_after_ms(std::string_view value,
 std::optional<std::int64_t> parse_retry_after_ms_field(std::string_view value);
 
 // What an upstream's error answer says about a retry, read as the OpenAI and Anthropic SDKs
-// read it: the wait (retry-after-ms first, then Retry-After), and x-should-retry: false,
-// which refuses one (x-should-retry: true is not taken to retry a status that is not).
+// read it: the wait (retry-after-ms first, then Retry-After), and x-should-retry: false (in
+// any of its fields), which refuses one (true is not taken to retry a status that is not).
 struct RetryHints {
     std::optional<std::int64_t> retry_after_ms;
     bool refused = false;

@@ -162,7 +162,7 @@ class PoliciesTest(harness.SharedGatewayTest):
             self.mock.reset()
             raw = read_raw_response(self.gw.port, (
                 f"GET /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                f"x-mock: flaky;key=hints-spent{hint};fail=5;code=503{hint}\r\n\r\n").encode())
+                f"x-mock: flaky;key=hints-spent-{len(hint)};fail=5;code=503{hint}\r\n\r\n").encode())
             head = raw.split(b"\r\n\r\n", 1)[0].decode().lower().split("\r\n")
             self.assertTrue(head[0].startswith("http/1.1 503 "), head[0])
             self.assertEqual(len(self.mock.requests()), 2)
@@ -280,6 +280,10 @@ class PoliciesTest(harness.SharedGatewayTest):
         _, headers, _ = self.gw.request("GET", "/gateway/mock/v1/x", headers={"Origin": "http://x.test"})
         self.assertEqual(headers["access-control-allow-origin"], "*")
         self.assertIn("X-Processing-Mode", headers["access-control-expose-headers"])
+        # The retry hints a browser SDK reads (retry-after-ms since the gateway reads it too).
+        exposed = [f.strip() for f in headers["access-control-expose-headers"].split(",")]
+        for hint in ("x-should-retry", "Retry-After", "retry-after-ms"):
+            self.assertIn(hint, exposed)
         _, headers, _ = self.gw.request("GET", "/gateway/nosuch/v1/x", headers={"Origin": "http://x.test"})
         self.assertEqual(headers["access-control-allow-origin"], "*")
         self.assertIn("X-Request-Id", headers["access-control-expose-headers"])

@@ -102,6 +102,12 @@ TEST_SUITE("upstream.retry") {
             no.add("x-should-retry", value);
             CHECK(retry_hints(no, now).refused);
         }
+        for (const auto& [first, second] : {std::pair{"true", "false"}, std::pair{"false", "true"}}) {
+            Headers both;
+            both.add("x-should-retry", first);
+            both.add("x-should-retry", second);
+            CHECK(retry_hints(both, now).refused);
+        }
         for (const char* value : {"true", "0", ""}) {
             Headers other;
             other.add("X-Should-Retry", value);
