@@ -10,6 +10,7 @@
 #include "routing/router.hpp"
 #include "routing/target.hpp"
 #include "server/head_checks.hpp"
+#include "util/redact.hpp"
 #include "util/strings.hpp"
 
 namespace llmgw::cli {
@@ -120,7 +121,7 @@ void print_text(std::ostream& out, const routing::Decision& d, const config::Con
                 const Request& request) {
     const auto alias = alias_used(request, *d.service);
     std::vector<std::pair<std::string, std::string>> lines{
-        {"request", request.method + " " + request.target}};
+        {"request", request.method + " " + redact_target(request.target)}};
     if (request.content_length) {
         lines.emplace_back("body", std::to_string(*request.content_length) + " bytes");
     }
@@ -129,7 +130,7 @@ void print_text(std::ostream& out, const routing::Decision& d, const config::Con
                   {"rule", std::string(routing::to_string(d.rule))},
                   {"reason", d.reason},
                   {"service", d.service->name + (alias ? " (alias " + *alias + ")" : "")},
-                  {"upstream url", d.upstream_url},
+                  {"upstream url", redact_target(d.upstream_url)},
                   {"headers timeout", ms_or_none(d.policy.headers_timeout_ms)},
                   {"total timeout", ms_or_none(d.policy.total_timeout_ms)},
                   {"idle timeout", ms_or_none(d.policy.idle_timeout_ms)},
@@ -151,7 +152,7 @@ void print_json(std::ostream& out, const routing::Decision& d, const Request& re
     const auto alias = alias_used(request, *d.service);
     nlohmann::ordered_json j;
     j["method"] = request.method;
-    j["target"] = request.target;
+    j["target"] = redact_target(request.target);
     j["body_bytes"] = request.content_length ? nlohmann::ordered_json(*request.content_length)
                                              : nlohmann::ordered_json(nullptr);
     j["lane"] = routing::to_string(d.lane);
@@ -159,7 +160,7 @@ void print_json(std::ostream& out, const routing::Decision& d, const Request& re
     j["reason"] = d.reason;
     j["service"] = d.service->name;
     j["alias"] = alias ? nlohmann::ordered_json(*alias) : nlohmann::ordered_json(nullptr);
-    j["upstream_url"] = d.upstream_url;
+    j["upstream_url"] = redact_target(d.upstream_url);
     j["headers_timeout_ms"] = d.policy.headers_timeout_ms;
     j["total_timeout_ms"] = positive_or_null(d.policy.total_timeout_ms);
     j["idle_timeout_ms"] = positive_or_null(d.policy.idle_timeout_ms);
@@ -231,14 +232,14 @@ void print_own_answer(std::ostream& out, const Request& request, const OwnAnswer
     if (json) {
         nlohmann::ordered_json j;
         j["method"] = request.method;
-        j["target"] = request.target;
+        j["target"] = redact_target(request.target);
         j["answered_by_gateway"] = true;
         j["status"] = answer.status;
         j["reason"] = answer.why;
         out << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
         return;
     }
-    print_key_values(out, {{"request", request.method + " " + request.target},
+    print_key_values(out, {{"request", request.method + " " + redact_target(request.target)},
                            {"answered", "by the gateway itself: " + std::to_string(answer.status) +
                                             ", " + answer.why + "; not sent upstream"}});
 }

@@ -71,7 +71,13 @@ void Session::on_head(const upstream::ResponseHead& head) {
     if (phase_ == Phase::closed) return;
     status_ = head.status;
     head_from_ = out_pending_.size();  // after the rest of a 100 Continue the socket did not take
-    if (const auto id = head.headers.get("x-request-id")) upstream_request_id_ = std::string(*id);
+    // The upstream's own id for the log: x-request-id (OpenAI and most), else request-id
+    // (Anthropic's name for it).
+    if (const auto id = head.headers.get("x-request-id")) {
+        upstream_request_id_ = std::string(*id);
+    } else if (const auto anthropic_id = head.headers.get("request-id")) {
+        upstream_request_id_ = std::string(*anthropic_id);
+    }
     sse_ = is_event_stream(head.headers);
     HeadWriter out(out_pending_, head.status);
     // Retried here already (this exchange's attempts, and a background lane's before a

@@ -93,7 +93,12 @@ std::string redact_target(std::string_view target) {
         // Upstreams decode "%6Bey" to "key": compare the decoded name.
         const std::string decoded = str::percent_decode(key).value_or(std::string(key));
         bool secret = false;
-        for (std::string_view s : {"key", "api_key", "token", "access_token"}) {
+        // The names providers and SDKs put credentials under: the secret headers' own names
+        // (api-key, x-goog-api-key, …), tokens, and Azure's SAS signature.
+        for (std::string_view s :
+             {"key", "api_key", "api-key", "apikey", "x-api-key", "x-goog-api-key", "token",
+              "access_token", "refresh_token", "id_token", "client_secret", "password", "secret",
+              "sig", "signature"}) {
             if (str::iequals(decoded, s)) secret = true;
         }
         if (secret && eq != std::string_view::npos) {

@@ -473,6 +473,19 @@ class TestRoute(CliTestCase):
         self.assertEqual(lines["upstream url"], "http://127.0.0.1:9/base/v1/x")
         self.assertEqual(lines["headers timeout"], "777ms")
 
+    def test_route_shows_query_credentials_as_serve_logs_them(self):
+        # Before, the key was printed back in `request:` and `upstream url:` (a CI log keeps
+        # them), where serve's log shows ***.
+        target = "/gateway/gemini/v1beta/models/m:generateContent?key=SECRET1&alt=sse&sig=SECRET2"
+        lines = self.route(target)
+        self.assertEqual(lines["request"],
+                         "GET /gateway/gemini/v1beta/models/m:generateContent?key=***&alt=sse&sig=***")
+        self.assertTrue(lines["upstream url"].endswith("?key=***&alt=sse&sig=***"), lines)
+        _, out, _ = self.run_llmgw("route", "--json", target, expect=0)
+        self.assertNotIn("SECRET", out)
+        doc = json.loads(out)
+        self.assertTrue(doc["target"].endswith("?key=***&alt=sse&sig=***"), doc)
+
     def test_method_by_x_as_call_takes_it(self):
         # As `call` and curl; before: "The following argument was not expected: -X".
         lines = self.route("-X", "post", "/gateway/openai/v1/chat/completions")

@@ -418,6 +418,19 @@ class ServeTest(harness.SharedGatewayTest):
         self.assertEqual(headers["x-request-id"], "req_upstream123")
         self.assertNotEqual(headers["x-gateway-request-id"], "req_upstream123")
 
+    def test_the_upstreams_request_id_is_logged_under_either_name(self):
+        # Anthropic names it request-id; before, only x-request-id was logged (found by a
+        # trial with the Anthropic SDK: every line said upstream_request_id=-).
+        for field in ("x-request-id", "request-id"):
+            rid = "upid-" + uuid.uuid4().hex[:8]
+            _, headers, _ = self.gw.request("GET", "/gateway/mock/v1/x",
+                                            headers={"x-mock": f"headers;{field}=req_{field[0]}1",
+                                                     "X-Request-Id": rid})
+            self.assertEqual(headers[field], f"req_{field[0]}1")
+            harness.wait_log_line(self.gw, re.escape(f"[{rid}] [INFO] request"))
+            line = [l for l in self.gw.log().splitlines() if f"[{rid}] [INFO] request" in l][-1]
+            self.assertIn(f"upstream_request_id=req_{field[0]}1", line)
+
     def test_info_log_line_and_no_secrets(self):
         secret = "sk-test-SECRET-" + uuid.uuid4().hex
         rid = "log-test-" + uuid.uuid4().hex[:8]
