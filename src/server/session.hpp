@@ -90,6 +90,7 @@ private:
     // Relaying and writing (session_relay.cpp).
     void on_head(const upstream::ResponseHead& head) override;
     bool on_body(std::string_view chunk) override;
+    std::size_t bytes_to_take_at_limit(std::string_view allowed) override;
     void on_end(const upstream::ExchangeOutcome& outcome) override;
     void on_attempt(int attempt, std::string_view client) override;
     void on_retry(int next_attempt, std::string_view why, std::int64_t delay_ms) override;

@@ -47,6 +47,18 @@ bool ends_an_event(std::string_view tail) {
     std::string_view rest = tail;
     return strip_line_end(rest) && strip_line_end(rest);
 }
+// How many bytes of `more` (relayed after `tail`, the stream's last bytes) reach the end of
+// the last event they end; 0 when they end none.
+std::size_t through_last_event_end(std::string_view tail, std::string_view more) {
+    for (std::size_t i = more.size(); i > 0; --i) {
+        if (more[i - 1] != '\n' && more[i - 1] != '\r') continue;
+        std::string last = i >= 4 ? std::string() : std::string(tail);
+        last.append(more.substr(i >= 4 ? i - 4 : 0, i >= 4 ? 4 : i));
+        if (ends_an_event(last)) return i;
+    }
+    return 0;
+}
+
 // Above this many unsent bytes the upstream transfer pauses; below the low mark it resumes.
 constexpr std::size_t kHighWater = 256 * 1024;
 constexpr std::size_t kLowWater = 64 * 1024;
@@ -108,6 +120,13 @@ void Session::on_head(const upstream::ResponseHead& head) {
     // An event stream's head goes out at once (time to first byte); any other head rides
     // with the first body bytes, one write instead of two. on_end() always flushes.
     if (sse_ || no_body_) flush();
+}
+
+// An event stream about to pass the size limit ends with the last whole event within it, so
+// the error event can follow (nothing can follow half an event: see on_end).
+std::size_t Session::bytes_to_take_at_limit(std::string_view allowed) {
+    if (!sse_ || no_body_ || phase_ == Phase::closed) return 0;
+    return through_last_event_end(sse_tail_, allowed);
 }
 
 double Session::outcome_ttfb_now() const {

@@ -34,6 +34,13 @@ public:
     // False: the sink cannot take this chunk now. It is offered again after resume().
     virtual bool on_body(std::string_view chunk) = 0;
     virtual void on_end(const ExchangeOutcome& outcome) = 0;
+    // The body is about to pass its size limit; `allowed` is the rest of the chunk that is
+    // still within it. How many of those bytes to take first (offered to on_body), so what
+    // was relayed ends where a reader can tell it was cut: an event stream at an event's end.
+    virtual std::size_t bytes_to_take_at_limit(std::string_view allowed) {
+        (void)allowed;
+        return 0;
+    }
     // As each attempt starts (1, 2, ...), with the client that carries it ("http/1.1": the
     // native one, "libcurl"); for logging.
     virtual void on_attempt(int attempt, std::string_view client) {

@@ -44,6 +44,25 @@ NATIVE_CLIENT_ENV = {name: "" for name in (*PROXY_VARIABLES, "LLMGW_UPSTREAM_CLI
 CI = os.environ.get("CI") == "true"
 
 
+def dechunk(data):
+    """(body, complete, leftover): complete only when the terminating 0-size chunk arrived."""
+    body, pos = b"", 0
+    while True:
+        nl = data.find(b"\r\n", pos)
+        if nl < 0:
+            return body, False, b""
+        size = int(data[pos:nl].split(b";")[0], 16)
+        start = nl + 2
+        if size == 0:
+            if data[start:start + 2] == b"\r\n":
+                return body, True, data[start + 2:]
+            return body, False, b""
+        if len(data) < start + size + 2:
+            return body + data[start:], False, b""
+        body += data[start:start + size]
+        pos = start + size + 2
+
+
 def skip_or_fail(test, reason):
     """Skips `test` (a TestCase) for a missing tool or privilege; fails it under CI=true."""
     if CI:

@@ -10,7 +10,8 @@ query parameter, as `name;key=value;key=value`:
                             flaky's failures take them too)
   sse;events=5;interval_ms=200;done=1
                             text/event-stream, chunked, one event per interval, then [DONE]
-                            (cache_first=1: Cache-Control and X-Accel-Buffering before it)
+                            (cache_first=1: Cache-Control and X-Accel-Buffering before it;
+                            one_chunk=1: every event in one HTTP chunk at once)
   sse_cut;events=3;interval_ms=50;partial=0
                             SSE events, then the connection is reset (no [DONE], no last chunk);
                             partial=1: half an event first, cut mid-line; length=N: with a
@@ -252,9 +253,15 @@ async def serve_sse(writer, opts, cut):
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                      b"Cache-Control: no-store\r\nTransfer-Encoding: chunked\r\n\r\n")
     await writer.drain()
-    for i in range(events):
+    def event(i):
         payload = json.dumps({"choices": [{"delta": {"content": f"tok{i} "}}], "i": i})
-        writer.write(frame(f"data: {payload}\n\n".encode()))
+        return f"data: {payload}\n\n".encode()
+    if opts.get("one_chunk") == "1":  # every event in one HTTP chunk, sent at once
+        writer.write(frame(b"".join(event(i) for i in range(events))))
+        await writer.drain()
+        events = 0
+    for i in range(events):
+        writer.write(frame(event(i)))
         await writer.drain()
         if i + 1 < events:
             await asyncio.sleep(interval)

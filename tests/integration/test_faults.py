@@ -59,7 +59,7 @@ def read_response(sock, timeout=10.0):
             _, headers, rest = split_head(raw)
             if "content-length" in headers and len(rest) >= int(headers["content-length"]):
                 return raw
-            if headers.get("transfer-encoding", "").lower() == "chunked" and dechunk(rest)[1]:
+            if headers.get("transfer-encoding", "").lower() == "chunked" and harness.dechunk(rest)[1]:
                 return raw
         left = deadline - time.monotonic()
         if left <= 0:
@@ -94,32 +94,13 @@ def split_head(raw):
     return status, headers, rest
 
 
-def dechunk(data):
-    """(body, complete, leftover): complete only when the terminating 0-size chunk arrived."""
-    body, pos = b"", 0
-    while True:
-        nl = data.find(b"\r\n", pos)
-        if nl < 0:
-            return body, False, b""
-        size = int(data[pos:nl].split(b";")[0], 16)
-        start = nl + 2
-        if size == 0:
-            if data[start:start + 2] == b"\r\n":
-                return body, True, data[start + 2:]
-            return body, False, b""
-        if len(data) < start + size + 2:
-            return body + data[start:], False, b""
-        body += data[start:start + size]
-        pos = start + size + 2
-
-
 def parse_responses(raw):
     """Every response in `raw`, in order, as dicts (status, headers, body, complete)."""
     out = []
     while raw:
         status, headers, rest = split_head(raw)
         if headers.get("transfer-encoding", "").lower() == "chunked":
-            body, complete, raw = dechunk(rest)
+            body, complete, raw = harness.dechunk(rest)
         elif "content-length" in headers:
             n = int(headers["content-length"])
             body, raw = rest[:n], rest[n:]
@@ -348,7 +329,7 @@ class FaultMatrixTest(GatewayCase):
         self.assertEqual(status, 200)
         if sse:
             self.assertEqual(headers.get("transfer-encoding"), "chunked")
-            body, complete, _ = dechunk(rest)
+            body, complete, _ = harness.dechunk(rest)
             self.assertFalse(complete, "a cut stream ended with the final 0-size chunk")
             self.assertFalse(rest.endswith(b"0\r\n\r\n"))
             events = body.split(b"\n\n")
@@ -462,7 +443,7 @@ class FaultMatrixTest(GatewayCase):
         raw = read_response(s, 10)
         status, headers, rest = split_head(raw)
         self.assertEqual(status, 200)
-        body, complete, leftover = dechunk(rest)
+        body, complete, leftover = harness.dechunk(rest)
         self.assertTrue(complete)
         self.assertEqual(leftover, b"")
         self.assertEqual(body.count(b"data: "), 3)
@@ -1447,7 +1428,7 @@ def slow_reader_inside():
         seconds = time.monotonic() - started
         s.close()
         _, _, rest = split_head(raw)
-        body, complete, _ = dechunk(rest)
+        body, complete, _ = harness.dechunk(rest)
         warnings = [line for line in gw.log().splitlines() if f"[{r}] [WARN]" in line]
         print(json.dumps({"complete": complete, "body": len(body), "seconds": round(seconds, 2),
                           "warnings": warnings}))

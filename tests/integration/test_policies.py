@@ -235,6 +235,29 @@ class PoliciesTest(harness.SharedGatewayTest):
         self.assertNotIn(b"[DONE]", raw)
         self.assertFalse(raw.endswith(b"0\r\n\r\n"))
 
+    def test_sse_over_limit_in_one_piece_ends_at_an_event_then_the_error_event(self):
+        # 3,000 events in one 210 KB HTTP chunk, the limit 100,000 bytes: the gateway chooses
+        # where to cut, and cuts after the last whole event within the limit, so the error
+        # event can follow. Before, the piece that crossed the limit was dropped whole and the
+        # one before it usually ended mid-event: no error event at all (found by a review).
+        body = b'{"stream":true}'
+        raw = read_raw_response(self.gw.port, b"POST /gateway/small/v1/chat/completions HTTP/1.1\r\n"
+                                b"Host: x\r\nContent-Type: application/json\r\n"
+                                b"x-mock: sse;events=3000;interval_ms=0;one_chunk=1\r\n"
+                                b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.assertTrue(raw.startswith(b"HTTP/1.1 200"), raw[:100])
+        stream, complete, _ = harness.dechunk(raw.split(b"\r\n\r\n", 1)[1])
+        self.assertFalse(complete)
+        events = stream.split(b"\n\n")
+        self.assertEqual(events[-1], b"")  # ends with a blank line
+        self.assertTrue(events[-2].startswith(b"event: error\ndata: {"), events[-2][:200])
+        self.assertIn(b'"SIZE_LIMIT"', events[-2])
+        relayed = events[:-2]
+        self.assertGreater(len(relayed), 1000)
+        self.assertLessEqual(sum(len(e) + 2 for e in relayed), 100000)
+        for e in relayed:  # every event relayed is whole
+            json.loads(e[len(b"data: "):])
+
     def test_upstream_failure_mid_stream_ends_with_error_event_and_abort(self):
         body = b'{"stream":true}'
         raw = read_raw_response(self.gw.port, b"POST /gateway/mock/v1/chat/completions HTTP/1.1\r\n"

@@ -77,25 +77,6 @@ def split_head(raw):
     return status, fields, {n.lower(): v for n, v in fields}, rest
 
 
-def dechunk(data):
-    """(body, complete, leftover): complete only when the terminating 0-size chunk arrived."""
-    body, pos = b"", 0
-    while True:
-        nl = data.find(b"\r\n", pos)
-        if nl < 0:
-            return body, False, b""
-        size = int(data[pos:nl].split(b";")[0], 16)
-        start = nl + 2
-        if size == 0:
-            if data[start:start + 2] == b"\r\n":
-                return body, True, data[start + 2:]
-            return body, False, b""
-        if len(data) < start + size + 2:
-            return body + data[start:], False, b""
-        body += data[start:start + size]
-        pos = start + size + 2
-
-
 def read_response(sock, timeout=10.0, head_request=False):
     """Reads exactly one response (Content-Length or chunked framing) and returns
     (status, fields, headers, body)."""
@@ -107,7 +88,7 @@ def read_response(sock, timeout=10.0, head_request=False):
             if head_request or status in (204, 304):
                 return status, fields, headers, rest
             if headers.get("transfer-encoding", "").lower() == "chunked":
-                body, complete, leftover = dechunk(rest)
+                body, complete, leftover = harness.dechunk(rest)
                 if complete:
                     assert leftover == b"", leftover[:200]
                     return status, fields, headers, body
