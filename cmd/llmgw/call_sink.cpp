@@ -87,6 +87,7 @@ void CallSink::on_head(const upstream::ResponseHead& head) {
     const std::string_view type = head.headers.get("content-type").value_or("");
     textstream::TextStream::Options body;
     body.event_stream = str::icontains(type, "text/event-stream");
+    body.json_lines = str::icontains(type, "ndjson") || str::icontains(type, "jsonl");
     // An error answer is shown as it is: its text is the error, not generated text.
     body.mode = options_.text && head.status < 400 ? textstream::TextStream::Mode::text
                                                    : textstream::TextStream::Mode::raw;

@@ -135,6 +135,24 @@ std::string gemini_text(const json& body) {
     return out;
 }
 
+// Ollama's /api/chat and /api/generate: {"message":{"content":…},"done":…} or
+// {"response":…,"done":…}, one object per line when streamed.
+bool is_ollama_object(const json& value) {
+    const json* done = member(value, "done");
+    if (done == nullptr || !done->is_boolean()) return false;
+    const json* message = member(value, "message");
+    const json* content = message != nullptr ? member(*message, "content") : nullptr;
+    const json* response = member(value, "response");
+    return (content != nullptr && content->is_string()) ||
+           (response != nullptr && response->is_string());
+}
+
+std::string ollama_text(const json& body) {
+    if (const json* message = member(body, "message"))
+        return std::string(string_at(*message, "content"));
+    return std::string(string_at(body, "response"));
+}
+
 bool is_gemini_object(const json& value) {
     return value.is_object() && member(value, "choices") == nullptr &&
            (array_at(value, "candidates") != nullptr || member(value, "promptFeedback") != nullptr);
@@ -152,6 +170,8 @@ std::string_view to_string(Format format) {
             return "Anthropic Messages";
         case Format::gemini:
             return "Gemini";
+        case Format::ollama:
+            return "Ollama";
         case Format::unknown:
             break;
     }
@@ -168,6 +188,8 @@ std::string_view end_marker(Format format) {
             return "message_stop";
         case Format::gemini:
             return "finishReason";
+        case Format::ollama:
+            return "\"done\": true";
         case Format::unknown:
             break;
     }
@@ -183,6 +205,7 @@ Format detect_format(const json& value) {
     if (is_anthropic_type(type)) return Format::anthropic;
     if (array_at(value, "choices") != nullptr) return Format::openai;
     if (is_gemini_object(value)) return Format::gemini;
+    if (is_ollama_object(value)) return Format::ollama;
     return Format::unknown;
 }
 
@@ -203,6 +226,8 @@ std::string event_text(Format format, std::string_view event_type, const json& d
         }
         case Format::gemini:
             return gemini_text(data);
+        case Format::ollama:
+            return ollama_text(data);
         case Format::unknown:
             break;
     }
@@ -219,6 +244,8 @@ std::string response_text(Format format, const json& body) {
             return anthropic_text(body);
         case Format::gemini:
             return gemini_text(body);
+        case Format::ollama:
+            return ollama_text(body);
         case Format::unknown:
             break;
     }
@@ -247,6 +274,10 @@ bool is_end_event(Format format, std::string_view event_type, std::string_view d
             const json* candidate = first_choice(*parsed, "candidates");
             return (candidate != nullptr && !string_at(*candidate, "finishReason").empty()) ||
                    blocked_prompt(*parsed).has_value();
+        }
+        case Format::ollama: {
+            const json* done = parsed != nullptr ? member(*parsed, "done") : nullptr;
+            return done != nullptr && done->is_boolean() && done->get<bool>();
         }
         case Format::unknown:
             break;

@@ -17,7 +17,7 @@
 
 namespace llmgw::textstream {
 
-enum class Format { unknown, openai, responses, anthropic, gemini };
+enum class Format { unknown, openai, responses, anthropic, gemini, ollama };
 
 // No API nests its answers anywhere near this deep.
 constexpr int kMaxJsonDepth = 128;

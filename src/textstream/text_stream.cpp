@@ -43,7 +43,8 @@ void TextStream::feed(std::string_view chunk, std::string& out) {
     // at that byte, wherever the chunks are cut: a chunk that crosses it is fed in two parts.
     // (Decided at the end of a chunk instead, an event completed a few bytes later in the same
     // chunk counted in one cut and not in another.)
-    if (!raw_ && format_ == Format::unknown && (options_.event_stream || reads_array())) {
+    if (!raw_ && format_ == Format::unknown &&
+        (options_.event_stream || options_.json_lines || reads_array())) {
         const std::size_t decide_at = options_.max_event + 1;
         if (held_.size() < decide_at && chunk.size() > decide_at - held_.size()) {
             const std::size_t first = decide_at - held_.size();
@@ -67,6 +68,13 @@ void TextStream::feed_part(std::string_view chunk, std::string& out) {
                                  std::to_string(options_.max_event) + " bytes",
                              out);
         }
+    } else if (options_.json_lines) {
+        read_lines(chunk, out);
+        if (!raw_ && format_ == Format::unknown && held_.size() > options_.max_event) {
+            fall_back_to_raw("no line of a known format in the first " +
+                                 std::to_string(options_.max_event) + " bytes",
+                             out);
+        }
     } else if (reads_array()) {
         if (!array_.feed(chunk, elements_)) unparsed_ = array_.take_unparsed();
         handle_elements(out);
@@ -81,8 +89,43 @@ void TextStream::feed_part(std::string_view chunk, std::string& out) {
 }
 
 bool TextStream::reads_array() const {
-    return options_.mode == Mode::text && !options_.event_stream &&
+    return options_.mode == Mode::text && !options_.event_stream && !options_.json_lines &&
            array_.shape() != JsonArrayReader::Shape::other;
+}
+
+// One JSON value a line (Ollama's stream), each read as an event's data is; a line over the
+// bound is passed over, and text mode prints the body as it is from that line on.
+void TextStream::read_lines(std::string_view chunk, std::string& out) {
+    while (!chunk.empty()) {
+        const std::size_t end = chunk.find('\n');
+        const std::string_view piece = chunk.substr(0, end);
+        if (!skipping_line_ && line_.size() + piece.size() > options_.max_event) {
+            if (!raw_) {
+                unparsed_ = line_;
+                unparsed_.append(chunk);
+                fall_back_to_raw(
+                    "a line is longer than " + std::to_string(options_.max_event) + " bytes", out);
+            }
+            line_.clear();
+            skipping_line_ = true;
+            unverified_ = format_ != Format::unknown;  // it may have been the last, "done": true
+        } else if (!skipping_line_) {
+            line_.append(piece);
+        }
+        if (end == std::string_view::npos) return;
+        chunk.remove_prefix(end + 1);
+        if (skipping_line_) {
+            skipping_line_ = false;
+        } else {
+            handle_line(out);
+        }
+    }
+}
+
+void TextStream::handle_line(std::string& out) {
+    const std::string line = std::move(line_);
+    line_.clear();
+    if (!str::trim(line).empty()) handle_data({}, line, out);
 }
 
 void TextStream::finish(std::string& out) {
@@ -105,6 +148,19 @@ void TextStream::finish(std::string& out) {
                              out);
         }
         if (!raw_ && format_ == Format::unknown) return;
+    } else if (options_.json_lines) {
+        if (!skipping_line_) handle_line(out);  // the last line, without its line end
+        if (format_ != Format::unknown && !ended_ && unverified_) {
+            notes_.push_back({false, "cannot tell whether the stream reached its end marker (" +
+                                         std::string(end_marker(format_)) +
+                                         "): its last line is longer than " +
+                                         std::to_string(options_.max_event) + " bytes"});
+        }
+        if (!raw_ && format_ == Format::unknown) {
+            if (!error_reported_ && !held_.empty())
+                fall_back_to_raw("no line of a known format", out);
+            return;
+        }
     } else if (array_.shape() == JsonArrayReader::Shape::array) {
         if (array_.trailing_bytes() && !raw_) {
             notes_.push_back({false, "--text: bytes after the JSON array are left out"});
@@ -145,6 +201,11 @@ std::string TextStream::cut_reason() const {
             return {};
         }
         if (ended_ || unverified_ || end_marker(format_).empty()) return {};
+        return "the " + std::string(to_string(format_)) + " stream ended before its end marker (" +
+               std::string(end_marker(format_)) + ")";
+    }
+    if (options_.json_lines) {
+        if (format_ == Format::unknown || ended_ || unverified_) return {};
         return "the " + std::string(to_string(format_)) + " stream ended before its end marker (" +
                std::string(end_marker(format_)) + ")";
     }
@@ -230,8 +291,9 @@ void TextStream::handle_data(std::string_view type, std::string_view data, std::
         format_ = parsed != nullptr ? detect_format(value)
                   : done            ? Format::openai
                                     : Format::unknown;
-        // A JSON array of answers is Gemini's way only.
-        if (!options_.event_stream && format_ != Format::gemini) format_ = Format::unknown;
+        // A JSON array of answers is Gemini's way only, JSON lines Ollama's.
+        const Format only = options_.json_lines ? Format::ollama : Format::gemini;
+        if (!options_.event_stream && format_ != only) format_ = Format::unknown;
         if (format_ == Format::unknown) {
             // The first answer event decides: a stream of ours starts with a known one.
             undetectable_ = true;

@@ -38,6 +38,7 @@ class TextStream {
         Mode mode = Mode::raw;
         bool event_stream = false;                            // Content-Type text/event-stream
         std::size_t max_event = SseParser::kDefaultMaxEvent;  // also bounds an array element
+        bool json_lines = false;  // application/x-ndjson: a JSON value a line (Ollama)
     };
 
     explicit TextStream(Options options);
@@ -64,6 +65,8 @@ class TextStream {
     bool reads_array() const;
     void handle_events(std::string& out);
     void handle_elements(std::string& out);
+    void read_lines(std::string_view chunk, std::string& out);
+    void handle_line(std::string& out);
     void handle_overlong_event(const SseEvent& event, std::string& out);
     // One event's data, or one element of a JSON array (`type` empty).
     void handle_data(std::string_view type, std::string_view data, std::string& out);
@@ -90,6 +93,8 @@ class TextStream {
     bool finished_ = false;
     std::string held_;      // text mode: bytes not yet known to be text or raw
     std::string unparsed_;  // from the over-long event (or element) on, for the fallback
+    std::string line_;      // JSON lines: the line so far
+    bool skipping_line_ = false;  // JSON lines: the rest of an over-long line
     char last_char_ = '\0';
 };
 

@@ -195,6 +195,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     TextStream::Options options;
     options.mode = (flags & 1) ? TextStream::Mode::text : TextStream::Mode::raw;
     options.event_stream = (flags & 2) != 0;
+    options.json_lines = !options.event_stream && (data[1] & 1) != 0;  // Ollama's lines
     // A small bound half of the time, so the overflow path is reached with short inputs.
     options.max_event = (flags & 4) ? 8 + (flags >> 3) : SseParser::kDefaultMaxEvent;
 

@@ -309,7 +309,7 @@ async def serve_fixture(writer, opts):
 
 async def serve_fixture_stream(writer, opts):
     name = opts.get("name", "")
-    if not re.fullmatch(r"[A-Za-z0-9_]+\.(sse|json)", name):
+    if not re.fullmatch(r"[A-Za-z0-9_]+\.(sse|json|ndjson)", name):
         writer.write(response(400, [], b"bad fixture name"))
         return True
     with open(os.path.join(FIXTURES, name), "rb") as f:
@@ -320,7 +320,8 @@ async def serve_fixture_stream(writer, opts):
     size = int(opts.get("chunk", "0")) or max(1, len(data))
     interval = int(opts.get("interval_ms", "0")) / 1000.0
     end = opts.get("end", "chunked")
-    ctype = b"application/json" if name.endswith(".json") else b"text/event-stream"
+    ctype = {"json": b"application/json", "ndjson": b"application/x-ndjson"}.get(
+        name.rsplit(".", 1)[1], b"text/event-stream")
     framing = b"Connection: close\r\n" if end == "close" else b"Transfer-Encoding: chunked\r\n"
     writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: " + ctype + b"\r\n" + framing + b"\r\n")
     frame = (lambda b: b) if end == "close" else chunk

@@ -700,6 +700,25 @@ class CallTest(CallBase):
             "fixture_stream;name=gemini_array.json;chunk=40;interval_ms=100", b"Once upon a time",
             b"unicorn")
 
+    def test_text_ollama_json_lines_stream_as_they_arrive(self):
+        # Before, the lines were held until the body ended, then printed raw with "not of a
+        # known format" (found by a trial with the ollama package).
+        self.assert_text_comes_before_the_rest(
+            "fixture_stream;name=ollama_chat.ndjson;chunk=40;interval_ms=100", b"Once upon a time",
+            b"unicorn")
+        status, out, err = self.text_call("fixture_stream;name=ollama_chat.ndjson")
+        self.assertEqual((status, out, err), (0, b"Once upon a time, a unicorn sang.\n", ""))
+        # Without its "done": true line, cut (exit 4), with or without --text.
+        with open(os.path.join(FIXTURES, "ollama_chat.ndjson"), "rb") as f:
+            keep = f.read().index(b'{"model":"llama3.2","created_at":"2026-11-30T13:00:00.300Z"')
+        status, out, err = self.text_call(f"fixture_stream;name=ollama_chat.ndjson;keep={keep}")
+        self.assertEqual(status, 4, err)
+        self.assertEqual(out, b"Once upon a time, a unicorn sang.\n")
+        self.assertIn('the Ollama stream ended before its end marker ("done": true)', err)
+        status, _, err = self.call("mock", "/v1/x", "-H",
+                                   f"x-mock: fixture_stream;name=ollama_chat.ndjson;keep={keep}")
+        self.assertEqual(status, 4, err)
+
     def test_text_gemini_json_array_cut_or_with_an_error_is_4_without_raw_json(self):
         with open(os.path.join(FIXTURES, "gemini_array.json"), "rb") as f:
             keep = f.read().index(b", a unicorn") + 5

@@ -22,8 +22,8 @@ struct TextStreamRun {
 // Feeds `body` in pieces of `piece` bytes (0: all at once) and finishes.
 inline TextStreamRun run_text_stream(std::string_view body, textstream::TextStream::Mode mode,
                                      bool event_stream, std::size_t piece = 0,
-                                     std::size_t max_event = 1 << 20) {
-    textstream::TextStream stream({mode, event_stream, max_event});
+                                     std::size_t max_event = 1 << 20, bool json_lines = false) {
+    textstream::TextStream stream({mode, event_stream, max_event, json_lines});
     TextStreamRun r;
     const auto count = [&r, &stream] {
         for (const auto& note : stream.take_notes()) {
