@@ -144,9 +144,12 @@ bool is_event_stream(const Headers& upstream) {
     return false;
 }
 
-void proxied_response_headers(HeadWriter& out, const config::Config& config, const Headers& request,
-                              const Headers& upstream, bool is_sse, const OwnResponseFields& own) {
+std::string_view proxied_response_headers(HeadWriter& out, const config::Config& config,
+                                          const Headers& request, const Headers& upstream,
+                                          bool is_sse, const OwnResponseFields& own) {
     bool has_request_id = false;
+    std::string_view upstream_id;   // the first X-Request-Id
+    std::string_view anthropic_id;  // the first Request-Id
     const routing::ConnectionOptions options(upstream);
     for (const HeaderField& f : upstream) {
         if (routing::is_dropped_response_header(f.name) || str::iequals(f.name, "content-length")) {
@@ -154,7 +157,12 @@ void proxied_response_headers(HeadWriter& out, const config::Config& config, con
         }
         if (options.lists(f.name)) continue;
         if (str::istarts_with(f.name, "access-control-")) continue;  // ours replace them
-        if (str::iequals(f.name, "x-request-id")) has_request_id = true;
+        if (str::iequals(f.name, "x-request-id")) {
+            if (!has_request_id) upstream_id = f.value;
+            has_request_id = true;
+        } else if (anthropic_id.empty() && str::iequals(f.name, "request-id")) {
+            anthropic_id = f.value;
+        }
         if (is_sse && (str::iequals(f.name, "cache-control") || str::iequals(f.name, "x-accel-buffering"))) {
             continue;
         }
@@ -173,6 +181,7 @@ void proxied_response_headers(HeadWriter& out, const config::Config& config, con
     if (own.fell_back) out.add_own("X-Fallback", "background");
     if (own.retries_spent) out.add_own("x-should-retry", "false");
     add_cors_headers(out, config.gateway.allowed_origin, request);
+    return has_request_id ? upstream_id : anthropic_id;
 }
 
 }  // namespace llmgw::server

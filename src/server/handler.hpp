@@ -75,7 +75,10 @@ struct OwnResponseFields {
     // upstream's, so SDKs do not multiply the retries (README, "Errors").
     bool retries_spent = false;
 };
-void proxied_response_headers(HeadWriter& out, const config::Config& config, const Headers& request,
-                              const Headers& upstream, bool is_sse, const OwnResponseFields& own);
+// Returns the upstream's own request id, for the log: its X-Request-Id, else Anthropic's
+// Request-Id (a view into `upstream`); empty when it sent neither.
+std::string_view proxied_response_headers(HeadWriter& out, const config::Config& config,
+                                          const Headers& request, const Headers& upstream,
+                                          bool is_sse, const OwnResponseFields& own);
 
 }  // namespace llmgw::server

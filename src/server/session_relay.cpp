@@ -83,24 +83,19 @@ void Session::on_head(const upstream::ResponseHead& head) {
     if (phase_ == Phase::closed) return;
     status_ = head.status;
     head_from_ = out_pending_.size();  // after the rest of a 100 Continue the socket did not take
-    // The upstream's own id for the log: x-request-id (OpenAI and most), else request-id
-    // (Anthropic's name for it).
-    if (const auto id = head.headers.get("x-request-id")) {
-        upstream_request_id_ = std::string(*id);
-    } else if (const auto anthropic_id = head.headers.get("request-id")) {
-        upstream_request_id_ = std::string(*anthropic_id);
-    }
     sse_ = is_event_stream(head.headers);
     HeadWriter out(out_pending_, head.status);
     // Retried here already (this exchange's attempts, and a background lane's before a
     // fallback): an error answer tells SDKs not to retry it once more.
     const int attempts = outcome_.attempts + (exchange_ ? exchange_->progress().attempts : 1);
-    proxied_response_headers(out, config_, headers_, head.headers, sse_,
-                             {.request_id = request_id_,
-                              .lane = lane_value_,
-                              .processing_ms = outcome_ttfb_now(),
-                              .fell_back = fell_back_,
-                              .retries_spent = attempts > 1 && head.status >= 400});
+    const std::string_view upstream_id =
+        proxied_response_headers(out, config_, headers_, head.headers, sse_,
+                                 {.request_id = request_id_,
+                                  .lane = lane_value_,
+                                  .processing_ms = outcome_ttfb_now(),
+                                  .fell_back = fell_back_,
+                                  .retries_spent = attempts > 1 && head.status >= 400});
+    if (!upstream_id.empty()) upstream_request_id_ = std::string(upstream_id);
     const bool bodiless = no_body_ || head.status == 204 || head.status == 304;
     bool close_delimited = false;
     if (head.content_length && head.status != 204) {
