@@ -64,6 +64,14 @@ class PoliciesTest(harness.SharedGatewayTest):
             time.sleep(0.05)
         self.fail("no log line for " + rid)
 
+    def raw_stream(self, service, mock):
+        """The raw bytes of a streamed chat completion through `service`, as the mock answers."""
+        body = b'{"stream":true}'
+        return read_raw_response(self.gw.port, (
+            f"POST /gateway/{service}/v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+            f"Content-Type: application/json\r\nx-mock: {mock}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
+
     # ---- retries ----
     def test_503_then_200_is_retried(self):
         status, headers, _ = self.gw.request("POST", "/gateway/mock/v1/chat/completions", body=b"{}",
@@ -224,11 +232,7 @@ class PoliciesTest(harness.SharedGatewayTest):
         self.assertLess(len(raw), 150000)
 
     def test_sse_over_limit_ends_with_error_event_and_abort(self):
-        body = b'{"stream":true}'
-        raw = read_raw_response(self.gw.port, b"POST /gateway/small/v1/chat/completions HTTP/1.1\r\n"
-                                b"Host: x\r\nContent-Type: application/json\r\n"
-                                b"x-mock: sse;events=3000;interval_ms=0\r\n"
-                                b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        raw = self.raw_stream("small", "sse;events=3000;interval_ms=0")
         self.assertTrue(raw.startswith(b"HTTP/1.1 200"), raw[:100])
         self.assertIn(b"event: error\ndata: {", raw)
         self.assertIn(b'"SIZE_LIMIT"', raw)
@@ -240,11 +244,7 @@ class PoliciesTest(harness.SharedGatewayTest):
         # where to cut, and cuts after the last whole event within the limit, so the error
         # event can follow. Before, the piece that crossed the limit was dropped whole and the
         # one before it usually ended mid-event: no error event at all (found by a review).
-        body = b'{"stream":true}'
-        raw = read_raw_response(self.gw.port, b"POST /gateway/small/v1/chat/completions HTTP/1.1\r\n"
-                                b"Host: x\r\nContent-Type: application/json\r\n"
-                                b"x-mock: sse;events=3000;interval_ms=0;one_chunk=1\r\n"
-                                b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        raw = self.raw_stream("small", "sse;events=3000;interval_ms=0;one_chunk=1")
         self.assertTrue(raw.startswith(b"HTTP/1.1 200"), raw[:100])
         stream, complete, _ = harness.dechunk(raw.split(b"\r\n\r\n", 1)[1])
         self.assertFalse(complete)
@@ -259,11 +259,7 @@ class PoliciesTest(harness.SharedGatewayTest):
             json.loads(e[len(b"data: "):])
 
     def test_upstream_failure_mid_stream_ends_with_error_event_and_abort(self):
-        body = b'{"stream":true}'
-        raw = read_raw_response(self.gw.port, b"POST /gateway/mock/v1/chat/completions HTTP/1.1\r\n"
-                                b"Host: x\r\nContent-Type: application/json\r\n"
-                                b"x-mock: sse_cut;events=3;interval_ms=50\r\n"
-                                b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        raw = self.raw_stream("mock", "sse_cut;events=3;interval_ms=50")
         self.assertIn(b"tok2", raw)
         self.assertIn(b"event: error", raw)
         self.assertIn(b'"NETWORK"', raw)
@@ -272,12 +268,8 @@ class PoliciesTest(harness.SharedGatewayTest):
         self.assertEqual(status, 200)
 
     def test_idle_timeout_mid_stream_cuts_the_stream(self):
-        body = b'{"stream":true}'
         start = time.monotonic()
-        raw = read_raw_response(self.gw.port, b"POST /gateway/mock/v1/chat/completions HTTP/1.1\r\n"
-                                b"Host: x\r\nContent-Type: application/json\r\n"
-                                b"x-mock: sse;events=3;interval_ms=3000\r\n"
-                                b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        raw = self.raw_stream("mock", "sse;events=3;interval_ms=3000")
         elapsed = time.monotonic() - start
         self.assertIn(b"tok0", raw)
         self.assertNotIn(b"tok1", raw)
