@@ -46,8 +46,9 @@ is added the same way, the gateway retries and limits, and call does not retry b
 Its own JSON errors are recognised, printed on stderr and mapped to the statuses below.
 
 --text prints only the generated text (a refusal too) of OpenAI chat completions, completions
-and Responses, Anthropic messages and Gemini generateContent answers, streamed or not (a
-Gemini JSON array too, as each answer arrives), and a newline at the end. An answer of
+and Responses, Anthropic messages, Gemini generateContent and Ollama /api/chat and /api/generate
+answers, streamed or not (a Gemini JSON array and Ollama's JSON lines too, as each answer
+arrives), and a newline at the end. An answer of
 another format is printed as it is, with a warning; an HTTP error as it is, without one. An
 error the stream reports (its first event too), a prompt Gemini blocked or an event that is
 not JSON is said on stderr, never printed. On a terminal, control characters in it are shown
@@ -62,8 +63,9 @@ Exit status:
   3    no answer: TIMEOUT, DNS, CONNECTION, SSL or NETWORK failure; the gateway's JSON
        error is printed on stderr
   4    the answer was cut: at the size limit (also when Content-Length is over it), broken
-       or stalled mid-way, at -m's time, or an event stream ended before its end marker ([DONE],
-       message_stop, response.completed, Gemini's finishReason) or reported an error; with
+       or stalled mid-way, at -m's time, or a stream ended before its end marker ([DONE],
+       message_stop, response.completed, Gemini's finishReason, Ollama's "done": true) or
+       reported an error; with
        --text also a stream without events, a Gemini JSON array without its closing ], a
        prompt Gemini blocked, an event that is not JSON
   130  interrupted (Ctrl-C; 143 for SIGTERM); the transfer is aborted
