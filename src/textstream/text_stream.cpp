@@ -123,9 +123,8 @@ void TextStream::read_lines(std::string_view chunk, std::string& out) {
 }
 
 void TextStream::handle_line(std::string& out) {
-    const std::string line = std::move(line_);
-    line_.clear();
-    if (!str::trim(line).empty()) handle_data({}, line, out);
+    if (!str::trim(line_).empty()) handle_data({}, line_, out);
+    line_.clear();  // its room is kept for the next line
 }
 
 void TextStream::finish(std::string& out) {
@@ -157,8 +156,9 @@ void TextStream::finish(std::string& out) {
                                          std::to_string(options_.max_event) + " bytes"});
         }
         if (!raw_ && format_ == Format::unknown) {
-            if (!error_reported_ && !held_.empty())
+            if (!error_reported_ && !held_.empty()) {
                 fall_back_to_raw("no line of a known format", out);
+            }
             return;
         }
     } else if (array_.shape() == JsonArrayReader::Shape::array) {
