@@ -63,29 +63,25 @@ void TextStream::feed_part(std::string_view chunk, std::string& out) {
     if (options_.event_stream) {
         if (!parser_.feed(chunk, events_)) unparsed_ = parser_.take_unparsed();
         handle_events(out);
-        if (!raw_ && format_ == Format::unknown && held_.size() > options_.max_event) {
-            fall_back_to_raw("no event of a known format in the first " +
-                                 std::to_string(options_.max_event) + " bytes",
-                             out);
-        }
+        give_up_past_bound("event", out);
     } else if (options_.json_lines) {
         read_lines(chunk, out);
-        if (!raw_ && format_ == Format::unknown && held_.size() > options_.max_event) {
-            fall_back_to_raw("no line of a known format in the first " +
-                                 std::to_string(options_.max_event) + " bytes",
-                             out);
-        }
+        give_up_past_bound("line", out);
     } else if (reads_array()) {
         if (!array_.feed(chunk, elements_)) unparsed_ = array_.take_unparsed();
         handle_elements(out);
         // Bounded as an event stream is: elements that tell no format (errors) are not held on.
-        if (!raw_ && format_ == Format::unknown && held_.size() > options_.max_event &&
-            reads_array()) {
-            fall_back_to_raw("no element of a known format in the first " +
-                                 std::to_string(options_.max_event) + " bytes",
-                             out);
-        }
+        if (reads_array()) give_up_past_bound("element", out);
     }
+}
+
+// No `unit` (event, line, element) of a known format in the first max_event bytes: the body is
+// printed as it is, not held on.
+void TextStream::give_up_past_bound(std::string_view unit, std::string& out) {
+    if (raw_ || format_ != Format::unknown || held_.size() <= options_.max_event) return;
+    fall_back_to_raw("no " + std::string(unit) + " of a known format in the first " +
+                         std::to_string(options_.max_event) + " bytes",
+                     out);
 }
 
 bool TextStream::reads_array() const {
@@ -133,12 +129,7 @@ void TextStream::finish(std::string& out) {
     if (options_.event_stream) {
         parser_.finish(events_);
         handle_events(out);
-        if (format_ != Format::unknown && !ended_ && unverified_) {
-            notes_.push_back({false, "cannot tell whether the stream reached its end marker (" +
-                                         std::string(end_marker(format_)) +
-                                         "): its last event is longer than " +
-                                         std::to_string(options_.max_event) + " bytes"});
-        }
+        note_unverified_end("event");
         // A body that is no event stream at all is printed as it is, as any of an unknown
         // format. Else no answer event: nothing to print (an error said why, or the stream held
         // only comments and blank lines).
@@ -149,12 +140,7 @@ void TextStream::finish(std::string& out) {
         if (!raw_ && format_ == Format::unknown) return;
     } else if (options_.json_lines) {
         if (!skipping_line_) handle_line(out);  // the last line, without its line end
-        if (format_ != Format::unknown && !ended_ && unverified_) {
-            notes_.push_back({false, "cannot tell whether the stream reached its end marker (" +
-                                         std::string(end_marker(format_)) +
-                                         "): its last line is longer than " +
-                                         std::to_string(options_.max_event) + " bytes"});
-        }
+        note_unverified_end("line");
         if (!raw_ && format_ == Format::unknown) {
             if (!error_reported_ && !held_.empty()) {
                 fall_back_to_raw("no line of a known format", out);
@@ -178,6 +164,15 @@ void TextStream::finish(std::string& out) {
     }
 }
 
+// The last `unit` (event, line) was over the bound: whether it was the end marker is unknown.
+void TextStream::note_unverified_end(std::string_view unit) {
+    if (format_ == Format::unknown || ended_ || !unverified_) return;
+    notes_.push_back({false, "cannot tell whether the stream reached its end marker (" +
+                                 std::string(end_marker(format_)) + "): its last " +
+                                 std::string(unit) + " is longer than " +
+                                 std::to_string(options_.max_event) + " bytes"});
+}
+
 void TextStream::finish_whole_body(std::string& out) {
     const json body = parse_json(held_);
     format_ = body.is_discarded() ? Format::unknown : detect_format(body);
@@ -192,20 +187,15 @@ void TextStream::finish_whole_body(std::string& out) {
 }
 
 std::string TextStream::cut_reason() const {
-    if (options_.event_stream) {
+    if (options_.event_stream || options_.json_lines) {
         if (format_ == Format::unknown) {
             // Printed raw, with a warning, it is an answer of an unknown format like any other.
-            if (options_.mode == Mode::text && !saw_event_ && !raw_) {
+            if (options_.event_stream && options_.mode == Mode::text && !saw_event_ && !raw_) {
                 return "the event stream ended before its end marker: it had no events";
             }
             return {};
         }
         if (ended_ || unverified_ || end_marker(format_).empty()) return {};
-        return "the " + std::string(to_string(format_)) + " stream ended before its end marker (" +
-               std::string(end_marker(format_)) + ")";
-    }
-    if (options_.json_lines) {
-        if (format_ == Format::unknown || ended_ || unverified_) return {};
         return "the " + std::string(to_string(format_)) + " stream ended before its end marker (" +
                std::string(end_marker(format_)) + ")";
     }

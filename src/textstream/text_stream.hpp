@@ -67,6 +67,8 @@ class TextStream {
     void handle_elements(std::string& out);
     void read_lines(std::string_view chunk, std::string& out);
     void handle_line(std::string& out);
+    void give_up_past_bound(std::string_view unit, std::string& out);
+    void note_unverified_end(std::string_view unit);
     void handle_overlong_event(const SseEvent& event, std::string& out);
     // One event's data, or one element of a JSON array (`type` empty).
     void handle_data(std::string_view type, std::string_view data, std::string& out);
