@@ -48,7 +48,7 @@ Its own JSON errors are recognised, printed on stderr and mapped to the statuses
 --text prints only the generated text (a refusal too) of OpenAI chat completions, completions
 and Responses, Anthropic messages, Gemini generateContent and Ollama /api/chat and /api/generate
 answers, streamed or not (a Gemini JSON array and Ollama's JSON lines too, as each answer
-arrives), and a newline at the end. An answer of
+arrives), and a newline at the end (none when a cut answer had no text yet). An answer of
 another format is printed as it is, with a warning; an HTTP error as it is, without one. An
 error the stream reports (its first event too), a prompt Gemini blocked or an event that is
 not JSON is said on stderr, never printed. On a terminal, control characters in it are shown

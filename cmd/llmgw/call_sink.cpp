@@ -156,7 +156,10 @@ void CallSink::on_end(const upstream::ExchangeOutcome& outcome) {
     } else {
         if (!held_.empty()) pass_body(held_);
         scratch_.clear();
-        if (body_) body_->finish(scratch_);
+        if (body_) {
+            using Transfer = textstream::TextStream::Transfer;
+            body_->finish(scratch_, outcome.error ? Transfer::failed : Transfer::whole);
+        }
         write_body(scratch_, true);
         print_notes();
         if (outcome.error) {

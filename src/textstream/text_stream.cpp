@@ -123,7 +123,7 @@ void TextStream::handle_line(std::string& out) {
     line_.clear();  // its room is kept for the next line
 }
 
-void TextStream::finish(std::string& out) {
+void TextStream::finish(std::string& out, Transfer transfer) {
     if (finished_) return;
     finished_ = true;
     if (options_.event_stream) {
@@ -158,8 +158,9 @@ void TextStream::finish(std::string& out) {
     } else if (!raw_) {
         finish_whole_body(out);
     }
-    const bool text_or_no_error = text_printed_ || !error_reported_;
-    if (!raw_ && format_ != Format::unknown && last_char_ != '\n' && text_or_no_error) {
+    const bool text_or_whole_answer =
+        text_printed_ || (!error_reported_ && transfer == Transfer::whole);
+    if (!raw_ && format_ != Format::unknown && last_char_ != '\n' && text_or_whole_answer) {
         out += '\n';
     }
 }

@@ -45,8 +45,11 @@ class TextStream {
 
     // Appends to `out` what goes to the output for this chunk of the body.
     void feed(std::string_view chunk, std::string& out);
-    // The body ended (cleanly or not): appends the rest (a JSON body's text, the newline).
-    void finish(std::string& out);
+    enum class Transfer { whole, failed };
+    // The body ended: appends the rest (a JSON body's text, the newline after the text). An
+    // answer without text ends with a newline only when its transfer was whole and it reported
+    // no error: a cut before any text prints nothing, as when the gateway said the cut.
+    void finish(std::string& out, Transfer transfer = Transfer::whole);
 
     // Warnings and errors since the last call, oldest first.
     std::vector<Note> take_notes() { return std::move(notes_); }

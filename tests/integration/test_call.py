@@ -884,6 +884,19 @@ class CallViaGatewayTest(CallBase):
                       if l.lower().startswith("x-gateway-request-id:")][0]
         self.assertEqual(self.gateway_error(err, "NETWORK")["error"]["request_id"], gateway_id)
 
+    def test_text_cut_before_any_text_prints_nothing_direct_or_via(self):
+        # The first event (the role, no text), then a reset: the same stdout both ways. Direct
+        # printed a lone newline; through the gateway (its error event said) none.
+        with open(os.path.join(FIXTURES, "openai_chat.sse"), "rb") as f:
+            first_event = len(f.read().split(b"\n\n", 1)[0]) + 2
+        mock = f"x-mock: fixture_stream;name=openai_chat.sse;keep={first_event};end=reset"
+        for via in ([], ["--via", self.via]):
+            with self.subTest(via=bool(via)):
+                status, out, err = self.call("mock", "/v1/x", "--text", "-H", mock, *via)
+                self.assertEqual(status, 4, err)
+                self.assertEqual(out, b"")
+                self.gateway_error(err, "NETWORK")
+
     def test_via_without_a_gateway_is_3(self):
         status, out, err = self.call("mock", "/v1/x", "--via",
                                      f"http://127.0.0.1:{harness.dead_port()}")

@@ -275,6 +275,22 @@ TEST_SUITE("textstream.text_stream_ends") {
         CHECK(r.warnings + r.errors == 0);
     }
 
+    TEST_CASE("a failed transfer ends with a newline only after text") {
+        const auto finished = [](std::string_view body, TextStream::Transfer transfer) {
+            TextStream stream({.mode = TextStream::Mode::text, .event_stream = true});
+            std::string out;
+            stream.feed(body, out);
+            stream.finish(out, transfer);
+            return out;
+        };
+        const std::string role =
+            "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n";
+        const std::string text = "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n";
+        CHECK(finished(role, TextStream::Transfer::failed) == "");
+        CHECK(finished(role, TextStream::Transfer::whole) == "\n");
+        CHECK(finished(role + text, TextStream::Transfer::failed) == "Hi\n");
+    }
+
     TEST_CASE("after an over-long event the end marker is still looked for") {
         const std::string first = "data: {\"choices\":[{\"delta\":{\"content\":\"A\"}}]}\n\n";
         const std::string long_event =
