@@ -36,7 +36,7 @@ Result<CallRequest> build_call_request(const CallOptions& opts, std::FILE* in) {
     if (opts.path.empty() || opts.path.front() != '/') {
         return unexpected("PATH '" + opts.path + "' must start with '/', e.g. /v1/models");
     }
-    request.method = !opts.method.empty() ? str::to_upper(opts.method)
+    request.method = !opts.method.empty() ? str::method_as_meant(opts.method)
                      : opts.body.given    ? "POST"
                                           : "GET";
     if (!str::is_token(request.method))

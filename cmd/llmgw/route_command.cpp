@@ -61,7 +61,9 @@ Result<Request> build_request(const RouteOptions& opts, std::FILE* in) {
                                      : opts.args.size() == 2 ? &opts.args[0]
                                                              : nullptr;
     Request request;
-    request.method = method_word ? str::to_upper(*method_word) : opts.body.given ? "POST" : "GET";
+    request.method = method_word       ? str::method_as_meant(*method_word)
+                     : opts.body.given ? "POST"
+                                       : "GET";
     if (!str::is_token(request.method)) {
         return unexpected("'" + *method_word + "' is not an HTTP method");
     }

@@ -30,7 +30,7 @@ Result<std::string, std::string> as_service_name(std::string_view s) {
 
 Result<std::string, std::string> as_method(std::string_view s) {
     if (!str::is_token(s)) return refuse("not an HTTP method name");
-    return str::to_upper(s);
+    return str::method_as_meant(s);
 }
 
 Result<std::string, std::string> as_env_name(std::string_view s) {

@@ -16,7 +16,7 @@ namespace llmgw::config {
 using Convert = std::function<Result<std::string, std::string>(std::string_view)>;
 
 Result<std::string, std::string> as_service_name(std::string_view s);  // [a-z0-9_-]+
-Result<std::string, std::string> as_method(std::string_view s);        // token, upper-cased
+Result<std::string, std::string> as_method(std::string_view s);  // token, str::method_as_meant
 Result<std::string, std::string> as_env_name(std::string_view s);      // [A-Za-z_][A-Za-z0-9_]*
 Result<std::string, std::string> as_header_name(std::string_view s);   // token
 // A name for a service's headers or api_key_header: a token that does not frame the message

@@ -21,6 +21,16 @@ std::string to_upper(std::string_view s) {
     return out;
 }
 
+std::string method_as_meant(std::string_view s) {
+    static constexpr std::string_view kStandard[] = {
+        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+    std::string upper = to_upper(s);
+    for (std::string_view standard : kStandard) {
+        if (upper == standard) return upper;
+    }
+    return std::string(s);
+}
+
 bool icontains(std::string_view haystack, std::string_view needle) {
     if (needle.empty()) return true;
     for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i) {

@@ -53,6 +53,9 @@ inline bool istarts_with(std::string_view s, std::string_view prefix) {
 }
 std::string to_lower(std::string_view s);
 std::string to_upper(std::string_view s);
+// A method name as a user writes it (-X, retry_methods): a standard one (RFC 9110's and PATCH)
+// in any case is upper-cased; any other is kept as written, methods being case-sensitive.
+std::string method_as_meant(std::string_view s);
 bool icontains(std::string_view haystack, std::string_view needle);
 std::string_view trim(std::string_view s);
 std::vector<std::string_view> split(std::string_view s, char sep);

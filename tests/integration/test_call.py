@@ -424,6 +424,10 @@ class CallTest(CallBase):
         self.assertEqual(echo["method"], "PUT")
         names = {k.lower(): v for k, v in echo["headers"]}
         self.assertEqual(names["content-type"], "text/plain")
+        # A method of no standard name is sent as written, as curl sends it (was PURGE).
+        for method, sent in (("purge", "purge"), ("MkCol", "MkCol"), ("patch", "PATCH")):
+            status, out, _ = self.call("mock", "/v1/x", "-X", method)
+            self.assertEqual((status, json.loads(out)["method"]), (0, sent))
 
     def test_data_from_file(self):
         path = os.path.join(self.dir, "body.bin")

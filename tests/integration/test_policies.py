@@ -11,7 +11,7 @@ import harness
 EXTRA = """
 [services.getonly]
 base_url = "http://127.0.0.1:{port}"
-retry_methods = ["GET"]
+retry_methods = ["get", "purge"]  # GET; an extension method as written
 max_retries = 2
 
 [services.slowedge]
@@ -109,6 +109,18 @@ class PoliciesTest(harness.SharedGatewayTest):
                                        headers={"x-mock": "flaky;key=c;fail=2;code=502"})
         self.assertEqual(status, 200)
         self.assertEqual(len(self.mock.requests()), 4)
+
+    def test_extension_method_in_retry_methods_is_kept_as_written(self):
+        # retry_methods = ["get", "purge"]: "get" is GET (retried above), "purge" stays "purge"
+        # (it was stored as PURGE and then never matched a request's "purge").
+        status, _, _ = self.gw.request("purge", "/gateway/getonly/v1/x",
+                                       headers={"x-mock": "flaky;key=purge;fail=1;code=503"})
+        self.assertEqual(status, 200)
+        self.assertEqual([r["method"] for r in self.mock.requests()], ["purge", "purge"])
+        status, _, _ = self.gw.request("PURGE", "/gateway/getonly/v1/x",
+                                       headers={"x-mock": "flaky;key=PURGE;fail=1;code=503"})
+        self.assertEqual(status, 503)
+        self.assertEqual(len(self.mock.requests()), 3)
 
     def test_methods_are_case_sensitive(self):
         # RFC 9110 §9.1: "post" is some other method, not POST, so it is not retried (POST is

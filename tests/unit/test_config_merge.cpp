@@ -89,7 +89,7 @@ TEST_CASE("config: a new service is added with defaults and the file as origin")
                                          "aliases = [\"lm\"]\n"
                                          "headers = { X-Team = \"a\" }\n"
                                          "max_retries = 0\n"
-                                         "retry_methods = [\"get\", \"post\"]\n"
+                                         "retry_methods = [\"get\", \"post\", \"purge\"]\n"
                                          "max_response_bytes = 0\n"
                                          "streaming = false\n"
                                          "fallback = false\n"
@@ -105,7 +105,7 @@ TEST_CASE("config: a new service is added with defaults and the file as origin")
     CHECK(s.base_url.base_path == "/v1");
     CHECK(s.headers.get("x-team") == "a");
     CHECK(s.max_retries == 0);
-    CHECK(s.retry_methods == std::vector<std::string>{"GET", "POST"});
+    CHECK(s.retry_methods == std::vector<std::string>{"GET", "POST", "purge"});
     CHECK(s.max_response_bytes == 0u);
     CHECK_FALSE(s.streaming);
     CHECK_FALSE(s.fallback);

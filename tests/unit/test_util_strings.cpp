@@ -57,4 +57,14 @@ TEST_SUITE("util.strings") {
             CHECK_FALSE(llmgw::str::iequals(base, base + "x"));
         }
     }
+
+    TEST_CASE("method_as_meant upper-cases the standard methods only") {
+        using llmgw::str::method_as_meant;
+        CHECK(method_as_meant("get") == "GET");
+        CHECK(method_as_meant("Patch") == "PATCH");
+        CHECK(method_as_meant("OPTIONS") == "OPTIONS");
+        CHECK(method_as_meant("purge") == "purge");
+        CHECK(method_as_meant("MkCol") == "MkCol");
+        CHECK(method_as_meant("gets") == "gets");
+    }
 }
