@@ -25,8 +25,9 @@ Nothing is sent anywhere.
 METHOD defaults to GET, or POST when -d is given. With -d and no Content-Type header the
 body is sent as application/json. A Content-Length header overrides the body's size, so a
 large upload can be tried without a file. A request the gateway answers itself is said to
-be: OPTIONS (204, the CORS preflight), a body over max_request_bytes (413), and a head its
-HTTP parser refuses (400: faulty framing, two Host fields; 431: over 16 KiB).
+be: OPTIONS (204, the CORS preflight), a GET or HEAD of /health, /gateway/health or /
+(200, its own pages), a body over max_request_bytes (413), and a head its HTTP parser
+refuses (400: faulty framing, two Host fields; 431: over 16 KiB).
 
 Examples:
   llmgw route /gateway/openai/v1/models
@@ -179,8 +180,8 @@ void print_json(std::ostream& out, const routing::Decision& d, const Request& re
 
 // A request serve answers itself, before routing: a head its parser or its checks refuse
 // (faulty framing, 400; a body announced over max_request_bytes, 413; and the like), a chunked
-// body that grows over the limit (413), every OPTIONS (the CORS preflight). Nothing of it is
-// sent upstream.
+// body that grows over the limit (413), every OPTIONS (the CORS preflight), a GET or HEAD of
+// /health, /gateway/health or / (its own pages). Nothing of it is sent upstream.
 struct OwnAnswer {
     int status;
     std::string why;
@@ -226,6 +227,15 @@ std::optional<OwnAnswer> own_answer(Request& request, const config::Config& conf
         request.content_length = head.content_length;
     }
     if (request.method == "OPTIONS") return OwnAnswer{204, "the CORS preflight"};
+    if (request.method == "GET" || request.method == "HEAD") {
+        const auto target = routing::parse_target(request.target);
+        if (target && target->kind == routing::TargetKind::health) {
+            return OwnAnswer{200, "the health check"};
+        }
+        if (target && target->kind == routing::TargetKind::root) {
+            return OwnAnswer{200, "the welcome page"};
+        }
+    }
     return std::nullopt;
 }
 

@@ -375,6 +375,14 @@ class RouteAgreesWithServeTest(unittest.TestCase):
                                        "reason": "the CORS preflight"})
             status, _, _ = gw.request("OPTIONS", "/gateway/mock/v1/x")
             self.assertEqual(status, options["status"])
+            # Its own pages (before: "Not a gateway path", exit 2).
+            for method, target, reason in (("GET", "/health", "the health check"),
+                                           ("HEAD", "/gateway/health", "the health check"),
+                                           ("GET", "/", "the welcome page")):
+                page = self.route_json(gw.config, method, target)
+                self.assertEqual((page["status"], page["reason"]), (200, reason))
+                status, _, _ = gw.request(method, target)
+                self.assertEqual(status, page["status"])
             large = self.route_json(gw.config, "POST", "/gateway/mock/v1/x", "-d", "x" * 1001)
             self.assertTrue(large["answered_by_gateway"])
             self.assertEqual(large["status"], 413)
