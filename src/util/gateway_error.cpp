@@ -49,9 +49,20 @@ bool is_fallback_trigger(ErrorType type) {
 }
 
 std::string error_body(const GatewayError& error, std::string_view request_id, int status) {
+    // SPEC §7's fields, and the few each SDK's schema needs to read its message rather than
+    // fail on the body (a status text, a validation error): the top-level type, message, code
+    // and sequence_number (Anthropic's and Cohere's errors, the OpenAI Responses stream's error
+    // event), error.code and error.status (Gemini's), error.param (OpenAI's).
     nlohmann::ordered_json j;
+    j["type"] = "error";
+    j["message"] = error.message;
+    j["code"] = nullptr;
+    j["sequence_number"] = 0;
     j["error"]["message"] = error.message;
     j["error"]["type"] = to_string(error.type);
+    j["error"]["code"] = status;
+    j["error"]["status"] = to_string(error.type);
+    j["error"]["param"] = nullptr;
     j["error"]["request_id"] = request_id;
     j["error"]["timestamp"] = iso8601_utc(std::chrono::system_clock::now());
     j["status"] = status;

@@ -1,5 +1,6 @@
 // The gateway's own error vocabulary (SPEC §7): type, HTTP status and the JSON body shape
-// {"error":{"message","type","request_id","timestamp"},"status":N}.
+// {"error":{"message","type","request_id","timestamp"},"status":N}, with the fields SDKs'
+// error schemas need (error_body()).
 #pragma once
 
 #include <string>

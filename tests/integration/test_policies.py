@@ -263,7 +263,11 @@ class PoliciesTest(harness.SharedGatewayTest):
         events = stream.split(b"\n\n")
         self.assertEqual(events[-1], b"")  # ends with a blank line
         self.assertTrue(events[-2].startswith(b"event: error\ndata: {"), events[-2][:200])
-        self.assertIn(b'"SIZE_LIMIT"', events[-2])
+        error = json.loads(events[-2].split(b"\ndata: ", 1)[1])
+        self.assertEqual((error["error"]["type"], error["status"]), ("SIZE_LIMIT", 413))
+        # The fields SDKs' stream schemas need (the Responses and Cohere streams' error event).
+        self.assertEqual((error["type"], error["message"], error["sequence_number"]),
+                         ("error", error["error"]["message"], 0))
         relayed = events[:-2]
         self.assertGreater(len(relayed), 1000)
         self.assertLessEqual(sum(len(e) + 2 for e in relayed), 100000)

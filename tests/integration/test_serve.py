@@ -81,6 +81,11 @@ class ServeTest(harness.SharedGatewayTest):
         self.assertTrue(doc["error"]["message"])
         self.assertEqual(doc["error"]["request_id"], headers["x-request-id"])
         self.assertRegex(doc["error"]["timestamp"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        # What the SDKs' error schemas need (Anthropic, Cohere, Responses; Gemini; OpenAI).
+        self.assertEqual((doc["type"], doc["message"], doc["code"], doc["sequence_number"]),
+                         ("error", doc["error"]["message"], None, 0))
+        self.assertEqual((doc["error"]["code"], doc["error"]["status"], doc["error"]["param"]),
+                         (want_status, want_type, None))
         self.assertEqual(headers["access-control-allow-origin"], "*")
         return doc
 
