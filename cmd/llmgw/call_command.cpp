@@ -3,14 +3,15 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "call_request.hpp"
+#include "interrupts.hpp"
 #include "routing/header_policy.hpp"
 #include "routing/router.hpp"
 #include "upstream/ca_trust.hpp"
@@ -63,12 +64,13 @@ Exit status:
   3    no answer: TIMEOUT, DNS, CONNECTION, SSL or NETWORK failure; the gateway's JSON
        error is printed on stderr
   4    the answer was cut: at the size limit (also when Content-Length is over it), broken
-       or stalled mid-way, at -m's time, or a stream ended before its end marker ([DONE],
-       message_stop, response.completed, Gemini's finishReason, Ollama's "done": true) or
-       reported an error; with
-       --text also a stream without events, a Gemini JSON array without its closing ], a
-       prompt Gemini blocked, an event that is not JSON
-  130  interrupted (Ctrl-C; 143 for SIGTERM); the transfer is aborted
+       or stalled mid-way, at -m's time (a stdout nobody reads too), or a stream ended
+       before its end marker ([DONE], message_stop, response.completed, Gemini's
+       finishReason, Ollama's "done": true) or reported an error; with --text also a
+       stream without events, a Gemini JSON array without its closing ], a prompt Gemini
+       blocked, an event that is not JSON
+  130  interrupted (Ctrl-C; 143 for SIGTERM), also while stdout's reader is not reading;
+       the transfer is aborted
   141  stdout was closed by its reader; the transfer is aborted
   23   stdout could not be written (a full disk, ...), said on stderr; the transfer is aborted
 
@@ -178,17 +180,21 @@ int run_exchange(upstream::UpstreamRequest request, const RequestPolicy& policy,
     };
     // The sink may ask from inside a curl callback, where the transfer cannot be removed.
     CallSink sink(std::move(sink_options), out, err, [&] { boost::asio::post(io, stop); });
-    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-    int signal_number = 0;
-    signals.async_wait([&](const boost::system::error_code& ec, int number) {
-        if (ec) return;
-        signal_number = number;
-        stop();
-    });
+    // SIGINT and SIGTERM make the interrupt pipe readable (a copy: the descriptor closes its own).
+    boost::asio::posix::stream_descriptor interrupted(io);
+    if (const int fd = interrupt_fd(); fd >= 0) {
+        if (const int copy = ::dup(fd); copy >= 0) {
+            interrupted.assign(copy);
+            interrupted.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                                   [&](const boost::system::error_code& ec) {
+                                       if (!ec) stop();
+                                   });
+        }
+    }
     exchange = upstream::Exchange::start(clients, std::move(request), policy, sink);
     io.run();
     exchange.reset();
-    if (signal_number != 0) return 128 + signal_number;
+    if (const int number = interrupt_signal(); number != 0) return 128 + number;
     return sink.exit_status();
 }
 
@@ -270,7 +276,12 @@ int run_call(const CallOptions& opts, std::FILE* in, Output& out, std::ostream& 
     CallSinkOptions sink_options{opts.include, opts.text,  opts.quiet,
                                  via,          request_id, ::isatty(STDOUT_FILENO) == 1};
 
+    if (policy.total_timeout_ms > 0) {
+        out.give_up_at(std::chrono::steady_clock::now() +
+                       std::chrono::milliseconds(policy.total_timeout_ms));
+    }
     std::signal(SIGPIPE, SIG_IGN);  // a closed stdout is an EPIPE from write(), not a kill
+    install_interrupt_handlers();
     // libcurl is initialised by the first request that needs it (not one to http://).
     return run_exchange(std::move(*upstream), policy, std::move(sink_options), out, err);
 }

@@ -1,8 +1,5 @@
 #include "call_sink.hpp"
 
-#include <poll.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -56,24 +53,6 @@ std::string head_text(const upstream::ResponseHead& head) {
 }
 
 }  // namespace
-
-int FdOutput::write(std::string_view bytes) {
-    while (!bytes.empty()) {
-        const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
-        if (n > 0) {
-            bytes.remove_prefix(static_cast<std::size_t>(n));
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            // An inherited non-blocking descriptor: wait until the reader makes room.
-            pollfd p{fd_, POLLOUT, 0};
-            ::poll(&p, 1, -1);
-        } else {
-            return n < 0 ? errno : EIO;  // EPIPE: nobody reads any more; ENOSPC, EBADF, …
-        }
-    }
-    return 0;
-}
 
 CallSink::CallSink(CallSinkOptions options, Output& out, std::ostream& err,
                    std::function<void()> stop)
@@ -192,9 +171,14 @@ void CallSink::write_out(std::string_view bytes) {
     if (bytes.empty() || output_error_ != 0) return;
     output_error_ = out_.write(bytes);
     if (output_error_ == 0) return;
-    // A reader that went away is no error of its own (141, as a SIGPIPE would give); anything
-    // else lost output the user expected to have (a full disk): said, and 23, as curl does.
-    if (output_error_ != EPIPE) {
+    // A reader that went away is no error of its own (141, as a SIGPIPE would give), nor a
+    // signal (128 + its number); a deadline that passed while the reader took nothing cut the
+    // answer (4); anything else lost output the user expected to have (a full disk): said, and
+    // 23, as curl does.
+    if (output_error_ == ETIMEDOUT) {
+        err_ << "llmgw: the deadline passed while standard output took nothing (its reader "
+                "stopped reading); the answer is cut\n";
+    } else if (output_error_ != EPIPE && output_error_ != EINTR) {
         err_ << "llmgw: cannot write to standard output: " << std::strerror(output_error_) << '\n';
     }
     status_ = output_status();
@@ -202,7 +186,16 @@ void CallSink::write_out(std::string_view bytes) {
 }
 
 int CallSink::output_status() const {
-    return output_error_ == EPIPE ? exit_output_closed : exit_write_error;
+    switch (output_error_) {
+        case EPIPE:
+            return exit_output_closed;
+        case EINTR:
+            return exit_interrupted;  // run_exchange() gives 128 + the signal's number
+        case ETIMEDOUT:
+            return exit_cut;
+        default:
+            return exit_write_error;
+    }
 }
 
 void CallSink::print_notes() {

@@ -9,28 +9,11 @@
 #include <string>
 #include <string_view>
 
+#include "fd_output.hpp"
 #include "textstream/text_stream.hpp"
 #include "upstream/exchange.hpp"
 
 namespace llmgw::cli {
-
-// Where the body goes. write() blocks until all is written; it returns 0, or the errno that
-// stopped it (EPIPE: the reader is gone).
-class Output {
-  public:
-    virtual ~Output() = default;
-    virtual int write(std::string_view bytes) = 0;
-};
-
-// A file descriptor, written with write(2) so each chunk reaches a pipe at once.
-class FdOutput : public Output {
-  public:
-    explicit FdOutput(int fd) : fd_(fd) {}
-    int write(std::string_view bytes) override;
-
-  private:
-    int fd_;
-};
 
 // Exit statuses of `llmgw call` beyond the shared ones (common.hpp).
 enum CallExit : int {
@@ -86,7 +69,7 @@ class CallSink : public upstream::ExchangeSink {
     std::string held_;
     bool held_c2_ = false;       // a trailing 0xC2, written with the next body bytes
     bool stream_error_ = false;  // the stream reported an error (an error event)
-    int output_error_ = 0;  // why stdout took no more: EPIPE (its reader left) or another errno
+    int output_error_ = 0;       // why stdout took no more: Output::write()'s errno
     bool ended_ = false;
     int status_ = 1;
 };

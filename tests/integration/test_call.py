@@ -408,6 +408,32 @@ class CallTest(CallBase):
             proc.stderr.close()
         self.assertTrue(self.wait_closed("/v1/epipe"), self.mock.closed())
 
+    def test_a_reader_that_stopped_reading_cannot_hold_call_past_a_signal_or_its_deadline(self):
+        # stdout a pipe nobody reads (full after 64 KiB), the answer 20 MiB: a write(2) blocked
+        # for good. SIGTERM (as timeout(1) sends) and -m's deadline must still end call. Before,
+        # both waited on the write: the process had to be killed.
+        for args, signal_after, want in ((), 1.0, 143), (("-m", "1"), None, 4):
+            with self.subTest(args=args):
+                proc = self.spawn("mock", "/v1/stuck", "-H", "x-mock: flood;mb=20", *args)
+                try:
+                    if signal_after:
+                        time.sleep(signal_after)
+                        proc.send_signal(signal.SIGTERM)
+                    started = time.monotonic()
+                    self.assertEqual(proc.wait(timeout=5), want)
+                    self.assertLess(time.monotonic() - started, 4)
+                finally:
+                    proc.kill()
+                    proc.wait()
+                    proc.stdout.close()
+                    err = proc.stderr.read().decode()
+                    proc.stderr.close()
+                if want == 4:
+                    self.assertIn("llmgw: the deadline passed while standard output took "
+                                  "nothing", err)
+                self.assertTrue(self.wait_closed("flood"), self.mock.closed())  # the mock says so
+                self.mock.reset()
+
     # ---- request building ----
     def test_data_implies_post_and_json(self):
         status, out, _ = self.call("mock", "/v1/x", "-d", '{"a":1}')
