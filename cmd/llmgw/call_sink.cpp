@@ -62,6 +62,7 @@ void CallSink::on_head(const upstream::ResponseHead& head) {
     http_status_ = head.status;
     if (const auto id = head.headers.get("x-gateway-request-id"); options_.via && id) {
         options_.request_id = std::string(*id);  // errors then name the gateway's log line
+        gateway_request_id_ = options_.request_id;
     }
     const std::string_view type = head.headers.get("content-type").value_or("");
     textstream::TextStream::Options body;
@@ -215,14 +216,15 @@ int CallSink::status_for_error(const GatewayError& error) const {
 }
 
 bool CallSink::report_gateway_error() {
-    const auto error = parse_gateway_error(held_, http_status_);
+    const auto error = parse_gateway_error(held_, http_status_, gateway_request_id_);
     if (!error) return false;
     err_ << safe_line(str::trim(held_)) << '\n';
     status_ = status_for_error(*error);
     return true;
 }
 
-std::optional<GatewayError> parse_gateway_error(std::string_view body, int http_status) {
+std::optional<GatewayError> parse_gateway_error(std::string_view body, int http_status,
+                                                std::string_view gateway_request_id) {
     const auto doc =
         nlohmann::json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
     if (!doc.is_object()) return std::nullopt;
@@ -234,8 +236,10 @@ std::optional<GatewayError> parse_gateway_error(std::string_view body, int http_
     }
     const auto type = error->find("type");
     const auto message = error->find("message");
+    const auto id = error->find("request_id");
     if (type == error->end() || !type->is_string() || message == error->end() ||
-        !message->is_string() || !error->contains("request_id")) {
+        !message->is_string() || id == error->end() || !id->is_string() ||
+        gateway_request_id.empty() || *id != gateway_request_id) {
         return std::nullopt;
     }
     const auto known = error_type_named(type->get<std::string>());

@@ -66,6 +66,7 @@ class CallSink : public upstream::ExchangeSink {
     std::string scratch_;
     int http_status_ = 0;
     bool hold_for_gateway_error_ = false;  // --via: a JSON error body may be the gateway's own
+    std::string gateway_request_id_;        // --via: the answer's X-Gateway-Request-Id
     std::string held_;
     bool held_c2_ = false;       // a trailing 0xC2, written with the next body bytes
     bool stream_error_ = false;  // the stream reported an error (an error event)
@@ -75,7 +76,10 @@ class CallSink : public upstream::ExchangeSink {
 };
 
 // A gateway-made error body ({"error":{"type":…,"message":…,"request_id":…},"status":N}),
-// recognised by its shape; nullopt for anything else, such as an upstream's own error.
-std::optional<GatewayError> parse_gateway_error(std::string_view body, int http_status);
+// recognised by its shape and its request_id, the X-Gateway-Request-Id of the answer it came
+// in; nullopt for anything else, such as an upstream's own error (of the same shape when the
+// upstream is another llmgw, but with the id of its own request).
+std::optional<GatewayError> parse_gateway_error(std::string_view body, int http_status,
+                                                std::string_view gateway_request_id);
 
 }  // namespace llmgw::cli

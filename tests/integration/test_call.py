@@ -902,6 +902,14 @@ class CallViaGatewayTest(CallBase):
                                      "-H", 'x-mock: status;code=503;body={"error":"up"}')
         self.assertEqual(status, 1, err)
         self.assertEqual(out, b'{"error":"up"}')
+        # An upstream's error of the gateway's own shape (another llmgw behind this one) is
+        # still the upstream's: its request_id is not this gateway's. It was taken for the
+        # gateway's TIMEOUT: exit 3, stdout empty.
+        body = ('{"error":{"message":"m","type":"TIMEOUT","request_id":"up-1",'
+                '"timestamp":"t"},"status":504}')
+        status, out, err = self.call("mock", "/v1/x", "--via", self.via,
+                                     "-H", "x-mock: status;code=504;body=" + body)
+        self.assertEqual((status, out), (1, body.encode()), err)
 
     def test_via_cut_stream_is_4(self):
         status, out, err = self.call("mock", "/v1/x", "--via", self.via, "-i",
