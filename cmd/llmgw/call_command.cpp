@@ -14,10 +14,10 @@
 #include "interrupts.hpp"
 #include "routing/header_policy.hpp"
 #include "routing/router.hpp"
+#include "server/handler.hpp"
 #include "upstream/ca_trust.hpp"
 #include "upstream/exchange.hpp"
 #include "upstream/loop_clients.hpp"
-#include "util/ids.hpp"
 
 namespace llmgw::cli {
 
@@ -110,14 +110,6 @@ CLI::Validator seconds_to_milliseconds() {
             return {};
         },
         "", "SECONDS");
-}
-
-// The request id call sends upstream: the user's valid X-Request-Id, else a new one.
-std::string request_id_for(const Headers& headers) {
-    if (const auto id = headers.get("X-Request-Id"); id && is_valid_request_id(*id)) {
-        return std::string(*id);
-    }
-    return new_uuid_v4();
 }
 
 // Through a gateway only the client's side of the header policy applies: the gateway adds
@@ -267,7 +259,8 @@ int run_call(const CallOptions& opts, std::FILE* in, Output& out, std::ostream& 
         return exit_usage;
     }
 
-    const std::string request_id = request_id_for(request->headers);
+    // As serve chooses it: X-Request-Id, X-Correlation-Id or X-Trace-Id, else a new one.
+    const std::string request_id = server::choose_request_id(request->headers);
     auto upstream = outgoing_request(opts, *request, *decision, request_id, err);
     if (!upstream) return exit_usage;
     upstream->body = std::make_shared<const std::string>(std::move(request->body));

@@ -155,6 +155,23 @@ class CallTest(CallBase):
         self.assertRegex(names["user-agent"], r"^llmgw/")
         self.assertIn("x-request-id", names)
 
+    def test_request_id_is_chosen_as_serve_chooses_it(self):
+        # SPEC §8: X-Request-Id, else X-Correlation-Id, else X-Trace-Id; sent upstream as
+        # X-Request-Id and named by call's errors. Direct call took X-Request-Id only.
+        for header, want in (("X-Correlation-Id: corr-1", "corr-1"),
+                             ("X-Trace-Id: tr-1", "tr-1"),
+                             ("X-Request-Id: bad id", None)):
+            with self.subTest(header=header):
+                status, out, err = self.call("mock", "/v1/x", "-H", header)
+                self.assertEqual(status, 0, err)
+                sent = {k.lower(): v for k, v in json.loads(out)["headers"]}["x-request-id"]
+                if want:
+                    self.assertEqual(sent, want)
+                else:
+                    self.assertRegex(sent, r"^[0-9a-f-]{36}$")
+        status, _, err = self.call("dead", "/v1/x", "-H", "X-Trace-Id: tr-2")
+        self.assertEqual(self.gateway_error(err, "CONNECTION")["error"]["request_id"], "tr-2")
+
     def test_alias(self):
         status, out, _ = self.call("mock-alias", "/v1/models")
         self.assertEqual(status, 0)
