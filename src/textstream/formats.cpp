@@ -314,9 +314,56 @@ bool nested_deeper_than(std::string_view text, int limit) {
 
 }  // namespace
 
+std::string with_lone_surrogates_replaced(std::string_view text) {
+    const auto code_at = [text](std::size_t at) -> int {  // \uXXXX at `at`, else -1
+        if (at + 6 > text.size() || text[at] != '\\' || text[at + 1] != 'u') return -1;
+        int code = 0;
+        for (std::size_t i = at + 2; i < at + 6; ++i) {
+            const char c = text[i];
+            const int digit = c >= '0' && c <= '9'   ? c - '0'
+                              : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                              : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                     : -1;
+            if (digit < 0) return -1;
+            code = code * 16 + digit;
+        }
+        return code;
+    };
+    const auto is_high = [](int code) { return code >= 0xD800 && code <= 0xDBFF; };
+    const auto is_low = [](int code) { return code >= 0xDC00 && code <= 0xDFFF; };
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size();) {
+        if (text[i] != '\\' || i + 1 >= text.size()) {
+            out += text[i++];
+            continue;
+        }
+        const int code = code_at(i);
+        if (is_high(code) && is_low(code_at(i + 6))) {
+            out.append(text.substr(i, 12));  // a whole pair
+            i += 12;
+        } else if (is_high(code) || is_low(code)) {
+            out += "\\ufffd";
+            i += 6;
+        } else {
+            out.append(text.substr(i, 2));  // any other escape, \\ included
+            i += 2;
+        }
+    }
+    return out;
+}
+
 json parse_json(std::string_view text) {
     if (nested_deeper_than(text, kMaxJsonDepth)) return json(json::value_t::discarded);
-    return json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+    json value = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+    // A lone surrogate escape is JSON by RFC 8259's grammar (JavaScript's JSON.stringify writes
+    // one for a string cut between the halves of a pair), not for nlohmann::json: its text is
+    // taken with U+FFFD for it, as a browser's decoder would, rather than lost.
+    if (value.is_discarded() && text.find("\\u") != std::string_view::npos) {
+        const std::string mended = with_lone_surrogates_replaced(text);
+        if (mended != text) value = json::parse(mended, nullptr, /*allow_exceptions=*/false);
+    }
+    return value;
 }
 
 std::optional<std::string> blocked_prompt(const json& body) {

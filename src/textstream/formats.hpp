@@ -25,7 +25,11 @@ constexpr int kMaxJsonDepth = 128;
 // `text` as JSON, parsed without exceptions (a non-JSON event is a normal thing to meet:
 // "[DONE]"). Not JSON, or nested deeper than kMaxJsonDepth, is a discarded value: what reads
 // a value recursively (dump(), a Gemini array of responses) then stays within the stack.
+// A lone surrogate escape ("\ud83d" without its pair) is read as U+FFFD.
 nlohmann::json parse_json(std::string_view text);
+// `text` with each \uXXXX escape of a lone UTF-16 surrogate (one not in a high-low pair)
+// written as \ufffd; parse_json() takes a body that fails to parse so.
+std::string with_lone_surrogates_replaced(std::string_view text);
 
 std::string_view to_string(Format format);  // "OpenAI chat/completions", …
 // How a stream of `format` ends, for messages ("data: [DONE]"); empty when it has no marker.

@@ -585,6 +585,14 @@ class CallTest(CallBase):
             proc.stdout.close()
             proc.stderr.close()
 
+    def test_text_with_a_lone_surrogate_escape_keeps_the_text(self):
+        # "\ud83d" alone is JSON by RFC 8259's grammar (a string cut between a pair's halves,
+        # as JavaScript writes it). Its event was taken for "not JSON": text lost, exit 4.
+        status, out, err = self.call("mock", "/v1/x", "--text", "-H",
+                                     "x-mock: fixture;name=openai_lone_surrogate.sse")
+        self.assertEqual(status, 0, err)
+        self.assertEqual(out.decode("utf-8"), "Hi lone \ufffd end, pair \U0001F600\n")
+
     def test_text_streams_as_it_arrives(self):
         self.assert_text_comes_before_the_rest(
             "fixture;name=anthropic_messages.sse;interval_ms=300", b"Bonjour", b"aider")

@@ -126,4 +126,19 @@ TEST_SUITE("textstream.formats") {
                 .has_value());
         CHECK_FALSE(event_error("", json::parse(R"({"choices":[]})")).has_value());
     }
+
+    TEST_CASE("a lone surrogate escape is read as U+FFFD, a pair and other escapes as they are") {
+        using llmgw::textstream::parse_json;
+        using llmgw::textstream::with_lone_surrogates_replaced;
+        CHECK(with_lone_surrogates_replaced(R"("a\ud83d b")") == R"("a\ufffd b")");
+        CHECK(with_lone_surrogates_replaced(R"("\ude00\ud83d")") == R"("\ufffd\ufffd")");
+        CHECK(with_lone_surrogates_replaced(R"("\uD83D\uDE00")") == R"("\uD83D\uDE00")");
+        CHECK(with_lone_surrogates_replaced(R"("\\ud83d")") == R"("\\ud83d")");  // no escape
+        CHECK(with_lone_surrogates_replaced(R"("\ud83d\n\u00e9")") == R"("\ufffd\n\u00e9")");
+        CHECK(with_lone_surrogates_replaced(R"("\ud8")") == R"("\ud8")");  // cut: left as it is
+        const json value = parse_json(R"({"choices":[{"delta":{"content":"lone \ud83d end"}}]})");
+        REQUIRE(value.is_object());
+        CHECK(event_text(Format::openai, "", value) == "lone \xEF\xBF\xBD end");
+        CHECK(parse_json(R"({"a":"\ud83d)").is_discarded());  // still not JSON
+    }
 }
