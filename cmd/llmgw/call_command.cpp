@@ -245,6 +245,10 @@ int run_call(const CallOptions& opts, std::FILE* in, Output& out, std::ostream& 
     }
     const auto config = load_config_or_report(opts.config, err);
     if (!config) return exit_usage;
+    if (const auto problem = upstream::upstream_client_setting_problem()) {
+        print_error(err, *problem);
+        return exit_usage;
+    }
 
     const routing::RequestFacts facts{
         request->method, request->target, &request->headers, request->body,

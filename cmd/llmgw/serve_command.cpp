@@ -96,6 +96,10 @@ int run_serve(const ServeOptions& opts, std::ostream& err) {
     const auto format = parse_log_format(config.gateway.log_format).value_or(LogFormat::text);
     log_setup(level, format);
     std::signal(SIGPIPE, SIG_IGN);
+    if (const auto problem = upstream::upstream_client_setting_problem()) {
+        print_error(err, *problem);
+        return exit_usage;
+    }
     // Certificates named by the environment that cannot be used would fail every https
     // request: refused at start instead.
     if (any_service(config, [](std::string_view scheme) { return scheme == "https"; })) {

@@ -8,16 +8,19 @@
 #include "upstream/h1_attempt.hpp"
 #include "upstream/libcurl.hpp"
 #include "upstream/url_host.hpp"
+#include "util/terminal_text.hpp"
 
 namespace llmgw::upstream {
 
 namespace {
 
+std::string_view upstream_client_setting() {
+    const char* value = std::getenv("LLMGW_UPSTREAM_CLIENT");
+    return value ? value : "";
+}
+
 bool curl_forced() {
-    static const bool forced = [] {
-        const char* value = std::getenv("LLMGW_UPSTREAM_CLIENT");
-        return value && std::string_view(value) == "curl";
-    }();
+    static const bool forced = upstream_client_setting() == "curl";
     return forced;
 }
 
@@ -50,6 +53,12 @@ private:
 };
 
 }  // namespace
+
+std::optional<std::string> upstream_client_setting_problem() {
+    const std::string_view value = upstream_client_setting();
+    if (value.empty() || value == "native" || value == "curl") return std::nullopt;
+    return "LLMGW_UPSTREAM_CLIENT='" + safe_line(value) + "': not native or curl";
+}
 
 CurlMulti* LoopClients::curl() {
     if (!curl_ && load_libcurl()) curl_ = std::make_unique<CurlMulti>(io);

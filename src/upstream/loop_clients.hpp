@@ -30,6 +30,10 @@ private:
     std::unique_ptr<CurlMulti> curl_;
 };
 
+// Why LLMGW_UPSTREAM_CLIENT cannot be used (a value but native, curl or empty), for a
+// configuration error at start; nothing when it can.
+std::optional<std::string> upstream_client_setting_problem();
+
 // Whether an upstream with this URL scheme ("http", "https") is carried by libcurl: any
 // scheme but plain http, a proxy named by the environment, or LLMGW_UPSTREAM_CLIENT=curl.
 bool needs_libcurl(std::string_view scheme);

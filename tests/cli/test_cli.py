@@ -353,6 +353,16 @@ base_url = "http://127.0.0.1:9999/v1"
                 self.assertTrue(err.startswith("llmgw: "), err)
                 self.assertIn(name, err)
 
+    def test_an_unknown_upstream_client_is_a_configuration_error(self):
+        # It fell back to the native client silently ("CURL", "libcurl", typos).
+        config = self.write("local.toml", b'[services.local]\nbase_url = "http://127.0.0.1:9"\n')
+        for args in (("call", "local", "/v1/models"), ("serve", "--port", "0")):
+            with self.subTest(command=args[0]):
+                _, out, err = self.run_llmgw(*args, "--config", config,
+                                             env={"LLMGW_UPSTREAM_CLIENT": "CURL"}, expect=2)
+                self.assertEqual(out, "")
+                self.assertIn("llmgw: LLMGW_UPSTREAM_CLIENT='CURL': not native or curl", err)
+
 
 class TestRoute(CliTestCase):
     def assert_lane(self, lines, lane, rule):
