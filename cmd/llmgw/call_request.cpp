@@ -66,11 +66,18 @@ Result<bool> add_env_auth(Headers& headers, const config::ApiKeyAuth& auth, std:
         return false;
     }
     const std::optional<std::string> key = env(auth.env);
-    if (!key || key->empty()) return false;
-    if (key->find_first_of("\r\n") != std::string::npos) {
-        return unexpected("the value of " + auth.env + " contains a line break");
+    // Blanks and line ends around it are no part of a key (a file read with a newline); a
+    // control character inside would be sent as it is, or corrupt the head: refused, as -H
+    // refuses one.
+    const std::string_view value = key ? str::trim(*key) : std::string_view();
+    if (value.empty()) return false;
+    const auto is_control = [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
+    };
+    if (std::any_of(value.begin(), value.end(), is_control)) {
+        return unexpected("the value of " + auth.env + " contains a control character");
     }
-    headers.add(auth.header, auth.prefix + *key);
+    headers.add(auth.header, auth.prefix + std::string(value));
     return true;
 }
 

@@ -861,6 +861,18 @@ class CallTest(CallBase):
             self.assertEqual(out, b"")
         self.assertEqual(self.mock.requests(), [])
 
+    def test_an_env_key_is_trimmed_and_refused_with_a_control_character(self):
+        # As -H's values: a control character was sent as it is ("s\x01k"); blanks and line
+        # ends around a key made "Bearer  sek" (two spaces).
+        for key in ("s\x01k", "s\x7fk", "a\nb"):
+            status, out, err = self.call("mock", "/v1/x", env={KEY_VAR: key})
+            self.assertEqual((status, out), (2, b""), (key, err))
+            self.assertIn("the value of " + KEY_VAR + " contains a control character", err)
+        self.assertEqual(self.mock.requests(), [])
+        status, _, err = self.call("mock", "/v1/x", env={KEY_VAR: " \t" + SECRET + "\n"})
+        self.assertEqual(status, 0, err)
+        self.assertEqual(self.auth_headers()[0]["authorization"], "Bearer " + SECRET)
+
     def test_env_key_not_added_when_the_request_has_auth(self):
         env = {KEY_VAR: SECRET}
         self.call("mock", "/v1/x", "-H", "authorization: Bearer mine", env=env)
