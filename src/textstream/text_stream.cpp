@@ -294,6 +294,16 @@ void TextStream::handle_data(std::string_view type, std::string_view data, std::
         held_.clear();
         held_.shrink_to_fit();
     }
+    if (ended_) {
+        // As the SDKs read a stream, it ends at its end marker: text after it is not printed.
+        if (!raw_ && !text_after_end_noted_ && parsed != nullptr &&
+            !event_text(format_, type, value).empty()) {
+            text_after_end_noted_ = true;
+            notes_.push_back({false, "--text: text after the end marker (" +
+                                         std::string(end_marker(format_)) + ") is left out"});
+        }
+        return;
+    }
     if (is_end_event(format_, type, data, parsed)) ended_ = true;
     if (parsed == nullptr) {
         if (!raw_ && !error && !done) {

@@ -95,6 +95,7 @@ class TextStream {
     bool error_reported_ = false;
     bool malformed_reported_ = false;
     bool text_printed_ = false;
+    bool text_after_end_noted_ = false;
     bool finished_ = false;
     std::string held_;      // text mode: bytes not yet known to be text or raw
     std::string unparsed_;  // from the over-long event (or element) on, for the fallback

@@ -593,6 +593,13 @@ class CallTest(CallBase):
         self.assertEqual(status, 0, err)
         self.assertEqual(out.decode("utf-8"), "Hi lone \ufffd end, pair \U0001F600\n")
 
+    def test_text_after_the_end_marker_is_left_out(self):
+        # As the SDKs read a stream: it ends at [DONE]. "AFTER" was printed ("aAFTER", exit 0).
+        status, out, err = self.call("mock", "/v1/x", "--text", "-H",
+                                     "x-mock: fixture;name=openai_text_after_done.sse")
+        self.assertEqual((status, out), (0, b"a\n"), err)
+        self.assertIn("llmgw: --text: text after the end marker (data: [DONE]) is left out", err)
+
     def test_text_streams_as_it_arrives(self):
         self.assert_text_comes_before_the_rest(
             "fixture;name=anthropic_messages.sse;interval_ms=300", b"Bonjour", b"aider")

@@ -275,6 +275,20 @@ TEST_SUITE("textstream.text_stream_ends") {
         CHECK(r.warnings + r.errors == 0);
     }
 
+    TEST_CASE("text after the end marker is left out, with a warning") {
+        const std::string a = "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n";
+        const std::string after = "data: {\"choices\":[{\"delta\":{\"content\":\"AFTER\"}}]}\n\n";
+        const Run r = text_sse(a + "data: [DONE]\n\n" + after + after);
+        CHECK(r.out == "a\n");
+        CHECK(r.warnings == 1);
+        CHECK(r.errors == 0);
+        CHECK(r.cut.empty());
+        const Run quiet = text_sse(a + "data: [DONE]\n\n" + "data: {\"usage\":{}}\n\n");
+        CHECK(quiet.warnings == 0);  // nothing of text was left out
+        CHECK(run(a + "data: [DONE]\n\n" + after, false, true).out ==
+              a + "data: [DONE]\n\n" + after);  // raw: every byte
+    }
+
     TEST_CASE("a failed transfer ends with a newline only after text") {
         const auto finished = [](std::string_view body, TextStream::Transfer transfer) {
             TextStream stream({.mode = TextStream::Mode::text, .event_stream = true});
