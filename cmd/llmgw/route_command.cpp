@@ -27,7 +27,8 @@ body is sent as application/json. A Content-Length header overrides the body's s
 large upload can be tried without a file. A request the gateway answers itself is said to
 be: OPTIONS (204, the CORS preflight), a GET or HEAD of /health, /gateway/health or /
 (200, its own pages), a body over max_request_bytes (413), and a head its HTTP parser
-refuses (400: faulty framing, two Host fields; 431: over 16 KiB).
+refuses (400: faulty framing, two Host fields; 501: a transfer coding other than chunked;
+431: over 16 KiB).
 
 Examples:
   llmgw route /gateway/openai/v1/models
@@ -179,9 +180,10 @@ void print_json(std::ostream& out, const routing::Decision& d, const Request& re
 }
 
 // A request serve answers itself, before routing: a head its parser or its checks refuse
-// (faulty framing, 400; a body announced over max_request_bytes, 413; and the like), a chunked
-// body that grows over the limit (413), every OPTIONS (the CORS preflight), a GET or HEAD of
-// /health, /gateway/health or / (its own pages). Nothing of it is sent upstream.
+// (faulty framing, 400; a transfer coding other than chunked, 501; a body announced over
+// max_request_bytes, 413; and the like), a chunked body that grows over the limit (413), every
+// OPTIONS (the CORS preflight), a GET or HEAD of /health, /gateway/health or / (its own
+// pages). Nothing of it is sent upstream.
 struct OwnAnswer {
     int status;
     std::string why;

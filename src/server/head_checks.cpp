@@ -49,6 +49,14 @@ std::optional<Refusal> refusal_of_parsed_head(const RequestParser& req,
                            ? "malformed HTTP request: more than one Host header"
                            : "malformed HTTP request: no Host header (required in HTTP/1.1)"};
     }
+    // RFC 9112 §6.1: a transfer coding the server does not understand gets 501 (as nginx
+    // answers). Decoding only the chunks would send the still-coded bytes upstream as if plain.
+    // The body's framing is unknown, so the connection closes after the answer.
+    if (req.other_coding) {
+        return Refusal{501, ErrorType::bad_request,
+                       "Transfer-Encoding names a coding other than chunked, which the gateway "
+                       "does not implement"};
+    }
     const auto length = req.content_length();
     if (length && *length > max_request_bytes) {
         return Refusal{413, ErrorType::size_limit,

@@ -12,6 +12,18 @@
 
 namespace llmgw::server {
 
+// Whether a Transfer-Encoding list names a coding other than chunked; empty elements are no
+// codings (RFC 9110 §5.6.1).
+inline bool names_other_coding(std::string_view list) {
+    while (!list.empty()) {
+        const std::size_t comma = list.find(',');
+        const std::string_view item = str::trim(list.substr(0, comma));
+        if (!item.empty() && !str::iequals(item, "chunked")) return true;
+        list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
+    }
+    return false;
+}
+
 class RequestParser final : public boost::beast::http::basic_parser<true> {
 public:
     // Fields are added to `into`, which the caller cleared (its storage is reused).
@@ -24,6 +36,7 @@ public:
     std::string body;
     int hosts = 0;                     // Host fields seen
     bool has_transfer_encoding = false;
+    bool other_coding = false;  // a Transfer-Encoding names a coding other than chunked
     bool has_content_length = false;
     bool expect_continue = false;      // the first Expect field is 100-continue
 
@@ -46,7 +59,10 @@ private:
         const std::string_view v(value.data(), value.size());
         switch (name) {
             case field::host: ++hosts; break;
-            case field::transfer_encoding: has_transfer_encoding = true; break;
+            case field::transfer_encoding:
+                has_transfer_encoding = true;
+                other_coding = other_coding || names_other_coding(v);
+                break;
             case field::content_length: has_content_length = true; break;
             case field::expect:
                 if (!expect_seen_) expect_continue = str::iequals(v, "100-continue");

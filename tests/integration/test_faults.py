@@ -904,6 +904,23 @@ class ClientFaultsTest(GatewayCase, harness.SharedGatewayTest):
                 self.assert_rejected_and_closed(
                     self.smuggle(b"Transfer-Encoding: " + te + b"\r\n", SMUGGLED))
 
+    # A coding before the final chunked (RFC 9112 §6.1: one the server does not understand
+    # gets 501, as nginx answers). Before: 200, the chunks decoded and the gzip coding dropped,
+    # so the still-compressed bytes went upstream as if plain. The body's framing is unknown,
+    # so the connection closes after the answer, which carries the client's request id.
+    def test_a_transfer_coding_before_chunked_is_501_and_closes(self):
+        for te in (b"Transfer-Encoding: gzip, chunked\r\n", b"Transfer-Encoding: identity, chunked\r\n",
+                   b"Transfer-Encoding: foo, chunked\r\n",
+                   b"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n"):
+            with self.subTest(te=te):
+                self.mock.reset()
+                raw = self.assert_rejected_and_closed(
+                    self.smuggle(te + b"X-Request-Id: te-501\r\n",
+                                 b"2\r\nhi\r\n0\r\n\r\n" + SMUGGLED), status=501)
+                headers, doc = self.assert_gateway_error(raw, 501, "BAD_REQUEST")
+                self.assertIn("other than chunked", doc["error"]["message"])
+                self.assertEqual(headers.get("x-request-id"), "te-501")
+
     def test_smuggle_duplicate_transfer_encoding_headers(self):
         self.assert_rejected_and_closed(
             self.smuggle(b"Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n",

@@ -457,8 +457,22 @@ class RouteAgreesWithServeTest(unittest.TestCase):
             listed = self.route_json(gw.config, "POST", "/gateway/mock/v1/x", "-H",
                                      "Content-Length: 900, 900")
             self.assertEqual(listed["body_bytes"], 900)
+            # A coding before chunked: 501, as serve answers it (before: route gave a decision,
+            # and serve sent the still-coded body upstream as if plain).
+            for fields in (["Transfer-Encoding: gzip, chunked"],
+                           ["Transfer-Encoding: identity, chunked"]):
+                with self.subTest(fields=fields):
+                    args = [a for f in fields for a in ("-H", f)]
+                    said = self.route_json(gw.config, "POST", "/gateway/mock/v1/x", *args, "-d", "{}")
+                    self.assertEqual((said["status"], said["reason"]),
+                                     (501, "BAD_REQUEST: Transfer-Encoding names a coding other "
+                                           "than chunked, which the gateway does not implement"))
+                    raw = read_raw_response(gw.port, b"POST /gateway/mock/v1/x HTTP/1.1\r\n"
+                                            b"Host: x\r\n" + "".join(f + "\r\n" for f in fields)
+                                            .encode() + b"\r\n2\r\n{}\r\n0\r\n\r\n")
+                    self.assertTrue(raw.startswith(b"HTTP/1.1 501 "), raw[:100])
             # Framing serve takes: a chunked body (a trailing comma too), equal lengths.
-            for fields in (["Transfer-Encoding: gzip, chunked"], ["Transfer-Encoding: chunked,"],
+            for fields in (["Transfer-Encoding: chunked"], ["Transfer-Encoding: chunked,"],
                            ["Content-Length: 2", "Content-Length: 02"]):
                 with self.subTest(fields=fields):
                     args = [a for f in fields for a in ("-H", f)]

@@ -1,0 +1,67 @@
+#include <doctest/doctest.h>
+
+#include <string>
+#include <string_view>
+
+#include "server/head_checks.hpp"
+
+using llmgw::ErrorType;
+using llmgw::server::check_request_head;
+
+namespace {
+
+constexpr std::uint64_t kBodyLimit = 1000;
+
+std::string head_with(std::string_view fields) {
+    return "POST /gateway/openai/v1/x HTTP/1.1\r\nHost: x\r\n" + std::string(fields) + "\r\n";
+}
+
+// The status serve answers the head with; 0 when it goes on to read the body.
+int status_of(std::string_view fields) {
+    const auto outcome = check_request_head(head_with(fields), kBodyLimit);
+    return outcome.refusal ? outcome.refusal->status : 0;
+}
+
+}  // namespace
+
+TEST_SUITE("server.head_checks") {
+    TEST_CASE("a transfer coding other than chunked is 501, a list not ending in chunked 400") {
+        // RFC 9112 §6.1: a coding the server does not understand gets 501 (before: Beast took
+        // `gzip, chunked` for chunked, and the gzip bytes went upstream as if plain).
+        for (const std::string_view te :
+             {"Transfer-Encoding: gzip, chunked\r\n", "Transfer-Encoding: identity, chunked\r\n",
+              "Transfer-Encoding: foo, chunked\r\n", "Transfer-Encoding: GZIP ,\tChunked\r\n",
+              "Transfer-Encoding: chunked;x=1\r\n", "Transfer-Encoding: chunked x\r\n",
+              "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n"}) {
+            CAPTURE(te);
+            const auto outcome = check_request_head(head_with(te), kBodyLimit);
+            REQUIRE(outcome.refusal.has_value());
+            CHECK(outcome.refusal->status == 501);
+            CHECK(outcome.refusal->type == ErrorType::bad_request);
+            CHECK(outcome.refusal->message.find("other than chunked") != std::string::npos);
+        }
+        // RFC 9112 §6.3: chunked not last (or absent) cannot frame a request; Beast's list
+        // reader ends at `gzip chunked`'s space, so chunked is not there.
+        CHECK(status_of("Transfer-Encoding: gzip\r\n") == 400);
+        CHECK(status_of("Transfer-Encoding: chunked, gzip\r\n") == 400);
+        CHECK(status_of("Transfer-Encoding: chunked, chunked\r\n") == 400);
+        CHECK(status_of("Transfer-Encoding: gzip chunked\r\n") == 400);
+        // chunked alone, in any case and with empty list elements, is read.
+        for (const std::string_view te :
+             {"Transfer-Encoding: chunked\r\n", "Transfer-Encoding: Chunked\r\n",
+              "Transfer-Encoding: chunked,\r\n", "Transfer-Encoding: , chunked\r\n"}) {
+            CAPTURE(te);
+            const auto outcome = check_request_head(head_with(te), kBodyLimit);
+            CHECK_FALSE(outcome.refusal.has_value());
+            CHECK(outcome.chunked);
+        }
+    }
+
+    TEST_CASE("a missing Host is refused before the coding, a length over the limit after it") {
+        const auto no_host = check_request_head(
+            "POST /x HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", kBodyLimit);
+        REQUIRE(no_host.refusal.has_value());
+        CHECK(no_host.refusal->status == 400);
+        CHECK(status_of("Content-Length: 1001\r\n") == 413);
+    }
+}
