@@ -69,6 +69,7 @@ std::optional<Refusal> refusal_of_parsed_head(const RequestParser& req,
 
 HeadOutcome check_request_head(std::string_view head, std::uint64_t max_request_bytes) {
     HeadScanner scan;
+    head.remove_prefix(scan.skip_empty_lines(head));
     if (scan.scan(head).verdict == HeadScanner::Verdict::obs_fold) return {refusal_of_obs_fold()};
     if (scan.scanned() > kHeaderLimit) return {refusal_of_large_head()};
     Headers headers;

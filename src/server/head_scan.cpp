@@ -10,6 +10,13 @@ HeadScanner::Verdict HeadScanner::verdict() const {
     return Verdict::need_more;
 }
 
+std::size_t HeadScanner::skip_empty_lines(std::string_view buffered) {
+    std::size_t n = 0;
+    while (buffered.size() - n >= 2 && buffered[n] == '\r' && buffered[n + 1] == '\n') n += 2;
+    scanned_ += n;
+    return n;
+}
+
 HeadScanner::Step HeadScanner::scan(std::string_view piece) {
     const Step result = step(piece);
     scanned_ += result.used;

@@ -28,8 +28,13 @@ class HeadScanner {
     // later calls scan nothing and return it again with used = 0.
     Step scan(std::string_view piece);
     Verdict verdict() const;
+    // Before the request line: the empty lines (CRLF) at the start of `buffered`, which a
+    // server ignores (RFC 9112 §2.2). They count as scanned, so the head limit bounds them; a
+    // bare LF is none (Beast refuses it, as in the head). Returns how many bytes to drop; call
+    // it only before the first byte of the request line was scanned.
+    std::size_t skip_empty_lines(std::string_view buffered);
     // Bytes of the head scanned so far: its whole size, empty line included, once the
-    // verdict is end.
+    // verdict is end (and the empty lines before it skipped).
     std::size_t scanned() const { return scanned_; }
 
   private:

@@ -256,11 +256,29 @@ void Session::on_head_bytes(const error_code& ec, std::size_t n) {
 // head, so body bytes after it (which may hold anything) are left alone.
 void Session::parse_head(std::size_t fresh) {
     const auto data = buffer_.data();
-    const std::string_view buffered(static_cast<const char*>(data.data()), data.size());
+    std::string_view buffered(static_cast<const char*>(data.data()), data.size());
     if (!parser_) {
-        // The first bytes of this request: most requests are all there, and plain.
-        if (const auto plain =
-                parse_plain_request(buffered, config_.gateway.max_request_bytes, headers_)) {
+        // RFC 9112 §2.2: empty lines before the request line are ignored (nginx does too), up
+        // to the head limit, which counts them. A CR alone may begin one: its LF is awaited.
+        if (const std::size_t blank = head_scan_.skip_empty_lines(buffered); blank > 0) {
+            buffer_.consume(blank);
+            buffered.remove_prefix(blank);
+            if (head_scan_.scanned() > kHeaderLimit) {
+                reject_request(refusal_of_large_head());
+                return;
+            }
+        }
+        if (buffered.empty() || buffered == "\r") {
+            read_more_head();
+            return;
+        }
+        // The first bytes of this request: most requests are all there, and plain. Not after
+        // empty lines (rare): only the scanner below counts them in the head limit.
+        std::optional<PlainRequest> plain;
+        if (head_scan_.scanned() == 0) {
+            plain = parse_plain_request(buffered, config_.gateway.max_request_bytes, headers_);
+        }
+        if (plain) {
             accept_plain(*plain);
             return;
         }
@@ -282,14 +300,18 @@ void Session::parse_head(std::size_t fresh) {
     error_code ec;
     buffer_.consume(parser_->put(buffer_.data(), ec));
     if (ec == http::error::need_more || (!ec && !parser_->is_header_done())) {
-        if (idle_wait_) {  // the next head has begun
-            idle_wait_ = false;
-            set_deadline(std::chrono::milliseconds(config_.gateway.header_timeout_ms), Due::close);
-        }
-        read_head_bytes();
+        read_more_head();
         return;
     }
     on_header_read(ec);
+}
+
+void Session::read_more_head() {
+    if (idle_wait_) {  // the next head has begun
+        idle_wait_ = false;
+        set_deadline(std::chrono::milliseconds(config_.gateway.header_timeout_ms), Due::close);
+    }
+    read_head_bytes();
 }
 
 RequestParser& Session::beast_parser() {

@@ -46,6 +46,7 @@ private:
     void read_head_bytes();
     void on_head_bytes(const boost::system::error_code& ec, std::size_t n);
     void parse_head(std::size_t fresh);
+    void read_more_head();  // the head goes on in the next bytes
     RequestParser& beast_parser();
     void accept_plain(const PlainRequest& plain);
     void on_header_read(const boost::system::error_code& ec);

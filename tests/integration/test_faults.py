@@ -1011,6 +1011,43 @@ class ClientFaultsTest(GatewayCase, harness.SharedGatewayTest):
                 self.mock.reset()
                 self.assert_rejected_and_closed(data)
 
+    # RFC 9112 §2.2: a server should ignore at least one empty line (CRLF) before a request
+    # line; nginx ignores them. Before: 400 "bad method" and a close, also after a POST body.
+    def test_empty_lines_before_a_request_line_are_ignored(self):
+        last = get_req("/gateway/mock/v1/next", extra=b"Connection: close\r\n")
+        for data, targets in (
+                (b"\r\n" + last, ["/v1/next"]),
+                (b"\r\n\r\n\r\n" + last, ["/v1/next"]),
+                (b"POST /gateway/mock/v1/a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n"
+                 b"hi\r\n" + last, ["/v1/a", "/v1/next"]),
+                (get_req("/gateway/mock/v1/a") + b"\r\n\r\n" + last, ["/v1/a", "/v1/next"]),
+                (b"POST /gateway/mock/v1/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                 b"\r\n2\r\nhi\r\n0\r\n\r\n\r\n" + last, ["/v1/a", "/v1/next"])):
+            with self.subTest(data=data):
+                self.mock.reset()
+                raw, how, _ = exchange_raw(self.gw.port, data, timeout=5)
+                self.assertEqual(how, "eof")
+                self.assertEqual([r["status"] for r in parse_responses(raw)], [200] * len(targets),
+                                 raw[:600])
+                self.assertEqual([r["target"] for r in self.mock.requests()], targets)
+        # Trickled: a CR, then its LF in a later read, then the request.
+        s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=5)
+        for piece in (b"\r", b"\n\r", b"\n", last):
+            s.sendall(piece)
+            time.sleep(0.05)
+        raw, how = read_to_end(s, 5)
+        self.assertTrue(raw.startswith(b"HTTP/1.1 200 "), raw[:300])
+        self.assertEqual(how, "eof")
+
+    def test_empty_lines_before_a_request_line_count_in_the_16k_head_limit(self):
+        # Not without a bound: the 16 KiB of the head count them (8,200 CRLFs are 16,400 bytes).
+        # A bare LF is no empty line: refused, as in a head.
+        raw = self.assert_rejected_and_closed(b"\r\n" * 8200 + get_req("/gateway/mock/v1/x"),
+                                              status=431)
+        self.assert_gateway_error(raw, 431, "BAD_REQUEST")
+        self.assert_rejected_and_closed(b"\n" + get_req("/gateway/mock/v1/x"))
+        self.assert_serves_next()
+
     def test_transfer_encoding_in_http10_closes_after_the_request(self):
         raw, how, _ = exchange_raw(self.gw.port, b"POST /gateway/mock/v1/x HTTP/1.0\r\nHost: x\r\n"
                                    b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + SMUGGLED, timeout=5)

@@ -64,4 +64,19 @@ TEST_SUITE("server.head_checks") {
         CHECK(no_host.refusal->status == 400);
         CHECK(status_of("Content-Length: 1001\r\n") == 413);
     }
+
+    TEST_CASE("empty lines before the request line are ignored, within the head limit") {
+        const std::string head = "GET /x HTTP/1.1\r\nHost: x\r\n\r\n";
+        CHECK_FALSE(check_request_head("\r\n\r\n" + head, kBodyLimit).refusal.has_value());
+        std::string crlfs;
+        while (crlfs.size() + head.size() <= llmgw::server::kHeaderLimit) crlfs += "\r\n";
+        const auto outcome = check_request_head(crlfs + head, kBodyLimit);
+        REQUIRE(outcome.refusal.has_value());
+        CHECK(outcome.refusal->status == 431);
+        CHECK_FALSE(check_request_head(crlfs.substr(2) + head, kBodyLimit).refusal.has_value());
+        // A bare LF is not an empty line here: refused as Beast refuses it.
+        const auto lf = check_request_head("\n" + head, kBodyLimit);
+        REQUIRE(lf.refusal.has_value());
+        CHECK(lf.refusal->status == 400);
+    }
 }

@@ -108,6 +108,31 @@ TEST_SUITE("server.head_scan") {
         check_all_splits(empty_first, Verdict::obs_fold, empty_first.find(" b") + 1);
     }
 
+    TEST_CASE("empty lines (CRLF) before the request line are skipped and counted") {
+        // RFC 9112 §2.2: a server ignores them. Before: Beast took the CRLF for a method and
+        // the request got 400 "bad method".
+        const std::string stream = "\r\n\r\n" + std::string(kHead);
+        HeadScanner scanner;
+        const std::size_t blank = scanner.skip_empty_lines(stream);
+        CHECK(blank == 4);
+        CHECK(scanner.scanned() == 4);
+        CHECK(scanner.scan(std::string_view(stream).substr(blank)).verdict == Verdict::end);
+        CHECK(scanner.scanned() == stream.size());  // the head limit counts them
+        // A CR alone may begin one; a bare LF or anything else is none.
+        for (const auto& [bytes, skipped] : {std::pair<std::string_view, std::size_t>{"\r\n\r", 2},
+                                             {"\r", 0},
+                                             {"\n\r\n", 0},
+                                             {"\r\n\nGET", 2},
+                                             {"GET\r\n", 0},
+                                             {"", 0},
+                                             {"\r\r\n", 0}}) {
+            CAPTURE(bytes);
+            HeadScanner fresh;
+            CHECK(fresh.skip_empty_lines(bytes) == skipped);
+            CHECK(fresh.scanned() == skipped);
+        }
+    }
+
     TEST_CASE("bare LF lines and a bare LF empty line end the head like CRLF") {
         const std::string_view lf = "GET /x HTTP/1.1\nHost: x\n\nbody";
         check_all_splits(lf, Verdict::end, lf.find("body"));
