@@ -27,8 +27,8 @@ body is sent as application/json. A Content-Length header overrides the body's s
 large upload can be tried without a file. A request the gateway answers itself is said to
 be: OPTIONS (204, the CORS preflight), a GET or HEAD of /health, /gateway/health or /
 (200, its own pages), a body over max_request_bytes (413), and a head its HTTP parser
-refuses (400: faulty framing, two Host fields; 501: a transfer coding other than chunked;
-431: over 16 KiB).
+refuses (400: faulty framing, two Host fields or an invalid one; 501: a transfer coding
+other than chunked; 431: over 16 KiB).
 
 Examples:
   llmgw route /gateway/openai/v1/models

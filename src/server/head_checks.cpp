@@ -49,6 +49,11 @@ std::optional<Refusal> refusal_of_parsed_head(const RequestParser& req,
                            ? "malformed HTTP request: more than one Host header"
                            : "malformed HTTP request: no Host header (required in HTTP/1.1)"};
     }
+    // RFC 9112 §3.2: an invalid Host value is refused too (nginx: "invalid host header").
+    if (!req.host_valid) {
+        return Refusal{400, ErrorType::bad_request,
+                       "malformed HTTP request: the Host header is not a host[:port]"};
+    }
     // RFC 9112 §6.1: a transfer coding the server does not understand gets 501 (as nginx
     // answers). Decoding only the chunks would send the still-coded bytes upstream as if plain.
     // The body's framing is unknown, so the connection closes after the answer.

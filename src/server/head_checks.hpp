@@ -1,8 +1,7 @@
 // What serve answers a request head before it routes it: the refusals of broken framing, a
-// missing or doubled Host, a transfer coding other than chunked (501), a head over 16 KiB and
-// a body announced over max_request_bytes.
-// One place for them, so that `llmgw route` says what serve would answer (it parses a head
-// written from its arguments with the same parser and checks).
+// missing, doubled or invalid Host, a transfer coding other than chunked (501), a head over 16 KiB
+// and a body announced over max_request_bytes. One place for them, so that `llmgw route` says what
+// serve would answer (it parses a head written from its arguments with the same parser and checks).
 #pragma once
 
 #include <cstdint>

@@ -3,15 +3,20 @@
 #include <algorithm>
 #include <cstring>
 
+#include "server/host_field.hpp"
 #include "util/plain_fields.hpp"
 #include "util/strings.hpp"
 
 namespace llmgw::server {
 namespace {
 
-// Host and Expect, then framing. False: a field this pass leaves to Beast.
+// Host and Expect, then framing. False: a field this pass leaves to Beast (an invalid Host:
+// refused there).
 bool note_field(std::string_view name, std::string_view value, plain::Framing& framing, int& hosts) {
-    if (name.size() == 4 && str::iequals(name, "host")) ++hosts;
+    if (name.size() == 4 && str::iequals(name, "host")) {
+        ++hosts;
+        if (!is_valid_host(value)) return false;
+    }
     if (name.size() == 6 && str::iequals(name, "expect")) return false;
     return plain::note_framing_field(name, value, framing);
 }

@@ -3,7 +3,8 @@
 // parser (RequestParser) from the same bytes, exactly as before: a head or body still arriving,
 // HTTP/1.0, obs-fold, Transfer-Encoding, Expect, Upgrade, Proxy-Connection, a Connection other
 // than keep-alive or close, a Content-Length that is not plain digits or comes twice or is over
-// the limit, a Host count other than one, any byte outside printable ASCII and tab, a bare LF,
+// the limit, a Host count other than one or an invalid Host, any byte outside printable ASCII
+// and tab, a bare LF,
 // a head over 8 KiB. Whatever it accepts, Beast accepts with the same method, target, fields,
 // body and keep-alive (a unit test and a fuzz target compare the two).
 #pragma once

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "server/host_field.hpp"
 #include "util/headers.hpp"
 #include "util/strings.hpp"
 
@@ -35,6 +36,7 @@ public:
     Headers& headers;
     std::string body;
     int hosts = 0;                     // Host fields seen
+    bool host_valid = true;            // every Host value is uri-host [":" port]
     bool has_transfer_encoding = false;
     bool other_coding = false;  // a Transfer-Encoding names a coding other than chunked
     bool has_content_length = false;
@@ -58,7 +60,10 @@ private:
         if (is_header_done()) return;
         const std::string_view v(value.data(), value.size());
         switch (name) {
-            case field::host: ++hosts; break;
+            case field::host:
+                ++hosts;
+                host_valid = host_valid && is_valid_host(v);
+                break;
             case field::transfer_encoding:
                 has_transfer_encoding = true;
                 other_coding = other_coding || names_other_coding(v);

@@ -77,7 +77,8 @@ inline Verdict compare_request(std::string_view bytes, std::uint64_t body_limit)
         return disagree("a different Content-Length presence");
     }
     // The session's checks after Beast's head (session.cpp, on_header_read).
-    if (parser.hosts != 1 || parser.has_transfer_encoding || parser.expect_continue) {
+    if (parser.hosts != 1 || !parser.host_valid || parser.has_transfer_encoding ||
+        parser.expect_continue) {
         return disagree("the session would refuse or treat it differently");
     }
     if (auto why = first_different_field(beast_fields, plain_fields); !why.empty()) {

@@ -452,6 +452,13 @@ class RouteAgreesWithServeTest(unittest.TestCase):
             self.assertEqual((said["status"], said["reason"]),
                              (400, "BAD_REQUEST: malformed HTTP request: no Host header (required "
                                    "in HTTP/1.1)"))
+            # An invalid Host (RFC 9112 §3.2), as serve refuses it.
+            said = self.route_json(gw.config, "GET", "/gateway/mock/v1/x", "-H", "Host: a b/c")
+            why = "malformed HTTP request: the Host header is not a host[:port]"
+            self.assertEqual((said["status"], said["reason"]), (400, "BAD_REQUEST: " + why))
+            raw = read_raw_response(gw.port, b"GET /gateway/mock/v1/x HTTP/1.1\r\nHost: a b/c\r\n\r\n")
+            self.assertTrue(raw.startswith(b"HTTP/1.1 400 "), raw[:100])
+            self.assertIn(b'"message":"' + why.encode() + b'"', raw)
             # The size the decision counts is the length serve's parser took (a list of equal
             # ones too), not the body's.
             listed = self.route_json(gw.config, "POST", "/gateway/mock/v1/x", "-H",

@@ -79,4 +79,20 @@ TEST_SUITE("server.head_checks") {
         REQUIRE(lf.refusal.has_value());
         CHECK(lf.refusal->status == 400);
     }
+
+    TEST_CASE("an invalid Host is 400, in any HTTP version; an empty one is served") {
+        for (const std::string_view request : {"GET /x HTTP/1.1\r\nHost: a b/c\r\n\r\n",
+                                               "GET /x HTTP/1.1\r\nHost: ex ample.com\r\n\r\n",
+                                               "GET /x HTTP/1.0\r\nHost: user:pw@evil\r\n\r\n",
+                                               "GET http://a/x HTTP/1.1\r\nHost: a/b\r\n\r\n"}) {
+            CAPTURE(request);
+            const auto outcome = check_request_head(request, kBodyLimit);
+            REQUIRE(outcome.refusal.has_value());
+            CHECK(outcome.refusal->status == 400);
+            CHECK(outcome.refusal->message.find("Host") != std::string::npos);
+        }
+        CHECK_FALSE(check_request_head("GET /x HTTP/1.1\r\nHost:\r\n\r\n", kBodyLimit).refusal);
+        CHECK_FALSE(
+            check_request_head("GET /x HTTP/1.1\r\nHost: [::1]:8787\r\n\r\n", kBodyLimit).refusal);
+    }
 }

@@ -88,7 +88,8 @@ TEST_SUITE("server.plain_request") {
             // not the plain form
             with(kSdkRequest, "HTTP/1.1\r\n", "HTTP/1.0\r\n"),
             with(kSdkRequest, "HTTP/1.1\r\n", "HTTP/1.1\n"),
-            with(kSdkRequest, "Accept: application/json\r\n", "Accept: application/json\r\n json\r\n"),
+            with(kSdkRequest, "Accept: application/json\r\n",
+                 "Accept: application/json\r\n json\r\n"),
             with(kSdkRequest, "Accept: application/json\r\n", "Accept: application/json\n"),
             with(kSdkRequest, "Content-Length: 27", "Transfer-Encoding: chunked"),
             with(kSdkRequest, "Accept: application/json", "Expect: 100-continue"),
@@ -101,6 +102,8 @@ TEST_SUITE("server.plain_request") {
             with(kSdkRequest, "Accept: application/json", "Content-Length: 27"),
             with(kSdkRequest, "Host: 127.0.0.1:8787\r\n", ""),
             with(kSdkRequest, "Accept: application/json", "Host: again"),
+            with(kSdkRequest, "Host: 127.0.0.1:8787", "Host: a b/c"),
+            with(kSdkRequest, "Host: 127.0.0.1:8787", "Host: user@127.0.0.1:8787"),
             with(kSdkRequest, "User-Agent: OpenAI", "User-Agent: caf\xc3\xa9"),
             with(kSdkRequest, "User-Agent: OpenAI", "User-Agent: \x7f"),
             with(kSdkRequest, "chat/completions", "caf\xc3\xa9"),
