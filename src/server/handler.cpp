@@ -148,6 +148,7 @@ std::string_view proxied_response_headers(HeadWriter& out, const config::Config&
                                           const Headers& request, const Headers& upstream,
                                           bool is_sse, const OwnResponseFields& own) {
     bool has_request_id = false;
+    bool has_date = false;
     std::string_view upstream_id;   // the first X-Request-Id
     std::string_view anthropic_id;  // the first Request-Id
     const routing::ConnectionOptions options(upstream);
@@ -162,6 +163,8 @@ std::string_view proxied_response_headers(HeadWriter& out, const config::Config&
             has_request_id = true;
         } else if (anthropic_id.empty() && str::iequals(f.name, "request-id")) {
             anthropic_id = f.value;
+        } else if (f.name.size() == 4 && str::iequals(f.name, "date")) {
+            has_date = true;
         }
         if (is_sse && (str::iequals(f.name, "cache-control") || str::iequals(f.name, "x-accel-buffering"))) {
             continue;
@@ -170,6 +173,7 @@ std::string_view proxied_response_headers(HeadWriter& out, const config::Config&
         out.add(f.name, f.value);
     }
     // The gateway's own fields: the request id was checked or made here (is_valid_request_id).
+    if (!has_date && !own.date.empty()) out.add_own("Date", own.date);
     if (is_sse) {
         out.add_own("Cache-Control", "no-cache");
         out.add_own("X-Accel-Buffering", "no");

@@ -62,8 +62,9 @@ Reply error_reply(const config::Config& config, const Headers& request, std::str
 // Whether the upstream's Content-Type is text/event-stream.
 bool is_event_stream(const Headers& upstream);
 
-// Headers for a proxied response: the upstream's minus dropped ones, plus ids, lane, timing,
-// CORS and the SSE anti-buffering pair (SPEC §5), written straight into the head. Framing
+// Headers for a proxied response: the upstream's minus dropped ones, plus a Date if it sent
+// none, ids, lane, timing, CORS and the SSE anti-buffering pair (SPEC §5), written straight
+// into the head. Framing
 // headers are the session's. `is_sse` is is_event_stream(upstream), known before the first
 // field is written: an event stream's own caching headers are replaced wherever they stand.
 struct OwnResponseFields {
@@ -74,6 +75,9 @@ struct OwnResponseFields {
     // An error answer after the gateway's own retries: x-should-retry: false in place of the
     // upstream's, so SDKs do not multiply the retries (README, "Errors").
     bool retries_spent = false;
+    // The Date field when the upstream sent none (RFC 9110 §6.6.1: a recipient that forwards
+    // an answer without one adds it); the upstream's own is relayed as it is.
+    std::string_view date;
 };
 // Returns the upstream's own request id, for the log: its X-Request-Id, else Anthropic's
 // Request-Id (a view into `upstream`); empty when it sent neither.

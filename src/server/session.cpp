@@ -15,6 +15,7 @@
 #include "server/http_out.hpp"
 #include "server/plain_request.hpp"
 #include "util/held_clock.hpp"
+#include "util/http_date.hpp"
 #include "util/ids.hpp"
 #include "util/log.hpp"
 #include "util/redact.hpp"
@@ -499,6 +500,7 @@ void Session::send_reply(Reply reply) {
     status_ = reply.status;
     const bool head_only = method_ == "HEAD" || reply.status == 204 || reply.status == 304;
     HeadWriter head(out_pending_, reply.status);
+    head.add_own("Date", http_date_now());  // RFC 9110 §6.6.1
     for (const HeaderField& f : reply.headers) head.add(f);
     if (reply.status != 204 && reply.status != 304) head.add_decimal("Content-Length", reply.body.size());
     add_connection_headers(head, false);

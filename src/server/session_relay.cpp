@@ -1,12 +1,12 @@
 // The response half of a session: relaying the upstream's answer as it arrives, the bounded
 // write queue, and how a response ends (complete, error reply, or cut).
-#include <charconv>
-
 #include <boost/asio/write.hpp>
+#include <charconv>
 
 #include "server/http_out.hpp"
 #include "server/session.hpp"
 #include "util/held_clock.hpp"
+#include "util/http_date.hpp"
 #include "util/log.hpp"
 #include "util/send_now.hpp"
 #include "util/strings.hpp"
@@ -94,7 +94,8 @@ void Session::on_head(const upstream::ResponseHead& head) {
                                   .lane = lane_value_,
                                   .processing_ms = outcome_ttfb_now(),
                                   .fell_back = fell_back_,
-                                  .retries_spent = attempts > 1 && head.status >= 400});
+                                  .retries_spent = attempts > 1 && head.status >= 400,
+                                  .date = http_date_now()});
     if (!upstream_id.empty()) upstream_request_id_ = std::string(upstream_id);
     const bool bodiless = no_body_ || head.status == 204 || head.status == 304;
     bool close_delimited = false;

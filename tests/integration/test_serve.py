@@ -243,6 +243,44 @@ class ServeTest(harness.SharedGatewayTest):
         self.assertIn(b"\r\nx-processing-mode: edge\r\n", head)
         self.assertIn(b"x-should-retry", head)  # exposed to browsers (CORS), with Retry-After
 
+    # RFC 9110 §6.6.1: an origin server with a clock sends Date; a recipient that forwards an
+    # answer without one adds it. Before: no Date on any answer.
+    def date_fields(self, request):
+        """The Date values in the head of the answer to raw `request` (Connection: close)."""
+        raw = harness.raw_request(self.gw.port, request, timeout=10)
+        head = raw.partition(b"\r\n\r\n")[0].decode("latin-1")
+        self.assertTrue(head.startswith("HTTP/1.1 "), raw[:300])
+        return [line.split(":", 1)[1].strip() for line in head.split("\r\n")[1:]
+                if line.split(":", 1)[0].lower() == "date"]
+
+    def assert_date_is_now(self, value):
+        import email.utils
+        self.assertRegex(value, r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|"
+                                r"Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT$")
+        self.assertLess(abs(email.utils.parsedate_to_datetime(value).timestamp() - time.time()), 5)
+
+    def test_every_answer_carries_a_date(self):
+        def get(target, method=b"GET", extra=b""):
+            return (method + b" " + target + b" HTTP/1.1\r\nHost: x\r\n" + extra +
+                    b"Connection: close\r\n\r\n")
+        for request in (get(b"/health"), get(b"/health", b"HEAD"), get(b"/"), get(b"/nope"),
+                        get(b"/gateway"), get(b"/gateway/unknown/v1/x"),
+                        get(b"/gateway/mock/v1/x", b"OPTIONS",
+                            b"Origin: http://a.test\r\nAccess-Control-Request-Method: POST\r\n"),
+                        get(b"/gateway/mock/v1/x"),  # the mock's echo has no Date
+                        get(b"/gateway/mock/v1/x", extra=b"x-mock: status;code=503\r\n"),
+                        get(b"/gateway/mock/v1/x", extra=b"x-mock: sse;events=2;interval_ms=10\r\n"),
+                        get(b"/gateway/slow/v1/x", extra=b"x-mock: hang\r\n"),  # 504 TIMEOUT
+                        b"GET /gateway/mock/v1/x HTTP/1.1\r\n\r\n"):  # refused: 400, no Host
+            with self.subTest(request=request):
+                dates = self.date_fields(request)
+                self.assertEqual(len(dates), 1, dates)
+                self.assert_date_is_now(dates[0])
+        # The upstream's own Date is relayed as it is, and no second one added.
+        dates = self.date_fields(get(b"/gateway/mock/v1/x",
+                                     extra=b"x-mock: headers;Date=Sun, 06 Nov 1994 08:49:37 GMT\r\n"))
+        self.assertEqual(dates, ["Sun, 06 Nov 1994 08:49:37 GMT"])
+
     def test_background_lane_header(self):
         status, headers, _ = self.gw.request("POST", "/gateway/mock/v1/embeddings", body=b"{}",
                                              headers={"Content-Type": "application/json"})
