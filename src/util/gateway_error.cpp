@@ -52,7 +52,8 @@ std::string error_body(const GatewayError& error, std::string_view request_id, i
     // SPEC §7's fields, and the few each SDK's schema needs to read its message rather than
     // fail on the body (a status text, a validation error): the top-level type, message, code
     // and sequence_number (Anthropic's and Cohere's errors, the OpenAI Responses stream's error
-    // event), error.code and error.status (Gemini's), error.param (OpenAI's).
+    // event), error.status (Gemini's, with error.code), error.code and error.param (OpenAI's,
+    // null: OpenAI's codes are words, and a number there is read as a status by some SDKs).
     nlohmann::ordered_json j;
     j["type"] = "error";
     j["message"] = error.message;
@@ -60,7 +61,7 @@ std::string error_body(const GatewayError& error, std::string_view request_id, i
     j["sequence_number"] = 0;
     j["error"]["message"] = error.message;
     j["error"]["type"] = to_string(error.type);
-    j["error"]["code"] = status;
+    j["error"]["code"] = nullptr;
     j["error"]["status"] = to_string(error.type);
     j["error"]["param"] = nullptr;
     j["error"]["request_id"] = request_id;
