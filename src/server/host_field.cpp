@@ -6,6 +6,8 @@
 #include <array>
 #include <cstring>
 
+#include "util/strings.hpp"
+
 namespace llmgw::server {
 namespace {
 
@@ -20,9 +22,7 @@ constexpr auto kRegNameChars = [] {
     return table;
 }();
 
-bool is_hex(char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+bool is_hex(char c) { return str::hex_value(c) >= 0; }
 
 bool is_reg_name(std::string_view s) {
     for (std::size_t i = 0; i < s.size(); ++i) {

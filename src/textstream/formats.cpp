@@ -319,11 +319,7 @@ std::string with_lone_surrogates_replaced(std::string_view text) {
         if (at + 6 > text.size() || text[at] != '\\' || text[at + 1] != 'u') return -1;
         int code = 0;
         for (std::size_t i = at + 2; i < at + 6; ++i) {
-            const char c = text[i];
-            const int digit = c >= '0' && c <= '9'   ? c - '0'
-                              : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                              : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                                     : -1;
+            const int digit = str::hex_value(text[i]);
             if (digit < 0) return -1;
             code = code * 16 + digit;
         }
