@@ -28,7 +28,7 @@ large upload can be tried without a file. A request the gateway answers itself i
 be: OPTIONS (204, the CORS preflight), a GET or HEAD of /health, /gateway/health or /
 (200, its own pages), a body over max_request_bytes (413), and a head its HTTP parser
 refuses (400: faulty framing, two Host fields or an invalid one; 501: a transfer coding
-other than chunked; 431: over 16 KiB).
+other than chunked; 431: over 16 KiB, 414 when the request line does not end within them).
 
 Examples:
   llmgw route /gateway/openai/v1/models

@@ -16,7 +16,11 @@ Refusal refusal_of_obs_fold() {
                    "malformed HTTP request: a header line starts with a space or tab (obs-fold)"};
 }
 
-Refusal refusal_of_large_head() {
+Refusal refusal_of_large_head(const HeadScanner& scan) {
+    if (scan.passed_in_request_line(kHeaderLimit)) {
+        return Refusal{414, ErrorType::bad_request,
+                       "request target too long: the request line does not end within 16 KiB"};
+    }
     return Refusal{431, ErrorType::bad_request, "request headers exceed 16 KiB"};
 }
 
@@ -26,9 +30,11 @@ Refusal refusal_of_large_body(std::uint64_t max_request_bytes) {
         "request body exceeds the limit of " + std::to_string(max_request_bytes) + " bytes"};
 }
 
-Refusal refusal_of_parse_error(const boost::system::error_code& ec,
-                               std::uint64_t max_request_bytes) {
-    if (ec == http::error::header_limit) return refusal_of_large_head();
+Refusal refusal_of_parse_error(const boost::system::error_code& ec, std::uint64_t max_request_bytes,
+                               const HeadScanner& scan) {
+    // Beast's own limit, met at exactly kHeaderLimit bytes without the head's end (the scanner
+    // refuses only more): which part is too long, the scanner that saw them tells.
+    if (ec == http::error::header_limit) return refusal_of_large_head(scan);
     // Beast finds a Content-Length over the limit as the head ends: its fields are all in.
     if (ec == http::error::body_limit) return refusal_of_large_body(max_request_bytes);
     return Refusal{400, ErrorType::bad_request, "malformed HTTP request: " + ec.message()};
@@ -76,14 +82,16 @@ HeadOutcome check_request_head(std::string_view head, std::uint64_t max_request_
     HeadScanner scan;
     head.remove_prefix(scan.skip_empty_lines(head));
     if (scan.scan(head).verdict == HeadScanner::Verdict::obs_fold) return {refusal_of_obs_fold()};
-    if (scan.scanned() > kHeaderLimit) return {refusal_of_large_head()};
+    if (scan.scanned() > kHeaderLimit) return {refusal_of_large_head(scan)};
     Headers headers;
     RequestParser parser(headers);
     parser.header_limit(kHeaderLimit);
     parser.body_limit(max_request_bytes);
     boost::system::error_code ec;
     parser.put(boost::asio::buffer(head.data(), head.size()), ec);
-    if (ec && ec != http::error::need_more) return {refusal_of_parse_error(ec, max_request_bytes)};
+    if (ec && ec != http::error::need_more) {
+        return {refusal_of_parse_error(ec, max_request_bytes, scan)};
+    }
     if (!parser.is_header_done()) {
         return {Refusal{400, ErrorType::bad_request, "malformed HTTP request: the head is cut"}};
     }

@@ -1,7 +1,8 @@
 // What serve answers a request head before it routes it: the refusals of broken framing, a
 // missing, doubled or invalid Host, a transfer coding other than chunked (501), a head over 16 KiB
-// and a body announced over max_request_bytes. One place for them, so that `llmgw route` says what
-// serve would answer (it parses a head written from its arguments with the same parser and checks).
+// (414 when its request line is what is too long) and a body announced over max_request_bytes.
+// One place for them, so that `llmgw route` says what serve would answer (it parses a head
+// written from its arguments with the same parser and checks).
 #pragma once
 
 #include <cstdint>
@@ -17,9 +18,10 @@ class error_code;
 
 namespace llmgw::server {
 
+class HeadScanner;
 class RequestParser;
 
-// SPEC §6: a head over this many bytes gets 431.
+// SPEC §6: a head over this many bytes gets 431, or 414 (refusal_of_large_head).
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
 
 struct Refusal {
@@ -29,14 +31,18 @@ struct Refusal {
 };
 
 // A head line that starts with SP or HTAB (obs-fold), and a head over kHeaderLimit bytes,
-// found by the scanner before the parser sees them.
+// found by the scanner before the parser sees them. Over the limit: 414 when it passed inside
+// the request line, whose target is then what is too long (RFC 9110 §15.5.15, as nginx
+// answers), else 431.
 Refusal refusal_of_obs_fold();
-Refusal refusal_of_large_head();
+Refusal refusal_of_large_head(const HeadScanner& scan);
 // A body over max_request_bytes: announced by its Content-Length, or a chunked one as it grows.
 Refusal refusal_of_large_body(std::uint64_t max_request_bytes);
 
-// The answer to a head the parser refused with `ec` (not a connection that ended).
-Refusal refusal_of_parse_error(const boost::system::error_code& ec, std::uint64_t max_request_bytes);
+// The answer to a head the parser refused with `ec` (not a connection that ended); `scan` has
+// seen every byte the parser was given.
+Refusal refusal_of_parse_error(const boost::system::error_code& ec, std::uint64_t max_request_bytes,
+                               const HeadScanner& scan);
 
 // The checks of a head the parser took without an error, in the order serve makes them.
 std::optional<Refusal> refusal_of_parsed_head(const RequestParser& request,

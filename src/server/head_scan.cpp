@@ -14,6 +14,7 @@ std::size_t HeadScanner::skip_empty_lines(std::string_view buffered) {
     std::size_t n = 0;
     while (buffered.size() - n >= 2 && buffered[n] == '\r' && buffered[n + 1] == '\n') n += 2;
     scanned_ += n;
+    request_line_start_ = scanned_;
     return n;
 }
 
@@ -29,6 +30,14 @@ HeadScanner::Step HeadScanner::step(std::string_view piece) {
     const char* const last = first + piece.size();
     const char* p = first;
     const auto used = [&] { return static_cast<std::size_t>(p - first); };
+    // The request line, noted where it ends (for 414): a test per piece, not one per line.
+    if (state_ == State::request_line && p != last) {
+        const auto* lf = static_cast<const char*>(std::memchr(p, '\n', piece.size()));
+        if (lf == nullptr) return {Verdict::need_more, piece.size()};
+        p = lf + 1;
+        request_line_end_ = scanned_ + used();
+        state_ = State::line_start;
+    }
     while (p != last) {
         if (state_ == State::in_line) {
             // Most bytes are inside a line: let memchr skip to its end.

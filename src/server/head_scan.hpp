@@ -1,6 +1,7 @@
 // Finds the end of a request head and any obs-fold line in it (RFC 9112 §5.2), over bytes that
 // arrive in pieces. Beast unfolds a continuation line silently; a front proxy that does not
 // reads different headers (e.g. `Transfer-Encoding:\r\n chunked`), so the session refuses one.
+// It also notes where the request line ends: a head over the limit in it gets 414, not 431.
 #pragma once
 
 #include <cstddef>
@@ -36,13 +37,28 @@ class HeadScanner {
     // Bytes of the head scanned so far: its whole size, empty line included, once the
     // verdict is end (and the empty lines before it skipped).
     std::size_t scanned() const { return scanned_; }
+    // Once scanned() > limit: whether the limit passed inside the request line (its line end
+    // included), not in the empty lines before it nor in the fields after it.
+    bool passed_in_request_line(std::size_t limit) const {
+        return request_line_start_ <= limit &&
+               (request_line_end_ == 0 || request_line_end_ > limit);
+    }
 
   private:
     Step step(std::string_view piece);
 
-    enum class State : std::uint8_t { in_line, line_start, line_start_cr, end, obs_fold };
-    State state_ = State::in_line;
+    enum class State : std::uint8_t {
+        request_line,
+        in_line,
+        line_start,
+        line_start_cr,
+        end,
+        obs_fold
+    };
+    State state_ = State::request_line;
     std::size_t scanned_ = 0;
+    std::size_t request_line_start_ = 0;  // the empty lines skipped before it
+    std::size_t request_line_end_ = 0;    // scanned() through its LF; 0 until then
 };
 
 }  // namespace llmgw::server

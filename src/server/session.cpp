@@ -265,7 +265,7 @@ void Session::parse_head(std::size_t fresh) {
             buffer_.consume(blank);
             buffered.remove_prefix(blank);
             if (head_scan_.scanned() > kHeaderLimit) {
-                reject_request(refusal_of_large_head());
+                reject_request(refusal_of_large_head(head_scan_));
                 return;
             }
         }
@@ -295,7 +295,7 @@ void Session::parse_head(std::size_t fresh) {
     // Beast's header_limit leaves out some of the head's bytes (a head of 16,885 bytes in
     // many short fields passed it): the scanner counts every byte up to the empty line.
     if (head_scan_.scanned() > kHeaderLimit) {
-        reject_request(refusal_of_large_head());
+        reject_request(refusal_of_large_head(head_scan_));
         return;
     }
     error_code ec;
@@ -346,7 +346,7 @@ void Session::on_header_read(const error_code& ec) {
             return;
         }
         // A body over the limit is found once the head is all in (its request id and CORS).
-        reject_request(refusal_of_parse_error(ec, config_.gateway.max_request_bytes),
+        reject_request(refusal_of_parse_error(ec, config_.gateway.max_request_bytes, head_scan_),
                        ec == http::error::body_limit);
         return;
     }

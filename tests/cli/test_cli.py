@@ -446,6 +446,20 @@ class TestRoute(CliTestCase):
                                    stdin=b"x" * (2 * MIB), expect=0)
         self.assertEqual(json.loads(out)["body_bytes"], 2 * MIB)
 
+    def test_a_head_over_16k_is_414_for_its_request_line_and_431_for_its_fields(self):
+        # As serve answers: a request line that does not end within the 16 KiB head limit has a
+        # target too long (RFC 9110 §15.5.15). Before: 431 for both.
+        for args, status, reason in (
+                (["/gateway/openai/v1/" + "a" * 17000], 414,
+                 "request target too long: the request line does not end within 16 KiB"),
+                (["/gateway/openai/v1/x", "-H", "X-Big: " + "b" * 17000], 431,
+                 "request headers exceed 16 KiB")):
+            with self.subTest(status=status):
+                _, out, _ = self.run_llmgw("route", "--json", *args, expect=0)
+                said = json.loads(out)
+                self.assertEqual((said["status"], said["reason"]),
+                                 (status, "BAD_REQUEST: " + reason))
+
     def test_body_from_stdin(self):
         lines = self.route("/gateway/openai/v1/chat/completions", "-d", "@-",
                            stdin=b'{"model": "x", "stream": true}')

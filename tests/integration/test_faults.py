@@ -1191,6 +1191,31 @@ class ClientFaultsTest(GatewayCase, harness.SharedGatewayTest):
                 raw, _, _ = exchange_raw(self.gw.port, head, timeout=5)
                 self.assertTrue(raw.startswith(b"HTTP/1.1 %d " % status), raw[:200])
 
+    def test_a_request_line_over_16k_is_414_and_fields_over_it_431(self):
+        # RFC 9110 §15.5.15, as nginx answers: a request line that does not end within the
+        # 16 KiB head limit has a target too long, 414. Before: 431, as for the fields.
+        def line(size):  # a request line of `size` bytes, its CRLF included
+            start, end = b"GET /gateway/mock/v1/", b" HTTP/1.1\r\n"
+            return start + b"a" * (size - len(start) - len(end)) + end
+
+        for data in (line(17000) + b"Host: x\r\n\r\n",  # sent whole
+                     line(16385),  # one byte over, and the head never ends
+                     line(40000)[:20000],  # its end never comes
+                     b"\r\n" * 100 + line(16300) + b"Host: x\r\n\r\n"):  # empty lines count
+            with self.subTest(size=len(data)):
+                raw = self.assert_rejected_and_closed(data, status=414)
+                _, doc = self.assert_gateway_error(raw, 414, "BAD_REQUEST")
+                self.assertIn("request line", doc["error"]["message"])
+                self.assertNotIn(b"aaaa", raw)  # the target is not echoed
+        # The request line fits (16,384 bytes with its CRLF), the fields pass the limit: 431.
+        for data in (line(16384) + b"Host: x\r\n\r\n", line(10000) + b"X-Big: " + b"b" * 7000 +
+                     b"\r\nHost: x\r\n\r\n"):
+            with self.subTest(size=len(data)):
+                raw = self.assert_rejected_and_closed(data, status=431)
+                _, doc = self.assert_gateway_error(raw, 431, "BAD_REQUEST")
+                self.assertEqual(doc["error"]["message"], "request headers exceed 16 KiB")
+        self.assert_serves_next()
+
     def test_chunked_body_over_limit_is_413(self):
         piece = b"%x\r\n%s\r\n" % (10000, b"c" * 10000)
         raw, how, _ = exchange_raw(self.gw.port, b"POST /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\n"

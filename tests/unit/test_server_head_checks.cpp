@@ -80,6 +80,28 @@ TEST_SUITE("server.head_checks") {
         CHECK(lf.refusal->status == 400);
     }
 
+    TEST_CASE("a head over 16 KiB is 414 when its request line does not end within it, else 431") {
+        // RFC 9110 §15.5.15: the target is then what is too long (nginx answers 414 too).
+        const auto line = [](std::size_t size) {  // a request line of `size` bytes, CRLF included
+            return "GET /" + std::string(size - 16, 'a') + " HTTP/1.1\r\n";
+        };
+        const auto status = [](const std::string& head) {
+            const auto outcome = check_request_head(head, kBodyLimit);
+            return outcome.refusal ? outcome.refusal->status : 0;
+        };
+        constexpr std::size_t limit = llmgw::server::kHeaderLimit;
+        CHECK(status(line(limit + 1) + "Host: x\r\n\r\n") == 414);
+        CHECK(status(line(limit + 1)) == 414);  // the head's end never came
+        CHECK(status(line(limit) + "Host: x\r\n\r\n") == 431);
+        CHECK(status(line(limit - 20) + "Host: x\r\n\r\n") == 0);
+        CHECK(status(line(1000) + "X-Big: " + std::string(limit, 'b') + "\r\n\r\n") == 431);
+        // The empty lines before it count in the head, as in the limit.
+        CHECK(status("\r\n\r\n" + line(limit - 3) + "Host: x\r\n\r\n") == 414);
+        const auto refused = check_request_head(line(limit + 1), kBodyLimit).refusal;
+        REQUIRE(refused.has_value());
+        CHECK(refused->type == ErrorType::bad_request);
+    }
+
     TEST_CASE("an invalid Host is 400, in any HTTP version; an empty one is served") {
         for (const std::string_view request : {"GET /x HTTP/1.1\r\nHost: a b/c\r\n\r\n",
                                                "GET /x HTTP/1.1\r\nHost: ex ample.com\r\n\r\n",

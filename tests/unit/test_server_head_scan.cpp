@@ -148,6 +148,35 @@ TEST_SUITE("server.head_scan") {
         check_all_splits(bare_cr, Verdict::end, bare_cr.size());
     }
 
+    TEST_CASE("passed_in_request_line: the limit falls in the request line, whatever the split") {
+        // 414 or 431 (head_checks): the request line's end counts the empty lines before it.
+        const std::string_view line = "GET /abcdef HTTP/1.1\r\n";
+        for (const std::string_view blank : {"", "\r\n\r\n"}) {
+            const std::string stream = std::string(blank) + std::string(line) + "Host: x\r\n\r\n";
+            for (std::size_t cut = blank.size(); cut <= stream.size(); ++cut) {
+                CAPTURE(blank.size());
+                CAPTURE(cut);
+                HeadScanner scanner;
+                const std::size_t skipped = scanner.skip_empty_lines(stream);
+                CHECK(skipped == blank.size());
+                scanner.scan(std::string_view(stream).substr(skipped, cut - skipped));
+                scanner.scan(std::string_view(stream).substr(cut));
+                for (std::size_t limit = 0; limit <= stream.size(); ++limit) {
+                    CAPTURE(limit);
+                    CHECK(scanner.passed_in_request_line(limit) ==
+                          (limit >= blank.size() && limit < blank.size() + line.size()));
+                }
+            }
+        }
+        // A request line still going on: past any limit from its start, none in the empty lines.
+        HeadScanner unfinished;
+        unfinished.skip_empty_lines("\r\n");
+        unfinished.scan("GET /abc");
+        CHECK_FALSE(unfinished.passed_in_request_line(1));
+        CHECK(unfinished.passed_in_request_line(2));
+        CHECK(unfinished.passed_in_request_line(1000));
+    }
+
     TEST_CASE("an unfinished head needs more and scans every byte it was given") {
         const std::string_view part = "GET /x HTTP/1.1\r\nHost: x\r\n\r";
         check_all_splits(part, Verdict::need_more, part.size());
