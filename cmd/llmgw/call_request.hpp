@@ -20,7 +20,7 @@ struct CallRequest {
     std::string method;  // -X, else GET, or POST with -d
     std::string target;  // "/gateway/SERVICE/PATH[?query]", as `serve` would receive it
     Headers headers;     // -H, plus Content-Type: application/json with -d
-    std::vector<std::string> removed;  // -H 'Name:': never sent, whoever would add it
+    std::vector<std::string> removed;  // -H 'Name:' (no -H gives Name): llmgw adds none
     std::string body;
     bool has_body = false;
 };

@@ -239,7 +239,8 @@ void add_header_option(CLI::App& sub, std::vector<std::string>& headers) {
             return field ? std::string() : field.error();
         },
         "", "header");
-    sub.add_option("-H,--header", headers, "Request header, repeatable ('Name:' drops one)")
+    sub.add_option("-H,--header", headers,
+                   "Request header, repeatable ('Name:' drops a default one)")
         ->type_name("'NAME: VALUE'")
         ->allow_extra_args(false)
         ->check(header_syntax);
@@ -334,16 +335,16 @@ Result<RequestArgs> read_request_args(const std::vector<std::string>& header_arg
     for (const auto& arg : header_args) {
         auto header = parse_header_arg(arg);
         if (!header) return unexpected(header.error());
-        if (header->remove) {
-            args.headers.remove(header->name);
-            if (!removed(header->name)) args.removed.emplace_back(header->name);
-        } else {
+        if (!header->remove) {
             args.headers.add(header->name, header->value);
-            std::erase_if(args.removed, [&header](const std::string& r) {
-                return str::iequals(r, header->name);
-            });
+        } else if (!removed(header->name)) {
+            args.removed.emplace_back(header->name);
         }
     }
+    // As curl 7.88 does: 'Name:' stops only a header of llmgw's own; one another -H gives,
+    // before or after it, is sent all the same.
+    std::erase_if(args.removed,
+                  [&args](const std::string& name) { return args.headers.contains(name); });
     if (body.given) {
         auto bytes = read_body_arg(body.spec, in);
         if (!bytes) return unexpected(bytes.error());

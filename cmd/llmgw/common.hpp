@@ -67,9 +67,10 @@ std::optional<config::Config> load_config_or_report(const ConfigOptions& opts, s
 // -H 'Name: value' (repeatable), validated by CLI11 so a malformed one is a usage error.
 void add_header_option(CLI::App& sub, std::vector<std::string>& headers);
 // -H as curl reads it: "Name: value"; "Name:" with no value removes a header llmgw would
-// send (the service's key, a default header, User-Agent); "Name;" sends it with an empty
-// value. Views into `arg`. An error text when there is no name, the name is not an HTTP token,
-// or the value holds a control character (CR and LF would start a header of their own).
+// add itself (the service's key, a default header, User-Agent), never one another -H gives;
+// "Name;" sends it with an empty value. Views into `arg`. An error text when there is no
+// name, the name is not an HTTP token, or the value holds a control character (CR and LF
+// would start a header of their own).
 struct HeaderArg {
     std::string_view name;
     std::string_view value;
@@ -87,8 +88,9 @@ CLI::Option* add_data_option(CLI::App& sub, BodyArg& body);
 Result<std::string> read_body_arg(std::string_view spec, std::FILE* in);
 
 // The -H and -d arguments of a request, read and checked: the headers in order, the names
-// to remove, the body bytes, and Content-Type: application/json added when -d was given
-// without one (nor a "Content-Type:" removing it).
+// of llmgw's own headers to leave out ('Name:' where no other -H gives Name), the body bytes,
+// and Content-Type: application/json added when -d was given without one (nor a
+// "Content-Type:" removing it).
 struct RequestArgs {
     Headers headers;
     std::vector<std::string> removed;

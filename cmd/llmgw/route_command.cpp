@@ -43,7 +43,7 @@ struct Request {
     std::string method;
     std::string target;
     Headers headers;
-    std::vector<std::string> removed;  // -H 'Name:': not sent, not even by default
+    std::vector<std::string> removed;  // -H 'Name:' (no -H gives Name): not added by default
     bool body_given = false;           // -d
     std::string body;
     // The body's size as serve counts it: the Content-Length its parser took, or a chunked

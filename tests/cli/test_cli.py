@@ -418,6 +418,11 @@ class TestRoute(CliTestCase):
         self.assert_lane(lines, "edge", "stream")
         self.assertEqual(lines["service"], "anthropic (alias claude)")
         self.assertEqual(lines["upstream url"], "https://api.anthropic.com/v1/messages")
+        # 'Accept:' after it removes only a header of llmgw's own: curl sends the Accept -H
+        # gave, and serve would see it (before, route dropped it: rule "default").
+        lines = self.route("POST", "/gateway/claude/v1/messages", "-H", "Accept: text/event-stream",
+                           "-H", "Accept:")
+        self.assert_lane(lines, "edge", "stream")
 
     def test_large_body_threshold(self):
         big = self.write("big.bin", b"x" * (MIB + 1))

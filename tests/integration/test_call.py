@@ -22,6 +22,7 @@ CONFIG = """
 [services.mock]
 base_url = "http://127.0.0.1:{port}"
 aliases = ["mock-alias"]
+headers = {{ "x-default" = "from-config" }}
 timeout_ms = 5000
 max_retries = 1
 api_key_env = "{key_var}"
@@ -842,6 +843,44 @@ class CallTest(CallBase):
         self.assertEqual(first["x-empty"], "")
         self.assertEqual(second["x-back"], "again")
         self.assertEqual(second["authorization"], "Bearer " + SECRET)
+
+    def test_an_empty_header_removes_only_what_llmgw_would_add(self):
+        # curl 7.88 against a listener: 'Name:' keeps curl from adding its own header of that
+        # name; one given with another -H, before or after it, is sent all the same. call
+        # removed that one too, so -H 'X-A: 1' -H 'X-A:' sent no X-A. llmgw's own: the
+        # User-Agent, -d's Content-Type, the service's default header, the key.
+        env = {KEY_VAR: SECRET}
+        cases = [
+            (["-H", "X-A: 1", "-H", "X-A:"], "x-a", [("X-A", "1")]),
+            (["-H", "X-A:", "-H", "X-A: 1"], "x-a", [("X-A", "1")]),
+            (["-H", "X-A: 1", "-H", "X-A: 2", "-H", "X-A:"], "x-a", [("X-A", "1"), ("X-A", "2")]),
+            (["-H", "x-a: 1", "-H", "X-A:"], "x-a", [("x-a", "1")]),
+            (["-H", "X-A;", "-H", "X-A:"], "x-a", [("X-A", "")]),
+            (["-H", "User-Agent: mine", "-H", "User-Agent:"], "user-agent",
+             [("User-Agent", "mine")]),
+            (["-H", "User-Agent:", "-H", "User-Agent: mine"], "user-agent",
+             [("User-Agent", "mine")]),
+            (["-H", "User-Agent:"], "user-agent", []),
+            ([], "x-default", [("x-default", "from-config")]),
+            (["-H", "X-Default: mine", "-H", "X-Default:"], "x-default", [("X-Default", "mine")]),
+            (["-H", "X-Default:"], "x-default", []),
+            (["-d", "{}", "-H", "Content-Type: text/plain", "-H", "Content-Type:"],
+             "content-type", [("Content-Type", "text/plain")]),
+            (["-d", "{}", "-H", "Content-Type:"], "content-type", []),
+            # The key from the environment is llmgw's own: removed; the user's is sent.
+            (["-H", "Authorization: Bearer mine", "-H", "Authorization:"], "authorization",
+             [("Authorization", "Bearer mine")]),
+            (["-H", "Authorization:"], "authorization", []),
+        ]
+        for args, name, _ in cases:
+            status, _, err = self.call("mock", "/v1/x", *args, env=env)
+            self.assertEqual(status, 0, (args, err))
+        records = self.mock.requests()
+        self.assertEqual(len(records), len(cases))
+        for (args, name, want), record in zip(cases, records):
+            with self.subTest(args=args):
+                self.assertEqual([(k, v) for k, v in record["headers"] if k.lower() == name],
+                                 want)
 
     def test_an_option_given_twice_takes_its_last_value(self):
         # As curl and git read them (a script's defaults, then an override); it was a usage
