@@ -58,12 +58,14 @@ as U+FFFD.
 Exit status:
   0    the answer was 2xx or 3xx and complete
   1    the answer was an HTTP error (>= 400); its body is still printed. Also an UNKNOWN
-       error of llmgw's own (libcurl could not be loaded), as JSON on stderr
+       error of llmgw's own (libcurl could not be loaded), as JSON on stderr, and a
+       request body the --via gateway refused as over its max_request_bytes (its 413
+       SIZE_LIMIT, said on stderr)
   2    usage or configuration error (bad flag, unknown service, unreadable -d @FILE or @-,
        unusable SSL_CERT_FILE, SSL_CERT_DIR or CURL_CA_BUNDLE for an https:// upstream)
   3    no answer: TIMEOUT, DNS, CONNECTION, SSL or NETWORK failure; the gateway's JSON
        error is printed on stderr
-  4    the answer was cut: at the size limit (also when Content-Length is over it), broken
+  4    the answer was cut: at its size limit (also when Content-Length is over it), broken
        or stalled mid-way, at -m's time (a stdout nobody reads too), or a stream ended
        before its end marker ([DONE], message_stop, response.completed, Gemini's
        finishReason, Ollama's "done": true) or reported an error; with --text also a

@@ -73,6 +73,7 @@ void CallSink::on_head(const upstream::ResponseHead& head) {
                                                    : textstream::TextStream::Mode::raw;
     body_.emplace(body);
     hold_for_gateway_error_ = options_.via && head.status >= 400 && str::icontains(type, "json");
+    routed_ = options_.via && head.headers.contains("X-Processing-Mode");
     if (options_.include) write_out(head_text(head));
 }
 
@@ -218,8 +219,17 @@ int CallSink::status_for_error(const GatewayError& error) const {
 bool CallSink::report_gateway_error() {
     const auto error = parse_gateway_error(held_, http_status_, gateway_request_id_);
     if (!error) return false;
+    // The gateway puts X-Processing-Mode on every answer to a request it routed, its own errors
+    // included (an answer over its size limit, by Content-Length or not). A SIZE_LIMIT without
+    // it refused the request's body before anything went upstream: an HTTP error, not a cut
+    // answer. Both come as a whole 413 before anything else, so only the field tells them apart.
+    const bool body_refused = error->type == ErrorType::size_limit && !routed_;
+    if (body_refused) {
+        err_ << "llmgw: the gateway --via names refused the request: its body is over the "
+                "gateway's max_request_bytes\n";
+    }
     err_ << safe_line(str::trim(held_)) << '\n';
-    status_ = status_for_error(*error);
+    status_ = body_refused ? 1 : status_for_error(*error);
     return true;
 }
 

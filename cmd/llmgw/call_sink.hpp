@@ -66,6 +66,7 @@ class CallSink : public upstream::ExchangeSink {
     std::string scratch_;
     int http_status_ = 0;
     bool hold_for_gateway_error_ = false;  // --via: a JSON error body may be the gateway's own
+    bool routed_ = false;                  // --via: the answer has X-Processing-Mode
     std::string gateway_request_id_;        // --via: the answer's X-Gateway-Request-Id
     std::string held_;
     bool held_c2_ = false;       // a trailing 0xC2, written with the next body bytes

@@ -1,6 +1,7 @@
 """Integration tests for `llmgw call` (issue 5): the real binary against the mock upstream,
 and through a real `llmgw serve` for --via."""
 import hashlib
+import itertools
 import json
 import os
 import pty
@@ -942,7 +943,15 @@ class CallViaGatewayTest(CallBase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.gw = harness.Gateway(cls.mock.port)
+        cls.gw = harness.Gateway(cls.mock.port, extra_toml=f"""
+[gateway]
+max_request_bytes = 100000
+
+[services.small]
+base_url = "http://127.0.0.1:{cls.mock.port}"
+max_response_bytes = 1000
+max_retries = 0
+""")
         cls.via = f"http://127.0.0.1:{cls.gw.port}"
 
     @classmethod
@@ -993,6 +1002,33 @@ class CallViaGatewayTest(CallBase):
         status, out, err = self.call("mock", "/v1/x", "--via", self.via,
                                      "-H", "x-mock: status;code=504;body=" + body)
         self.assertEqual((status, out), (1, body.encode()), err)
+
+    def test_via_request_body_over_the_gateways_limit_is_1_not_a_cut_answer(self):
+        # The gateway refuses the body (413 SIZE_LIMIT, before anything goes upstream): an HTTP
+        # error, exit 1, with the gateway's message on stderr. It was exit 4, "the answer was
+        # cut", as for an answer over the limit, which stays 4 (by Content-Length, or chunked).
+        # Just over, and more than the sockets hold before the 413; by both clients.
+        for size, client in itertools.product((100001, 300000), ("native", "curl")):
+            with self.subTest(size=size, client=client):
+                status, out, err = self.call("mock", "/v1/x", "--via", self.via, "-d", "@-",
+                                             stdin=b"x" * size,
+                                             env={"LLMGW_UPSTREAM_CLIENT": client})
+                self.assertEqual((status, out), (1, b""), err)
+                self.assertIn("llmgw: the gateway --via names refused the request: its body is "
+                              "over the gateway's max_request_bytes\n", err)
+                doc = self.gateway_error(err, "SIZE_LIMIT")
+                self.assertEqual(doc["error"]["message"],
+                                 "request body exceeds the limit of 100000 bytes")
+        self.assertEqual(self.mock.requests(), [])
+        for mock in ("bytes;n=5000;length=1", "bytes;n=50000;length=0"):
+            with self.subTest(mock=mock):
+                status, out, err = self.call("small", "/v1/x", "--via", self.via, "-d", "{}",
+                                             "-H", "x-mock: " + mock)
+                self.assertEqual(status, 4, err)
+                self.assertLessEqual(len(out), 1000)
+                self.assertNotIn("max_request_bytes", err)
+                doc = self.gateway_error(err, "SIZE_LIMIT")
+                self.assertIn("upstream response", doc["error"]["message"])
 
     def test_via_cut_stream_is_4(self):
         status, out, err = self.call("mock", "/v1/x", "--via", self.via, "-i",
