@@ -135,6 +135,13 @@ HandlerResult handle_request(const HandlerContext& ctx, const IncomingRequest& r
                             config.service_names());
 }
 
+std::optional<HandlerResult> refusal_before_body(const HandlerContext& ctx, std::string_view method,
+                                                 std::string_view target, const Headers& headers) {
+    HandlerResult result = handle_request(ctx, IncomingRequest{method, target, &headers, {}, {}});
+    if (result.error_type.empty()) return std::nullopt;
+    return result;
+}
+
 bool is_event_stream(const Headers& upstream) {
     for (const HeaderField& f : upstream) {
         if (str::iequals(f.name, "content-type") && str::icontains(f.value, "text/event-stream")) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -51,6 +52,13 @@ struct HandlerContext {
 };
 
 HandlerResult handle_request(const HandlerContext& ctx, const IncomingRequest& request);
+
+// The gateway error handle_request gives a request whatever its body: an invalid path, an
+// unknown service or route (none of its errors reads the body). Nothing when its answer is no
+// error, which may depend on the body. The session answers an `Expect: 100-continue` with it in
+// place of the 100 (RFC 9110 §10.1.1).
+std::optional<HandlerResult> refusal_before_body(const HandlerContext& ctx, std::string_view method,
+                                                 std::string_view target, const Headers& headers);
 
 // The incoming request id when valid (X-Request-Id, X-Correlation-Id, X-Trace-Id), else a new one.
 std::string choose_request_id(const Headers& request);

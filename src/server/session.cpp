@@ -356,10 +356,18 @@ void Session::on_header_read(const error_code& ec) {
         reject_request(*refused);
         return;
     }
-    // Not to an HTTP/1.0 client (RFC 9110 §10.1.1). Written now, ahead of anything else; if the
-    // socket takes none of it (a previous answer still fills it), not at all: a client that gets
-    // no 100 sends its body after a wait. If it takes part, the rest goes first in the queue.
+    // 100 Continue, not to an HTTP/1.0 client (RFC 9110 §10.1.1). A request refused whatever
+    // its body (an unknown service or route, a path the gateway refuses) gets its answer in
+    // place of it, as an early 413 does, and the connection closes after it, the body unread.
+    // The 100 is written now, ahead of anything else; if the socket takes none of it (a
+    // previous answer still fills it), not at all: a client that gets no 100 sends its body
+    // after a wait. If it takes part, the rest goes first in the queue.
     if (req.expect_continue && !req.is_done() && req.version >= 11) {
+        if (auto refused =
+                refusal_before_body(loop_.shared.handler, req.method, req.target, headers_)) {
+            refuse(std::move(*refused), true);
+            return;
+        }
         const SendResult sent = send_now(socket_.native_handle(), kContinue);
         if (sent.written > 0 && sent.written < kContinue.size()) {
             out_pending_.assign(kContinue.substr(sent.written));
@@ -430,21 +438,29 @@ void Session::on_body_read(const error_code& ec) {
 // Broken framing or limits: answer once and close, since the stream can't be trusted.
 void Session::reject_request(int status, ErrorType type, const std::string& message,
                              bool head_read) {
-    clear_deadline();
-    rejected_ = true;
-    started_ = steady_now();
-    keep_alive_ = false;
     // A head read whole (a body over the limit, faulty framing) gives the client its own request
     // id and CORS headers back (a browser could not read the error without them); a head cut
     // short (431, obs-fold) is trusted for neither.
     const bool whole_head = parser_ && (head_read || parser_->is_header_done());
     const Headers none;
     const Headers& request = whole_head ? headers_ : none;
-    request_id_ = choose_request_id(request);
-    error_type_ = std::string(to_string(type));
+    std::string id = choose_request_id(request);
+    Reply reply = error_reply(config_, request, id, type, message, status);
+    refuse(HandlerResult{std::move(id), std::move(reply), std::string(to_string(type))},
+           whole_head);
+}
+
+// The body, if any, is left unread: after the answer the connection closes (linger_close).
+void Session::refuse(HandlerResult refused, bool whole_head) {
+    clear_deadline();
+    rejected_ = true;
+    started_ = steady_now();
+    keep_alive_ = false;
+    request_id_ = std::move(refused.request_id);
+    error_type_ = std::move(refused.error_type);
     method_ = whole_head ? parser_->method : "-";
     target_ = whole_head ? parser_->target : "-";
-    send_reply(error_reply(config_, request, request_id_, type, message, status));
+    send_reply(std::get<Reply>(std::move(refused.action)));
 }
 
 void Session::dispatch() {

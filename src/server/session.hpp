@@ -61,6 +61,9 @@ private:
     void reject_request(const Refusal& refused, bool head_read = false) {
         reject_request(refused.status, refused.type, refused.message, head_read);
     }
+    // Sends a gateway error, then closes; `whole_head`: the parser's method and target are
+    // logged (else "-").
+    void refuse(HandlerResult refused, bool whole_head);
     void dispatch();
     void run_request(bool has_length);
     void begin_busy();

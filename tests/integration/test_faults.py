@@ -1132,6 +1132,30 @@ class ClientFaultsTest(GatewayCase, harness.SharedGatewayTest):
         self.assertEqual(status, 200, raw[:300])
         self.assertEqual(json.loads(body[:int(headers["content-length"])])["body"], "{}")
 
+    def test_expect_100_continue_to_a_refused_path_is_answered_without_the_100(self):
+        # RFC 9110 §10.1.1: a server may send the final answer instead of the 100. An unknown
+        # service or route (404) and a path the gateway refuses (400) do not depend on the body:
+        # answered at once, its body unread, then closed, as an early 413 is. Before: 100
+        # Continue, and the answer only once the body came.
+        for target, status, type_ in ((b"/gateway/nosuch/v1/c", 404, "NOT_FOUND"),
+                                      (b"/nowhere", 404, "NOT_FOUND"),
+                                      (b"/gateway/mock/v1/../x", 400, "BAD_REQUEST"),
+                                      (b"/gateway/mock", 400, "BAD_REQUEST")):
+            with self.subTest(target=target):
+                s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=5)
+                s.sendall(b"POST " + target + b" HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                          b"X-Request-Id: mine-expect\r\nContent-Length: 2\r\n\r\n")
+                self.assertTrue(wait_readable(s, 2), "no answer within 2 s")
+                raw, how = read_to_end(s, 3)  # the body is never sent
+                self.assertNotIn(b"100 Continue", raw)
+                self.assertEqual(raw.count(b"HTTP/1.1 "), 1, raw[:600])
+                headers, doc = self.assert_gateway_error(raw, status, type_)
+                self.assertEqual(headers.get("connection"), "close")
+                self.assertEqual(doc["error"]["request_id"], "mine-expect")
+                self.assertIn(how, ("eof", "reset"), "the connection was left open")
+        self.assertEqual(self.mock.requests(), [])
+        self.assert_serves_next()
+
     def test_no_100_continue_to_an_http10_client(self):
         # RFC 9110 §10.1.1: HTTP/1.0 has no 1xx; the body comes when the client sends it.
         s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=5)
