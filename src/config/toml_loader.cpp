@@ -35,6 +35,7 @@ std::vector<TomlKey> gateway_keys(const TomlReader& r, GatewaySettings& g) {
         {"drain_timeout_ms", set_integer(r, g.drain_timeout_ms, 0, kMaxTimeoutMs)},
         {"threads", set_integer(r, g.threads, 0, kMaxThreads)},
         {"max_connections", set_integer(r, g.max_connections, 1, 1 << 24)},
+        {"busy_poll_us", set_integer(r, g.busy_poll_us, 0, 1000)},
     };
 }
 

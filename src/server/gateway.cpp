@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "server/busy_poll.hpp"
 #include "server/descriptor_table.hpp"
 #include "server/listener.hpp"
 #include "server/loop.hpp"
@@ -113,7 +114,8 @@ private:
     static void run_loop(Loop& loop) {
         auto guard = asio::make_work_guard(loop.io);
         try {
-            loop.io.run();
+            run_busy_polling(loop.io,
+                             std::chrono::microseconds(loop.shared.config->gateway.busy_poll_us));
         } catch (const std::exception& e) {
             // Out of memory in a handler, say: said, and status 1 as documented, not an abort.
             log_line(LogLevel::error, "", "internal error, exiting", {log_str("reason", e.what())});

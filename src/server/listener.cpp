@@ -177,22 +177,25 @@ void Listener::accept_pending() {
     asio::post(home_.io, [this] { accept_pending(); });
 }
 
-// The loop with the fewest connections, the first in order among equals (the accepting loop
-// when it is one of them). Two clients are served by two threads: packing a few clients onto
-// one loop first (up to 16, until 11-30) made them wait for each other, measured on two cores
-// shared with the clients: at 2, 4, 8 and 16 connections the added p50 was 6, 23, 76 and 128 us
-// spread against 42, 66, 83 and 170 us packed (BENCHMARKS.md, "Spreading connections").
+// The first loop (in order) that has fewer than kFill connections, or else the least busy one.
+// A few clients stay together on one loop, whose thread busy-polls between their requests
+// (busy_poll.hpp) instead of waking per request, and which, on a machine whose other cores
+// run the clients, is not preempted by them while it holds their requests. Past kFill a loop
+// is full, and many clients are spread evenly: one loop holding most of them would be the
+// bottleneck while the others idle. Measured on two cores shared with the clients and the
+// upstream (BENCHMARKS.md, "Busy polling"): with busy polling, 4, 8 and 16 clients packed
+// onto one loop had a lower p50 and p99 than spread over two; without it (until 11-30 19:00)
+// spreading them was better at p50.
 Loop& Listener::pick_loop() const {
-    Loop* least = loops_.front().get();
-    int fewest = least->connections.load(std::memory_order_relaxed);
+    int fewest = loops_.front()->connections.load(std::memory_order_relaxed);
     for (const auto& loop : loops_) {
-        const int n = loop->connections.load(std::memory_order_relaxed);
-        if (n < fewest) {
-            fewest = n;
-            least = loop.get();
-        }
+        fewest = std::min(fewest, loop->connections.load(std::memory_order_relaxed));
     }
-    return *least;
+    const int below = std::max(kFill, fewest + 1);
+    for (const auto& loop : loops_) {
+        if (loop->connections.load(std::memory_order_relaxed) < below) return *loop;
+    }
+    return *loops_.front();  // counts moved under us; any loop will do
 }
 
 void Listener::hand_over(int fd) {

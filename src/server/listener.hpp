@@ -34,6 +34,7 @@ private:
     Result<bool> listen_on(const boost::asio::ip::tcp::endpoint& endpoint,
                            boost::system::error_code& ec);
     static constexpr int kAcceptBatch = 32;  // per turn; then the loop's other work has a turn
+    static constexpr int kFill = 16;  // connections a loop takes before the next one gets any
     void wait_next();
     void accept_pending();
     Loop& pick_loop() const;

@@ -334,11 +334,15 @@ def start_nginx(procs, run_dir, tag, port, mock_port, workers, cpus=None):
 
 
 def start_llmgw(procs, llmgw, run_dir, tag, port, mock_port, threads, cpus=None, wrapper=(),
-                tls=False):
-    """tls: the mock is tls_mock.mjs, reached over https:// (HTTP/2), its certificate trusted."""
+                tls=False, gateway_toml=""):
+    """tls: the mock is tls_mock.mjs, reached over https:// (HTTP/2), its certificate trusted.
+    gateway_toml: lines of a [gateway] table added to the service map."""
     toml = os.path.join(run_dir, f"{tag}.toml")
     render(os.path.join(HERE, "llmgw-bench.toml"), toml,
            {"MOCK_PORT": mock_port, "SCHEME": "https" if tls else "http"})
+    if gateway_toml:
+        with open(toml, "a") as f:
+            f.write("\n[gateway]\n" + gateway_toml + "\n")
     argv = list(wrapper) + [llmgw, "serve", "--port", str(port), "--config", toml,
                             "--log-level", "warn", "--threads", str(threads)]
     if cpus is not None:
@@ -788,6 +792,12 @@ def phase_call(a, procs, mock_port, run_dir, raw, deadline):
 
 # ------------------------------------------------------------------ profile
 
+# System calls and instructions per request are the relay's own with busy polling off: the polls
+# of an idle loop (epoll_wait with no wait, sched_yield) are not work done per request, and under
+# callgrind's slowness the loop would poll for a different share of the time than it does.
+NO_BUSY_POLL = "busy_poll_us = 0"
+
+
 def phase_profile(a, procs, run_dir, out_dir):
     """perf (sampled CPU time, call graphs) and callgrind (instructions per request) of llmgw."""
     os.makedirs(out_dir, exist_ok=True)
@@ -846,7 +856,8 @@ def phase_profile(a, procs, run_dir, out_dir):
     if shutil.which("strace"):
         # system calls per request: llmgw --threads 1 and nginx 1 worker, wrk -c4 for 3 s each
         nport = free_ports(1)[0]
-        gw = start_llmgw(procs, a.llmgw, run_dir, "prof-strace-llmgw", gport, mport, 1)
+        gw = start_llmgw(procs, a.llmgw, run_dir, "prof-strace-llmgw", gport, mport, 1,
+                         gateway_toml=NO_BUSY_POLL)
         ng = start_nginx(procs, run_dir, "prof-strace-nginx", nport, mport, 1)
         prof["syscalls_per_request"] = {}
         for name, port, pids in (("llmgw", gport, [gw.pid]), ("nginx", nport, children(ng.pid))):
@@ -880,7 +891,7 @@ def phase_profile(a, procs, run_dir, out_dir):
             if f.startswith("callgrind.out"):
                 os.remove(os.path.join(out_dir, f))
         gw = start_llmgw(procs, a.llmgw, run_dir, "prof-callgrind", gport, mport, 1,
-                         wrapper=["valgrind", "--tool=callgrind", f"--callgrind-out-file={cg_out}.%p",
+                         gateway_toml=NO_BUSY_POLL, wrapper=["valgrind", "--tool=callgrind", f"--callgrind-out-file={cg_out}.%p",
                                   "--dump-instr=no", "--collect-jumps=no"])
         t.pid_fn = lambda: [gw.pid]
         run_wrk(t, 4, 2)  # warm: connections, curl handles, allocator

@@ -527,7 +527,7 @@ class JsonLogTest(unittest.TestCase):
 class LoopSpreadTest(unittest.TestCase):
     """`--threads 2`: which event loop serves a connection, seen in the loops' epoll sets."""
 
-    def test_connections_go_to_the_least_busy_loop(self):
+    def test_a_loop_takes_16_connections_then_the_least_busy_one_the_next(self):
         mock = harness.Mock()
         gw = harness.Gateway(mock.port, args=("--threads", "2"))
         conns = []
@@ -541,42 +541,91 @@ class LoopSpreadTest(unittest.TestCase):
                 self.assertEqual(r.status, 200)
                 conns.append(c)
 
+        def wait_for(counts):
+            deadline = time.monotonic() + 5
+            while harness.client_sockets_per_loop(gw.proc.pid) != counts and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), counts)
+
         try:
             # One loop waits on the listening socket: a new connection wakes one thread.
             self.assertEqual(harness.loops_watching_a_listener(gw.proc.pid), 1)
-            # Two clients, two threads. Before (until 11-30), the first loop took 16
-            # connections alone, and a few clients waited for each other on one thread.
+            # A few clients share one loop, which busy-polls between their requests (from
+            # 11-30 19:00; before, two clients went to two loops).
             open_connections(2)
-            self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [1, 1])
-            open_connections(68)
+            self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [0, 2])
+            open_connections(14)
+            self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [0, 16])
+            # The first loop is full: the second takes the next 16, then they alternate.
+            open_connections(1)
+            self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [1, 16])
+            open_connections(15)
+            self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [16, 16])
+            open_connections(38)
             self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [35, 35])
-            # Closing the first 60 (30 on each) leaves 5 and 5; the count each loop keeps
-            # follows, so the next 10 alternate again.
-            for c in conns[:60]:
+            # Closing the first 16 (all on the first loop) leaves it 19 to the second's 35:
+            # the count each loop keeps follows, so the next 16 all go to the first loop.
+            for c in conns[:16]:
                 c.close()
-            del conns[:60]
-            deadline = time.monotonic() + 5
-            while harness.client_sockets_per_loop(gw.proc.pid) != [5, 5] and time.monotonic() < deadline:
-                time.sleep(0.05)
-            self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [5, 5])
-            open_connections(10)
-            self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [10, 10])
-            # Uneven counts are evened: the last ten alternated, so every other one of them is
-            # on the same loop; with those five closed, the next five all go to that loop.
-            closing = conns[-10::2]
-            for c in closing:
-                c.close()
-                conns.remove(c)
-            deadline = time.monotonic() + 5
-            while sorted(harness.client_sockets_per_loop(gw.proc.pid)) != [5, 10] and \
-                    time.monotonic() < deadline:
-                time.sleep(0.05)
-            self.assertEqual(sorted(harness.client_sockets_per_loop(gw.proc.pid)), [5, 10])
-            open_connections(5)
-            self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [10, 10])
+            del conns[:16]
+            wait_for([19, 35])
+            open_connections(16)
+            self.assertEqual(harness.client_sockets_per_loop(gw.proc.pid), [35, 35])
         finally:
             for c in conns:
                 c.close()
+            gw.stop()
+            mock.stop()
+
+
+class BusyPollTest(unittest.TestCase):
+    """A loop polls for up to busy_poll_us after it has run something, and only while its work
+    comes back sooner than that: otherwise it sleeps at once (src/server/busy_poll.hpp)."""
+
+    def cpu_seconds_over(self, pid, action):
+        ticks0 = harness.proc_cpu_ticks(pid)
+        action()
+        return (harness.proc_cpu_ticks(pid) - ticks0) / os.sysconf("SC_CLK_TCK")
+
+    def test_after_back_to_back_requests_an_idle_gateway_sleeps(self):
+        mock = harness.Mock()
+        gw = harness.Gateway(mock.port, extra_toml="[gateway]\nbusy_poll_us = 1000\n",
+                             args=("--threads", "2"))
+        try:
+            c = gw.conn(timeout=10)
+            for _ in range(300):  # on one connection, back to back: the loop polls between them
+                c.request("POST", "/gateway/mock/v1/chat", body=b"{}", headers={"x-mock": "echo"})
+                r = c.getresponse()
+                r.read()
+                self.assertEqual(r.status, 200)
+            # A loop that kept polling would use a whole core (1 s of CPU in this second).
+            busy = self.cpu_seconds_over(gw.proc.pid, lambda: time.sleep(1.0))
+            self.assertLess(busy, 0.05, "the gateway keeps polling while it is idle")
+            c.close()
+        finally:
+            gw.stop()
+            mock.stop()
+
+    def test_events_5ms_apart_are_slept_for_not_polled(self):
+        mock = harness.Mock()
+        gw = harness.Gateway(mock.port, extra_toml="[gateway]\nbusy_poll_us = 1000\n",
+                             args=("--threads", "1"))
+        try:
+            c = gw.conn(timeout=10)
+
+            def stream():
+                c.request("POST", "/gateway/mock/v1/chat", body=b"{}",
+                          headers={"x-mock": "sse;events=200;interval_ms=5"})
+                r = c.getresponse()
+                self.assertEqual(r.status, 200)
+                self.assertEqual(r.read().count(b"data: "), 201)  # 200 events and [DONE]
+
+            # Each event ends a sleep longer than the 1 ms window: a loop that polled 1 ms after
+            # each of them would spend 0.2 s here on polling alone.
+            busy = self.cpu_seconds_over(gw.proc.pid, stream)
+            self.assertLess(busy, 0.1, "the gateway polls between events that come 5 ms apart")
+            c.close()
+        finally:
             gw.stop()
             mock.stop()
 
