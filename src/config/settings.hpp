@@ -32,7 +32,7 @@ struct GatewaySettings {
     std::int64_t drain_timeout_ms = 10000;
     int threads = 0;                               // 0: number of cores
     int max_connections = 20000;
-    int busy_poll_us = 50;  // 0: a loop sleeps as soon as it has nothing to do
+    int busy_poll_us = 200;  // 0: a loop sleeps as soon as it has nothing to do
 };
 
 struct RoutingSettings {

@@ -23,9 +23,8 @@ void run_busy_polling(boost::asio::io_context& io, BusyPollWindow::Duration long
             if (clock::now() - idle_since >= window.window()) break;
             sched_yield();
         }
-        const auto asleep = clock::now();
         if (io.run_one() == 0) return;  // stopped
-        window.after_sleep(clock::now() - asleep);
+        window.after_idle(clock::now() - idle_since);
     }
 }
 

@@ -1,12 +1,12 @@
 // Busy polling: after a loop's thread has run handlers, it keeps polling for more for a short
-// while before it sleeps in epoll_wait. A sleeping CPU of a virtual machine takes 30-100 us to
-// wake (the host must schedule it again), which a request that is answered in 50 us pays twice.
-// The window adapts as KVM's halt polling does: a sleep that ended within the longest window
-// doubles it (a poll would have caught that wake-up), a longer one sets it to zero. So a loop
-// with back-to-back work polls, and one whose work comes tens of milliseconds apart (streamed
-// events, idle keep-alive connections) sleeps at once and costs nothing. Each poll that finds
-// nothing yields the CPU, so a thread waiting for a client or an upstream on the same core lets
-// them run first.
+// while before it sleeps in epoll_wait. A sleeping CPU of a virtual machine takes tens of
+// microseconds to wake (the host must schedule it again), which a request that is answered in
+// 50 us pays twice. The window adapts as KVM's halt polling does: when the loop's idle spell
+// (its poll, then its sleep) ended within the longest window, the window doubles (a longer poll
+// would have caught that work); when it lasted longer, the window goes to zero. So a loop with
+// back-to-back work polls, and one whose work comes milliseconds apart (streamed events, idle
+// keep-alive connections) sleeps at once and costs nothing. Each poll that finds nothing
+// yields the CPU, so a client or an upstream waiting for the same core runs first.
 #pragma once
 
 #include <algorithm>
@@ -24,10 +24,10 @@ class BusyPollWindow {
 
     Duration window() const { return window_; }
 
-    // The thread slept `slept` (its poll of window() found nothing).
-    void after_sleep(Duration slept) {
+    // The loop found nothing to do for `idle`: its poll of window(), then its sleep.
+    void after_idle(Duration idle) {
         window_ =
-            slept <= longest_ ? std::min(longest_, std::max(window_ * 2, kFirst)) : Duration{0};
+            idle <= longest_ ? std::min(longest_, std::max(window_ * 2, kFirst)) : Duration{0};
     }
 
   private:

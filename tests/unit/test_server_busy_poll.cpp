@@ -12,35 +12,35 @@
 using namespace std::chrono_literals;
 using llmgw::server::BusyPollWindow;
 
-TEST_CASE("server.busy_poll: the window doubles after short sleeps, up to the longest") {
+TEST_CASE("server.busy_poll: the window doubles after short idle spells, up to the longest") {
     BusyPollWindow w(50us);
-    CHECK(w.window() == 0ns);  // no poll until a sleep shows the work comes back quickly
-    w.after_sleep(30us);
+    CHECK(w.window() == 0ns);  // no poll until an idle spell shows the work comes back quickly
+    w.after_idle(30us);
     CHECK(w.window() == BusyPollWindow::kFirst);
-    w.after_sleep(50us);  // the longest window itself still counts as short
+    w.after_idle(50us);  // the longest window itself still counts as short
     CHECK(w.window() == 20us);
-    w.after_sleep(1us);
+    w.after_idle(1us);
     CHECK(w.window() == 40us);
-    w.after_sleep(1us);
+    w.after_idle(1us);
     CHECK(w.window() == 50us);
-    w.after_sleep(1us);
+    w.after_idle(1us);
     CHECK(w.window() == 50us);
 }
 
-TEST_CASE("server.busy_poll: a sleep longer than the longest window ends polling") {
+TEST_CASE("server.busy_poll: an idle spell longer than the longest window ends polling") {
     BusyPollWindow w(50us);
-    w.after_sleep(1us);
-    w.after_sleep(1us);
+    w.after_idle(1us);
+    w.after_idle(1us);
     REQUIRE(w.window() == 20us);
-    w.after_sleep(51us);
+    w.after_idle(51us);
     CHECK(w.window() == 0ns);
-    w.after_sleep(20ms);
+    w.after_idle(20ms);
     CHECK(w.window() == 0ns);
 }
 
 TEST_CASE("server.busy_poll: a longest window below the first step is kept") {
     BusyPollWindow w(3us);
-    w.after_sleep(2us);
+    w.after_idle(2us);
     CHECK(w.window() == 3us);
 }
 
