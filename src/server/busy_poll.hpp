@@ -18,7 +18,7 @@ namespace llmgw::server {
 class BusyPollWindow {
   public:
     using Duration = std::chrono::nanoseconds;
-    static constexpr Duration kFirst{10'000};  // the window after its first short sleep
+    static constexpr Duration kFirst{10'000};  // the window after its first short idle spell
 
     explicit BusyPollWindow(Duration longest) : longest_(longest) {}
 
