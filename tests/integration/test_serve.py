@@ -582,52 +582,46 @@ class BusyPollTest(unittest.TestCase):
     """A loop polls for up to busy_poll_us after it has run something, and only while its work
     comes back sooner than that: otherwise it sleeps at once (src/server/busy_poll.hpp)."""
 
-    def cpu_seconds_over(self, pid, action):
-        ticks0 = harness.proc_cpu_ticks(pid)
+    def start(self, threads):
+        self.mock = harness.Mock()
+        self.addCleanup(self.mock.stop)
+        self.gw = harness.Gateway(self.mock.port, extra_toml="[gateway]\nbusy_poll_us = 1000\n",
+                                  args=("--threads", str(threads)))
+        self.addCleanup(self.gw.stop)
+        c = self.gw.conn(timeout=10)
+        self.addCleanup(c.close)
+        return c
+
+    def cpu_seconds_over(self, action):
+        ticks0 = harness.proc_cpu_ticks(self.gw.proc.pid)
         action()
-        return (harness.proc_cpu_ticks(pid) - ticks0) / os.sysconf("SC_CLK_TCK")
+        return (harness.proc_cpu_ticks(self.gw.proc.pid) - ticks0) / os.sysconf("SC_CLK_TCK")
 
     def test_after_back_to_back_requests_an_idle_gateway_sleeps(self):
-        mock = harness.Mock()
-        gw = harness.Gateway(mock.port, extra_toml="[gateway]\nbusy_poll_us = 1000\n",
-                             args=("--threads", "2"))
-        try:
-            c = gw.conn(timeout=10)
-            for _ in range(300):  # on one connection, back to back: the loop polls between them
-                c.request("POST", "/gateway/mock/v1/chat", body=b"{}", headers={"x-mock": "echo"})
-                r = c.getresponse()
-                r.read()
-                self.assertEqual(r.status, 200)
-            # A loop that kept polling would use a whole core (1 s of CPU in this second).
-            busy = self.cpu_seconds_over(gw.proc.pid, lambda: time.sleep(1.0))
-            self.assertLess(busy, 0.05, "the gateway keeps polling while it is idle")
-            c.close()
-        finally:
-            gw.stop()
-            mock.stop()
+        c = self.start(threads=2)
+        for _ in range(300):  # on one connection, back to back: the loop polls between them
+            c.request("POST", "/gateway/mock/v1/chat", body=b"{}", headers={"x-mock": "echo"})
+            r = c.getresponse()
+            r.read()
+            self.assertEqual(r.status, 200)
+        # A loop that kept polling would use a whole core (1 s of CPU in this second).
+        busy = self.cpu_seconds_over(lambda: time.sleep(1.0))
+        self.assertLess(busy, 0.05, "the gateway keeps polling while it is idle")
 
     def test_events_5ms_apart_are_slept_for_not_polled(self):
-        mock = harness.Mock()
-        gw = harness.Gateway(mock.port, extra_toml="[gateway]\nbusy_poll_us = 1000\n",
-                             args=("--threads", "1"))
-        try:
-            c = gw.conn(timeout=10)
+        c = self.start(threads=1)
 
-            def stream():
-                c.request("POST", "/gateway/mock/v1/chat", body=b"{}",
-                          headers={"x-mock": "sse;events=200;interval_ms=5"})
-                r = c.getresponse()
-                self.assertEqual(r.status, 200)
-                self.assertEqual(r.read().count(b"data: "), 201)  # 200 events and [DONE]
+        def stream():
+            c.request("POST", "/gateway/mock/v1/chat", body=b"{}",
+                      headers={"x-mock": "sse;events=200;interval_ms=5"})
+            r = c.getresponse()
+            self.assertEqual(r.status, 200)
+            self.assertEqual(r.read().count(b"data: "), 201)  # 200 events and [DONE]
 
-            # Each event ends a sleep longer than the 1 ms window: a loop that polled 1 ms after
-            # each of them would spend 0.2 s here on polling alone.
-            busy = self.cpu_seconds_over(gw.proc.pid, stream)
-            self.assertLess(busy, 0.1, "the gateway polls between events that come 5 ms apart")
-            c.close()
-        finally:
-            gw.stop()
-            mock.stop()
+        # Each event ends a sleep longer than the 1 ms window: a loop that polled 1 ms after
+        # each of them would spend 0.2 s here on polling alone.
+        busy = self.cpu_seconds_over(stream)
+        self.assertLess(busy, 0.1, "the gateway polls between events that come 5 ms apart")
 
 
 class ShutdownTest(unittest.TestCase):
