@@ -96,10 +96,12 @@ private:
     bool on_body(std::string_view chunk) override;
     std::size_t bytes_to_take_at_limit(std::string_view allowed) override;
     void on_end(const upstream::ExchangeOutcome& outcome) override;
+    void hold_writes(bool hold) override;
     void on_attempt(int attempt, std::string_view client) override;
     void on_retry(int next_attempt, std::string_view why, std::int64_t delay_ms) override;
     void add_connection_headers(HeadWriter& head, bool close_delimited);
     void flush();
+    void flush_unless_held();
     Clock::duration send_timeout() const;
     void write_rest();
     void on_written(const boost::system::error_code& ec, std::size_t bytes);
@@ -172,6 +174,10 @@ private:
     std::string out_writing_;
     std::size_t out_written_ = 0;  // of out_writing_, taken by the socket so far
     bool writing_ = false;
+    // hold_writes(true): what is queued waits for the rest of the upstream's read, and
+    // flush_held_ says a flush waits with it.
+    bool holding_ = false;
+    bool flush_held_ = false;
     // When the socket last took bytes of out_writing_ (or the write began): a client that takes
     // none for send_timeout_ms stopped reading.
     Clock::time_point write_progress_;

@@ -113,9 +113,26 @@ void Session::on_head(const upstream::ResponseHead& head) {
     no_body_ = bodiless;
     add_connection_headers(out, close_delimited);
     out.finish();
-    // An event stream's head goes out at once (time to first byte); any other head rides
-    // with the first body bytes, one write instead of two. on_end() always flushes.
-    if (sse_ || no_body_) flush();
+    // An event stream's head goes out at once (time to first byte), with what came in the
+    // same read; any other head rides with the first body bytes, one write instead of two.
+    // on_end() always flushes.
+    if (sse_ || no_body_) flush_unless_held();
+}
+
+void Session::hold_writes(bool hold) {
+    holding_ = hold;
+    if (!hold && flush_held_) {
+        flush_held_ = false;
+        flush();
+    }
+}
+
+void Session::flush_unless_held() {
+    if (holding_) {
+        flush_held_ = true;
+    } else {
+        flush();
+    }
 }
 
 // An event stream about to pass the size limit ends with the last whole event within it, so
@@ -142,7 +159,7 @@ bool Session::on_body(std::string_view chunk) {
         out_pending_.append(chunk);
     }
     if (sse_ && !chunk.empty()) remember_sse_tail(sse_tail_, chunk);
-    flush();
+    flush_unless_held();
     return true;
 }
 
@@ -160,6 +177,7 @@ void Session::on_retry(int next_attempt, std::string_view why, std::int64_t dela
 }
 
 void Session::on_end(const upstream::ExchangeOutcome& outcome) {
+    holding_ = flush_held_ = false;  // what waits goes out below, with the end
     if (phase_ == Phase::closed) return;
     outcome_.attempts += outcome.attempts;
     outcome_.error = outcome.error;
@@ -180,8 +198,10 @@ void Session::on_end(const upstream::ExchangeOutcome& outcome) {
     }
     // A head held for its first body bytes (not an event stream's) that never got them: no
     // byte reached the client, so it gets the error as JSON with its status, not a 200 cut
-    // short. (Not a fallback: the upstream answered, and sending it again may pay twice.)
-    const bool head_unsent = outcome.head_delivered && bytes_out_ == 0 && !writing_;
+    // short. (Not a fallback: the upstream answered, and sending it again may pay twice.) An
+    // event stream's head, held only for the rest of its read, is committed as it was sent.
+    const bool head_unsent =
+        outcome.head_delivered && !sse_ && !no_body_ && bytes_out_ == 0 && !writing_;
     if (outcome.error && head_unsent) {
         out_pending_.resize(head_from_);
         chunked_ = sse_ = close_delimited_ = false;

@@ -34,6 +34,10 @@ public:
     // False: the sink cannot take this chunk now. It is offered again after resume().
     virtual bool on_body(std::string_view chunk) = 0;
     virtual void on_end(const ExchangeOutcome& outcome) = 0;
+    // True: what on_head and on_body give may wait, to go out in one write with what follows
+    // (the pieces of one read of the upstream), until hold_writes(false) or on_end. False:
+    // write what waits.
+    virtual void hold_writes(bool hold) { (void)hold; }
     // The body is about to pass its size limit; `allowed` is the rest of the chunk that is
     // still within it. How many of those bytes to take first (offered to on_body), so what
     // was relayed ends where a reader can tell it was cut: an event stream at an event's end.
@@ -80,6 +84,8 @@ private:
     bool on_attempt_head(const ResponseHead& head) override;
     Take on_attempt_body(std::string_view chunk) override;
     void on_attempt_end(std::optional<GatewayError> transport_error) override;
+    void on_attempt_batch(bool open) override;
+    void release_writes();
 
     void launch_attempt();
     void attempt_ended(std::optional<GatewayError> error);
@@ -123,6 +129,7 @@ private:
     int retries_done_ = 0;
     bool paused_ = false;
     bool finished_ = false;
+    bool holding_writes_ = false;  // the sink was told hold_writes(true), not yet false
 };
 
 }  // namespace llmgw::upstream

@@ -309,14 +309,25 @@ void H1Attempt::read() {
         });
 }
 
-// Parses what is buffered, as far as the owner takes it; then reads, waits or ends.
+// What one read brought goes to the owner as one batch: an event stream's head and first
+// event, or its last event and its end, leave in one write (as nginx writes what one read
+// brought).
 void H1Attempt::process() {
     auto keep = self();
+    if (owner_) owner_->on_attempt_batch(true);
+    const bool read_more = process_buffered();
+    if (owner_) owner_->on_attempt_batch(false);  // written before the next read is tried
+    if (read_more && owner_) read();              // not when the write found the client gone
+}
+
+// Parses what is buffered, as far as the owner takes it; then waits or ends, or says that
+// the next read is due.
+bool H1Attempt::process_buffered() {
     if (plain_done_) {  // its body was held back and has now been taken (resume)
         complete(plain_keep_alive_);
-        return;
+        return false;
     }
-    if (!parser_->got_some() && request_.method != "HEAD" && take_plain()) return;
+    if (!parser_->got_some() && request_.method != "HEAD" && take_plain()) return false;
     while (!parser_->is_done()) {
         error_code ec;
         const bool in_head = !parser_->is_header_done();
@@ -324,35 +335,32 @@ void H1Attempt::process() {
             // Beast applies its limit from the first unparsed field on; the whole head counts.
             if (head_bytes_ >= kMaxResponseHead) {
                 end(response_head_too_large());
-                return;
+                return false;
             }
             parser_->header_limit(static_cast<std::uint32_t>(kMaxResponseHead - head_bytes_));
         }
         const std::size_t used = parser_->put(conn_->buffer.data(), ec);
-        if (!owner_) return;  // cancelled from inside a callback
+        if (!owner_) return false;  // cancelled from inside a callback
         conn_->buffer.consume(used);
         if (in_head) head_bytes_ += used;
         if (stopped_) {
             end_stopped();
-            return;
+            return false;
         }
-        if (paused_) return;  // resume() goes on
+        if (paused_) return false;  // resume() goes on
         if (refused_) {
             end(std::move(refused_));
-            return;
+            return false;
         }
         if (ec == http::error::need_more || (!ec && used == 0 && !parser_->is_done())) {
             // Beast 1.74 bounds neither a chunk-size line nor the trailers: we do.
             if (!in_head && conn_->buffer.size() >= kMaxResponseHead) {
                 end(network("upstream sent an oversized chunk header or trailer section"));
-                return;
+                return false;
             }
-            if (eof_) {
-                at_eof();
-            } else {
-                read();
-            }
-            return;
+            if (!eof_) return true;
+            at_eof();
+            return false;
         }
         if (ec) {
             if (ec == http::error::header_limit) {
@@ -362,7 +370,7 @@ void H1Attempt::process() {
             } else {
                 end(network("malformed response body: " + ec.message()));
             }
-            return;
+            return false;
         }
         if (parser_->is_done() && interim_) {  // 103 Early Hints and friends: not relayed
             interim_ = false;
@@ -372,6 +380,7 @@ void H1Attempt::process() {
         }
     }
     complete(parser_->keep_alive() && !parser_->need_eof());
+    return false;
 }
 
 // The whole answer in one pass, when it came whole and plain (the usual JSON answer); false

@@ -46,6 +46,7 @@ private:
     bool unsent() const;
     void read();
     void process();
+    bool process_buffered();
     bool take_plain();
     void at_eof();
     void complete(bool keep_alive);

@@ -11,7 +11,9 @@ query parameter, as `name;key=value;key=value`:
   sse;events=5;interval_ms=200;done=1
                             text/event-stream, chunked, one event per interval, then [DONE]
                             (cache_first=1: Cache-Control and X-Accel-Buffering before it;
-                            one_chunk=1: every event in one HTTP chunk at once)
+                            one_chunk=1: every event in one HTTP chunk at once;
+                            together=1: the head with the first event, and the last event
+                            with [DONE] and the last chunk, each in one write)
   sse_cut;events=3;interval_ms=50;partial=0
                             SSE events, then the connection is reset (no [DONE], no last chunk);
                             partial=1: half an event first, cut mid-line; length=N: with a
@@ -244,18 +246,31 @@ async def serve_sse(writer, opts, cut):
     length = opts.get("length")  # a Content-Length instead of chunks (sse_cut only)
     frame = (lambda b: b) if length else chunk
     if length:
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                     b"Content-Length: " + length.encode() + b"\r\n\r\n")
+        head = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                b"Content-Length: " + length.encode() + b"\r\n\r\n")
     elif opts.get("cache_first") == "1":  # caching headers ahead of the Content-Type
-        writer.write(b"HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nX-Accel-Buffering: yes\r\n"
-                     b"Content-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+        head = (b"HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nX-Accel-Buffering: yes\r\n"
+                b"Content-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
     else:
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                     b"Cache-Control: no-store\r\nTransfer-Encoding: chunked\r\n\r\n")
-    await writer.drain()
+        head = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                b"Cache-Control: no-store\r\nTransfer-Encoding: chunked\r\n\r\n")
+
     def event(i):
         payload = json.dumps({"choices": [{"delta": {"content": f"tok{i} "}}], "i": i})
         return f"data: {payload}\n\n".encode()
+    if opts.get("together") == "1" and not cut and not length and events >= 2:
+        writer.write(head + chunk(event(0)))
+        await writer.drain()
+        for i in range(1, events - 1):
+            await asyncio.sleep(interval)
+            writer.write(chunk(event(i)))
+            await writer.drain()
+        await asyncio.sleep(interval)
+        writer.write(chunk(event(events - 1)) + chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
+        await writer.drain()
+        return True
+    writer.write(head)
+    await writer.drain()
     if opts.get("one_chunk") == "1":  # every event in one HTTP chunk, sent at once
         writer.write(frame(b"".join(event(i) for i in range(events))))
         await writer.drain()
