@@ -54,6 +54,8 @@ Faults (for test_faults.py):
                             (stall=1: silence instead, the connection open)
   sse_eof;events=3;interval_ms=50
                             SSE events, then a clean close (FIN) without the last chunk
+  sse_bad_chunk;events=2    an SSE head, `events` events and a chunk-size line that is not
+                            hex, all in one write, then a clean close
   flood;mb=200              a chunked octet-stream of `mb` MiB written as fast as the reader
                             takes it; `GET /__mock/stats` reports flood_started, flood_sent
                             (bytes handed to the socket) and flood_finished; a reader that
@@ -652,6 +654,13 @@ async def fault_sse_eof(writer, opts, _echo):
     return False  # a clean close (FIN) with no last chunk
 
 
+async def fault_sse_bad_chunk(writer, opts, _echo):
+    events = int(opts.get("events", "2"))
+    writer.write(SSE_HEAD + b"".join(sse_event(i) for i in range(events)) + b"zz\r\n")
+    await writer.drain()
+    return False
+
+
 async def fault_flood(writer, opts, _echo):
     total = int(opts.get("mb", "200")) << 20
     piece = chunk(b"z" * 65536)
@@ -804,7 +813,7 @@ async def conn_trickle(writer, opts, echo):
 FAULTS = {"head_reset": fault_head_reset, "garbage": fault_garbage, "close": fault_close,
           "te_and_cl": fault_te_and_cl, "coding": fault_coding, "http10_te": fault_http10_te,
           "big_head": fault_big_head, "head_stall": fault_head_stall, "short_body": fault_short_body,
-          "sse_eof": fault_sse_eof, "flood": fault_flood,
+          "sse_eof": fault_sse_eof, "sse_bad_chunk": fault_sse_bad_chunk, "flood": fault_flood,
           "close_after": conn_close_after, "unasked": conn_unasked, "http10": conn_http10,
           "eof_body": conn_eof_body, "interim": conn_interim, "chunked_ext": conn_chunked_ext,
           "head_only": conn_head_only, "trickle": conn_trickle}

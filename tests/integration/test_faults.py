@@ -389,6 +389,15 @@ class FaultMatrixTest(GatewayCase):
         self.assertNotIn(b"event: error", body)
         self.assertIn(b"tok1", body)
 
+    def test_a_stream_broken_in_the_read_that_brought_its_head_is_cut_not_a_502(self):
+        # The head, two events and a chunk-size line that is not hex came in one read: what
+        # one read brings leaves in one write, so none of it had gone out when the error
+        # came. An event stream's head is committed all the same: the events, then the
+        # error event and the aborted transfer (not a 502 in place of the 200 and its events).
+        body, _ = self.cut_after_headers("sse_bad_chunk;events=2", "NETWORK", sse=True)
+        self.assertIn(b"tok0", body)
+        self.assertIn(b"tok1", body)
+
     def test_clean_close_mid_stream_without_last_chunk(self):
         body, _ = self.cut_after_headers("sse_eof;events=3;interval_ms=50", "NETWORK", sse=True)
         self.assertIn(b"tok2", body)
