@@ -26,8 +26,9 @@ public:
     // The attempt is over: no error means the whole response arrived. Said once, unless the
     // attempt was cancelled first.
     virtual void on_attempt_end(std::optional<GatewayError> transport_error) = 0;
-    // True before the calls for what one read of the upstream brought (a head, body chunks),
-    // false after them, unless the attempt ended in between: they may go out as one write.
+    // True before the calls for what one read of the upstream brought (a head, body chunks;
+    // over libcurl, one action of its multi handle), false after them, unless the attempt
+    // ended in between: they may go out as one write.
     virtual void on_attempt_batch(bool open) { (void)open; }
 };
 

@@ -251,6 +251,7 @@ std::size_t CurlAttempt::on_header_line(char* data, std::size_t size, std::size_
             return 0;
         case HeadParser::Step::complete: {
             a->head_delivered_ = true;
+            a->join_batch();
             a->in_callback_ = true;
             const bool go_on = a->owner_->on_attempt_head(a->parser_.head());
             a->in_callback_ = false;
@@ -270,6 +271,7 @@ std::size_t CurlAttempt::on_write(char* data, std::size_t size, std::size_t n, v
         a->own_error_ = malformed_response_head();
         return 0;
     }
+    a->join_batch();
     a->in_callback_ = true;
     const AttemptOwner::Take take = a->owner_->on_attempt_body(std::string_view(data, len));
     a->in_callback_ = false;
@@ -280,6 +282,22 @@ std::size_t CurlAttempt::on_write(char* data, std::size_t size, std::size_t n, v
         case AttemptOwner::Take::stop: return 0;
     }
     return 0;
+}
+
+// What one action of the multi brings for this transfer (its head and the body after it, or
+// the chunks of one read) reaches the owner as one batch, closed when the action is over. Not
+// outside an action: curl_easy_pause hands held bytes over from inside resume().
+void CurlAttempt::join_batch() {
+    if (in_batch_ || !multi_.acting()) return;
+    in_batch_ = true;
+    owner_->on_attempt_batch(true);
+    multi_.after_action([weak = weak_from_this()] {
+        const auto attempt = weak.lock();
+        if (!attempt) return;
+        auto& self = static_cast<CurlAttempt&>(*attempt);
+        self.in_batch_ = false;
+        if (self.owner_) self.owner_->on_attempt_batch(false);
+    });
 }
 
 void CurlAttempt::on_curl_done(CURLcode result) {

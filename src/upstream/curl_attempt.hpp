@@ -31,6 +31,7 @@ private:
     static std::size_t on_header_line(char* data, std::size_t size, std::size_t n, void* self);
     static std::size_t on_write(char* data, std::size_t size, std::size_t n, void* self);
     void on_curl_done(CURLcode result) override;
+    void join_batch();
     // Hands the transfer to libcurl; `resolve` ("host:port:addresses") when the name is known.
     void begin(const std::string& resolve);
     void fail_from_loop(GatewayError error);
@@ -54,6 +55,7 @@ private:
     bool paused_ = false;
     bool in_callback_ = false;  // inside the owner's call from a curl callback
     bool head_delivered_ = false;  // header lines after it are trailers
+    bool in_batch_ = false;        // the owner's batch for this action is open
     char error_buffer_[CURL_ERROR_SIZE] = {};
 };
 

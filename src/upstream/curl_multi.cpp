@@ -217,8 +217,18 @@ void CurlMulti::act_and_rearm(curl_socket_t fd, std::uint64_t id, int bits) {
 
 void CurlMulti::act(curl_socket_t fd, int bits) {
     int still_running = 0;
+    acting_ = true;
     libcurl().multi_socket_action(multi_, fd, bits, &still_running);
+    acting_ = false;
     drain_messages();
+    run_after_action();
+}
+
+void CurlMulti::run_after_action() {
+    if (after_action_.empty()) return;
+    const auto ends = std::move(after_action_);
+    after_action_.clear();
+    for (const auto& end : ends) end();
 }
 
 void CurlMulti::drain_messages() {

@@ -9,8 +9,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 namespace llmgw::upstream {
 
@@ -40,7 +42,13 @@ public:
 
     std::size_t active() const { return running_; }
 
-private:
+    // Inside curl_multi_socket_action: what a transfer's callbacks hand over now is what one
+    // action brought, and `end` (given then) runs once the action and the ends it reported
+    // are over, so those pieces can leave as one write.
+    bool acting() const { return acting_; }
+    void after_action(std::function<void()> end) { after_action_.push_back(std::move(end)); }
+
+  private:
     struct SocketWatch;
     using Sockets = std::unordered_map<curl_socket_t, std::unique_ptr<SocketWatch>>;
 
@@ -55,6 +63,7 @@ private:
     void act(curl_socket_t fd, int bits);
     void act_and_rearm(curl_socket_t fd, std::uint64_t id, int bits);
     void drain_messages();
+    void run_after_action();
 
     boost::asio::io_context& io_;
     CURLM* multi_ = nullptr;
@@ -63,6 +72,8 @@ private:
     std::size_t running_ = 0;
     std::uint64_t next_socket_id_ = 0;
     bool kick_pending_ = false;
+    bool acting_ = false;
+    std::vector<std::function<void()>> after_action_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import tempfile
@@ -707,6 +708,34 @@ def recv_until(sock, marker, timeout=10.0):
             raise AssertionError("closed before %r; got %r" % (marker, got[-300:]))
         got += b
     return got
+
+
+def together_request(service):
+    """A streamed chat POST to `service` whose mock writes its head with the first of three
+    events, and the last event with [DONE] and the last chunk, each in one write."""
+    return (b"POST /gateway/" + service.encode() + b"/v1/chat/completions HTTP/1.1\r\n"
+            b"Host: 127.0.0.1\r\nx-mock: sse;events=3;interval_ms=100;together=1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 16\r\n"
+            b"Connection: close\r\n\r\n{\"stream\": true}")
+
+
+def segments_of_answer(port, data, timeout=10):
+    """Sends raw bytes and reads until close: (the bytes, how many TCP segments carrying data
+    brought them). On loopback each write of the peer is one segment (struct tcp_info's
+    tcpi_data_segs_in, Linux 4.6+)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        answer = b""
+        while True:
+            piece = s.recv(65536)
+            if not piece:
+                break
+            answer += piece
+        info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    finally:
+        s.close()
+    return answer, struct.unpack_from("I", info, 152)[0]
 
 
 def raw_request(port, data, timeout=10, read_until_close=True):

@@ -115,6 +115,18 @@ class UpstreamTlsTest(unittest.TestCase):
     def test_ssl_cert_file_trusts_the_upstream_and_the_stream_is_relayed_whole(self):
         self.with_gateway({"SSL_CERT_FILE": self.cert}, self.assert_relayed)
 
+    def test_what_one_read_of_the_upstream_brought_leaves_in_one_write(self):
+        # As over the native client (test_serve): libcurl's callbacks of one action are one
+        # batch, so the head with the first event, and the last event with [DONE] and the
+        # last chunk, reach the client in one segment each (six when every piece went alone).
+        def check(gw):
+            answer, segments = harness.segments_of_answer(gw.port, harness.together_request("tls"))
+            self.assertTrue(answer.startswith(b"HTTP/1.1 200 "), answer[:200])
+            self.assertEqual(answer.count(b"data: {"), 3, answer)
+            self.assertTrue(answer.endswith(b"data: [DONE]\n\n\r\n0\r\n\r\n"), answer[-100:])
+            self.assertEqual(segments, 3, answer)
+        self.with_gateway({"SSL_CERT_FILE": self.cert}, check)
+
     def test_ssl_cert_dir_trusts_a_hashed_directory(self):
         self.with_gateway({"SSL_CERT_DIR": self.hashed_dir}, self.assert_relayed)
 
