@@ -48,7 +48,7 @@ public:
     bool acting() const { return acting_; }
     void after_action(std::function<void()> end) { after_action_.push_back(std::move(end)); }
 
-  private:
+private:
     struct SocketWatch;
     using Sockets = std::unordered_map<curl_socket_t, std::unique_ptr<SocketWatch>>;
 
