@@ -40,11 +40,13 @@ std::optional<JsonStreamFlag> oracle(const std::string& body) {
         return std::nullopt;  // a number past a double's range: valid JSON, refused by nlohmann
     } catch (const nlohmann::json::parse_error& e) {
         if (max_depth > kComparedDepth) return std::nullopt;
-        // nlohmann also refuses ill-formed UTF-8 in strings, which the peek leaves to the
-        // upstream; any other refusal is the peek's to agree with.
+        // nlohmann also refuses ill-formed UTF-8 in strings, and a \u escape of a lone
+        // surrogate (RFC 8259 §8.2: valid grammar, its meaning unpredictable), which the peek
+        // leaves to the upstream; any other refusal is the peek's to agree with.
         const std::string_view what = e.what();  // "...: ill-formed UTF-8 byte; last read: ..."
-        if (what.substr(0, what.find("; last read")).find("ill-formed UTF-8") !=
-            std::string_view::npos) {
+        const std::string_view why = what.substr(0, what.find("; last read"));
+        if (why.find("ill-formed UTF-8") != std::string_view::npos ||
+            why.find("surrogate U+") != std::string_view::npos) {
             return std::nullopt;
         }
         return JsonStreamFlag::invalid_json;
