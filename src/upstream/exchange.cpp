@@ -141,14 +141,6 @@ void Exchange::on_attempt_batch(bool open) {
     sink_->hold_writes(open);
 }
 
-// An attempt that ends inside a batch does not close it: a retry must not start held, and
-// on_end writes everything anyway.
-void Exchange::release_writes() {
-    if (!holding_writes_) return;
-    holding_writes_ = false;
-    if (sink_) sink_->hold_writes(false);
-}
-
 void Exchange::on_attempt_end(std::optional<GatewayError> transport_error) {
     auto self = shared_from_this();
     drop_attempt();
@@ -176,7 +168,9 @@ void Exchange::attempt_ended(std::optional<GatewayError> error) {
 }
 
 void Exchange::schedule_retry(const std::string& why, std::int64_t delay_ms) {
-    release_writes();
+    // An attempt that ended inside a batch did not close it: a retry must not start held
+    // (on_end writes everything anyway).
+    on_attempt_batch(false);
     ++retries_done_;  // the timer, if it wakes meanwhile, finds no attempt and sleeps
     if (sink_) sink_->on_retry(outcome_.attempts + 1, why, delay_ms);
     if (!backoff_timer_) backoff_timer_.emplace(clients_.io);

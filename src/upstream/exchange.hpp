@@ -85,7 +85,6 @@ private:
     Take on_attempt_body(std::string_view chunk) override;
     void on_attempt_end(std::optional<GatewayError> transport_error) override;
     void on_attempt_batch(bool open) override;
-    void release_writes();
 
     void launch_attempt();
     void attempt_ended(std::optional<GatewayError> error);
