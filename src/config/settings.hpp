@@ -33,6 +33,8 @@ struct GatewaySettings {
     int threads = 0;                               // 0: number of cores
     int max_connections = 20000;
     int busy_poll_us = 200;  // 0: a loop sleeps as soon as it has nothing to do
+    // Idle connections the native client keeps per http:// upstream and loop (0: none).
+    int upstream_keepalive = 1024;
 };
 
 struct RoutingSettings {

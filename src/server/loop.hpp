@@ -39,7 +39,8 @@ public:
 };
 
 struct Loop {
-    explicit Loop(SharedState& s) : upstream(io), shared(s) {}
+    explicit Loop(SharedState& s)
+        : upstream(io, static_cast<std::size_t>(s.config->gateway.upstream_keepalive)), shared(s) {}
     // Sessions still open (a drain that timed out) are closed, then pending handlers are
     // destroyed, while the session set and the upstream clients they use are still there
     // (loop.cpp). io's own destructor would do it after the members declared below it.

@@ -24,8 +24,8 @@ bool still_open(H1Connection& c) {
 
 }  // namespace
 
-H1Pool::H1Pool(boost::asio::io_context& io, HostLookup& names)
-    : io_(io), names_(names), sweep_timer_(io) {}
+H1Pool::H1Pool(boost::asio::io_context& io, HostLookup& names, std::size_t keep_idle)
+    : io_(io), names_(names), keep_idle_(keep_idle), sweep_timer_(io) {}
 
 H1Pool::~H1Pool() {
     *alive_ = false;
@@ -51,7 +51,7 @@ std::unique_ptr<H1Connection> H1Pool::take(const std::string& origin) {
 
 void H1Pool::give_back(const std::string& origin, std::unique_ptr<H1Connection> connection) {
     auto& list = idle_[origin];
-    if (list.size() >= kMaxIdlePerOrigin) return;  // closed here
+    if (list.size() >= keep_idle_) return;  // closed here
     connection->idle_since = steady_now();
     list.push_back(std::move(connection));
     arm_sweep();

@@ -30,13 +30,14 @@ struct H1Connection {
 class H1Pool {
 public:
     using Clock = std::chrono::steady_clock;
-    // Per origin and loop: enough for the loop's share of a burst of streams (nginx's upstream
-    // keepalive in the bench is 256 too); an idle connection costs a socket and its buffer.
-    static constexpr std::size_t kMaxIdlePerOrigin = 256;
     static constexpr std::chrono::seconds kMaxIdle{30};
 
-    // `names` is the loop's, shared with libcurl, and outlives the pool.
-    H1Pool(boost::asio::io_context& io, HostLookup& names);
+    // `names` is the loop's, shared with libcurl, and outlives the pool. `keep_idle`: idle
+    // connections kept per origin ([gateway] upstream_keepalive), enough for the loop's share
+    // of a burst of streams to find its connections open the next time; 0 keeps none. The pool
+    // never holds more than were in use at once; an idle connection costs a socket and its
+    // read buffer, for 30 s at most (kMaxIdle).
+    H1Pool(boost::asio::io_context& io, HostLookup& names, std::size_t keep_idle);
     ~H1Pool();
     H1Pool(const H1Pool&) = delete;
     H1Pool& operator=(const H1Pool&) = delete;
@@ -58,6 +59,7 @@ private:
 
     boost::asio::io_context& io_;
     HostLookup& names_;
+    const std::size_t keep_idle_;
     boost::asio::steady_timer sweep_timer_;
     bool sweep_armed_ = false;
     std::unordered_map<std::string, std::vector<std::unique_ptr<H1Connection>>> idle_;

@@ -17,7 +17,9 @@ namespace llmgw::upstream {
 
 class LoopClients {
 public:
-    explicit LoopClients(boost::asio::io_context& context) : io(context), names(context), h1(context, names) {}
+    // `keep_idle`: the native pool's idle connections per origin (H1Pool).
+    LoopClients(boost::asio::io_context& context, std::size_t keep_idle)
+        : io(context), names(context), h1(context, names, keep_idle) {}
     boost::asio::io_context& io;
     HostLookup names;  // both clients' host name lookups and their answers
     H1Pool h1;

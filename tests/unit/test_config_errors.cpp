@@ -65,6 +65,8 @@ TEST_CASE("config: numbers out of range") {
           "/u.toml:2:21: 'max_response_size' in [gateway] must be at least 0");
     CHECK(sys.error_with_file("[gateway]\nbusy_poll_us = 1001\n") ==
           "/u.toml:2:16: 'busy_poll_us' in [gateway] must be between 0 and 1000");
+    CHECK(sys.error_with_file("[gateway]\nupstream_keepalive = -1\n") ==
+          "/u.toml:2:22: 'upstream_keepalive' in [gateway] must be between 0 and 65536");
 }
 
 TEST_CASE("config: bad base_url values") {
