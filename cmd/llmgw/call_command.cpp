@@ -29,7 +29,9 @@ routing decision (lane, timeouts), header policy, retries with backoff and respo
 limit as `llmgw serve`. The body goes to stdout as it arrives, nothing else does; notices
 and errors go to stderr.
 
--d implies POST and Content-Type: application/json unless given. When the request has no
+-d implies POST and Content-Type: application/json unless given; a body over
+max_request_bytes (32 MiB unless the user file sets it), which serve would refuse, is a usage
+error, found before anything is sent (-d @/dev/zero ends too). When the request has no
 auth header of its own (nor Authorization, x-api-key, x-goog-api-key, api-key, or a key=
 query parameter), the service's key variable is added as its header, e.g. OPENAI_API_KEY as
 "Authorization: Bearer ...", ANTHROPIC_API_KEY as x-api-key, GEMINI_API_KEY as
@@ -62,7 +64,8 @@ Exit status:
        request body the --via gateway refused as over its max_request_bytes (its 413
        SIZE_LIMIT, said on stderr)
   2    usage or configuration error (bad flag, unknown service, unreadable -d @FILE or @-,
-       unusable SSL_CERT_FILE, SSL_CERT_DIR or CURL_CA_BUNDLE for an https:// upstream)
+       a body over max_request_bytes, unusable SSL_CERT_FILE, SSL_CERT_DIR or
+       CURL_CA_BUNDLE for an https:// upstream)
   3    no answer: TIMEOUT, DNS, CONNECTION, SSL or NETWORK failure; the gateway's JSON
        error is printed on stderr
   4    the answer was cut: at its size limit (also when Content-Length is over it), broken
@@ -240,13 +243,13 @@ void add_call_command(CLI::App& app, Command& selected) {
 }
 
 int run_call(const CallOptions& opts, std::FILE* in, Output& out, std::ostream& err) {
-    auto request = build_call_request(opts, in);
+    const auto config = load_config_or_report(opts.config, err);
+    if (!config) return exit_usage;
+    auto request = build_call_request(opts, in, config->gateway.max_request_bytes);
     if (!request) {
         print_error(err, request.error());
         return exit_usage;
     }
-    const auto config = load_config_or_report(opts.config, err);
-    if (!config) return exit_usage;
     if (const auto problem = upstream::upstream_client_setting_problem()) {
         print_error(err, *problem);
         return exit_usage;

@@ -28,7 +28,8 @@ bool query_has_key(std::string_view target) {
 
 }  // namespace
 
-Result<CallRequest> build_call_request(const CallOptions& opts, std::FILE* in) {
+Result<CallRequest> build_call_request(const CallOptions& opts, std::FILE* in,
+                                       std::uint64_t max_body) {
     CallRequest request;
     if (opts.service.empty() || opts.service.find_first_of("/?#%\\") != std::string::npos) {
         return unexpected("SERVICE '" + opts.service + "' is not a service name");
@@ -43,7 +44,7 @@ Result<CallRequest> build_call_request(const CallOptions& opts, std::FILE* in) {
         return unexpected("'" + opts.method + "' is not an HTTP method");
     // A fragment never reaches a server; curl drops it too.
     request.target = "/gateway/" + opts.service + opts.path.substr(0, opts.path.find('#'));
-    auto args = read_request_args(opts.headers, opts.body, in);
+    auto args = read_request_args(opts.headers, opts.body, in, max_body);
     if (!args) return unexpected(args.error());
     request.headers = std::move(args->headers);
     request.removed = std::move(args->removed);

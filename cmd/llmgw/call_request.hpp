@@ -2,6 +2,7 @@
 // environment, the policy the exchange runs under, and the URL of a --via gateway.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <iosfwd>
 #include <optional>
@@ -25,8 +26,10 @@ struct CallRequest {
     bool has_body = false;
 };
 
-// Checks the arguments and reads the body (-d @FILE, -d @-).
-Result<CallRequest> build_call_request(const CallOptions& opts, std::FILE* in);
+// Checks the arguments and reads the body (-d @FILE, -d @-), of `max_body` bytes at most (the
+// max_request_bytes serve would take from a client).
+Result<CallRequest> build_call_request(const CallOptions& opts, std::FILE* in,
+                                       std::uint64_t max_body);
 
 // True when the request authenticates by itself: the service's key header, a common
 // credential header (Authorization, x-api-key, x-goog-api-key, api-key), or a `key` query

@@ -301,32 +301,47 @@ CLI::Option* add_data_option(CLI::App& sub, BodyArg& body) {
 
 namespace {
 
-// All of `in`, binary-safe; an error names `what` and says why (errno) when a read fails.
-Result<std::string> read_all(std::FILE* in, const std::string& what) {
+// `arg`: the -d argument as given.
+std::string over_limit(std::string_view arg, std::uint64_t max_bytes) {
+    return "the body of -d " + std::string(arg.size() > 64 ? "DATA" : arg) +
+           " is over max_request_bytes (" + std::to_string(max_bytes) +
+           " bytes; the [gateway] table of the user file sets it)";
+}
+
+// All of `in`, binary-safe; an error names `what` and says why (errno) when a read fails, or
+// that there is more than `max_bytes` (`arg`: the -d argument).
+Result<std::string> read_all(std::FILE* in, const std::string& what, std::string_view arg,
+                             std::uint64_t max_bytes) {
     std::string body;
     char buffer[65536];
     std::size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, in)) > 0) body.append(buffer, n);
+    while ((n = std::fread(buffer, 1, sizeof buffer, in)) > 0) {
+        if (n > max_bytes - body.size()) return unexpected(over_limit(arg, max_bytes));
+        body.append(buffer, n);
+    }
     if (std::ferror(in)) return unexpected("cannot read " + what + ": " + std::strerror(errno));
     return body;
 }
 
 }  // namespace
 
-Result<std::string> read_body_arg(std::string_view spec, std::FILE* in) {
-    if (spec.empty() || spec.front() != '@') return std::string(spec);
+Result<std::string> read_body_arg(std::string_view spec, std::FILE* in, std::uint64_t max_bytes) {
+    if (spec.empty() || spec.front() != '@') {
+        if (spec.size() > max_bytes) return unexpected(over_limit(spec, max_bytes));
+        return std::string(spec);
+    }
     const std::string path(spec.substr(1));
     // stdio rather than iostreams: errno then says why (a closed stdin, a directory).
-    if (path == "-") return read_all(in, "standard input");
+    if (path == "-") return read_all(in, "standard input", spec, max_bytes);
     if (path.empty()) return unexpected(std::string("-d @ needs a file name (or @- for stdin)"));
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
                                                          &std::fclose);
     if (!file) return unexpected("cannot read " + path + ": " + std::strerror(errno));
-    return read_all(file.get(), path);
+    return read_all(file.get(), path, spec, max_bytes);
 }
 
 Result<RequestArgs> read_request_args(const std::vector<std::string>& header_args,
-                                      const BodyArg& body, std::FILE* in) {
+                                      const BodyArg& body, std::FILE* in, std::uint64_t max_body) {
     RequestArgs args;
     const auto removed = [&args](std::string_view name) {
         return std::any_of(args.removed.begin(), args.removed.end(),
@@ -346,7 +361,7 @@ Result<RequestArgs> read_request_args(const std::vector<std::string>& header_arg
     std::erase_if(args.removed,
                   [&args](const std::string& name) { return args.headers.contains(name); });
     if (body.given) {
-        auto bytes = read_body_arg(body.spec, in);
+        auto bytes = read_body_arg(body.spec, in, max_body);
         if (!bytes) return unexpected(bytes.error());
         args.body = std::move(*bytes);
         args.has_body = true;

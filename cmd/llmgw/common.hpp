@@ -2,6 +2,7 @@
 // configuration, error and table output, and the curl-like -H / -d arguments.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <iosfwd>
@@ -84,8 +85,11 @@ struct BodyArg {
     bool given = false;  // -d was on the command line (an empty body is still a body)
 };
 CLI::Option* add_data_option(CLI::App& sub, BodyArg& body);
-// The body bytes: DATA itself, the whole of FILE (binary-safe), or all of `in` for @-.
-Result<std::string> read_body_arg(std::string_view spec, std::FILE* in);
+// The body bytes: DATA itself, the whole of FILE (binary-safe), or all of `in` for @-. A body
+// over `max_bytes` is an error, found without reading more than 64 KiB past the limit (so
+// -d @/dev/zero ends).
+Result<std::string> read_body_arg(std::string_view spec, std::FILE* in,
+                                  std::uint64_t max_bytes = UINT64_MAX);
 
 // The -H and -d arguments of a request, read and checked: the headers in order, the names
 // of llmgw's own headers to leave out ('Name:' where no other -H gives Name), the body bytes,
@@ -98,7 +102,8 @@ struct RequestArgs {
     bool has_body = false;
 };
 Result<RequestArgs> read_request_args(const std::vector<std::string>& header_args,
-                                      const BodyArg& body, std::FILE* in);
+                                      const BodyArg& body, std::FILE* in,
+                                      std::uint64_t max_body = UINT64_MAX);
 
 // Columns padded to the widest cell; the header row bold when `styled`. No trailing blanks.
 void print_table(std::ostream& out, const std::vector<std::string>& header,

@@ -497,6 +497,37 @@ class CallTest(CallBase):
         self.assertEqual(json.loads(out), {"sha256": hashlib.sha256(payload).hexdigest(),
                                            "body_len": len(payload)})
 
+    def test_a_body_over_max_request_bytes_is_refused_before_anything_is_sent(self):
+        # -d @/dev/zero read without end, its memory growing until the kernel killed call: now
+        # refused once past the limit serve would put on a client's body (32 MiB by default).
+        status, out, err = self.call("mock", "/v1/x", "-d", "@/dev/zero", timeout=30)
+        self.assertEqual((status, out), (2, b""), err)
+        self.assertEqual(err, "llmgw: the body of -d @/dev/zero is over max_request_bytes "
+                              "(33554432 bytes; the [gateway] table of the user file sets it)\n")
+        # A user file's limit of 1000: 1000 bytes are sent whole, one more is refused, from a
+        # file, stdin or the command line alike.
+        config = os.path.join(self.dir, "limit-1000.toml")
+        with open(config, "w") as f:
+            f.write(f'[gateway]\nmax_request_bytes = 1000\n'
+                    f'[services.mock]\nbase_url = "http://127.0.0.1:{self.mock.port}"\n')
+        path = os.path.join(self.dir, "body-1001.bin")
+        with open(path, "wb") as f:
+            f.write(b"x" * 1001)
+        for args, stdin, shown in ((("-d", "@" + path), None, "@" + path),
+                                   (("-d", "@-"), b"x" * 1001, "@-"),
+                                   (("-d", "x" * 1001), None, "DATA")):
+            with self.subTest(shown=shown):
+                status, out, err = self.call("--config", config, "mock", "/v1/x", *args,
+                                             stdin=stdin)
+                self.assertEqual((status, out), (2, b""), err)
+                self.assertEqual(err, f"llmgw: the body of -d {shown} is over max_request_bytes "
+                                      f"(1000 bytes; the [gateway] table of the user file sets it)\n")
+        self.assertEqual(self.mock.requests(), [])
+        status, out, err = self.call("--config", config, "mock", "/v1/x", "-d", "@-",
+                                     "-H", "x-mock: digest", stdin=b"y" * 1000)
+        self.assertEqual(status, 0, err)
+        self.assertEqual(json.loads(out)["body_len"], 1000)
+
     # ---- stdout/stderr discipline ----
     def test_retry_notice_on_stderr_and_quiet(self):
         status, out, err = self.call("mock", "/v1/x", "-H", "x-mock: flaky;key=r1;fail=1;code=503")
