@@ -39,7 +39,8 @@ x-goog-api-key (api_key_env, api_key_header, api_key_prefix in services.toml). T
 never printed.
 
 --timeout MS replaces the lane's deadline: until the response headers on the edge lane, the
-whole exchange on the background lane. -m SECONDS caps the whole exchange, retries and a
+whole exchange on the background lane (with --via, only how long call waits: the gateway
+keeps its own). -m SECONDS caps the whole exchange, retries and a
 stream included, as curl's -m: exit status 3 if it passes before the response headers, 4
 after. --retries N allows N extra attempts for any method (0: none), overriding max_retries,
 retry_methods and ENABLE_RETRY.

@@ -19,7 +19,7 @@ struct CallOptions {
     ConfigOptions config;
     std::string service;                     // SERVICE (a name or an alias)
     std::string path;                        // PATH: "/v1/chat/completions[?query]"
-    std::string method;                      // -X; empty: GET, or POST with -d
+    std::optional<std::string> method;       // -X; none: GET, or POST with -d
     std::vector<std::string> headers;        // -H 'Name: value', already checked for a colon
     BodyArg body;                            // -d
     std::optional<std::string> via;          // --via http://127.0.0.1:8787; none: direct

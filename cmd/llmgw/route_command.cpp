@@ -53,7 +53,8 @@ struct Request {
 
 Result<Request> build_request(const RouteOptions& opts, std::FILE* in) {
     if (opts.args.empty() || opts.args.size() > 2) {
-        return unexpected(std::string("expected [METHOD] PATH"));
+        return unexpected("expected [METHOD] PATH, not " + std::to_string(opts.args.size()) +
+                          " arguments");
     }
     if (opts.method && opts.args.size() == 2) {
         return unexpected("the method is given twice: as -X " + *opts.method + " and as '" +
@@ -271,7 +272,10 @@ void add_route_command(CLI::App& app, Command& selected) {
                     "      such as http://127.0.0.1:8787/gateway/openai/v1/models")
         ->option_text("[METHOD] PATH")
         ->required()
-        ->expected(1, 2);
+        ->expected(1, 2)
+        // Every word kept, for build_request to refuse more than two (the app's TakeLast
+        // dropped all but the last two without a word).
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     sub->add_option("-X,--request", opts->method, "HTTP method, as the first argument may give it")
         ->type_name("METHOD");
     add_header_option(*sub, opts->headers);
@@ -331,7 +335,7 @@ Result<std::string> request_target_from(std::string_view path_or_url) {
     if (str::istarts_with(target, "http://") || str::istarts_with(target, "https://")) {
         target.remove_prefix(target.find("://") + 3);
         const std::size_t path_start = target.find_first_of("/?#");
-        if (path_start == 0)
+        if (path_start == 0 || target.empty())
             return unexpected("URL '" + std::string(path_or_url) + "' has no host");
         target =
             path_start == std::string_view::npos ? std::string_view() : target.substr(path_start);

@@ -145,11 +145,20 @@ class TestGeneral(CliTestCase):
 
     def test_usage_errors_exit_2(self):
         for args in (["services", "--bogus"], ["frobnicate"], ["route"],
-                     ["route", "GET", "/gateway/openai/v1/models", "extra"]):
+                     ["route", "GET", "/gateway/openai/v1/models", "extra"],
+                     ["route", "http://"], ["route", "HTTP://?x"]):
             with self.subTest(args=args):
                 _, out, err = self.run_llmgw(*args, expect=2)
                 self.assertEqual(out, "")
                 self.assertTrue(err.startswith("llmgw: "), err)
+        # More words than [METHOD] PATH: all but the last two were dropped without a word
+        # (`route GET POST PATH` explained a POST).
+        for args in (["GET", "POST", "/gateway/openai/v1/models"],
+                     ["a", "b", "c", "d", "/gateway/openai/v1/models"]):
+            with self.subTest(args=args):
+                _, out, err = self.run_llmgw("route", *args, expect=2)
+                self.assertEqual((out, err), ("", f"llmgw: expected [METHOD] PATH, not {len(args)} "
+                                                  "arguments\n"))
 
     def dead_local_call_args(self):
         """--config and --via arguments that send `llmgw call openai ...` to a port of 127.0.0.1

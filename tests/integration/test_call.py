@@ -211,6 +211,8 @@ class CallTest(CallBase):
             (["mock", "/v1/x", "-m", "86400.001"], "seconds"),
             (["mock", "/v1/x", "--max-time", "100000"], "seconds"),
             (["mock", "/v1/x", "--max-time", "nan"], "seconds"),
+            # Before: -X '' was taken for no -X (a GET); route refused it already.
+            (["mock", "/v1/x", "-X", ""], "'' is not an HTTP method"),
         ]
         for args, words in cases:
             with self.subTest(args=args):
