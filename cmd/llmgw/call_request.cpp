@@ -37,9 +37,9 @@ Result<CallRequest> build_call_request(const CallOptions& opts, std::FILE* in,
     if (opts.path.empty() || opts.path.front() != '/') {
         return unexpected("PATH '" + opts.path + "' must start with '/', e.g. /v1/models");
     }
-    request.method = opts.method          ? str::method_as_meant(*opts.method)
-                     : opts.body.given    ? "POST"
-                                          : "GET";
+    request.method = opts.method       ? str::method_as_meant(*opts.method)
+                     : opts.body.given ? "POST"
+                                       : "GET";
     if (!str::is_token(request.method))
         return unexpected("'" + opts.method.value_or("") + "' is not an HTTP method");
     // A fragment never reaches a server; curl drops it too.
