@@ -3,6 +3,7 @@
 // body into one string, and the few facts the framing checks need are noted on the way.
 #pragma once
 
+#include <algorithm>
 #include <boost/beast/http/basic_parser.hpp>
 #include <cstdint>
 #include <string>
@@ -78,8 +79,13 @@ private:
         headers.add(std::string_view(name_text.data(), name_text.size()), v);
     }
     void on_header_impl(error_code&) override {}
+    // Room for the announced length, up to kBodyReserveAtMost: a larger body grows as it
+    // arrives. Reserving what the head announces would let connections that announce 32 MiB
+    // and send three bytes take 32 MiB of address space each (a gateway under a memory limit
+    // was killed by the allocator after 84 of them).
+    static constexpr std::size_t kBodyReserveAtMost = 16 * 1024;
     void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
-        if (length) body.reserve(static_cast<std::size_t>(*length));  // within body_limit here
+        if (length) body.reserve(std::min<std::uint64_t>(*length, kBodyReserveAtMost));
     }
     std::size_t on_body_impl(string_view data, error_code&) override {
         body.append(data.data(), data.size());

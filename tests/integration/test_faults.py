@@ -1310,6 +1310,53 @@ class ClientFaultsTest(GatewayCase, harness.SharedGatewayTest):
         self.assertEqual(self.mock.requests(), [])
 
 
+def vm_size_kb(pid):
+    """The process's address space (VmSize), KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmSize for %d" % pid)
+
+
+class AnnouncedBodyTest(GatewayCase):
+    """Heads that announce a large body, then send three bytes of it."""
+
+    def tearDown(self):
+        try:
+            if self.gw:
+                self.gw.stop()
+        finally:
+            if self.mock:
+                self.mock.stop()
+
+    def test_a_body_takes_memory_as_it_arrives_not_as_its_head_announces(self):
+        # Reserving the announced length (32 MiB, the default max_request_bytes) per connection
+        # let 84 such connections take a gateway under a 3 GB address-space limit down (the
+        # allocator aborts). 30 of them grew the address space by 960 MiB; now by a few.
+        self.mock = harness.Mock()
+        self.gw = harness.Gateway(self.mock.port, args=("--threads", "1"))
+        pid = self.gw.proc.pid
+        self.assertEqual(self.gw.request("GET", "/health")[0], 200)
+        before = vm_size_kb(pid)
+        socks = []
+        try:
+            for _ in range(30):
+                s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
+                s.sendall(b"POST /gateway/mock/v1/x HTTP/1.1\r\nHost: a\r\n"
+                          b"Content-Length: 33554432\r\n\r\nabc")
+                socks.append(s)
+            # Every head read (one loop: the connections before this one were served first).
+            self.assertEqual(self.gw.request("GET", "/health")[0], 200)
+            time.sleep(0.2)
+            grown = vm_size_kb(pid) - before
+            self.assertLess(grown, 128 * 1024, "address space grew by %d KiB" % grown)
+        finally:
+            for s in socks:
+                s.close()
+        self.assertEqual(self.gw.request("GET", "/health")[0], 200)
+
+
 class ConnectionLimitsTest(GatewayCase):
     """More clients than the gateway may hold: max_connections, and the open-files limit."""
 
