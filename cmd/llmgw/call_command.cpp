@@ -170,7 +170,8 @@ std::optional<upstream::UpstreamRequest> outgoing_request(const CallOptions& opt
 int run_exchange(upstream::UpstreamRequest request, const RequestPolicy& policy,
                  CallSinkOptions sink_options, Output& out, std::ostream& err) {
     boost::asio::io_context io;
-    upstream::LoopClients clients(io, 1);  // one exchange: a retry may reuse its connection
+    // One exchange: a retry may reuse its connection.
+    upstream::LoopClients clients(io, upstream::PoolLimits{.keep_idle = 1});
     std::shared_ptr<upstream::Exchange> exchange;
     const auto stop = [&] {
         if (exchange) exchange->cancel();  // closes the upstream connection mid-transfer

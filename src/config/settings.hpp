@@ -35,6 +35,7 @@ struct GatewaySettings {
     int busy_poll_us = 200;  // 0: a loop sleeps as soon as it has nothing to do
     // Idle connections the native client keeps per http:// upstream and loop (0: none).
     int upstream_keepalive = 1024;
+    std::int64_t upstream_keepalive_timeout_ms = 30000;  // an idle one is not reused after this
 };
 
 struct RoutingSettings {

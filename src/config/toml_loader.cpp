@@ -37,6 +37,8 @@ std::vector<TomlKey> gateway_keys(const TomlReader& r, GatewaySettings& g) {
         {"max_connections", set_integer(r, g.max_connections, 1, 1 << 24)},
         {"busy_poll_us", set_integer(r, g.busy_poll_us, 0, 1000)},
         {"upstream_keepalive", set_integer(r, g.upstream_keepalive, 0, 65536)},
+        {"upstream_keepalive_timeout_ms",
+         set_integer(r, g.upstream_keepalive_timeout_ms, 1, kMaxTimeoutMs)},
     };
 }
 

@@ -38,9 +38,13 @@ public:
     void destroy_pending_handlers() { shutdown(); }
 };
 
+inline upstream::PoolLimits pool_limits(const config::GatewaySettings& g) {
+    return {static_cast<std::size_t>(g.upstream_keepalive),
+            std::chrono::milliseconds(g.upstream_keepalive_timeout_ms)};
+}
+
 struct Loop {
-    explicit Loop(SharedState& s)
-        : upstream(io, static_cast<std::size_t>(s.config->gateway.upstream_keepalive)), shared(s) {}
+    explicit Loop(SharedState& s) : upstream(io, pool_limits(s.config->gateway)), shared(s) {}
     // Sessions still open (a drain that timed out) are closed, then pending handlers are
     // destroyed, while the session set and the upstream clients they use are still there
     // (loop.cpp). io's own destructor would do it after the members declared below it.

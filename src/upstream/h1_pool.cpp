@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "util/held_clock.hpp"
@@ -13,7 +14,9 @@ namespace {
 // Reused sooner than this after its last answer: no check. Under load the newest connection is
 // reused within microseconds and the check (one recv) would cost ~5 % of a request's CPU.
 constexpr std::chrono::milliseconds kCheckAfter{1};
-constexpr std::chrono::seconds kSweepEvery{10};
+// The sweep's period: the idle timeout, between these.
+constexpr std::chrono::milliseconds kSweepAtMost{10000};
+constexpr std::chrono::milliseconds kSweepAtLeast{100};
 
 // True when the peer has not closed the connection nor sent anything unasked.
 bool still_open(H1Connection& c) {
@@ -24,8 +27,8 @@ bool still_open(H1Connection& c) {
 
 }  // namespace
 
-H1Pool::H1Pool(boost::asio::io_context& io, HostLookup& names, std::size_t keep_idle)
-    : io_(io), names_(names), keep_idle_(keep_idle), sweep_timer_(io) {}
+H1Pool::H1Pool(boost::asio::io_context& io, HostLookup& names, PoolLimits limits)
+    : io_(io), names_(names), limits_(limits), sweep_timer_(io) {}
 
 H1Pool::~H1Pool() {
     *alive_ = false;
@@ -42,16 +45,23 @@ std::unique_ptr<H1Connection> H1Pool::take(const std::string& origin) {
     while (!list.empty()) {
         std::unique_ptr<H1Connection> c = std::move(list.back());
         list.pop_back();
+        const auto idle = now - c->idle_since;
+        // Past the idle timeout: closed, as the sweep would have (the newest is the least idle,
+        // so the rest of the list is older still).
+        if (idle >= limits_.max_idle) {
+            list.clear();
+            break;
+        }
         // Anything the upstream sent while the connection was idle (a close, a "408 goodbye",
         // stray bytes) answers no request of ours: such a connection is dropped, never read.
-        if (now - c->idle_since < kCheckAfter || still_open(*c)) return c;
+        if (idle < kCheckAfter || still_open(*c)) return c;
     }
     return nullptr;
 }
 
 void H1Pool::give_back(const std::string& origin, std::unique_ptr<H1Connection> connection) {
     auto& list = idle_[origin];
-    if (list.size() >= keep_idle_) return;  // closed here
+    if (list.size() >= limits_.keep_idle) return;  // closed here
     connection->idle_since = steady_now();
     list.push_back(std::move(connection));
     arm_sweep();
@@ -66,7 +76,7 @@ std::size_t H1Pool::idle_count() const {
 void H1Pool::arm_sweep() {
     if (sweep_armed_) return;
     sweep_armed_ = true;
-    sweep_timer_.expires_after(kSweepEvery);
+    sweep_timer_.expires_after(std::clamp(limits_.max_idle, kSweepAtLeast, kSweepAtMost));
     sweep_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
         if (!*alive) return;
         sweep_armed_ = false;
@@ -75,15 +85,15 @@ void H1Pool::arm_sweep() {
     });
 }
 
-// Closes connections the upstream closed (no CLOSE_WAIT socket stays longer than kSweepEvery)
-// or that idled past kMaxIdle.
+// Closes connections the upstream closed (no CLOSE_WAIT socket stays longer than a sweep's
+// period, 10 s at most) or that idled past the idle timeout.
 void H1Pool::sweep() {
     const auto now = Clock::now();
     bool any = false;
     for (auto it = idle_.begin(); it != idle_.end();) {
         auto& list = it->second;
         std::erase_if(list, [&](const std::unique_ptr<H1Connection>& c) {
-            return now - c->idle_since >= kMaxIdle || !still_open(*c);
+            return now - c->idle_since >= limits_.max_idle || !still_open(*c);
         });
         if (list.empty()) {
             it = idle_.erase(it);

@@ -27,17 +27,24 @@ struct H1Connection {
     std::uint64_t requests = 0;        // answered on this connection so far
 };
 
+// How many idle connections a pool keeps per origin, and for how long.
+struct PoolLimits {
+    // [gateway] upstream_keepalive: enough for the loop's share of a burst of streams to find
+    // its connections open the next time; 0 keeps none. The pool never holds more than were
+    // in use at once; an idle connection costs a socket and its read buffer.
+    std::size_t keep_idle = 1024;
+    // [gateway] upstream_keepalive_timeout_ms: an idle connection is not reused after this,
+    // and closed soon after (by the sweep); below the upstream's own keep-alive timeout, a
+    // request never races the upstream's close.
+    std::chrono::milliseconds max_idle{30000};
+};
+
 class H1Pool {
 public:
     using Clock = std::chrono::steady_clock;
-    static constexpr std::chrono::seconds kMaxIdle{30};
 
-    // `names` is the loop's, shared with libcurl, and outlives the pool. `keep_idle`: idle
-    // connections kept per origin ([gateway] upstream_keepalive), enough for the loop's share
-    // of a burst of streams to find its connections open the next time; 0 keeps none. The pool
-    // never holds more than were in use at once; an idle connection costs a socket and its
-    // read buffer, for 30 s at most (kMaxIdle).
-    H1Pool(boost::asio::io_context& io, HostLookup& names, std::size_t keep_idle);
+    // `names` is the loop's, shared with libcurl, and outlives the pool.
+    H1Pool(boost::asio::io_context& io, HostLookup& names, PoolLimits limits);
     ~H1Pool();
     H1Pool(const H1Pool&) = delete;
     H1Pool& operator=(const H1Pool&) = delete;
@@ -59,7 +66,7 @@ private:
 
     boost::asio::io_context& io_;
     HostLookup& names_;
-    const std::size_t keep_idle_;
+    const PoolLimits limits_;
     boost::asio::steady_timer sweep_timer_;
     bool sweep_armed_ = false;
     std::unordered_map<std::string, std::vector<std::unique_ptr<H1Connection>>> idle_;

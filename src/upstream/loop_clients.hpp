@@ -17,9 +17,8 @@ namespace llmgw::upstream {
 
 class LoopClients {
 public:
-    // `keep_idle`: the native pool's idle connections per origin (H1Pool).
-    LoopClients(boost::asio::io_context& context, std::size_t keep_idle)
-        : io(context), names(context), h1(context, names, keep_idle) {}
+    LoopClients(boost::asio::io_context& context, PoolLimits pool)
+        : io(context), names(context), h1(context, names, pool) {}
     boost::asio::io_context& io;
     HostLookup names;  // both clients' host name lookups and their answers
     H1Pool h1;

@@ -795,6 +795,36 @@ class NoKeepaliveTest(NativeClientCase):
         self.assertEqual(self.mock.get("/__mock/conns")["live"], 0, "an idle connection was kept")
 
 
+class IdleTimeoutTest(NativeClientCase):
+    """upstream_keepalive_timeout_ms = 600: an idle connection is reused within it, never
+    after it, and closed soon after by the pool's sweep."""
+
+    @classmethod
+    def extra_toml(cls, mock_port):
+        return UC_TOML.format(port=mock_port) + "upstream_keepalive_timeout_ms = 600\n"
+
+    def live(self):
+        return self.mock.get("/__mock/conns")["live"]
+
+    def test_a_connection_idle_past_the_timeout_is_not_reused_and_is_closed(self):
+        self.mock.reset()
+        self.echo_ok("/v1/first")
+        time.sleep(0.2)
+        self.echo_ok("/v1/within")
+        # The pool took an idle connection of any age until its sweep (every 10 s then) came
+        # by, so one idle 30 to 40 s was reused (found by a read-only review on 12-01).
+        time.sleep(0.75)
+        self.echo_ok("/v1/after")
+        first, within, after = self.conns()
+        self.assertEqual(first, within, "not reused within the idle timeout")
+        self.assertNotEqual(within, after, "reused 0.75 s idle, past the 0.6 s timeout")
+        # The old one was closed when it was found too old; the new one by the sweep.
+        deadline = time.monotonic() + 3
+        while self.live() > 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.live(), 0, "an idle connection outlived the timeout by 3 s")
+
+
 class ConnectTimeoutTest(unittest.TestCase):
     """An upstream that never completes the TCP handshake (its listen backlog is full, so its
     SYNs are dropped): the service's deadline gives 504 TIMEOUT, and cancelling the attempt in

@@ -67,6 +67,9 @@ TEST_CASE("config: numbers out of range") {
           "/u.toml:2:16: 'busy_poll_us' in [gateway] must be between 0 and 1000");
     CHECK(sys.error_with_file("[gateway]\nupstream_keepalive = -1\n") ==
           "/u.toml:2:22: 'upstream_keepalive' in [gateway] must be between 0 and 65536");
+    CHECK(sys.error_with_file("[gateway]\nupstream_keepalive_timeout_ms = 0\n") ==
+          "/u.toml:2:33: 'upstream_keepalive_timeout_ms' in [gateway] must be between 1 and "
+          "86400000");
 }
 
 TEST_CASE("config: bad base_url values") {

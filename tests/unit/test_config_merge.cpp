@@ -130,6 +130,7 @@ TEST_CASE("config: gateway and routing tables of a user file") {
                   "keepalive_timeout_ms = 8\nheader_timeout_ms = 9\nsend_timeout_ms = 13\n"
                   "drain_timeout_ms = 10\nthreads = 11\nmax_connections = 12\n"
                   "busy_poll_us = 14\nupstream_keepalive = 15\n"
+                  "upstream_keepalive_timeout_ms = 16\n"
                   "[routing]\n"
                   "long_prefixes = [\"/v2/slow\"]\nlong_suffixes = [\":slow\"]\n"
                   "large_body_bytes = 100\nstream_peek_bytes = 200\n");
@@ -158,6 +159,7 @@ TEST_CASE("config: gateway and routing tables of a user file") {
     CHECK(g.max_connections == 12);
     CHECK(g.busy_poll_us == 14);
     CHECK(g.upstream_keepalive == 15);
+    CHECK(g.upstream_keepalive_timeout_ms == 16);
     CHECK(cfg.routing.long_prefixes == std::vector<std::string>{"/v2/slow"});
     CHECK(cfg.routing.long_suffixes == std::vector<std::string>{":slow"});
     CHECK(cfg.routing.large_body_bytes == 100u);
