@@ -2,7 +2,9 @@
 // kept-alive connection from the loop's H1Pool when there is one. The request head is written
 // with its body in one system call; the answer is parsed where it was read and body bytes go
 // to the owner without a copy. A reused connection that dies before any byte of the answer is
-// replaced by a fresh one once (what libcurl does), so a stale keep-alive is never an error.
+// replaced by a fresh one once (what libcurl does) while the request is not all written, or
+// is idempotent and was written whole within a second: a POST written whole may have been
+// acted on, so for it a stale keep-alive is an error (a retry's to send it again).
 // cancel() may be called from inside the owner's callbacks.
 #pragma once
 
