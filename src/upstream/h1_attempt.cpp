@@ -1,9 +1,11 @@
 #include "upstream/h1_attempt.hpp"
 
 #include <algorithm>
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
+#include <cstring>
 #include <limits>
 
 #include "upstream/address_race.hpp"
@@ -27,6 +29,26 @@ constexpr std::size_t kReadSize = 16 * 1024;
 
 // How soon after the request's last byte a reused connection's failure still counts as stale.
 constexpr std::chrono::seconds kReplayWithin{1};
+
+// "HTTP/1.1 200\r\n": a status line without the space before its reason phrase (RFC 9112 §4
+// asks for it even when the phrase is empty), which curl and libcurl accept and Beast 1.74
+// refuses. At the start of a head not yet parsed (Beast waits for the whole head before it
+// takes the status line), the space is put in.
+void space_before_missing_reason(boost::beast::flat_buffer& buffer) {
+    constexpr std::size_t kLine = 12;  // "HTTP/1.1 200"
+    const auto data = buffer.data();
+    const char* p = static_cast<const char*>(data.data());
+    const std::size_t n = data.size();
+    const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    if (n <= kLine || p[kLine] != '\r' || std::string_view(p, 7) != "HTTP/1." || !digit(p[7]) ||
+        p[8] != ' ' || !digit(p[9]) || !digit(p[10]) || !digit(p[11])) {
+        return;
+    }
+    buffer.commit(boost::asio::buffer_copy(buffer.prepare(1), boost::asio::buffer(" ", 1)));
+    char* q = static_cast<char*>(buffer.data().data());
+    std::memmove(q + kLine + 1, q + kLine, n - kLine);
+    q[kLine] = ' ';
+}
 
 // Set by a parser callback to stop put() where it is; the attempt's flags say why.
 const error_code kInterrupted = make_error_code(boost::system::errc::operation_canceled);
@@ -332,6 +354,7 @@ bool H1Attempt::process_buffered() {
         error_code ec;
         const bool in_head = !parser_->is_header_done();
         if (in_head) {
+            space_before_missing_reason(conn_->buffer);
             // Beast applies its limit from the first unparsed field on; the whole head counts.
             if (head_bytes_ >= kMaxResponseHead) {
                 end(response_head_too_large());

@@ -45,6 +45,9 @@ Faults (for test_faults.py):
   head_reset;sse=1          a 200 response head (sse=1: text/event-stream, chunked; sse=0: a
                             Content-Length of 1000), then a reset before any body byte
   garbage                   bytes that are not HTTP at all, then a clean close
+  no_reason;split=0         echo with the status line "HTTP/1.1 200" (no space, no reason
+                            phrase), kept alive; split=1: the head in two writes 50 ms apart,
+                            cut inside the status line
   close;ms=0                a clean close (FIN) before any byte of the answer (an empty reply),
                             `ms` after the request was read
   big_head;kib=100          a 200 echo whose head carries `kib` KiB of X-Filler-N headers
@@ -578,6 +581,19 @@ async def fault_garbage(writer, _opts, _echo):
     return False  # then a clean close
 
 
+async def fault_no_reason(writer, opts, echo):
+    answer = (b"HTTP/1.1 200\r\nContent-Type: application/json\r\nContent-Length: " +
+              str(len(echo)).encode() + b"\r\n\r\n" + echo)
+    if opts.get("split") == "1":
+        writer.write(answer[:10])
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        answer = answer[10:]
+    writer.write(answer)
+    await writer.drain()
+    return True
+
+
 async def fault_close(_writer, opts, _echo):
     await asyncio.sleep(int(opts.get("ms", "0")) / 1000.0)
     return False
@@ -811,6 +827,7 @@ async def conn_trickle(writer, opts, echo):
 
 
 FAULTS = {"head_reset": fault_head_reset, "garbage": fault_garbage, "close": fault_close,
+          "no_reason": fault_no_reason,
           "te_and_cl": fault_te_and_cl, "coding": fault_coding, "http10_te": fault_http10_te,
           "big_head": fault_big_head, "head_stall": fault_head_stall, "short_body": fault_short_body,
           "sse_eof": fault_sse_eof, "sse_bad_chunk": fault_sse_bad_chunk, "flood": fault_flood,

@@ -376,6 +376,22 @@ class NativeClientTest(NativeClientCase):
             self.assertIn("transfer coding other than chunked", doc["error"]["message"])
         self.echo_ok("/v1/next")  # and the gateway goes on
 
+    def test_a_status_line_without_a_reason_phrase_is_answered_as_curl_reads_it(self):
+        # "HTTP/1.1 200" with no space after the code: curl and libcurl read it, Beast 1.74
+        # refused it (a 502 NETWORK, and a POST sent twice by the retry). Whole, and with the
+        # head cut inside its status line; the connection is reused after.
+        for split in ("0", "1"):
+            with self.subTest(split=split):
+                self.mock.reset()
+                status, _, body = self.call("/v1/bare", f"no_reason;split={split}", method="POST",
+                                            body=b'{"a":1}')
+                self.assertEqual(status, 200, body[:300])
+                self.assertEqual(json.loads(body)["target"], "/v1/bare")
+                self.echo_ok("/v1/next")
+                recs = self.mock.requests()
+                self.assertEqual(len(recs), 2, "sent again: %r" % [r["target"] for r in recs])
+                self.assertEqual(recs[0]["conn"], recs[1]["conn"])
+
     def test_an_http10_answer_with_transfer_encoding_is_read_then_not_reused(self):
         # RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message is faulty framing; the
         # answer is read, and its connection closed even though it said keep-alive.
