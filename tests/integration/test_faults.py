@@ -1319,8 +1319,8 @@ def vm_size_kb(pid):
     raise AssertionError("no VmSize for %d" % pid)
 
 
-class AnnouncedBodyTest(GatewayCase):
-    """Heads that announce a large body, then send three bytes of it."""
+class OwnGatewayCase(GatewayCase):
+    """A test that starts its own mock and gateway (self.mock, self.gw), stopped after it."""
 
     def tearDown(self):
         try:
@@ -1329,6 +1329,10 @@ class AnnouncedBodyTest(GatewayCase):
         finally:
             if self.mock:
                 self.mock.stop()
+
+
+class AnnouncedBodyTest(OwnGatewayCase):
+    """Heads that announce a large body, then send three bytes of it."""
 
     def test_a_body_takes_memory_as_it_arrives_not_as_its_head_announces(self):
         # Reserving the announced length (32 MiB, the default max_request_bytes) per connection
@@ -1357,16 +1361,8 @@ class AnnouncedBodyTest(GatewayCase):
         self.assertEqual(self.gw.request("GET", "/health")[0], 200)
 
 
-class ConnectionLimitsTest(GatewayCase):
+class ConnectionLimitsTest(OwnGatewayCase):
     """More clients than the gateway may hold: max_connections, and the open-files limit."""
-
-    def tearDown(self):
-        try:
-            if self.gw:
-                self.gw.stop()
-        finally:
-            if self.mock:
-                self.mock.stop()
 
     def health_request(self):
         """A new connection that has sent GET /health (kept alive)."""
