@@ -2,7 +2,8 @@
 // Idle connections are reused newest first. One idle for more than a
 // millisecond is checked before reuse (a non-blocking peek): anything the upstream sent while it
 // was idle (a close, a "408 goodbye", stray bytes) drops it, so those bytes are never read as
-// the next answer. A sweep every 10 s closes connections the upstream closed or idle too long.
+// the next answer. One idle past the idle timeout is never reused; a sweep (at that period,
+// 10 s at most) closes connections the upstream closed or idle too long.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
