@@ -685,24 +685,41 @@ void Session::watch_client() {
     });
 }
 
+namespace {
+
+// A lingering close (nginx's lingering_timeout and lingering_time, shorter between reads):
+// until the client closes, or sends nothing for kLingerIdle, or kLingerTotal has passed, or it
+// sent kLingerMaxBytes.
+constexpr std::chrono::seconds kLingerIdle{2};
+constexpr std::chrono::seconds kLingerTotal{30};
+constexpr std::uint64_t kLingerMaxBytes = 1ull << 30;
+
+}  // namespace
+
 // After refusing a request whose body may still be arriving, stop sending and drain what the
-// client sends for a moment before closing, so our answer is not lost to a TCP reset.
+// client sends before closing, so our answer is not lost to a TCP reset: a client that sends
+// its whole body before it reads (Python's http.client, and requests with it) then reads the
+// answer. Draining 1 MiB at most for 2 s gave such clients a broken pipe instead of the 413.
 void Session::linger_close() {
     log_request();
     error_code ignored;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-    set_deadline(std::chrono::seconds(2), Due::close);
+    linger_until_ = steady_now() + kLingerTotal;
+    set_deadline(kLingerIdle, Due::close);
     discard_input(0);
 }
 
-void Session::discard_input(std::size_t discarded) {
+void Session::discard_input(std::uint64_t discarded) {
     thread_local char sink[16384];  // contents are thrown away: sharing it is harmless
     socket_.async_read_some(asio::buffer(sink), [self = shared_from_this(), discarded](
                                                     const error_code& ec, std::size_t n) {
-        if (ec || discarded + n > (1u << 20)) {
+        if (ec || discarded + n > kLingerMaxBytes) {
             self->close();
             return;
         }
+        // kLingerIdle more, never past kLingerTotal in all.
+        self->set_deadline(
+            std::min<Clock::duration>(kLingerIdle, self->linger_until_ - steady_now()), Due::close);
         self->discard_input(discarded + n);
     });
 }

@@ -88,7 +88,7 @@ private:
     // of its own): CLIENT_GONE, SEND_TIMEOUT, SHUTDOWN.
     void close_because(std::string_view why);
     void linger_close();
-    void discard_input(std::size_t discarded);
+    void discard_input(std::uint64_t discarded);
     void log_request();
 
     // Relaying and writing (session_relay.cpp).
@@ -133,6 +133,7 @@ private:
     bool keep_alive_ = true;
     bool http10_ = false;
     Clock::time_point started_;
+    Clock::time_point linger_until_{};  // a lingering close ends by then at the latest
     std::string request_id_;
     // For the log and X-Processing-Mode: the configuration's service name and static words,
     // which outlive every session.

@@ -1309,6 +1309,33 @@ class ClientFaultsTest(GatewayCase, harness.SharedGatewayTest):
         self.assertIn(how, ("eof", "reset"))
         self.assertEqual(self.mock.requests(), [])
 
+    def test_a_client_that_sends_its_whole_body_before_reading_gets_the_413(self):
+        # Python's http.client (and requests, through urllib3) sends all of the body, then
+        # reads. The gateway drained 1 MiB for 2 s at most after its 413, then closed with the
+        # rest unread: a reset, and the client saw a broken pipe, never the 413 (nginx's
+        # lingering close gives it the 413). Now it drains while the client sends.
+        for size in (3 << 20, 40 << 20):
+            with self.subTest(size=size):
+                c = http.client.HTTPConnection("127.0.0.1", self.gw.port, timeout=10)
+                try:
+                    c.request("POST", "/gateway/mock/v1/x", body=b"x" * size,
+                              headers={"Content-Type": "application/json"})
+                    r = c.getresponse()
+                    status, doc = r.status, json.loads(r.read())
+                finally:
+                    c.close()
+                self.assertEqual((status, doc["error"]["type"]), (413, "SIZE_LIMIT"))
+        # A client sending slowly, 64 KiB every 0.5 s for 4 s (twice the 2 s a silent one is
+        # given): drained all along, then its answer read.
+        s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
+        s.sendall(b"POST /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\nContent-Length: 600000\r\n\r\n")
+        for _ in range(8):
+            time.sleep(0.5)
+            s.sendall(b"x" * 65536)
+        raw, how = read_to_end(s, 5)
+        self.assert_gateway_error(raw, 413, "SIZE_LIMIT")
+        self.assertEqual(self.mock.requests(), [])
+
 
 def vm_size_kb(pid):
     """The process's address space (VmSize), KiB."""
