@@ -308,10 +308,9 @@ std::string over_limit(std::string_view arg, std::uint64_t max_bytes) {
            " bytes; the [gateway] table of the user file sets it)";
 }
 
-// All of `in`, binary-safe; an error names `what` and says why (errno) when a read fails, or
-// that there is more than `max_bytes` (`arg`: the -d argument).
-Result<std::string> read_all(std::FILE* in, const std::string& what, std::string_view arg,
-                             std::uint64_t max_bytes) {
+// All of `in`, binary-safe, for the -d argument `arg` (@FILE or @-); an error says why (errno)
+// when a read fails, or that there is more than `max_bytes`.
+Result<std::string> read_all(std::FILE* in, std::string_view arg, std::uint64_t max_bytes) {
     std::string body;
     char buffer[65536];
     std::size_t n = 0;
@@ -319,7 +318,10 @@ Result<std::string> read_all(std::FILE* in, const std::string& what, std::string
         if (n > max_bytes - body.size()) return unexpected(over_limit(arg, max_bytes));
         body.append(buffer, n);
     }
-    if (std::ferror(in)) return unexpected("cannot read " + what + ": " + std::strerror(errno));
+    if (std::ferror(in)) {
+        const std::string what = arg == "@-" ? "standard input" : std::string(arg.substr(1));
+        return unexpected("cannot read " + what + ": " + std::strerror(errno));
+    }
     return body;
 }
 
@@ -332,12 +334,12 @@ Result<std::string> read_body_arg(std::string_view spec, std::FILE* in, std::uin
     }
     const std::string path(spec.substr(1));
     // stdio rather than iostreams: errno then says why (a closed stdin, a directory).
-    if (path == "-") return read_all(in, "standard input", spec, max_bytes);
+    if (path == "-") return read_all(in, spec, max_bytes);
     if (path.empty()) return unexpected(std::string("-d @ needs a file name (or @- for stdin)"));
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
                                                          &std::fclose);
     if (!file) return unexpected("cannot read " + path + ": " + std::strerror(errno));
-    return read_all(file.get(), path, spec, max_bytes);
+    return read_all(file.get(), spec, max_bytes);
 }
 
 Result<RequestArgs> read_request_args(const std::vector<std::string>& header_args,
