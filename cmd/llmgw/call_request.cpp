@@ -46,6 +46,7 @@ Result<CallRequest> build_call_request(const CallOptions& opts, std::FILE* in,
     request.target = "/gateway/" + opts.service + opts.path.substr(0, opts.path.find('#'));
     auto args = read_request_args(opts.headers, opts.body, in, max_body);
     if (!args) return unexpected(args.error());
+    if (args->body.size() > max_body) return unexpected(body_over_limit(opts.body.spec, max_body));
     request.headers = std::move(args->headers);
     request.removed = std::move(args->removed);
     request.body = std::move(args->body);

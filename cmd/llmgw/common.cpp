@@ -299,23 +299,24 @@ CLI::Option* add_data_option(CLI::App& sub, BodyArg& body) {
         ->multi_option_policy(CLI::MultiOptionPolicy::Throw);
 }
 
-namespace {
-
-// `arg`: the -d argument as given.
-std::string over_limit(std::string_view arg, std::uint64_t max_bytes) {
+std::string body_over_limit(std::string_view arg, std::uint64_t max_bytes) {
     return "the body of -d " + std::string(arg.size() > 64 ? "DATA" : arg) +
            " is over max_request_bytes (" + std::to_string(max_bytes) +
            " bytes; the [gateway] table of the user file sets it)";
 }
 
-// All of `in`, binary-safe, for the -d argument `arg` (@FILE or @-); an error says why (errno)
-// when a read fails, or that there is more than `max_bytes`.
+namespace {
+
+// All of `in`, binary-safe, or its first `max_bytes` + 1 bytes when it has more (for the -d
+// argument `arg`, @FILE or @-); an error says why (errno) when a read fails.
 Result<std::string> read_all(std::FILE* in, std::string_view arg, std::uint64_t max_bytes) {
     std::string body;
     char buffer[65536];
-    std::size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, in)) > 0) {
-        if (n > max_bytes - body.size()) return unexpected(over_limit(arg, max_bytes));
+    while (body.size() <= max_bytes) {
+        const std::uint64_t room = max_bytes - body.size();  // one byte past it tells "over"
+        const std::size_t n =
+            std::fread(buffer, 1, room < sizeof buffer ? room + 1 : sizeof buffer, in);
+        if (n == 0) break;
         body.append(buffer, n);
     }
     if (std::ferror(in)) {
@@ -328,10 +329,7 @@ Result<std::string> read_all(std::FILE* in, std::string_view arg, std::uint64_t 
 }  // namespace
 
 Result<std::string> read_body_arg(std::string_view spec, std::FILE* in, std::uint64_t max_bytes) {
-    if (spec.empty() || spec.front() != '@') {
-        if (spec.size() > max_bytes) return unexpected(over_limit(spec, max_bytes));
-        return std::string(spec);
-    }
+    if (spec.empty() || spec.front() != '@') return std::string(spec);
     const std::string path(spec.substr(1));
     // stdio rather than iostreams: errno then says why (a closed stdin, a directory).
     if (path == "-") return read_all(in, spec, max_bytes);

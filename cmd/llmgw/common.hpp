@@ -85,16 +85,17 @@ struct BodyArg {
     bool given = false;  // -d was on the command line (an empty body is still a body)
 };
 CLI::Option* add_data_option(CLI::App& sub, BodyArg& body);
-// The body bytes: DATA itself, the whole of FILE (binary-safe), or all of `in` for @-. A body
-// over `max_bytes` is an error, found without reading more than 64 KiB past the limit (so
-// -d @/dev/zero ends).
-Result<std::string> read_body_arg(std::string_view spec, std::FILE* in,
-                                  std::uint64_t max_bytes = UINT64_MAX);
+// The body bytes: DATA itself, the whole of FILE (binary-safe), or all of `in` for @-. Of a
+// FILE or stdin longer than `max_bytes` only the first `max_bytes` + 1 bytes are read (so
+// -d @/dev/zero ends): the caller tells a body over the limit by its size.
+Result<std::string> read_body_arg(std::string_view spec, std::FILE* in, std::uint64_t max_bytes);
+// What call says of a body over max_request_bytes (`arg`: the -d argument).
+std::string body_over_limit(std::string_view arg, std::uint64_t max_bytes);
 
 // The -H and -d arguments of a request, read and checked: the headers in order, the names
 // of llmgw's own headers to leave out ('Name:' where no other -H gives Name), the body bytes,
 // and Content-Type: application/json added when -d was given without one (nor a
-// "Content-Type:" removing it).
+// "Content-Type:" removing it). The body is read as read_body_arg reads it.
 struct RequestArgs {
     Headers headers;
     std::vector<std::string> removed;
@@ -102,8 +103,7 @@ struct RequestArgs {
     bool has_body = false;
 };
 Result<RequestArgs> read_request_args(const std::vector<std::string>& header_args,
-                                      const BodyArg& body, std::FILE* in,
-                                      std::uint64_t max_body = UINT64_MAX);
+                                      const BodyArg& body, std::FILE* in, std::uint64_t max_body);
 
 // Columns padded to the widest cell; the header row bold when `styled`. No trailing blanks.
 void print_table(std::ostream& out, const std::vector<std::string>& header,

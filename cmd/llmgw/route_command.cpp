@@ -26,9 +26,10 @@ METHOD defaults to GET, or POST when -d is given. With -d and no Content-Type he
 body is sent as application/json. A Content-Length header overrides the body's size, so a
 large upload can be tried without a file. A request the gateway answers itself is said to
 be: OPTIONS (204, the CORS preflight), a GET or HEAD of /health, /gateway/health or /
-(200, its own pages), a body over max_request_bytes (413), and a head its HTTP parser
-refuses (400: faulty framing, two Host fields or an invalid one; 501: a transfer coding
-other than chunked; 431: over 16 KiB, 414 when the request line does not end within them).
+(200, its own pages), a body over max_request_bytes (413; no more of it is read), and a
+head its HTTP parser refuses (400: faulty framing, two Host fields or an invalid one; 501:
+a transfer coding other than chunked; 431: over 16 KiB, 414 when the request line does not
+end within them).
 
 Examples:
   llmgw route /gateway/openai/v1/models
@@ -51,7 +52,9 @@ struct Request {
     std::optional<std::uint64_t> content_length;
 };
 
-Result<Request> build_request(const RouteOptions& opts, std::FILE* in) {
+// Of a -d @FILE or @- body over `max_body` only its first `max_body` + 1 bytes are read: serve
+// answers 413 to it whatever follows.
+Result<Request> build_request(const RouteOptions& opts, std::FILE* in, std::uint64_t max_body) {
     if (opts.args.empty() || opts.args.size() > 2) {
         return unexpected("expected [METHOD] PATH, not " + std::to_string(opts.args.size()) +
                           " arguments");
@@ -73,7 +76,7 @@ Result<Request> build_request(const RouteOptions& opts, std::FILE* in) {
     auto target = request_target_from(opts.args.back());
     if (!target) return unexpected(target.error());
     request.target = std::move(*target);
-    auto args = read_request_args(opts.headers, opts.body, in);
+    auto args = read_request_args(opts.headers, opts.body, in, max_body);
     if (!args) return unexpected(args.error());
     request.headers = std::move(args->headers);
     request.removed = std::move(args->removed);
@@ -288,23 +291,28 @@ void add_route_command(CLI::App& app, Command& selected) {
 }
 
 int run_route(const RouteOptions& opts, std::FILE* in, std::ostream& out, std::ostream& err) {
-    auto request = build_request(opts, in);
+    const auto config = load_config_or_report(opts.config, err);
+    if (!config) return exit_usage;
+    auto request = build_request(opts, in, config->gateway.max_request_bytes);
     if (!request) {
         print_error(err, request.error());
         return exit_usage;
     }
-    const auto config = load_config_or_report(opts.config, err);
-    if (!config) return exit_usage;
     // `llmgw route openai /gateway/openai/...`: the service is in the path; a method named
     // as the very service the path names is a slip, however valid a token (a service called
-    // "search" does not make SEARCH a slip for another one).
+    // "search" does not make SEARCH a slip for another one). So is call's form,
+    // `llmgw route openai /v1/models`, a service before a path that is no gateway path.
     const auto target = routing::parse_target(request->target);
-    if (opts.args.size() == 2 && target && config->find(opts.args[0]) != nullptr &&
-        config->find(opts.args[0]) == config->find(target->service)) {
+    const config::Service* named = opts.args.size() == 2 ? config->find(opts.args[0]) : nullptr;
+    if (named != nullptr && target &&
+        (named == config->find(target->service) || target->kind == routing::TargetKind::unknown)) {
+        const std::string path = target->kind == routing::TargetKind::unknown
+                                     ? "/gateway/" + str::to_lower(opts.args[0]) + request->target
+                                     : request->target;
         print_error(err, "'" + opts.args[0] +
                              "' is a service, not an HTTP method: the path names the service "
-                             "(llmgw route [METHOD] /gateway/" +
-                             str::to_lower(opts.args[0]) + "/...)");
+                             "(llmgw route [METHOD] " +
+                             path + ")");
         return exit_usage;
     }
     if (const auto answer = own_answer(*request, *config)) {

@@ -190,7 +190,11 @@ class TestGeneral(CliTestCase):
                  "the method goes in -X: llmgw call -X POST SERVICE PATH"),
                 (["route", "openai", "/gateway/openai/v1/models"],
                  "'openai' is a service, not an HTTP method: the path names the service "
-                 "(llmgw route [METHOD] /gateway/openai/...)"),
+                 "(llmgw route [METHOD] /gateway/openai/v1/models)"),
+                # call's form. Before: the method "openai" and "Not a gateway path".
+                (["route", "OpenAI", "/v1/chat/completions?x=1"],
+                 "'OpenAI' is a service, not an HTTP method: the path names the service "
+                 "(llmgw route [METHOD] /gateway/openai/v1/chat/completions?x=1)"),
                 (["route", "-X", "POST", "GET", "/gateway/openai/v1/models"],
                  "the method is given twice: as -X POST and as 'GET'")):
             with self.subTest(args=args):
@@ -459,6 +463,29 @@ class TestRoute(CliTestCase):
                                    "Transfer-Encoding: chunked", "-d", "@-",
                                    stdin=b"x" * (2 * MIB), expect=0)
         self.assertEqual(json.loads(out)["body_bytes"], 2 * MIB)
+
+    def test_a_body_over_max_request_bytes_is_read_no_further_than_past_the_limit(self):
+        # serve answers 413 to it whatever follows. Before, -d @/dev/zero read without end.
+        for framing in ([], ["-H", "Transfer-Encoding: chunked"]):
+            with self.subTest(framing=framing):
+                _, out, _ = self.run_llmgw("route", "--json", "POST", "/gateway/openai/v1/x",
+                                           *framing, "-d", "@/dev/zero", expect=0)
+                said = json.loads(out)
+                self.assertEqual((said["status"], said["reason"]),
+                                 (413, "SIZE_LIMIT: request body exceeds the limit of "
+                                       "33554432 bytes"))
+        # The user file's limit, from a file or stdin: 1000 bytes are routed, 1001 answered 413.
+        config = self.write("limit.toml", "[gateway]\nmax_request_bytes = 1000\n")
+        exact = self.write("exact.bin", b"x" * 1000)
+        for args, stdin in ((["-d", "@" + exact], b""), (["-d", "@-"], b"x" * 1001)):
+            with self.subTest(args=args):
+                _, out, _ = self.run_llmgw("route", "--json", "--config", config, "POST",
+                                           "/gateway/openai/v1/x", *args, stdin=stdin, expect=0)
+                said = json.loads(out)
+                if stdin:
+                    self.assertEqual(said["status"], 413, said)
+                else:
+                    self.assertEqual((said["body_bytes"], said["lane"]), (1000, "edge"), said)
 
     def test_a_head_over_16k_is_414_for_its_request_line_and_431_for_its_fields(self):
         # As serve answers: a request line that does not end within the 16 KiB head limit has a
