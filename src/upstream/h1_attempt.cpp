@@ -50,6 +50,38 @@ void space_before_missing_reason(boost::beast::flat_buffer& buffer) {
     q[kLine] = ' ';
 }
 
+// A head whose lines end in a bare LF, which curl and libcurl read (RFC 9112 §2.2 lets a
+// recipient take one for a line end) and Beast 1.74 refuses. Once the buffer holds the head's
+// empty line, a CR is put before each bare LF up to it. False while the head is not whole and
+// has a bare LF: Beast, which reads the status line before the head is whole, must wait.
+bool crlf_before_bare_lf(boost::beast::flat_buffer& buffer) {
+    const auto data = buffer.data();
+    const char* p = static_cast<const char*>(data.data());
+    const std::size_t n = data.size();
+    std::size_t bare = 0;
+    std::size_t end = 0;  // just past the LF of the empty line
+    for (std::size_t line = 0; end == 0;) {
+        const void* found = line < n ? std::memchr(p + line, '\n', n - line) : nullptr;
+        if (found == nullptr) return bare == 0;  // the head is not whole yet
+        const std::size_t lf = static_cast<std::size_t>(static_cast<const char*>(found) - p);
+        const bool cr = lf > line && p[lf - 1] == '\r';
+        bare += cr ? 0 : 1;
+        if (lf - line == (cr ? 1U : 0U)) end = lf + 1;
+        line = lf + 1;
+    }
+    if (bare == 0) return true;
+    buffer.prepare(bare);
+    buffer.commit(bare);
+    char* q = static_cast<char*>(buffer.data().data());
+    std::memmove(q + end + bare, q + end, n - end);  // what follows the head, moved whole
+    for (std::size_t from = end, to = end + bare; from > 0;) {  // the head, back to front
+        const char c = q[--from];
+        q[--to] = c;
+        if (c == '\n' && (from == 0 || q[from - 1] != '\r')) q[--to] = '\r';
+    }
+    return true;
+}
+
 // Set by a parser callback to stop put() where it is; the attempt's flags say why.
 const error_code kInterrupted = make_error_code(boost::system::errc::operation_canceled);
 
@@ -354,10 +386,16 @@ bool H1Attempt::process_buffered() {
         error_code ec;
         const bool in_head = !parser_->is_header_done();
         if (in_head) {
+            const bool parse_now = crlf_before_bare_lf(conn_->buffer);
             space_before_missing_reason(conn_->buffer);
             // Beast applies its limit from the first unparsed field on; the whole head counts.
-            if (head_bytes_ >= kMaxResponseHead) {
+            if (head_bytes_ + (parse_now ? 0 : conn_->buffer.size()) >= kMaxResponseHead) {
                 end(response_head_too_large());
+                return false;
+            }
+            if (!parse_now) {
+                if (!eof_) return true;
+                end(network("upstream closed the connection in the middle of the response head"));
                 return false;
             }
             parser_->header_limit(static_cast<std::uint32_t>(kMaxResponseHead - head_bytes_));

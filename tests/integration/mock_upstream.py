@@ -48,6 +48,11 @@ Faults (for test_faults.py):
   no_reason;split=0         echo with the status line "HTTP/1.1 200" (no space, no reason
                             phrase), kept alive; split=1: the head in two writes 50 ms apart,
                             cut inside the status line
+  lf_head;split=0;sse=0     echo (sse=1: an event stream, chunked) with a head whose lines end
+                            in a bare LF, kept alive; split=1: the head in two writes 50 ms
+                            apart, cut after its first line; cut=close: the first line, then
+                            a clean close; cut=big: the first line and 100 KiB of fields
+                            with no end, then silence
   close;ms=0                a clean close (FIN) before any byte of the answer (an empty reply),
                             `ms` after the request was read
   big_head;kib=100          a 200 echo whose head carries `kib` KiB of X-Filler-N headers
@@ -594,6 +599,34 @@ async def fault_no_reason(writer, opts, echo):
     return True
 
 
+async def fault_lf_head(writer, opts, echo):
+    if opts.get("sse") == "1":
+        head = b"HTTP/1.1 200 OK\nContent-Type: text/event-stream\nTransfer-Encoding: chunked\n\n"
+        body = chunk(b"data: " + echo + b"\n\n") + b"0\r\n\r\n"
+    else:
+        body = echo + b"\n"  # a bare LF after the head, to be left as it is
+        head = (b"HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: " +
+                str(len(body)).encode() + b"\n\n")
+    first = head.index(b"\n") + 1
+    if opts.get("cut") in ("close", "big"):
+        writer.write(head[:first])
+        if opts["cut"] == "close":
+            await writer.drain()
+            return False
+        writer.write(b"".join(b"X-Filler-%d: %s\n" % (i, b"f" * 90) for i in range(1024)))
+        await writer.drain()
+        await asyncio.sleep(3600)
+        return False
+    if opts.get("split") == "1":
+        writer.write(head[:first])
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        head = head[first:]
+    writer.write(head + body)
+    await writer.drain()
+    return True
+
+
 async def fault_close(_writer, opts, _echo):
     await asyncio.sleep(int(opts.get("ms", "0")) / 1000.0)
     return False
@@ -828,6 +861,7 @@ async def conn_trickle(writer, opts, echo):
 
 FAULTS = {"head_reset": fault_head_reset, "garbage": fault_garbage, "close": fault_close,
           "no_reason": fault_no_reason,
+          "lf_head": fault_lf_head,
           "te_and_cl": fault_te_and_cl, "coding": fault_coding, "http10_te": fault_http10_te,
           "big_head": fault_big_head, "head_stall": fault_head_stall, "short_body": fault_short_body,
           "sse_eof": fault_sse_eof, "sse_bad_chunk": fault_sse_bad_chunk, "flood": fault_flood,

@@ -392,6 +392,45 @@ class NativeClientTest(NativeClientCase):
                 self.assertEqual(len(recs), 2, "sent again: %r" % [r["target"] for r in recs])
                 self.assertEqual(recs[0]["conn"], recs[1]["conn"])
 
+    def test_a_head_whose_lines_end_in_a_bare_lf_is_answered_as_curl_reads_it(self):
+        # RFC 9112 §2.2 lets a recipient take a bare LF for a line end; curl and libcurl do.
+        # Beast 1.74 never found the end of such a head: the client waited for the headers
+        # timeout (504). Whole or cut after the status line, plain or an event stream; the
+        # connection is reused after, and what follows the head is not touched.
+        for split in ("0", "1"):
+            for sse in ("0", "1"):
+                with self.subTest(split=split, sse=sse):
+                    self.mock.reset()
+                    status, headers, body = self.call("/v1/lf", f"lf_head;split={split};sse={sse}",
+                                                      method="POST", body=b'{"a":"\\r\\n"}')
+                    self.assertEqual(status, 200, body[:300])
+                    self.assertNotIn(b"\r", body)
+                    if sse == "1":
+                        self.assertEqual(headers.get("content-type"), "text/event-stream")
+                        self.assertTrue(body.startswith(b"data: {") and body.endswith(b"}\n\n"),
+                                        body[:300])
+                        body = body[len(b"data: "):-1]
+                    self.assertTrue(body.endswith(b"}\n"), body[-50:])
+                    doc = json.loads(body)
+                    self.assertEqual((doc["target"], doc["body"]), ("/v1/lf", '{"a":"\\r\\n"}'))
+                    self.echo_ok("/v1/next")
+                    recs = self.mock.requests()
+                    self.assertEqual(len(recs), 2, "sent again: %r" % [r["target"] for r in recs])
+                    self.assertEqual(recs[0]["conn"], recs[1]["conn"])
+
+    def test_a_bare_lf_head_that_never_ends_is_a_502_not_a_wait(self):
+        # Cut by a close, or 100 KiB of fields with no end: answered at once, as a CRLF head is.
+        for cut, why in (("close", "upstream closed the connection in the middle of the "
+                                   "response head"),
+                         ("big", "upstream response head exceeds 64 KiB")):
+            with self.subTest(cut=cut):
+                started = time.monotonic()
+                status, headers, body = self.call("/v1/lf", f"lf_head;cut={cut}")
+                doc = self.assert_gateway_error(status, headers, body, 502, "NETWORK")
+                self.assertIn(why, doc["error"]["message"])
+                self.assertLess(time.monotonic() - started, 5.0)
+        self.echo_ok("/v1/next")
+
     def test_an_http10_answer_with_transfer_encoding_is_read_then_not_reused(self):
         # RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message is faulty framing; the
         # answer is read, and its connection closed even though it said keep-alive.
