@@ -157,7 +157,8 @@ bool Exchange::retry_allowed(std::int64_t delay_ms) const {
 }
 
 void Exchange::attempt_ended(std::optional<GatewayError> error) {
-    if (error && !outcome_.head_delivered && is_retryable(error->type)) {
+    if (error && !outcome_.head_delivered && !error->retry_cannot_help &&
+        is_retryable(error->type)) {
         const std::int64_t delay = backoff_delay_ms(retries_done_ + 1);
         if (retry_allowed(delay)) {
             schedule_retry(std::string(to_string(error->type)) + ": " + error->message, delay);

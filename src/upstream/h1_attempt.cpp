@@ -563,7 +563,8 @@ void H1Attempt::parsed_head(error_code& ec) {
             refused_ = GatewayError{ErrorType::network,
                                     "upstream used a transfer coding other "
                                     "than chunked: " +
-                                        std::string(*coding)};
+                                        std::string(*coding),
+                                    true};  // it answered: retry_cannot_help
             ec = kInterrupted;
             return;
         }

@@ -29,8 +29,9 @@ inline GatewayError unsendable_request(std::string_view what) {
 }
 
 // 101 Switching Protocols: the gateway never asks for an upgrade (a client's is refused).
+// The upstream answered, with a head the gateway refuses: retry_cannot_help.
 inline GatewayError unasked_protocol_switch() {
-    return {ErrorType::network, "upstream switched protocols (101) unasked"};
+    return {ErrorType::network, "upstream switched protocols (101) unasked", true};
 }
 
 }  // namespace llmgw::upstream

@@ -31,8 +31,10 @@ bool is_fallback_trigger(ErrorType type);
 struct GatewayError {
     ErrorType type = ErrorType::unknown;
     std::string message;
-    // No later attempt can succeed (libcurl could not be loaded): the answer tells SDKs not to
-    // retry (x-should-retry: false), as it does after the gateway's own retries.
+    // No later attempt can succeed (libcurl could not be loaded; the upstream answered with a
+    // head the gateway refuses, so a retry would send a POST it has answered again): not
+    // retried, and the answer tells SDKs not to retry (x-should-retry: false), as it does after
+    // the gateway's own retries.
     bool retry_cannot_help = false;
 };
 

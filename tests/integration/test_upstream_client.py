@@ -132,6 +132,25 @@ proc_rss_kb = harness.proc_rss_kb
 close_wait_sockets = harness.close_wait_sockets
 
 
+class RefusedHeadChecks:
+    """A head the gateway refuses although the upstream answered with it (service `mock`:
+    max_retries = 1). SPEC §4 retries errors before response headers only: a retry would send
+    a POST the upstream has answered again. `refused_heads`: the x-mock modes."""
+    refused_heads = ()
+
+    def test_a_head_refused_after_the_upstream_answered_is_not_retried(self):
+        for mode in self.refused_heads:
+            with self.subTest(mode=mode):
+                self.mock.reset()
+                status, headers, body = self.gw.request(
+                    "POST", "/gateway/mock/v1/chat/completions", body=b'{"model":"x"}',
+                    headers={"x-mock": mode, "Content-Type": "application/json"}, timeout=15)
+                self.assertEqual(status, 502, body[:300])
+                self.assertEqual(json.loads(body)["error"]["type"], "NETWORK")
+                self.assertEqual(headers.get("x-should-retry"), "false")
+                self.assertEqual(len(self.mock.requests()), 1, "sent again")
+
+
 class NativeClientCase(harness.SharedGatewayTest):
     """A mock and a one-loop gateway on the native client, shared by the class."""
     gateway_env = harness.NATIVE_CLIENT_ENV
@@ -197,7 +216,8 @@ class NativeClientCase(harness.SharedGatewayTest):
 
 # ---------------------------------------------------------------- 1-8: one connection at a time
 
-class NativeClientTest(NativeClientCase):
+class NativeClientTest(RefusedHeadChecks, NativeClientCase):
+    refused_heads = ("interim;codes=101", "coding;te=gzip, chunked", "coding;te=gzip")
 
     # -- 1. keep-alive reuse and the request head --
     def test_sequential_requests_share_one_upstream_connection(self):
@@ -1453,12 +1473,13 @@ class BackpressureTest(NativeClientCase):
 
 # ---------------------------------------------------------------- 10. transport choice
 
-class LibcurlRelayTest(harness.SharedGatewayTest):
+class LibcurlRelayTest(RefusedHeadChecks, harness.SharedGatewayTest):
     """Answers libcurl carries (LLMGW_UPSTREAM_CLIENT=curl here; every https:// upstream in
     use), relayed with the gateway's own framing and one head each: checked by a second
     request on the same client connection."""
     gateway_env = dict(harness.NATIVE_CLIENT_ENV, LLMGW_UPSTREAM_CLIENT="curl")
     gateway_args = ("--threads", "1")
+    refused_heads = ("interim;codes=101",)
 
     def two_on_one_connection(self, behaviour):
         s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
