@@ -102,11 +102,31 @@ Result<std::string, std::string> as_listen_host(std::string_view s) {
 
 namespace {
 
+// The host of an origin: "[" IPv6 "]", or dot-separated labels (a trailing dot allowed)
+// without the code points the URL Standard forbids in a domain; browsers send a name that is
+// not ASCII in punycode.
+bool origin_host_ok(std::string_view host) {
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+        return std::all_of(host.begin() + 1, host.end() - 1, [](char c) {
+            return is_digit(c) || (c >= 'a' && c <= 'f') || c == ':' || c == '.';
+        });
+    }
+    constexpr std::string_view kForbidden = " #%/:<>?@[\\]^|*";
+    const auto bad = [kForbidden](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u < ' ' || u >= 0x7f || kForbidden.find(c) != std::string_view::npos;
+    };
+    if (host.empty() || host.front() == '.' || host.find("..") != std::string_view::npos)
+        return false;
+    return std::none_of(host.begin(), host.end(), bad);
+}
+
 // One origin as a browser sends it (RFC 6454 §6.2): scheme "://" host [":" port], lower case,
-// without a path; or "null". An explanation when it is not one.
-std::optional<std::string> origin_problem(std::string_view origin) {
-    if (origin == "*") return "'*' allows every origin and must stand alone";
-    if (origin == "null") return std::nullopt;
+// without a path; or "null". The origin with a default port (http :80, https :443) left out,
+// as browsers leave it out; or an explanation when it is not one.
+Result<std::string, std::string> as_origin(std::string_view origin) {
+    if (origin == "*") return refuse("'*' allows every origin and must stand alone");
+    if (origin == "null") return std::string(origin);
     const std::size_t sep = origin.find("://");
     const auto scheme_char = [](char c) {
         return is_alpha(c) || is_digit(c) || c == '+' || c == '-' || c == '.';
@@ -114,19 +134,30 @@ std::optional<std::string> origin_problem(std::string_view origin) {
     if (sep == std::string_view::npos || sep == 0 || !is_alpha(origin.front()) ||
         !std::all_of(origin.begin(), origin.begin() + static_cast<std::ptrdiff_t>(sep),
                      scheme_char)) {
-        return "'" + printable(origin) + "' is not an origin such as https://app.example.com";
+        return refuse("'" + printable(origin) +
+                      "' is not an origin such as https://app.example.com");
     }
+    const std::string_view scheme = origin.substr(0, sep);
     const std::string_view authority = origin.substr(sep + 3);
-    const auto bad = [](char c) {
-        return static_cast<unsigned char>(c) <= ' ' || c == '\x7f' || c == '/' || c == '?' ||
-               c == '#' || c == '@' || c == '*';
-    };
-    if (authority.empty() || std::any_of(authority.begin(), authority.end(), bad)) {
-        return "'" + printable(origin) +
-               "' is not an origin: a scheme and host with an optional port, no path or "
-               "trailing '/' (browsers send https://app.example.com)";
+    const std::size_t colon = authority.rfind(':');
+    const bool has_port =
+        colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos;
+    const std::string_view host = has_port ? authority.substr(0, colon) : authority;
+    const std::string_view port = has_port ? authority.substr(colon + 1) : std::string_view{};
+    const bool port_ok = !has_port || (!port.empty() && port.size() <= 5 &&
+                                       std::all_of(port.begin(), port.end(), is_digit) &&
+                                       std::stoul(std::string(port)) <= 65535);
+    if (!origin_host_ok(host) || !port_ok) {
+        const bool path = authority.find('/') != std::string_view::npos;
+        return refuse(
+            "'" + printable(origin) + "' is not an origin: a scheme and host with an " +
+            (path ? "optional port, no path or trailing '/'" : "optional port from 0 to 65535") +
+            " (browsers send https://app.example.com)");
     }
-    return std::nullopt;
+    if ((scheme == "http" && port == "80") || (scheme == "https" && port == "443")) {
+        return std::string(origin.substr(0, sep + 3 + colon));
+    }
+    return std::string(origin);
 }
 
 }  // namespace
@@ -137,9 +168,9 @@ Result<std::string, std::string> as_allowed_origin(std::string_view s) {
     // Browsers send the origin in lower case and it is compared byte for byte.
     std::string list;
     for (const std::string_view item : str::split(s, ',')) {
-        const std::string origin = str::to_lower(str::trim(item));
-        if (const auto problem = origin_problem(origin)) return refuse(*problem);
-        list += (list.empty() ? "" : ", ") + origin;
+        auto origin = as_origin(str::to_lower(str::trim(item)));
+        if (!origin) return origin;
+        list += (list.empty() ? "" : ", ") + *origin;
     }
     return list;
 }

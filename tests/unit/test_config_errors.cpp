@@ -173,15 +173,30 @@ TEST_CASE("config: allowed_origin is '*' or origins as browsers send them") {
     CHECK(origin_error("https://a.example,") ==
           "/u.toml:2:18: bad allowed_origin 'https://a.example,' in [gateway]: '' is not an "
           "origin such as https://app.example.com");
+    // Before: accepted, and matching no Origin a browser sends (found by a review).
+    for (const std::string bad :
+         {"https://a.com:xyz", "https://:80", "https://a.com:", "https://a.com:99999",
+          "https://a.com\\\\", "https://a..com", "https://.a.com", "https://a b.com",
+          "https://[::1", "https://", "https://a.com:123456", "https://\xc3\xa9.com"}) {
+        CAPTURE(bad);
+        CHECK(origin_error(bad).find("is not an origin: a scheme and host with an optional port "
+                                     "from 0 to 65535 (browsers send https://app.example.com)") !=
+              std::string::npos);
+    }
     FakeSystem env;
     env.env["ALLOWED_ORIGIN"] = "https://app.example.com/x";
     CHECK(env.error().find("ALLOWED_ORIGIN='https://app.example.com/x': ") == 0);
     // Written in any case, kept as browsers send it; "null" (a file:// page) and ports pass.
+    // A default port is left out, as browsers leave it out.
     sys.files["/u.toml"] =
-        "[gateway]\nallowed_origin = \" HTTPS://App.Example.com:8443 ,null,http://[::1]:3000\"\n";
+        "[gateway]\nallowed_origin = \" HTTPS://App.Example.com:8443 ,null,http://[::1]:3000,"
+        "https://a.example:443,http://b.example:80,http://c.example:443,chrome-extension://abc,"
+        "http://d.example.\"\n";
     const auto cfg = sys.load({}, "/u.toml");
     REQUIRE(cfg);
-    CHECK(cfg->gateway.allowed_origin == "https://app.example.com:8443, null, http://[::1]:3000");
+    CHECK(cfg->gateway.allowed_origin ==
+          "https://app.example.com:8443, null, http://[::1]:3000, https://a.example, "
+          "http://b.example, http://c.example:443, chrome-extension://abc, http://d.example.");
 }
 
 TEST_CASE("config: a file that starts with a UTF-8 byte order mark loads") {
