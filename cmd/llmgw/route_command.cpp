@@ -1,6 +1,7 @@
 #include "route_command.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -100,6 +101,14 @@ std::string join(const std::vector<std::string>& items) {
 
 std::string ms_or_none(std::int64_t ms) { return ms > 0 ? std::to_string(ms) + "ms" : "none"; }
 
+// Which setting turned a switch off: the environment variable when it is set (it wins over
+// the user file), else the user file's key.
+std::string switched_off(const char* variable, const char* key) {
+    const char* value = std::getenv(variable);
+    if (value != nullptr && !str::trim(value).empty()) return std::string(variable) + " is off";
+    return std::string(key) + " = false in the user file";
+}
+
 std::string retry_text(const routing::Decision& d, const config::Config& config,
                        const Request& request) {
     const auto& methods = d.service->retry_methods;
@@ -108,7 +117,8 @@ std::string retry_text(const routing::Decision& d, const config::Config& config,
         return "up to " + std::to_string(n) + (n == 1 ? " retry" : " retries") + " (methods " +
                join(methods) + ")";
     }
-    if (!config.gateway.enable_retry) return "none (ENABLE_RETRY is off)";
+    if (!config.gateway.enable_retry)
+        return "none (" + switched_off("ENABLE_RETRY", "enable_retry") + ")";
     if (std::find(methods.begin(), methods.end(), request.method) == methods.end()) {
         return "none (" + request.method + " is not in retry_methods: " + join(methods) + ")";
     }
@@ -121,7 +131,9 @@ std::string fallback_text(const routing::Decision& d, const config::Config& conf
         return "yes (once on the edge lane if the background lane is full or the connection "
                "fails)";
     }
-    if (!config.gateway.enable_fallback) return "no (ENABLE_FALLBACK is off)";
+    if (!config.gateway.enable_fallback) {
+        return "no (" + switched_off("ENABLE_FALLBACK", "enable_fallback") + ")";
+    }
     return "no (fallback = false for " + d.service->name + ")";
 }
 

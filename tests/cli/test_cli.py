@@ -411,6 +411,11 @@ class TestRoute(CliTestCase):
                            env={"ENABLE_RETRY": "false", "ENABLE_FALLBACK": "off"})
         self.assertEqual(lines["retries"], "none (ENABLE_RETRY is off)")
         self.assertEqual(lines["fallback"], "no (ENABLE_FALLBACK is off)")
+        # Turned off by the user file: named as such (before: "ENABLE_RETRY is off", unset).
+        path = self.write("off.toml", "[gateway]\nenable_retry = false\nenable_fallback = false\n")
+        lines = self.route("POST", "/gateway/openai/v1/embeddings", "--config", path)
+        self.assertEqual(lines["retries"], "none (enable_retry = false in the user file)")
+        self.assertEqual(lines["fallback"], "no (enable_fallback = false in the user file)")
         path = self.write("nofb.toml", "[services.openai]\nfallback = false\nmax_retries = 3\n")
         lines = self.route("POST", "/gateway/openai/v1/embeddings", "--config", path)
         self.assertEqual(lines["fallback"], "no (fallback = false for openai)")
