@@ -97,6 +97,12 @@ FieldError on_headers(const json& value, Service& s, Location&) {
         if (auto checked = as_service_header_name(name); !checked) {
             return "has a bad header name '" + printable(name) + "': " + checked.error();
         }
+        for (const auto& [other, _] : value.items()) {
+            if (other != name && str::iequals(other, name)) {
+                return "names the header '" + printable(name) + "' twice, as '" + printable(other) +
+                       "' too (header names ignore case)";
+            }
+        }
         if (!header.is_string()) return "must be an object of header names to strings";
         const auto text = header.get<std::string>();
         if (auto checked = as_header_value(text); !checked) {

@@ -1,9 +1,11 @@
 // The [services.NAME] tables of a TOML document.
 #include <algorithm>
 #include <limits>
+#include <optional>
 
 #include "config/base_url.hpp"
 #include "config/toml_loader.hpp"
+#include "util/strings.hpp"
 
 namespace llmgw::config {
 namespace {
@@ -23,6 +25,15 @@ TomlSetter set_base_url(const TomlReader& reader, BaseUrl& out) {
 }
 
 // Header by header, so a user file can add or change one default header and keep the others.
+// Another key of `table` that names the header `name` names, in another case: toml++ keeps
+// keys in sorted order, so which of the two would win is not the order written.
+std::optional<std::string> same_header_twice(const toml::table& table, std::string_view name) {
+    for (auto&& [other, node] : table) {
+        if (other.str() != name && str::iequals(other.str(), name)) return std::string(other.str());
+    }
+    return std::nullopt;
+}
+
 TomlSetter merge_headers(const TomlReader& reader, Headers& out, const std::string& section) {
     return [&reader, &out, section](const TomlField& field) -> MaybeError {
         const toml::table* table = field.node.as_table();
@@ -34,6 +45,12 @@ TomlSetter merge_headers(const TomlReader& reader, Headers& out, const std::stri
                 return reader.error_at(key.source(), "bad header name '" + printable(key.str()) +
                                                          "' in [" + inner + "]: " + name.error());
             }
+            if (const auto twin = same_header_twice(*table, key.str())) {
+                return reader.error_at(key.source(), "header '" + printable(key.str()) +
+                                                         "' is given twice in [" + inner +
+                                                         "], as '" + printable(*twin) +
+                                                         "' too (header names ignore case)");
+            }
             auto value = reader.string(header, as_header_value);
             if (!value) return value.error();
             if (value->empty()) {
@@ -44,6 +61,13 @@ TomlSetter merge_headers(const TomlReader& reader, Headers& out, const std::stri
         }
         return std::nullopt;
     };
+}
+
+// "" (none: the built-in entry's key turned off), else what `check` takes.
+template <Result<std::string, std::string> (*check)(std::string_view)>
+Result<std::string, std::string> or_empty(std::string_view s) {
+    if (s.empty()) return std::string();
+    return check(s);
 }
 
 std::vector<TomlKey> service_keys(const TomlReader& r, Service& s, const std::string& section) {
@@ -63,8 +87,8 @@ std::vector<TomlKey> service_keys(const TomlReader& r, Service& s, const std::st
         {"fallback", set_bool(r, s.fallback)},
         {"enabled", set_bool(r, s.enabled)},
         {"description", set_string(r, s.description)},
-        {"api_key_env", set_string(r, s.auth.env, as_env_name)},
-        {"api_key_header", set_string(r, s.auth.header, as_service_header_name)},
+        {"api_key_env", set_string(r, s.auth.env, or_empty<as_env_name>)},
+        {"api_key_header", set_string(r, s.auth.header, or_empty<as_service_header_name>)},
         {"api_key_prefix", set_string(r, s.auth.prefix, as_header_value)},
     };
 }

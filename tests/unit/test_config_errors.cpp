@@ -112,6 +112,11 @@ TEST_CASE("config: bad values of checked strings") {
         sys.error_with_file("[services.openai]\nheaders = { x = \"a\\r\\nb\" }\n") ==
         "/u.toml:2:17: bad value of header 'x' in [services.openai.headers]: a header value cannot "
         "contain a control character (CR, LF, NUL, …)");
+    // Before: accepted, the lower-case spelling winning whatever was written last (a review).
+    CHECK(sys.error_with_file("[services.anthropic]\nheaders = { \"X-A\" = \"2\", \"x-a\" = "
+                              "\"1\" }\n") ==
+          "/u.toml:2:13: header 'X-A' is given twice in [services.anthropic.headers], as 'x-a' "
+          "too (header names ignore case)");
     // Before: any control but CR, LF and NUL went upstream as written.
     CHECK(
         sys.error_with_file("[services.openai]\nheaders = { x = \"a\\u0001b\" }\n") ==

@@ -62,6 +62,17 @@ TEST_CASE("config: an empty header value takes a default away; tab and Host are 
     CHECK(h.get("host") == "llm.internal");  // a configured Host replaces the URL's authority
 }
 
+TEST_CASE("config: api_key_env and api_key_header \"\" turn a built-in key off") {
+    FakeSystem sys;
+    // Before: "not an environment variable name", "not a header name" (a review).
+    const config::Config cfg =
+        load_with(sys, "[services.openai]\napi_key_env = \"\"\napi_key_header = \"\"\n");
+    CHECK(cfg.find("openai")->auth.env.empty());
+    CHECK(cfg.find("openai")->auth.header.empty());
+    CHECK(sys.error_with_file("[services.openai]\napi_key_env = \"A B\"\n")
+              .find("not an environment variable name") != std::string::npos);
+}
+
 TEST_CASE("config: enabled = false removes a service and its aliases") {
     FakeSystem sys;
     const config::Config cfg = load_with(sys, "[services.anthropic]\nenabled = false\n");

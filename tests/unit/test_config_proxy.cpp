@@ -103,6 +103,9 @@ TEST_CASE("config: PROXY_CONFIG errors name the service and the field") {
           "PROXY_CONFIG: service 'openai': field 'maxRetries' must be a non-negative integer");
     CHECK(proxy_error(R"({"openai":{"maxResponseSize":"big"}})") ==
           "PROXY_CONFIG: service 'openai': field 'maxResponseSize' must be a non-negative integer");
+    CHECK(proxy_error(R"({"openai":{"defaultHeaders":{"x-a":"1","X-A":"2"}}})") ==
+          "PROXY_CONFIG: service 'openai': field 'defaultHeaders' names the header 'X-A' twice, "
+          "as 'x-a' too (header names ignore case)");
     CHECK(proxy_error(R"({"openai":{"supportsStreaming":"yes"}})") ==
           "PROXY_CONFIG: service 'openai': field 'supportsStreaming' must be true or false");
     CHECK(proxy_error(R"({"openai":{"retryableMethods":"GET"}})") ==
