@@ -232,13 +232,38 @@ std::string without_exception_id(std::string_view what) {
 
 MaybeError apply_proxy_config(std::vector<Service>& table, std::string_view text) {
     json root;
+    // nlohmann keeps the last of two equal keys of an object, and RFC 8259 §4 leaves them
+    // undefined; a TOML file refuses them, and so does PROXY_CONFIG. Service names ignore case.
+    std::vector<std::vector<std::string>> open_objects;  // the keys of each, so far
+    std::optional<std::string> repeated;
+    const auto note_keys = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
+        if (event == json::parse_event_t::object_start) open_objects.emplace_back();
+        if (event == json::parse_event_t::object_end && !open_objects.empty()) {
+            open_objects.pop_back();
+        }
+        if (event == json::parse_event_t::key && !open_objects.empty() && !repeated) {
+            const bool service_names = open_objects.size() == 1;
+            const std::string key = service_names ? str::to_lower(parsed.get<std::string>())
+                                                  : parsed.get<std::string>();
+            auto& keys = open_objects.back();
+            if (std::find(keys.begin(), keys.end(), key) != keys.end()) {
+                repeated = parsed.get<std::string>();
+            }
+            keys.push_back(key);
+        }
+        return true;
+    };
     try {
-        root = json::parse(text);
+        root = json::parse(text, note_keys);
     } catch (const json::exception& e) {
         // Not the token the parser last read: it may be a key ("Bearer sk-…" with a CR).
         std::string what = without_exception_id(e.what());
         what = what.substr(0, what.find("; last read:"));
         return ConfigError{"PROXY_CONFIG: invalid JSON: " + what};
+    }
+    if (repeated) {
+        return ConfigError{"PROXY_CONFIG: '" + printable(*repeated) +
+                           "' is given twice in one object (service names ignore case)"};
     }
     if (!root.is_object()) return ConfigError{"PROXY_CONFIG: must be a JSON object of services"};
     for (const auto& [name, fields] : root.items()) {

@@ -103,6 +103,16 @@ TEST_CASE("config: PROXY_CONFIG errors name the service and the field") {
           "PROXY_CONFIG: service 'openai': field 'maxRetries' must be a non-negative integer");
     CHECK(proxy_error(R"({"openai":{"maxResponseSize":"big"}})") ==
           "PROXY_CONFIG: service 'openai': field 'maxResponseSize' must be a non-negative integer");
+    // Before: the last of each kept, or both names applied in byte order (a review).
+    CHECK(proxy_error(R"({"openai":{"timeout":5},"openai":{"maxRetries":3}})") ==
+          "PROXY_CONFIG: 'openai' is given twice in one object (service names ignore case)");
+    CHECK(proxy_error(R"({"openai":{"timeout":5,"timeout":7}})") ==
+          "PROXY_CONFIG: 'timeout' is given twice in one object (service names ignore case)");
+    CHECK(proxy_error(R"({"openai":{"timeout":5},"OpenAI":{"timeout":7}})") ==
+          "PROXY_CONFIG: 'OpenAI' is given twice in one object (service names ignore case)");
+    CHECK(proxy_error(R"({"a":{"host":"x.com","defaultHeaders":{"t":"1"}},"b":{"host":"y.com",)"
+                      R"("defaultHeaders":{"t":"1"}},"openai":{"timeout":{"timeout":1}}})") ==
+          "PROXY_CONFIG: service 'openai': field 'timeout' must be a positive integer");
     CHECK(proxy_error(R"({"openai":{"defaultHeaders":{"x-a":"1","X-A":"2"}}})") ==
           "PROXY_CONFIG: service 'openai': field 'defaultHeaders' names the header 'X-A' twice, "
           "as 'x-a' too (header names ignore case)");
