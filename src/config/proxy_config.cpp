@@ -206,6 +206,17 @@ MaybeError apply_service(const std::string& name, const json& fields, std::vecto
         add_origin(*known, std::string(kOrigin));
         return apply_fields(name, fields, *known);
     }
+    // Without a host, the alias of a disabled service means that service (alias_owner()
+    // passes disabled ones by; with a host, the name is free for a new one, as in a TOML file).
+    for (const Service& off : table) {
+        if (!off.enabled && !fields.contains("host") &&
+            std::any_of(off.aliases.begin(), off.aliases.end(),
+                        [&](const std::string& a) { return str::iequals(a, name); })) {
+            return service_error(name, "is an alias of service '" + off.name +
+                                           "', which is disabled (enabled = false, from " +
+                                           off.origin + ")");
+        }
+    }
     if (auto checked = as_service_name(name); !checked) return service_error(name, checked.error());
     if (const Service* owner = alias_owner(table, name)) {
         return service_error(name, "is an alias of service '" + owner->name + "': change it as '" +

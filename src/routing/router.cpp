@@ -179,7 +179,10 @@ Result<Decision, RouteError> route(const config::Config& config, const RequestFa
         if (const config::Service* off = config.find_disabled(target.service)) {
             // The file that disabled it only on the command line: a client of the gateway
             // learns nothing of the machine's paths.
-            const std::string what = "Service '" + std::string(target.service) + "' is disabled";
+            const bool alias = !str::iequals(off->name, target.service);
+            const std::string what = "Service '" + std::string(target.service) + "'" +
+                                     (alias ? " (an alias of " + off->name + ")" : "") +
+                                     " is disabled";
             const std::string list = ". Available services: " + config.service_names();
             return unexpected(
                 RouteError{RouteErrorKind::not_found, what + " (enabled = false)" + list,

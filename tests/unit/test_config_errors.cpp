@@ -316,4 +316,20 @@ TEST_CASE("config: a disabled service is named as such, not as unknown") {
     const auto unknown = get("/gateway/nope/v1");
     REQUIRE_FALSE(unknown);
     CHECK(unknown.error().message.starts_with("Unknown service 'nope'."));
+    // Named by an alias, the service is named too; PROXY_CONFIG naming the alias says so.
+    // Before: "Service 'claude' is disabled", and "field 'host' is required for a new service".
+    sys.files["/u.toml"] = "[services.anthropic]\nenabled = false\n";
+    const auto off = sys.load({}, "/u.toml");
+    REQUIRE(off);
+    llmgw::routing::RequestFacts facts;
+    facts.method = "GET";
+    facts.target = "/gateway/claude/v1/messages";
+    const auto routed = llmgw::routing::route(*off, facts);
+    REQUIRE_FALSE(routed);
+    CHECK(routed.error().message.starts_with(
+        "Service 'claude' (an alias of anthropic) is disabled (enabled = false)."));
+    sys.env["PROXY_CONFIG"] = R"({"Claude":{"timeout":5}})";
+    CHECK(sys.error_with_file("[services.anthropic]\nenabled = false\n") ==
+          "PROXY_CONFIG: service 'Claude': is an alias of service 'anthropic', which is disabled "
+          "(enabled = false, from built-in + /u.toml)");
 }
