@@ -1,5 +1,6 @@
 #include "config/env_loader.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -23,11 +24,22 @@ ConfigError bad(std::string_view name, std::string_view value, std::string_view 
     return {std::string(name) + "='" + printable(value) + "': " + std::string(reason)};
 }
 
+// A number too large for 64 bits is still a number: read as the largest, which every
+// range check refuses with its bound (before: "not a whole number").
+std::optional<std::uint64_t> too_large_as_max(std::optional<std::uint64_t> parsed,
+                                              std::string_view text) {
+    if (parsed || text.empty() ||
+        !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        return parsed;
+    }
+    return std::numeric_limits<std::uint64_t>::max();
+}
+
 MaybeError read_millis(const EnvLookup& env, std::string_view name, std::int64_t max,
                        std::int64_t& out) {
     const auto value = lookup(env, name);
     if (!value) return std::nullopt;
-    const auto number = str::parse_u64(*value);
+    const auto number = too_large_as_max(str::parse_u64(*value), *value);
     if (!number) return bad(name, *value, "not a whole number of milliseconds");
     if (*number == 0) return bad(name, *value, "must be at least 1 millisecond");
     if (*number > static_cast<std::uint64_t>(max)) {
@@ -40,7 +52,7 @@ MaybeError read_millis(const EnvLookup& env, std::string_view name, std::int64_t
 MaybeError read_bytes(const EnvLookup& env, std::string_view name, std::uint64_t& out) {
     const auto value = lookup(env, name);
     if (!value) return std::nullopt;
-    const auto number = str::parse_u64(*value);
+    const auto number = too_large_as_max(str::parse_u64(*value), *value);
     if (!number) return bad(name, *value, "not a whole number of bytes");
     // As in the TOML file, whose integers are signed 64-bit.
     constexpr auto kMaxBytes = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());

@@ -29,12 +29,10 @@ using FieldError = std::optional<std::string>;
 using FieldHandler = FieldError (*)(const json&, Service&, Location&);
 
 std::optional<std::int64_t> whole_number(const json& value) {
-    if (value.is_number_unsigned()) {
+    if (value.is_number_unsigned()) {  // one over 63 bits as the largest: refused by its bound
         const auto n = value.get<std::uint64_t>();
-        if (n > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-            return std::nullopt;
-        }
-        return static_cast<std::int64_t>(n);
+        constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
+        return n > static_cast<std::uint64_t>(kMax) ? kMax : static_cast<std::int64_t>(n);
     }
     if (value.is_number_integer()) return value.get<std::int64_t>();
     return std::nullopt;
@@ -71,6 +69,10 @@ FieldError on_max_retries(const json& value, Service& s, Location&) {
 FieldError on_max_response_size(const json& value, Service& s, Location&) {
     const auto n = whole_number(value);
     if (!n || *n < 0) return "must be a non-negative integer";
+    constexpr auto kMax = std::numeric_limits<std::int64_t>::max();  // as a TOML integer
+    if (*n == kMax && value.get<std::uint64_t>() > static_cast<std::uint64_t>(kMax)) {
+        return "must be at most " + std::to_string(kMax) + " (0: no limit)";
+    }
     s.max_response_bytes = static_cast<std::uint64_t>(*n);
     return std::nullopt;
 }

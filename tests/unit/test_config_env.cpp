@@ -63,8 +63,11 @@ TEST_CASE("config: bad environment values name the variable and the value") {
           "DEFAULT_TIMEOUT='0': must be at least 1 millisecond");
     CHECK(error_for("BACKGROUND_TIMEOUT", "300001") ==
           "BACKGROUND_TIMEOUT='300001': must be at most 300000 milliseconds");
+    // A number, only too large (before: "not a whole number").
     CHECK(error_for("BACKGROUND_TIMEOUT", "99999999999999999999") ==
-          "BACKGROUND_TIMEOUT='99999999999999999999': not a whole number of milliseconds");
+          "BACKGROUND_TIMEOUT='99999999999999999999': must be at most 300000 milliseconds");
+    CHECK(error_for("MAX_RESPONSE_SIZE", "99999999999999999999") ==
+          "MAX_RESPONSE_SIZE='99999999999999999999': more than 9223372036854775807 bytes");
     CHECK(error_for("MAX_RESPONSE_SIZE", "6MB") ==
           "MAX_RESPONSE_SIZE='6MB': not a whole number of bytes");
     // As max_response_size in a file (before: up to 2^64 - 1 here only).

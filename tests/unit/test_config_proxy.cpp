@@ -101,6 +101,12 @@ TEST_CASE("config: PROXY_CONFIG errors name the service and the field") {
           "PROXY_CONFIG: service 'openai': field 'timeout' must be a positive integer");
     CHECK(proxy_error(R"({"openai":{"maxRetries":-1}})") ==
           "PROXY_CONFIG: service 'openai': field 'maxRetries' must be a non-negative integer");
+    // Before: "must be a positive integer" / "a non-negative integer" for numbers over 63 bits.
+    CHECK(proxy_error(R"({"openai":{"timeout":18446744073709551615}})") ==
+          "PROXY_CONFIG: service 'openai': field 'timeout' must be at most 86400000");
+    CHECK(proxy_error(R"({"openai":{"maxResponseSize":18446744073709551615}})") ==
+          "PROXY_CONFIG: service 'openai': field 'maxResponseSize' must be at most "
+          "9223372036854775807 (0: no limit)");
     CHECK(proxy_error(R"({"openai":{"maxResponseSize":"big"}})") ==
           "PROXY_CONFIG: service 'openai': field 'maxResponseSize' must be a non-negative integer");
     // Before: the last of each kept, or both names applied in byte order (a review).
