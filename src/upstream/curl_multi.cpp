@@ -1,11 +1,13 @@
 #include "upstream/curl_multi.hpp"
 
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
+#include <cerrno>
 #include <utility>
 
 #include "upstream/libcurl.hpp"
@@ -34,6 +36,7 @@ struct CurlMulti::SocketWatch {
     int what = CURL_POLL_NONE;
     bool read_waiting = false;
     bool write_waiting = false;
+    bool idle = false;  // an HTTP/1 connection in libcurl's cache, watched by watch_idle()
 };
 
 CurlMulti::CurlMulti(asio::io_context& io) : io_(io), multi_(libcurl().multi_init()), timer_(io) {
@@ -138,6 +141,11 @@ void CurlMulti::watch(curl_socket_t fd, int what) {
     if (it == sockets_.end()) {
         it = sockets_.emplace(fd, std::make_unique<SocketWatch>(io_, fd, ++next_socket_id_)).first;
     }
+    if (it->second->idle) {  // in use again: its idle wait ends (operation_aborted)
+        it->second->idle = false;
+        boost::system::error_code ignored;
+        it->second->desc.cancel(ignored);
+    }
     it->second->what = what;
     arm(fd, *it->second);
 }
@@ -239,9 +247,56 @@ void CurlMulti::drain_messages() {
         const CURLcode result = msg->data.result;
         CurlCompletion* done = nullptr;
         libcurl().easy_getinfo(easy, CURLINFO_PRIVATE, reinterpret_cast<char**>(&done));
+        if (result == CURLE_OK) watch_idle(easy);
         remove(easy);
         if (done) done->on_curl_done(result);
     }
+}
+
+// libcurl 7.88 reuses a cached connection whose socket is readable as long as a peek finds
+// bytes there (only an EOF counts as a close), so an upstream's goodbye (408 then a close), or
+// any answer nobody asked for, would be read as the next request's answer. The HTTP/1
+// connection a transfer left in the cache is watched while idle: bytes or an EOF on it then
+// are read away and the socket shut down, so libcurl's check finds it closed and connects
+// anew. (An HTTP/2 connection may carry other transfers, paused ones among them: not watched.)
+void CurlMulti::watch_idle(CURL* easy) {
+    long version = 0;
+    curl_socket_t fd = CURL_SOCKET_BAD;
+    if (libcurl().easy_getinfo(easy, CURLINFO_HTTP_VERSION, &version) != CURLE_OK ||
+        (version != CURL_HTTP_VERSION_1_0 && version != CURL_HTTP_VERSION_1_1) ||
+        libcurl().easy_getinfo(easy, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK ||
+        fd == CURL_SOCKET_BAD) {
+        return;
+    }
+    auto it = sockets_.find(fd);
+    if (it == sockets_.end() || it->second->what != CURL_POLL_NONE || it->second->idle) return;
+    it->second->idle = true;
+    wait_while_idle(fd, *it->second);
+}
+
+void CurlMulti::wait_while_idle(curl_socket_t fd, SocketWatch& w) {
+    w.desc.async_wait(asio::posix::stream_descriptor::wait_read,
+                      [this, fd, id = w.id, alive = alive_](const boost::system::error_code& ec) {
+                          if (ec || !*alive) return;
+                          auto it = sockets_.find(fd);
+                          if (it == sockets_.end() || it->second->id != id || !it->second->idle) {
+                              return;
+                          }
+                          // The edge may be an old one (libcurl read the answer after a poll):
+                          // only bytes or an EOF now count.
+                          char byte = 0;
+                          if (::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+                              (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                              wait_while_idle(fd, *it->second);
+                              return;
+                          }
+                          it->second->idle = false;
+                          char scratch[4096];
+                          for (int reads = 0; reads < 64; ++reads) {
+                              if (::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) <= 0) break;
+                          }
+                          ::shutdown(fd, SHUT_RDWR);
+                      });
 }
 
 }  // namespace llmgw::upstream

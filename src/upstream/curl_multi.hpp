@@ -63,6 +63,8 @@ private:
     void act(curl_socket_t fd, int bits);
     void act_and_rearm(curl_socket_t fd, std::uint64_t id, int bits);
     void drain_messages();
+    void watch_idle(CURL* easy);
+    void wait_while_idle(curl_socket_t fd, SocketWatch& w);
     void run_after_action();
 
     boost::asio::io_context& io_;

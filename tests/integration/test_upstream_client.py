@@ -1502,6 +1502,32 @@ class LibcurlRelayTest(RefusedHeadChecks, harness.SharedGatewayTest):
         self.assertEqual(second[0], 200)
         self.assertEqual(json.loads(second[3])["target"], "/v1/next")
 
+    def test_bytes_on_an_idle_connection_are_never_the_next_answer(self):
+        # libcurl 7.88 reuses a cached connection a peek finds bytes on: the upstream's goodbye
+        # 408, or an unasked answer, was relayed as the answer to the next request, which
+        # never reached the upstream (found by a read-only review). The idle connection is
+        # now shut when bytes come, and libcurl connects anew.
+        for mode in ("close_after;linger_ms=50;goodbye=408", "unasked;delay_ms=50"):
+            with self.subTest(mode=mode):
+                self.mock.reset()
+                status, _, body = self.gw.request("GET", "/gateway/mock/v1/first",
+                                                  headers={"x-mock": mode}, timeout=10)
+                self.assertEqual(status, 200, body[:200])
+                time.sleep(0.4)
+                for path in ("/v1/second", "/v1/third"):
+                    status, _, body = self.gw.request("POST", "/gateway/mock" + path, body=b"{}",
+                                                      headers={"Content-Type": "application/json"},
+                                                      timeout=10)
+                    self.assertEqual(status, 200, "got the upstream's stray bytes: %d %r"
+                                     % (status, body[:200]))
+                    self.assertEqual(json.loads(body)["target"], path)
+                recs = self.mock.requests()
+                self.assertEqual([r["target"] for r in recs],
+                                 ["/v1/first", "/v1/second", "/v1/third"])
+                # A new connection after the stray bytes, and that one kept for the next.
+                self.assertNotEqual(recs[0]["conn"], recs[1]["conn"])
+                self.assertEqual(recs[1]["conn"], recs[2]["conn"])
+
     def test_an_unasked_101_is_502_network_not_a_body_without_a_head(self):
         # libcurl 7.86 and later take what follows a 101 for the body. Relayed, the client got
         # the upstream's bytes with no status line before them; now it is refused as the

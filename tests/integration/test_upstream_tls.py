@@ -127,6 +127,25 @@ class UpstreamTlsTest(unittest.TestCase):
             self.assertEqual(segments, 3, answer)
         self.with_gateway({"SSL_CERT_FILE": self.cert}, check)
 
+    def test_bytes_on_an_idle_connection_are_never_the_next_answer(self):
+        # As LibcurlRelayTest's, over TLS (every https:// upstream goes through libcurl): the
+        # goodbye 408, or an unasked answer, was relayed as the next request's answer.
+        def check(gw):
+            for mode in ("close_after;linger_ms=50;goodbye=408", "unasked;delay_ms=50"):
+                with self.subTest(mode=mode):
+                    status, _, body = gw.request("GET", "/gateway/tls/v1/first",
+                                                 headers={"x-mock": mode})
+                    self.assertEqual(status, 200, body[:200])
+                    time.sleep(0.4)
+                    for path in ("/v1/second", "/v1/third"):
+                        status, _, body = gw.request(
+                            "POST", "/gateway/tls" + path, body=b"{}",
+                            headers={"Content-Type": "application/json"})
+                        self.assertEqual(status, 200, "got the upstream's stray bytes: %d %r"
+                                         % (status, body[:200]))
+                        self.assertEqual(json.loads(body)["target"], path)
+        self.with_gateway({"SSL_CERT_FILE": self.cert}, check)
+
     def test_ssl_cert_dir_trusts_a_hashed_directory(self):
         self.with_gateway({"SSL_CERT_DIR": self.hashed_dir}, self.assert_relayed)
 
