@@ -94,7 +94,7 @@ private:
     // Relaying and writing (session_relay.cpp).
     void on_head(const upstream::ResponseHead& head) override;
     bool on_body(std::string_view chunk) override;
-    std::size_t bytes_to_take_at_limit(std::string_view allowed) override;
+    std::size_t take_at_limit(std::string_view allowed) override;
     void on_end(const upstream::ExchangeOutcome& outcome) override;
     void hold_writes(bool hold) override;
     void on_attempt(int attempt, std::string_view client) override;
@@ -102,6 +102,7 @@ private:
     void add_connection_headers(HeadWriter& head, bool close_delimited);
     void flush();
     void flush_unless_held();
+    void append_body(std::string_view chunk);  // framed, and its event tail noted
     Clock::duration send_timeout() const;
     void write_rest();
     void on_written(const boost::system::error_code& ec, std::size_t bytes);

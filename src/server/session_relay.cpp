@@ -137,9 +137,12 @@ void Session::flush_unless_held() {
 
 // An event stream about to pass the size limit ends with the last whole event within it, so
 // the error event can follow (nothing can follow half an event: see on_end).
-std::size_t Session::bytes_to_take_at_limit(std::string_view allowed) {
+std::size_t Session::take_at_limit(std::string_view allowed) {
     if (!sse_ || no_body_ || phase_ == Phase::closed) return 0;
-    return through_last_event_end(sse_tail_, allowed);
+    // Past the high-water mark too: the error event follows them, and the attempt ends.
+    const std::size_t take = through_last_event_end(sse_tail_, allowed);
+    if (take > 0) append_body(allowed.substr(0, take));
+    return take;
 }
 
 double Session::outcome_ttfb_now() const {
@@ -152,7 +155,11 @@ bool Session::on_body(std::string_view chunk) {
         paused_upstream_ = true;
         return false;
     }
-    if (no_body_) return true;
+    if (!no_body_) append_body(chunk);
+    return true;
+}
+
+void Session::append_body(std::string_view chunk) {
     if (chunked_) {
         append_chunk(out_pending_, chunk);
     } else {
@@ -160,7 +167,6 @@ bool Session::on_body(std::string_view chunk) {
     }
     if (sse_ && !chunk.empty()) remember_sse_tail(sse_tail_, chunk);
     flush_unless_held();
-    return true;
 }
 
 void Session::on_attempt(int attempt, std::string_view client) {

@@ -120,8 +120,7 @@ AttemptOwner::Take Exchange::on_attempt_body(std::string_view chunk) {
     const std::uint64_t limit = policy_.max_response_bytes;
     if (limit > 0 && outcome_.body_bytes + chunk.size() > limit) {
         const std::string_view allowed = chunk.substr(0, limit - outcome_.body_bytes);
-        const std::size_t take = std::min(sink_->bytes_to_take_at_limit(allowed), allowed.size());
-        if (take > 0 && sink_->on_body(allowed.substr(0, take))) outcome_.body_bytes += take;
+        outcome_.body_bytes += std::min(sink_->take_at_limit(allowed), allowed.size());
         pending_error_ = GatewayError{ErrorType::size_limit, "upstream response passed the limit of " +
                                                                  std::to_string(limit) + " bytes"};
         return Take::stop;

@@ -39,9 +39,10 @@ public:
     // write what waits.
     virtual void hold_writes(bool hold) { (void)hold; }
     // The body is about to pass its size limit; `allowed` is the rest of the chunk that is
-    // still within it. How many of those bytes to take first (offered to on_body), so what
-    // was relayed ends where a reader can tell it was cut: an event stream at an event's end.
-    virtual std::size_t bytes_to_take_at_limit(std::string_view allowed) {
+    // still within it. Takes the first of those bytes, so what was relayed ends where a
+    // reader can tell it was cut (an event stream at an event's end), whatever already waits
+    // to go out (they are less than one read); returns how many.
+    virtual std::size_t take_at_limit(std::string_view allowed) {
         (void)allowed;
         return 0;
     }

@@ -24,6 +24,11 @@ base_url = "http://127.0.0.1:{port}"
 max_response_bytes = 100000
 max_retries = 0
 
+[services.midsse]
+base_url = "http://127.0.0.1:{port}"
+max_response_bytes = 1500033
+max_retries = 0
+
 [services.deadretry]
 base_url = "http://127.0.0.1:{dead}"
 max_retries = 1
@@ -273,6 +278,56 @@ class PoliciesTest(harness.SharedGatewayTest):
         self.assertLessEqual(sum(len(e) + 2 for e in relayed), 100000)
         for e in relayed:  # every event relayed is whole
             json.loads(e[len(b"data: "):])
+
+    def test_a_slow_reader_gets_every_whole_event_within_the_limit(self):
+        # When the limit fell while more than 256 KiB already waited for the client, the events
+        # within it in that last piece were dropped: the stream ended where the piece before
+        # ended, often mid-event, before the error event (found by a read-only review). Now
+        # the relayed stream is exactly the upstream's, up to its last event end within the
+        # limit. How full the gateway is when the limit falls depends on timing: two rounds of
+        # a reader that keeps it near full.
+        mock = "sse;events=30000;interval_ms=0;one_chunk=1"
+        direct = socket.create_connection(("127.0.0.1", self.mock.port), timeout=10)
+        direct.sendall(("GET /v1/x HTTP/1.1\r\nHost: x\r\nx-mock: %s\r\n"
+                        "Connection: close\r\n\r\n" % mock).encode())
+        raw = b""
+        while not raw.endswith(b"\r\n0\r\n\r\n"):  # the mock keeps the connection open
+            piece = direct.recv(65536)
+            self.assertTrue(piece, raw[-200:])
+            raw += piece
+        direct.close()
+        upstream, _, _ = harness.dechunk(raw.split(b"\r\n\r\n", 1)[1])
+        limit = 1500033
+        self.assertGreater(len(upstream), limit)
+        expected = upstream[:upstream.rfind(b"\n\n", 0, limit) + 2]
+        body = b'{"stream":true}'
+        request = ("POST /gateway/midsse/v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                   "Content-Type: application/json\r\nx-mock: %s\r\nConnection: close\r\n"
+                   "Content-Length: %d\r\n\r\n" % (mock, len(body))).encode() + body
+        for round_ in range(2):
+            with self.subTest(round=round_):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+                sock.settimeout(20)
+                sock.connect(("127.0.0.1", self.gw.port))
+                sock.sendall(request)
+                time.sleep(0.2)  # the gateway fills what it holds for this client
+                raw = b""
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline:
+                    piece = sock.recv(4096)
+                    if not piece:
+                        break
+                    raw += piece
+                    time.sleep(0.002)
+                sock.close()
+                stream, complete, _ = harness.dechunk(raw.split(b"\r\n\r\n", 1)[1])
+                self.assertFalse(complete)
+                cut = stream.rfind(b"event: error\ndata: {")
+                self.assertGreater(cut, 0, stream[-300:])
+                self.assertIn(b'"SIZE_LIMIT"', stream[cut:])
+                self.assertEqual(len(stream[:cut]), len(expected))
+                self.assertEqual(stream[:cut], expected)
 
     def test_upstream_failure_mid_stream_ends_with_error_event_and_abort(self):
         raw = self.raw_stream("mock", "sse_cut;events=3;interval_ms=50")
