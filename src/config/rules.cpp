@@ -180,6 +180,16 @@ Result<std::string, std::string> as_path_prefix(std::string_view s) {
     return std::string(s);
 }
 
+Result<std::string, std::string> as_one_line(std::string_view s) {
+    const auto control = [](char c) {
+        return (static_cast<unsigned char>(c) < ' ' && c != '\t') || c == '\x7f';
+    };
+    if (std::any_of(s.begin(), s.end(), control)) {
+        return refuse("must be one line, without control characters");
+    }
+    return std::string(s);
+}
+
 Result<std::string, std::string> as_non_empty(std::string_view s) {
     if (s.empty()) return refuse("must not be empty");
     return std::string(s);

@@ -31,6 +31,7 @@ Result<std::string, std::string> as_listen_host(std::string_view s);
 Result<std::string, std::string> as_allowed_origin(std::string_view s);
 Result<std::string, std::string> as_path_prefix(std::string_view s);  // starts with '/'
 Result<std::string, std::string> as_non_empty(std::string_view s);
+Result<std::string, std::string> as_one_line(std::string_view s);  // no control but tab
 
 // Control characters shown as \xNN, so an error message stays on one line.
 std::string printable(std::string_view s);

@@ -86,7 +86,7 @@ std::vector<TomlKey> service_keys(const TomlReader& r, Service& s, const std::st
         {"streaming", set_bool(r, s.streaming)},
         {"fallback", set_bool(r, s.fallback)},
         {"enabled", set_bool(r, s.enabled)},
-        {"description", set_string(r, s.description)},
+        {"description", set_string(r, s.description, as_one_line)},
         {"api_key_env", set_string(r, s.auth.env, or_empty<as_env_name>)},
         {"api_key_header", set_string(r, s.auth.header, or_empty<as_service_header_name>)},
         {"api_key_prefix", set_string(r, s.auth.prefix, as_header_value)},

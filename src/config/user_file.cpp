@@ -18,9 +18,13 @@ std::optional<std::string> non_empty(const EnvLookup& env, std::string_view name
     return value;
 }
 
-// Where the optional file would be; nullopt when neither XDG_CONFIG_HOME nor HOME is set.
+// Where the optional file would be; nullopt when neither XDG_CONFIG_HOME nor HOME is set. A
+// relative XDG_CONFIG_HOME is ignored, as the XDG Base Directory Specification asks (it would
+// name another file in each working directory).
 std::optional<std::string> default_path(const EnvLookup& env) {
-    if (auto xdg = non_empty(env, "XDG_CONFIG_HOME")) return *xdg + "/llmgw/config.toml";
+    if (auto xdg = non_empty(env, "XDG_CONFIG_HOME"); xdg && xdg->front() == '/') {
+        return *xdg + "/llmgw/config.toml";
+    }
     if (auto home = non_empty(env, "HOME")) return *home + "/.config/llmgw/config.toml";
     return std::nullopt;
 }

@@ -112,6 +112,10 @@ TEST_CASE("config: bad values of checked strings") {
         sys.error_with_file("[services.openai]\nheaders = { x = \"a\\r\\nb\" }\n") ==
         "/u.toml:2:17: bad value of header 'x' in [services.openai.headers]: a header value cannot "
         "contain a control character (CR, LF, NUL, …)");
+    // Before: accepted, and `llmgw services` printed a table with a broken row (a review).
+    CHECK(sys.error_with_file("[services.openai]\ndescription = \"a\\nb\"\n") ==
+          "/u.toml:2:15: bad description 'a\\x0ab' in [services.openai]: must be one line, "
+          "without control characters");
     // Before: accepted, the lower-case spelling winning whatever was written last (a review).
     CHECK(sys.error_with_file("[services.anthropic]\nheaders = { \"X-A\" = \"2\", \"x-a\" = "
                               "\"1\" }\n") ==

@@ -228,6 +228,14 @@ TEST_CASE("config: user file lookup order") {
         CHECK(cfg->gateway.port == 8787);
         CHECK(cfg->user_file.empty());
     }
+    SUBCASE("a relative XDG_CONFIG_HOME is ignored (XDG Base Directory Specification)") {
+        sys.env.erase("LLMGW_CONFIG");
+        sys.env["XDG_CONFIG_HOME"] = "xdg";
+        sys.files["xdg/llmgw/config.toml"] = "[gateway]\nport = 5\n";
+        auto cfg = sys.load();
+        REQUIRE(cfg);
+        CHECK(cfg->gateway.port == 4);  // before: 5, read from the working directory
+    }
     SUBCASE("then ~/.config/llmgw/config.toml") {
         sys.env.erase("LLMGW_CONFIG");
         sys.env.erase("XDG_CONFIG_HOME");
