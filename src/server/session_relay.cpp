@@ -193,9 +193,11 @@ void Session::on_end(const upstream::ExchangeOutcome& outcome) {
     auto keep = exchange_;  // the exchange is still on the stack
     exchange_.reset();
     release_slot();
+    // Not for a head refused although the upstream answered with it (retry_cannot_help):
+    // sending it again may pay twice.
     if (outcome.error && !outcome.head_delivered && !fell_back_ &&
-        lane_value_ == routing::Lane::background && plan_.decision.policy.fallback_eligible &&
-        is_fallback_trigger(outcome.error->type)) {
+        !outcome.error->retry_cannot_help && lane_value_ == routing::Lane::background &&
+        plan_.decision.policy.fallback_eligible && is_fallback_trigger(outcome.error->type)) {
         log_line(LogLevel::warn, request_id_, "background request failed, falling back to edge",
                  {log_str("type", std::string(to_string(outcome.error->type))),
                   log_str("message", outcome.error->message)});
