@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <optional>
 
@@ -102,28 +103,78 @@ Result<std::string, std::string> as_listen_host(std::string_view s) {
 
 namespace {
 
-// The host of an origin: "[" IPv6 "]", or dot-separated labels (a trailing dot allowed)
-// without the code points the URL Standard forbids in a domain; browsers send a name that is
-// not ASCII in punycode.
-bool origin_host_ok(std::string_view host) {
+// An IPv6 address as the URL Standard serializes it (and browsers send it): lower-case hex
+// pieces without leading zeros, the first longest run of two or more zero pieces as "::".
+std::string url_ipv6(const in6_addr& address) {
+    std::uint16_t pieces[8];
+    for (int i = 0; i < 8; ++i) {
+        pieces[i] =
+            static_cast<std::uint16_t>(address.s6_addr[2 * i] << 8 | address.s6_addr[2 * i + 1]);
+    }
+    int run_at = -1;
+    int run_length = 1;
+    for (int i = 0; i < 8;) {
+        int j = i;
+        while (j < 8 && pieces[j] == 0) ++j;
+        if (j - i > run_length) {
+            run_at = i;
+            run_length = j - i;
+        }
+        i = j == i ? i + 1 : j;
+    }
+    std::string out;
+    for (int i = 0; i < 8; ++i) {
+        if (i == run_at) {
+            out += i == 0 ? "::" : ":";
+            i += run_length - 1;
+            continue;
+        }
+        char piece[8];
+        std::snprintf(piece, sizeof piece, "%x", static_cast<unsigned>(pieces[i]));
+        out += piece;
+        if (i < 7) out += ':';
+    }
+    return out;
+}
+
+// The host of an origin as browsers send it, or nullopt when it is none: "[" IPv6 "]" (in the
+// URL Standard's form), a dotted IPv4 address (as written: "01.2.3.4" is octal to a browser),
+// or dot-separated labels (a trailing dot allowed) without the code points the URL Standard
+// forbids in a domain; browsers send a name that is not ASCII in punycode.
+std::optional<std::string> origin_host(std::string_view host) {
     if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-        return std::all_of(host.begin() + 1, host.end() - 1, [](char c) {
-            return is_digit(c) || (c >= 'a' && c <= 'f') || c == ':' || c == '.';
-        });
+        in6_addr v6{};
+        const std::string inner(host.substr(1, host.size() - 2));
+        if (::inet_pton(AF_INET6, inner.c_str(), &v6) != 1) return std::nullopt;
+        return "[" + url_ipv6(v6) + "]";
     }
     constexpr std::string_view kForbidden = " #%/:<>?@[\\]^|*";
     const auto bad = [kForbidden](char c) {
         const auto u = static_cast<unsigned char>(c);
         return u < ' ' || u >= 0x7f || kForbidden.find(c) != std::string_view::npos;
     };
-    if (host.empty() || host.front() == '.' || host.find("..") != std::string_view::npos)
-        return false;
-    return std::none_of(host.begin(), host.end(), bad);
+    if (host.empty() || host.front() == '.' || host.find("..") != std::string_view::npos ||
+        std::any_of(host.begin(), host.end(), bad)) {
+        return std::nullopt;
+    }
+    std::string_view last = host.back() == '.' ? host.substr(0, host.size() - 1) : host;
+    last = last.substr(last.rfind('.') == std::string_view::npos ? 0 : last.rfind('.') + 1);
+    if (!last.empty() && std::all_of(last.begin(), last.end(), is_digit)) {  // an IPv4 address
+        in_addr v4{};
+        char text[INET_ADDRSTRLEN];
+        const std::string written(host);
+        if (::inet_pton(AF_INET, written.c_str(), &v4) != 1 ||
+            ::inet_ntop(AF_INET, &v4, text, sizeof text) == nullptr || written != text) {
+            return std::nullopt;
+        }
+    }
+    return std::string(host);
 }
 
 // One origin as a browser sends it (RFC 6454 §6.2): scheme "://" host [":" port], lower case,
-// without a path; or "null". The origin with a default port (http :80, https :443) left out,
-// as browsers leave it out; or an explanation when it is not one.
+// without a path; or "null". The origin as browsers serialize it (a default port, http :80 or
+// https :443, left out; a port without leading zeros; an IPv6 address in its short form); or
+// an explanation when it is not one.
 Result<std::string, std::string> as_origin(std::string_view origin) {
     if (origin == "*") return refuse("'*' allows every origin and must stand alone");
     if (origin == "null") return std::string(origin);
@@ -139,25 +190,34 @@ Result<std::string, std::string> as_origin(std::string_view origin) {
     }
     const std::string_view scheme = origin.substr(0, sep);
     const std::string_view authority = origin.substr(sep + 3);
+    const std::string start = "'" + printable(origin) + "' is not an origin: ";
+    if (authority.find('/') != std::string_view::npos) {
+        return refuse(start +
+                      "a scheme and host with an optional port, no path or trailing '/' "
+                      "(browsers send https://app.example.com)");
+    }
     const std::size_t colon = authority.rfind(':');
     const bool has_port =
         colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos;
-    const std::string_view host = has_port ? authority.substr(0, colon) : authority;
     const std::string_view port = has_port ? authority.substr(colon + 1) : std::string_view{};
-    const bool port_ok = !has_port || (!port.empty() && port.size() <= 5 &&
-                                       std::all_of(port.begin(), port.end(), is_digit) &&
-                                       std::stoul(std::string(port)) <= 65535);
-    if (!origin_host_ok(host) || !port_ok) {
-        const bool path = authority.find('/') != std::string_view::npos;
-        return refuse(
-            "'" + printable(origin) + "' is not an origin: a scheme and host with an " +
-            (path ? "optional port, no path or trailing '/'" : "optional port from 0 to 65535") +
-            " (browsers send https://app.example.com)");
+    const auto host = origin_host(has_port ? authority.substr(0, colon) : authority);
+    if (!host) {
+        return refuse(start +
+                      "its host is no host name or IP address as browsers send them "
+                      "(https://app.example.com, http://127.0.0.1, http://[::1])");
     }
-    if ((scheme == "http" && port == "80") || (scheme == "https" && port == "443")) {
-        return std::string(origin.substr(0, sep + 3 + colon));
+    std::string out = std::string(scheme) + "://" + *host;
+    if (has_port) {
+        if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), is_digit) ||
+            std::stoul(std::string(port)) > 65535) {
+            return refuse(start + "its port is no number from 0 to 65535");
+        }
+        const std::string number = std::to_string(std::stoul(std::string(port)));
+        const bool is_default =
+            (scheme == "http" && number == "80") || (scheme == "https" && number == "443");
+        if (!is_default) out += ":" + number;
     }
-    return std::string(origin);
+    return out;
 }
 
 }  // namespace

@@ -182,30 +182,41 @@ TEST_CASE("config: allowed_origin is '*' or origins as browsers send them") {
     CHECK(origin_error("https://a.example,") ==
           "/u.toml:2:18: bad allowed_origin 'https://a.example,' in [gateway]: '' is not an "
           "origin such as https://app.example.com");
-    // Before: accepted, and matching no Origin a browser sends (found by a review).
+    // Before: accepted, and matching no Origin a browser sends (found by reviews).
     for (const std::string bad :
-         {"https://a.com:xyz", "https://:80", "https://a.com:", "https://a.com:99999",
-          "https://a.com\\\\", "https://a..com", "https://.a.com", "https://a b.com",
-          "https://[::1", "https://", "https://a.com:123456", "https://\xc3\xa9.com"}) {
+         {"https://:80", "https://a.com\\\\", "https://a..com", "https://.a.com", "https://a b.com",
+          "https://[::1", "https://", "https://\xc3\xa9.com", "http://[:]", "http://[....]",
+          "http://1.2.3.4.5", "http://01.2.3.4", "http://a%2eb"}) {
         CAPTURE(bad);
-        CHECK(origin_error(bad).find("is not an origin: a scheme and host with an optional port "
-                                     "from 0 to 65535 (browsers send https://app.example.com)") !=
+        CHECK(origin_error(bad).find("is not an origin: its host is no host name or IP address as "
+                                     "browsers send them (https://app.example.com, "
+                                     "http://127.0.0.1, http://[::1])") != std::string::npos);
+    }
+    for (const std::string bad : {"https://a.com:xyz", "https://a.com:", "https://a.com:99999",
+                                  "https://a.com:123456", "https://a.com:-1"}) {
+        CAPTURE(bad);
+        CHECK(origin_error(bad).find("is not an origin: its port is no number from 0 to 65535") !=
               std::string::npos);
     }
     FakeSystem env;
     env.env["ALLOWED_ORIGIN"] = "https://app.example.com/x";
     CHECK(env.error().find("ALLOWED_ORIGIN='https://app.example.com/x': ") == 0);
     // Written in any case, kept as browsers send it; "null" (a file:// page) and ports pass.
-    // A default port is left out, as browsers leave it out.
+    // As browsers serialize them: a default port left out, a port without leading zeros, an
+    // IPv6 address in the URL Standard's short form.
     sys.files["/u.toml"] =
         "[gateway]\nallowed_origin = \" HTTPS://App.Example.com:8443 ,null,http://[::1]:3000,"
         "https://a.example:443,http://b.example:80,http://c.example:443,chrome-extension://abc,"
-        "http://d.example.\"\n";
+        "http://d.example.,http://x:080,https://y:0443,http://[0:0:0:0:0:0:0:1],"
+        "http://[::ffff:1.2.3.4],http://[1:0:0:2:0:0:0:3],http://[2001:DB8::0:1],"
+        "http://127.0.0.1:8080\"\n";
     const auto cfg = sys.load({}, "/u.toml");
     REQUIRE(cfg);
     CHECK(cfg->gateway.allowed_origin ==
           "https://app.example.com:8443, null, http://[::1]:3000, https://a.example, "
-          "http://b.example, http://c.example:443, chrome-extension://abc, http://d.example.");
+          "http://b.example, http://c.example:443, chrome-extension://abc, http://d.example., "
+          "http://x, https://y, http://[::1], http://[::ffff:102:304], http://[1:0:0:2::3], "
+          "http://[2001:db8::1], http://127.0.0.1:8080");
 }
 
 TEST_CASE("config: a file that starts with a UTF-8 byte order mark loads") {
