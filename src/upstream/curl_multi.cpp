@@ -37,6 +37,7 @@ struct CurlMulti::SocketWatch {
     bool read_waiting = false;
     bool write_waiting = false;
     bool idle = false;  // an HTTP/1 connection in libcurl's cache, watched by watch_idle()
+    CURL* easy = nullptr;  // the transfer that last asked for the socket to be watched
 };
 
 CurlMulti::CurlMulti(asio::io_context& io) : io_(io), multi_(libcurl().multi_init()), timer_(io) {
@@ -77,14 +78,14 @@ void CurlMulti::kick() {
     });
 }
 
-int CurlMulti::on_socket(CURL*, curl_socket_t fd, int what, void* self, void*) {
+int CurlMulti::on_socket(CURL* easy, curl_socket_t fd, int what, void* self, void*) {
     auto* m = static_cast<CurlMulti*>(self);
     if (what == CURL_POLL_REMOVE) {
         m->unwatch(fd);
         return 0;
     }
     try {
-        m->watch(fd, what);
+        m->watch(fd, what, easy);
     } catch (...) {
         // The reactor would not take the socket (epoll's limits, no memory). An exception must
         // not unwind through libcurl's C frames; -1 fails the transfer (libcurl 7.88).
@@ -128,7 +129,7 @@ void CurlMulti::forget(Sockets::iterator it) {
     sockets_.erase(it);
 }
 
-void CurlMulti::watch(curl_socket_t fd, int what) {
+void CurlMulti::watch(curl_socket_t fd, int what, CURL* easy) {
     auto it = sockets_.find(fd);
     if (it != sockets_.end() && it->second->what == CURL_POLL_NONE &&
         it->second->file != file_of(fd)) {
@@ -147,6 +148,7 @@ void CurlMulti::watch(curl_socket_t fd, int what) {
         it->second->desc.cancel(ignored);
     }
     it->second->what = what;
+    it->second->easy = easy;
     arm(fd, *it->second);
 }
 
@@ -268,8 +270,13 @@ void CurlMulti::watch_idle(CURL* easy) {
         fd == CURL_SOCKET_BAD) {
         return;
     }
+    // Another transfer that took the connection within the same action, even one paused
+    // since (no interest now), asked for the socket last.
     auto it = sockets_.find(fd);
-    if (it == sockets_.end() || it->second->what != CURL_POLL_NONE || it->second->idle) return;
+    if (it == sockets_.end() || it->second->what != CURL_POLL_NONE || it->second->idle ||
+        it->second->easy != easy) {
+        return;
+    }
     it->second->idle = true;
     wait_while_idle(fd, *it->second);
 }

@@ -56,7 +56,7 @@ private:
     static int on_timer(CURLM* multi, long timeout_ms, void* self);
     static int on_close_socket(void* self, curl_socket_t fd);
 
-    void watch(curl_socket_t fd, int what);
+    void watch(curl_socket_t fd, int what, CURL* easy);
     void arm(curl_socket_t fd, SocketWatch& w);
     void unwatch(curl_socket_t fd);
     void forget(Sockets::iterator it);
