@@ -1,6 +1,7 @@
 #include "config/proxy_config.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -28,12 +29,27 @@ struct Location {
 using FieldError = std::optional<std::string>;
 using FieldHandler = FieldError (*)(const json&, Service&, Location&);
 
-std::optional<std::int64_t> whole_number(const json& value) {
-    if (value.is_number_unsigned()) {  // one over 63 bits as the largest: refused by its bound
-        const auto n = value.get<std::uint64_t>();
-        constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
-        return n > static_cast<std::uint64_t>(kMax) ? kMax : static_cast<std::int64_t>(n);
+constexpr std::int64_t kMaxInteger = std::numeric_limits<std::int64_t>::max();  // as in TOML
+
+// A whole number a signed 64-bit integer cannot hold: an unsigned one over 2^63 - 1, or one
+// written with more digits than 64 bits hold (nlohmann reads it as a double).
+bool past_int64(const json& value) {
+    if (value.is_number_unsigned()) {
+        return value.get<std::uint64_t>() > static_cast<std::uint64_t>(kMaxInteger);
     }
+    if (!value.is_number_float()) return false;
+    const double d = value.get<double>();
+    return std::fabs(d) >= 9223372036854775808.0 && d == std::floor(d);
+}
+
+// One past 64 bits is read as the nearest bound, which the field's range refuses.
+std::optional<std::int64_t> whole_number(const json& value) {
+    if (past_int64(value)) {
+        return value.is_number_float() && value.get<double>() < 0
+                   ? std::numeric_limits<std::int64_t>::min()
+                   : kMaxInteger;
+    }
+    if (value.is_number_unsigned()) return static_cast<std::int64_t>(value.get<std::uint64_t>());
     if (value.is_number_integer()) return value.get<std::int64_t>();
     return std::nullopt;
 }
@@ -69,10 +85,8 @@ FieldError on_max_retries(const json& value, Service& s, Location&) {
 FieldError on_max_response_size(const json& value, Service& s, Location&) {
     const auto n = whole_number(value);
     if (!n || *n < 0) return "must be a non-negative integer";
-    constexpr auto kMax = std::numeric_limits<std::int64_t>::max();  // as a TOML integer
-    if (*n == kMax && value.get<std::uint64_t>() > static_cast<std::uint64_t>(kMax)) {
-        return "must be at most " + std::to_string(kMax) + " (0: no limit)";
-    }
+    if (past_int64(value))
+        return "must be at most " + std::to_string(kMaxInteger) + " (0: no limit)";
     s.max_response_bytes = static_cast<std::uint64_t>(*n);
     return std::nullopt;
 }
@@ -247,20 +261,25 @@ MaybeError apply_proxy_config(std::vector<Service>& table, std::string_view text
     json root;
     // nlohmann keeps the last of two equal keys of an object, and RFC 8259 §4 leaves them
     // undefined; a TOML file refuses them, and so does PROXY_CONFIG. Service names ignore case.
-    std::vector<std::vector<std::string>> open_objects;  // the keys of each, so far
+    // The keys of each open object so far; nullopt for an open array.
+    std::vector<std::optional<std::vector<std::string>>> open;
     std::optional<std::string> repeated;
+    bool repeated_service = false;
     const auto note_keys = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
-        if (event == json::parse_event_t::object_start) open_objects.emplace_back();
-        if (event == json::parse_event_t::object_end && !open_objects.empty()) {
-            open_objects.pop_back();
+        using Event = json::parse_event_t;
+        if (event == Event::object_start) open.emplace_back(std::vector<std::string>{});
+        if (event == Event::array_start) open.emplace_back(std::nullopt);
+        if ((event == Event::object_end || event == Event::array_end) && !open.empty()) {
+            open.pop_back();
         }
-        if (event == json::parse_event_t::key && !open_objects.empty() && !repeated) {
-            const bool service_names = open_objects.size() == 1;
-            const std::string key = service_names ? str::to_lower(parsed.get<std::string>())
-                                                  : parsed.get<std::string>();
-            auto& keys = open_objects.back();
+        if (event == Event::key && !open.empty() && open.back() && !repeated) {
+            const bool services = open.size() == 1;  // the root object's keys
+            const std::string& written = parsed.get_ref<const std::string&>();
+            const std::string key = services ? str::to_lower(written) : written;
+            auto& keys = *open.back();
             if (std::find(keys.begin(), keys.end(), key) != keys.end()) {
-                repeated = parsed.get<std::string>();
+                repeated = written;
+                repeated_service = services;
             }
             keys.push_back(key);
         }
@@ -276,7 +295,8 @@ MaybeError apply_proxy_config(std::vector<Service>& table, std::string_view text
     }
     if (repeated) {
         return ConfigError{"PROXY_CONFIG: '" + printable(*repeated) +
-                           "' is given twice in one object (service names ignore case)"};
+                           "' is given twice in one object" +
+                           (repeated_service ? " (service names ignore case)" : "")};
     }
     if (!root.is_object()) return ConfigError{"PROXY_CONFIG: must be a JSON object of services"};
     for (const auto& [name, fields] : root.items()) {
