@@ -313,11 +313,16 @@ int run_route(const RouteOptions& opts, std::FILE* in, std::ostream& out, std::o
     // `llmgw route openai /gateway/openai/...`: the service is in the path; a method named
     // as the very service the path names is a slip, however valid a token (a service called
     // "search" does not make SEARCH a slip for another one). So is call's form,
-    // `llmgw route openai /v1/models`, a service before a path that is no gateway path.
+    // `llmgw route openai /v1/models`, a service before a path that is no gateway path, unless
+    // the word reads as a method: a standard one in any case, or one in upper case (a service
+    // called "post" or "search" leaves POST and SEARCH methods).
     const auto target = routing::parse_target(request->target);
     const config::Service* named = opts.args.size() == 2 ? config->find(opts.args[0]) : nullptr;
+    const std::string& word = opts.args[0];
+    const bool reads_as_method = str::method_as_meant(word) != word || str::to_upper(word) == word;
     if (named != nullptr && target &&
-        (named == config->find(target->service) || target->kind == routing::TargetKind::unknown)) {
+        (named == config->find(target->service) ||
+         (target->kind == routing::TargetKind::unknown && !reads_as_method))) {
         const std::string path = target->kind == routing::TargetKind::unknown
                                      ? "/gateway/" + str::to_lower(opts.args[0]) + request->target
                                      : request->target;

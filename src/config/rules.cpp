@@ -240,12 +240,19 @@ Result<std::string, std::string> as_path_prefix(std::string_view s) {
     return std::string(s);
 }
 
+// No C0 control but tab, no DEL, and in UTF-8 no C1 control (U+0080 to U+009F, NEL among
+// them) nor U+2028 / U+2029, the line and paragraph separators.
 Result<std::string, std::string> as_one_line(std::string_view s) {
-    const auto control = [](char c) {
-        return (static_cast<unsigned char>(c) < ' ' && c != '\t') || c == '\x7f';
-    };
-    if (std::any_of(s.begin(), s.end(), control)) {
-        return refuse("must be one line, without control characters");
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        const auto next = [&](std::size_t k) {
+            return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0;
+        };
+        if ((c < ' ' && c != '\t') || c == 0x7f ||
+            (c == 0xc2 && next(1) >= 0x80 && next(1) <= 0x9f) ||
+            (c == 0xe2 && next(1) == 0x80 && (next(2) == 0xa8 || next(2) == 0xa9))) {
+            return refuse("must be one line, without control characters");
+        }
     }
     return std::string(s);
 }

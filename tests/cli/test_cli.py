@@ -571,6 +571,14 @@ class TestRoute(CliTestCase):
         _, _, err = self.run_llmgw("route", "search", "/gateway/search/v1/x", "--config", path,
                                    expect=2)
         self.assertIn("'search' is a service, not an HTTP method", err)
+        # Before a path that is no gateway path, a word that reads as a method is one (a review
+        # found SEARCH and POST taken for services named so).
+        both = self.write("post.toml", '[services.search]\nbase_url = "http://127.0.0.1:9"\n'
+                                       '[services.post]\nbase_url = "http://127.0.0.1:9"\n')
+        for method in ("SEARCH", "POST", "post"):
+            with self.subTest(method=method):
+                _, _, err = self.run_llmgw("route", method, "/v1/x", "--config", both, expect=2)
+                self.assertIn("llmgw: Not a gateway path", err)
 
     def test_disabled_service_is_named_as_such(self):
         path = self.write("off.toml", "[services.groq]\nenabled = false\n")

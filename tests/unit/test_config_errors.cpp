@@ -116,6 +116,14 @@ TEST_CASE("config: bad values of checked strings") {
     CHECK(sys.error_with_file("[services.openai]\ndescription = \"a\\nb\"\n") ==
           "/u.toml:2:15: bad description 'a\\x0ab' in [services.openai]: must be one line, "
           "without control characters");
+    for (const char* other : {"a\\u0085b", "a\\u2028b", "a\\u2029b", "a\\u009fb"}) {
+        CAPTURE(other);
+        CHECK(
+            sys.error_with_file(std::string("[services.openai]\ndescription = \"") + other + "\"\n")
+                .ends_with("must be one line, without control characters"));
+    }
+    CHECK(sys.error_with_file("[services.openai]\ndescription = \"caf\\u00e9\\ta \\u2027\"\n") ==
+          "");
     // Before: accepted, the lower-case spelling winning whatever was written last (a review).
     CHECK(sys.error_with_file("[services.anthropic]\nheaders = { \"X-A\" = \"2\", \"x-a\" = "
                               "\"1\" }\n") ==
