@@ -317,16 +317,16 @@ int run_route(const RouteOptions& opts, std::FILE* in, std::ostream& out, std::o
     // the word reads as a method: a standard one in any case, or one in upper case (a service
     // called "post" or "search" leaves POST and SEARCH methods).
     const auto target = routing::parse_target(request->target);
-    const config::Service* named = opts.args.size() == 2 ? config->find(opts.args[0]) : nullptr;
     const std::string& word = opts.args[0];
+    const config::Service* named = opts.args.size() == 2 ? config->find(word) : nullptr;
     const bool reads_as_method = str::method_as_meant(word) != word || str::to_upper(word) == word;
     if (named != nullptr && target &&
         (named == config->find(target->service) ||
          (target->kind == routing::TargetKind::unknown && !reads_as_method))) {
         const std::string path = target->kind == routing::TargetKind::unknown
-                                     ? "/gateway/" + str::to_lower(opts.args[0]) + request->target
+                                     ? "/gateway/" + str::to_lower(word) + request->target
                                      : request->target;
-        print_error(err, "'" + opts.args[0] +
+        print_error(err, "'" + word +
                              "' is a service, not an HTTP method: the path names the service "
                              "(llmgw route [METHOD] " +
                              path + ")");

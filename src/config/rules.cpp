@@ -158,7 +158,7 @@ std::optional<std::string> origin_host(std::string_view host) {
         return std::nullopt;
     }
     std::string_view last = host.back() == '.' ? host.substr(0, host.size() - 1) : host;
-    last = last.substr(last.rfind('.') == std::string_view::npos ? 0 : last.rfind('.') + 1);
+    last.remove_prefix(last.rfind('.') + 1);  // npos + 1: the whole name
     if (!last.empty() && std::all_of(last.begin(), last.end(), is_digit)) {  // an IPv4 address
         in_addr v4{};
         char text[INET_ADDRSTRLEN];
