@@ -352,13 +352,16 @@ std::string with_lone_surrogates_replaced(std::string_view text) {
 json parse_json(std::string_view text) {
     if (nested_deeper_than(text, kMaxJsonDepth)) return json(json::value_t::discarded);
     json value = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+    if (!value.is_discarded()) return value;
     // A lone surrogate escape is JSON by RFC 8259's grammar (JavaScript's JSON.stringify writes
-    // one for a string cut between the halves of a pair), not for nlohmann::json: its text is
-    // taken with U+FFFD for it, as a browser's decoder would, rather than lost.
-    if (value.is_discarded() && text.find("\\u") != std::string_view::npos) {
-        const std::string mended = with_lone_surrogates_replaced(text);
-        if (mended != text) value = json::parse(mended, nullptr, /*allow_exceptions=*/false);
-    }
+    // one for a string cut between the halves of a pair), and bytes that are no UTF-8 (a
+    // Latin-1 é, a character cut by a server's buffer) are what a browser's decoder reads as
+    // U+FFFD; nlohmann::json refuses both. The text is taken with U+FFFD for each, rather than
+    // lost.
+    const std::string mended = str::with_invalid_utf8_replaced(
+        text.find("\\u") != std::string_view::npos ? with_lone_surrogates_replaced(text)
+                                                   : std::string(text));
+    if (mended != text) value = json::parse(mended, nullptr, /*allow_exceptions=*/false);
     return value;
 }
 

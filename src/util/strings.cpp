@@ -185,4 +185,65 @@ std::string format_megabytes(std::uint64_t bytes) {
     return fixed2(static_cast<double>(bytes) / (1024.0 * 1024.0)) + "MB";
 }
 
+namespace {
+
+// The sequence a byte starts (1 to 4 bytes, 0 for none) and the range of its second byte.
+struct Utf8Lead {
+    std::size_t length = 0;
+    unsigned char low = 0x80;
+    unsigned char high = 0xBF;
+};
+
+Utf8Lead utf8_lead(unsigned char lead) {
+    if (lead < 0x80) return {1};
+    if (lead >= 0xC2 && lead <= 0xDF) return {2};
+    if (lead >= 0xE0 && lead <= 0xEF) {
+        return {3, static_cast<unsigned char>(lead == 0xE0 ? 0xA0 : 0x80),
+                static_cast<unsigned char>(lead == 0xED ? 0x9F : 0xBF)};
+    }
+    if (lead >= 0xF0 && lead <= 0xF4) {
+        return {4, static_cast<unsigned char>(lead == 0xF0 ? 0x90 : 0x80),
+                static_cast<unsigned char>(lead == 0xF4 ? 0x8F : 0xBF)};
+    }
+    return {};
+}
+
+// How many bytes after the lead continue its sequence, up to its length less one.
+std::size_t utf8_continuation(std::string_view s, const Utf8Lead& lead) {
+    std::size_t k = 0;
+    while (k + 1 < lead.length && k + 1 < s.size()) {
+        const auto c = static_cast<unsigned char>(s[k + 1]);
+        const unsigned char low = k == 0 ? lead.low : 0x80;
+        const unsigned char high = k == 0 ? lead.high : 0xBF;
+        if (c < low || c > high) break;
+        ++k;
+    }
+    return k;
+}
+
+}  // namespace
+
+std::size_t utf8_sequence(std::string_view s) {
+    if (s.empty()) return 0;
+    const Utf8Lead lead = utf8_lead(static_cast<unsigned char>(s[0]));
+    if (lead.length == 0) return 0;
+    return utf8_continuation(s, lead) + 1 == lead.length ? lead.length : 0;
+}
+
+std::string with_invalid_utf8_replaced(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size();) {
+        const Utf8Lead lead = utf8_lead(static_cast<unsigned char>(s[i]));
+        const std::size_t taken = lead.length == 0 ? 0 : utf8_continuation(s.substr(i), lead) + 1;
+        if (taken != 0 && taken == lead.length) {
+            out.append(s.substr(i, taken));
+        } else {
+            out += "\xEF\xBF\xBD";
+        }
+        i += taken == 0 ? 1 : taken;
+    }
+    return out;
+}
+
 }  // namespace llmgw::str

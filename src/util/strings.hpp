@@ -108,6 +108,13 @@ int hex_value(char c);
 // Percent-decodes; nullopt when an escape is malformed.
 std::optional<std::string> percent_decode(std::string_view s);
 
+// The length of the well-formed UTF-8 sequence at the start of `s` (1 for ASCII, 2 to 4), or 0
+// when none starts there (RFC 3629 §4: no overlong form, no surrogate, nothing past U+10FFFF).
+std::size_t utf8_sequence(std::string_view s);
+// `s` with each ill-formed UTF-8 part (its maximal subpart, as the WHATWG decoder reads it)
+// replaced by U+FFFD; `s` as it is when it is all well-formed.
+std::string with_invalid_utf8_replaced(std::string_view s);
+
 // Two decimals, as printf's "%.2f" (halves rounded away from zero), without printf.
 std::string fixed2(double value);
 

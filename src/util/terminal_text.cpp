@@ -2,37 +2,9 @@
 
 #include <cstddef>
 
+#include "util/strings.hpp"
+
 namespace llmgw {
-
-namespace {
-
-// The length of the well-formed UTF-8 sequence at the start of `s` (2 to 4), or 0 for a byte
-// that starts none (RFC 3629 §4: no overlong form, no surrogate, nothing past U+10FFFF).
-std::size_t utf8_sequence(std::string_view s) {
-    const auto at = [&s](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-    const unsigned char lead = at(0);
-    std::size_t n = 0;
-    unsigned char low = 0x80;  // the second byte's range
-    unsigned char high = 0xBF;
-    if (lead >= 0xC2 && lead <= 0xDF) {
-        n = 2;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-        n = 3;
-        if (lead == 0xE0) low = 0xA0;
-        if (lead == 0xED) high = 0x9F;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-        n = 4;
-        if (lead == 0xF0) low = 0x90;
-        if (lead == 0xF4) high = 0x8F;
-    }
-    if (n == 0 || s.size() < n || at(1) < low || at(1) > high) return 0;
-    for (std::size_t i = 2; i < n; ++i) {
-        if (at(i) < 0x80 || at(i) > 0xBF) return 0;
-    }
-    return n;
-}
-
-}  // namespace
 
 std::string safe_line(std::string_view text) {
     std::string safe;
@@ -48,7 +20,7 @@ std::string safe_line(std::string_view text) {
             ++i;
             continue;
         }
-        const std::size_t n = utf8_sequence(text.substr(i));
+        const std::size_t n = str::utf8_sequence(text.substr(i));
         const bool c1 = n == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) <= 0x9F;
         if (n == 0 || c1) {
             safe += "\xEF\xBF\xBD";  // a bare byte (0x9B is CSI to some terminals) or a C1

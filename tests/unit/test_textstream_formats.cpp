@@ -141,4 +141,16 @@ TEST_SUITE("textstream.formats") {
         CHECK(event_text(Format::openai, "", value) == "lone \xEF\xBF\xBD end");
         CHECK(parse_json(R"({"a":"\ud83d)").is_discarded());  // still not JSON
     }
+
+    TEST_CASE("bytes that are no UTF-8 in an event are read as U+FFFD, not as an event lost") {
+        using llmgw::textstream::parse_json;
+        // A Latin-1 é; a character cut before its last byte; a lone surrogate as well.
+        const json latin1 = parse_json("{\"choices\":[{\"delta\":{\"content\":\"caf\xE9 \"}}]}");
+        REQUIRE(latin1.is_object());
+        CHECK(event_text(Format::openai, "", latin1) == "caf\xEF\xBF\xBD ");
+        const json cut = parse_json("{\"response\":\"\xE2\x82 \\ud83d\",\"done\":false}");
+        REQUIRE(cut.is_object());
+        CHECK(cut["response"] == "\xEF\xBF\xBD \xEF\xBF\xBD");
+        CHECK(parse_json("{\"a\":\"\xE9\"").is_discarded());  // still not JSON
+    }
 }

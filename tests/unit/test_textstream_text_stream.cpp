@@ -131,6 +131,23 @@ TEST_SUITE("textstream.text_stream") {
         }
     }
 
+    TEST_CASE("a byte that is no UTF-8 in an event, first or later, is U+FFFD in the text") {
+        const auto event = [](std::string_view content) {
+            return "data: {\"choices\":[{\"delta\":{\"content\":\"" + std::string(content) +
+                   "\"}}]}\n\n";
+        };
+        for (const bool first : {true, false}) {
+            CAPTURE(first);
+            const std::string body =
+                (first ? "" : event("A")) + event("caf\xE9 ") + event("B") + "data: [DONE]\n\n";
+            const Run r = text_sse(body);
+            CHECK(r.format == Format::openai);
+            CHECK(r.out == (first ? "" : "A") + std::string("caf\xEF\xBF\xBD B\n"));
+            CHECK_FALSE(r.ended_early);
+            CHECK(r.warnings + r.errors == 0);
+        }
+    }
+
     TEST_CASE("the text is the same whatever the chunk size") {
         for (const std::string* stream : {&kOpenAiChat, &kResponses, &kAnthropic, &kGemini}) {
             const std::string whole = text_sse(*stream).out;

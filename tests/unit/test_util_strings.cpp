@@ -67,4 +67,23 @@ TEST_SUITE("util.strings") {
         CHECK(method_as_meant("MkCol") == "MkCol");
         CHECK(method_as_meant("gets") == "gets");
     }
+
+    TEST_CASE("with_invalid_utf8_replaced puts one U+FFFD for each maximal ill-formed part") {
+        using llmgw::str::utf8_sequence;
+        using llmgw::str::with_invalid_utf8_replaced;
+        const std::string r = "\xEF\xBF\xBD";
+        CHECK(with_invalid_utf8_replaced("plain \xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80") ==
+              "plain \xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
+        CHECK(with_invalid_utf8_replaced("caf\xE9!") == "caf" + r + "!");  // Latin-1
+        CHECK(with_invalid_utf8_replaced("\xE2\x82!") == r + "!");         // cut: one for both
+        CHECK(with_invalid_utf8_replaced("\xF0\x9F\x98") == r);            // cut at the end
+        CHECK(with_invalid_utf8_replaced("\xC0\xAF") == r + r);            // overlong: no lead
+        CHECK(with_invalid_utf8_replaced("\xED\xA0\x80") == r + r + r);    // a surrogate
+        CHECK(with_invalid_utf8_replaced("\xF4\x90\x80\x80") == r + r + r + r);  // past U+10FFFF
+        CHECK(with_invalid_utf8_replaced("\x80\xFF") == r + r);
+        CHECK(utf8_sequence("a") == 1);
+        CHECK(utf8_sequence("\xF0\x9F\x98\x80") == 4);
+        CHECK(utf8_sequence("\xF0\x9F\x98") == 0);
+        CHECK(utf8_sequence("") == 0);
+    }
 }
