@@ -96,6 +96,12 @@ class Scanner {
     char peek() const { return s_[i_]; }
     void advance() { ++i_; }
 
+    // A UTF-8 byte order mark before the text, which the reference's Request.json() (the
+    // Encoding Standard's UTF-8 decode) and Python's json.loads of bytes both skip.
+    void skip_byte_order_mark() {
+        if (s_.substr(i_).starts_with("\xEF\xBB\xBF")) i_ += 3;
+    }
+
     void skip_whitespace() {
         while (!at_end() && is_whitespace(peek())) ++i_;
     }
@@ -289,6 +295,7 @@ class StreamFlagWalker {
     explicit StreamFlagWalker(std::string_view body) : scanner_(body) {}
 
     JsonStreamFlag run() {
+        scanner_.skip_byte_order_mark();
         scanner_.skip_whitespace();
         if (scanner_.at_end() || scanner_.peek() != '{') return JsonStreamFlag::invalid_json;
         scanner_.advance();

@@ -20,10 +20,9 @@ constexpr int kComparedDepth = 32;  // well below the scanner's own limit of 64
 
 // The expected flag, or nullopt when the oracle cannot judge this body.
 std::optional<JsonStreamFlag> oracle(const std::string& body) {
-    // nlohmann's lexer takes a NUL byte for the end of input, so "{}\0x" is valid to it.
+    // nlohmann's lexer takes a NUL byte for the end of input, so "{}\0x" is valid to it. (It
+    // skips a leading UTF-8 byte order mark, as the peek does: RFC 8259 §8.1 allows it.)
     if (body.find('\0') != std::string::npos) return std::nullopt;
-    // nlohmann skips a leading UTF-8 byte order mark, which JSON text must not carry.
-    if (body.rfind("\xEF\xBB\xBF", 0) == 0) return std::nullopt;
     int stream_keys = 0;
     int max_depth = 0;
     const auto watch = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {

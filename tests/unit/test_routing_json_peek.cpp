@@ -93,6 +93,12 @@ TEST_SUITE("routing.json_peek") {
             {R"({"a":[],"b":{},"c":[[],[{}]],"d":null,"e":false,"stream":true})",
              JsonStreamFlag::is_true},
             {"{\"caf\xc3\xa9\":1,\"stream\":true}", JsonStreamFlag::is_true},
+            // A UTF-8 byte order mark first, once, as a UTF-8 decoder skips it; not elsewhere.
+            {"\xEF\xBB\xBF{\"stream\":true}", JsonStreamFlag::is_true},
+            {"\xEF\xBB\xBF \n{\"stream\":true}", JsonStreamFlag::is_true},
+            {"\xEF\xBB\xBF\xEF\xBB\xBF{\"stream\":true}", JsonStreamFlag::invalid_json},
+            {" \xEF\xBB\xBF{\"stream\":true}", JsonStreamFlag::invalid_json},
+            {"\xEF\xBB{\"stream\":true}", JsonStreamFlag::invalid_json},
         };
         for (const Case& c : cases) {
             CAPTURE(c.json);
@@ -150,7 +156,6 @@ TEST_SUITE("routing.json_peek") {
             "{\"stream\":true,\"a\":\"nl\nhere\"}",
             "{\"stream\":true,\"a\":\"nul\0here\"}"sv,
             "{\"stream\":true}\0"sv,
-            "\xef\xbb\xbf{\"stream\":true}",
             "{\"stream\":true}\f",
         };
         for (const std::string_view json : cases) {
