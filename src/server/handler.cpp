@@ -151,6 +151,16 @@ bool is_event_stream(const Headers& upstream) {
     return false;
 }
 
+bool has_content_coding(const Headers& upstream) {
+    for (const HeaderField& f : upstream) {
+        if (str::iequals(f.name, "content-encoding") && !str::trim(f.value).empty() &&
+            !str::iequals(str::trim(f.value), "identity")) {
+            return true;
+        }
+    }
+    return false;
+}
+
 std::string_view proxied_response_headers(HeadWriter& out, const config::Config& config,
                                           const Headers& request, const Headers& upstream,
                                           bool is_sse, const OwnResponseFields& own) {

@@ -69,6 +69,9 @@ Reply error_reply(const config::Config& config, const Headers& request, std::str
 
 // Whether the upstream's Content-Type is text/event-stream.
 bool is_event_stream(const Headers& upstream);
+// A Content-Encoding other than identity: the body's bytes are not its text (no event of the
+// gateway's own can be put among them).
+bool has_content_coding(const Headers& upstream);
 
 // Headers for a proxied response: the upstream's minus dropped ones, plus a Date if it sent
 // none, ids, lane, timing, CORS and the SSE anti-buffering pair (SPEC §5), written straight

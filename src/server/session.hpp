@@ -161,6 +161,9 @@ private:
     std::size_t head_from_ = 0;  // where the head begins in out_pending_
     bool chunked_ = false;
     bool sse_ = false;
+    // An event stream whose bytes are its events (no Content-Encoding): the error event of a cut
+    // can follow its last whole event. Compressed, they are no text: only the abort says it.
+    bool sse_plain_ = false;
     bool close_delimited_ = false;  // the body ends with the connection (an HTTP/1.0 client)
     // The last bytes of an event stream relayed so far (at most 4): whether they end an event.
     std::string sse_tail_;

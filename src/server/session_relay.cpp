@@ -84,6 +84,7 @@ void Session::on_head(const upstream::ResponseHead& head) {
     status_ = head.status;
     head_from_ = out_pending_.size();  // after the rest of a 100 Continue the socket did not take
     sse_ = is_event_stream(head.headers);
+    sse_plain_ = sse_ && !has_content_coding(head.headers);
     HeadWriter out(out_pending_, head.status);
     // Retried here already (this exchange's attempts, and a background lane's before a
     // fallback): an error answer tells SDKs not to retry it once more.
@@ -138,7 +139,7 @@ void Session::flush_unless_held() {
 // An event stream about to pass the size limit ends with the last whole event within it, so
 // the error event can follow (nothing can follow half an event: see on_end).
 std::size_t Session::take_at_limit(std::string_view allowed) {
-    if (!sse_ || no_body_ || phase_ == Phase::closed) return 0;
+    if (!sse_plain_ || no_body_ || phase_ == Phase::closed) return 0;
     // Past the high-water mark too: the error event follows them, and the attempt ends.
     const std::size_t take = through_last_event_end(sse_tail_, allowed);
     if (take > 0) append_body(allowed.substr(0, take));
@@ -165,7 +166,7 @@ void Session::append_body(std::string_view chunk) {
     } else {
         out_pending_.append(chunk);
     }
-    if (sse_ && !chunk.empty()) remember_sse_tail(sse_tail_, chunk);
+    if (sse_plain_ && !chunk.empty()) remember_sse_tail(sse_tail_, chunk);
     flush_unless_held();
 }
 
@@ -212,7 +213,7 @@ void Session::on_end(const upstream::ExchangeOutcome& outcome) {
         outcome.head_delivered && !sse_ && !no_body_ && bytes_out_ == 0 && !writing_;
     if (outcome.error && head_unsent) {
         out_pending_.resize(head_from_);
-        chunked_ = sse_ = close_delimited_ = false;
+        chunked_ = sse_ = sse_plain_ = close_delimited_ = false;
         no_body_ = method_ == "HEAD";
         status_ = 0;
     }
@@ -247,7 +248,7 @@ void Session::on_end(const upstream::ExchangeOutcome& outcome) {
         // half event would be delivered as whole (SDKs parse its cut JSON and fail with a
         // SyntaxError before any error event); not ended, the error's lines would join it.
         // The aborted transfer alone says it, as it does to a client of the upstream itself.
-        if (sse_ && !no_body_ && (chunked_ || close_delimited_) && ends_an_event(sse_tail_)) {
+        if (sse_plain_ && !no_body_ && (chunked_ || close_delimited_) && ends_an_event(sse_tail_)) {
             const std::string event = "event: error\ndata: " + error_body(e, request_id_) + "\n\n";
             if (chunked_) append_chunk(out_pending_, event);
             else out_pending_ += event;
@@ -354,7 +355,7 @@ void Session::response_done() {
     if (buffer_.size() == 0 || !loop_.shared.draining.load(std::memory_order_relaxed)) end_busy();
     ++requests_served_;
     finishing_ = false;
-    chunked_ = sse_ = no_body_ = paused_upstream_ = close_delimited_ = false;
+    chunked_ = sse_ = sse_plain_ = no_body_ = paused_upstream_ = close_delimited_ = false;
     sse_tail_.clear();
     status_ = 0;
     bytes_out_ = 0;

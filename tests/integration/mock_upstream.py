@@ -13,7 +13,9 @@ query parameter, as `name;key=value;key=value`:
                             (cache_first=1: Cache-Control and X-Accel-Buffering before it;
                             one_chunk=1: every event in one HTTP chunk at once;
                             together=1: the head with the first event, and the last event
-                            with [DONE] and the last chunk, each in one write)
+                            with [DONE] and the last chunk, each in one write;
+                            gzip=1: Content-Encoding: gzip, each event compressed and flushed
+                            on its own)
   sse_cut;events=3;interval_ms=50;partial=0
                             SSE events, then the connection is reset (no [DONE], no last chunk);
                             partial=1: half an event first, cut mid-line; length=N: with a
@@ -132,6 +134,7 @@ import socket
 import struct
 import time
 import urllib.parse
+import zlib
 
 import loopback_server
 
@@ -261,13 +264,22 @@ async def serve_sse(writer, opts, cut):
     elif opts.get("cache_first") == "1":  # caching headers ahead of the Content-Type
         head = (b"HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nX-Accel-Buffering: yes\r\n"
                 b"Content-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+    elif opts.get("gzip") == "1":
+        head = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                b"Content-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n")
     else:
         head = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                 b"Cache-Control: no-store\r\nTransfer-Encoding: chunked\r\n\r\n")
+    compressor = zlib.compressobj(wbits=31) if opts.get("gzip") == "1" else None
+
+    def coded(text):
+        if compressor is None:
+            return text
+        return compressor.compress(text) + compressor.flush(zlib.Z_SYNC_FLUSH)
 
     def event(i):
         payload = json.dumps({"choices": [{"delta": {"content": f"tok{i} "}}], "i": i})
-        return f"data: {payload}\n\n".encode()
+        return coded(f"data: {payload}\n\n".encode())
     if opts.get("together") == "1" and not cut and not length and events >= 2:
         writer.write(head + chunk(event(0)))
         await writer.drain()
@@ -298,7 +310,9 @@ async def serve_sse(writer, opts, cut):
         reset(writer)
         return False
     if opts.get("done", "1") == "1":
-        writer.write(chunk(b"data: [DONE]\n\n"))
+        writer.write(chunk(coded(b"data: [DONE]\n\n")))
+    if compressor is not None:
+        writer.write(chunk(compressor.flush()))
     writer.write(b"0\r\n\r\n")
     await writer.drain()
     return True
