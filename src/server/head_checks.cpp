@@ -40,6 +40,28 @@ Refusal refusal_of_parse_error(const boost::system::error_code& ec, std::uint64_
     return Refusal{400, ErrorType::bad_request, "malformed HTTP request: " + ec.message()};
 }
 
+RequestVersion request_line_version(std::string_view head) {
+    const std::size_t end = head.find("\r\n");
+    constexpr std::string_view kName = " HTTP/";
+    if (end == std::string_view::npos || end < kName.size() + 3) return {};
+    const std::string_view version = head.substr(end - kName.size() - 3, kName.size() + 3);
+    const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    if (!version.starts_with(kName) || !digit(version[6]) || version[7] != '.' ||
+        !digit(version[8])) {
+        return {};
+    }
+    return {version[6] - '0', version[8] - '0', end - 1};
+}
+
+Refusal refusal_of_version(const RequestVersion& version) {
+    if (version.major < 0) {
+        return Refusal{400, ErrorType::bad_request, "malformed HTTP request: bad version"};
+    }
+    return Refusal{505, ErrorType::bad_request,
+                   "HTTP/" + std::to_string(version.major) + "." + std::to_string(version.minor) +
+                       " is not supported: the gateway serves HTTP/1.0 and 1.1"};
+}
+
 std::optional<Refusal> refusal_of_parsed_head(const RequestParser& req,
                                               std::uint64_t max_request_bytes) {
     // RFC 9112 §6.3: a Transfer-Encoding that does not end in chunked cannot frame a request;

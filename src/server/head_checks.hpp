@@ -1,10 +1,12 @@
 // What serve answers a request head before it routes it: the refusals of broken framing, a
 // missing, doubled or invalid Host, a transfer coding other than chunked (501), a head over 16 KiB
-// (414 when its request line is what is too long) and a body announced over max_request_bytes.
+// (414 when its request line is what is too long), an HTTP major version other than 1 (505) and
+// a body announced over max_request_bytes.
 // One place for them, so that `llmgw route` says what serve would answer (it parses a head
 // written from its arguments with the same parser and checks).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -43,6 +45,18 @@ Refusal refusal_of_large_body(std::uint64_t max_request_bytes);
 // seen every byte the parser was given.
 Refusal refusal_of_parse_error(const boost::system::error_code& ec, std::uint64_t max_request_bytes,
                                const HeadScanner& scan);
+
+// The version of a request line the parser refused with "bad version" (Beast takes only 1.0
+// and 1.1): HTTP/1.2 to HTTP/1.9 are served as HTTP/1.1 (RFC 9112 §2.3), their minor digit at
+// `minor_at` mended and the head parsed again; another major version gets 505 (RFC 9110
+// §15.6.6, as nginx answers). major -1: no "HTTP/" DIGIT "." DIGIT ends the line (400).
+struct RequestVersion {
+    int major = -1;
+    int minor = -1;
+    std::size_t minor_at = 0;
+};
+RequestVersion request_line_version(std::string_view head);
+Refusal refusal_of_version(const RequestVersion& version);
 
 // The checks of a head the parser took without an error, in the order serve makes them.
 std::optional<Refusal> refusal_of_parsed_head(const RequestParser& request,

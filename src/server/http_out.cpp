@@ -28,6 +28,8 @@ std::string_view reason_phrase(int status) {
         case 408: return "Request Timeout";
         case 409: return "Conflict";
         case 413: return "Content Too Large";
+        case 414:
+            return "URI Too Long";
         case 415: return "Unsupported Media Type";
         case 422: return "Unprocessable Content";
         case 429: return "Too Many Requests";
@@ -37,6 +39,8 @@ std::string_view reason_phrase(int status) {
         case 502: return "Bad Gateway";
         case 503: return "Service Unavailable";
         case 504: return "Gateway Timeout";
+        case 505:
+            return "HTTP Version Not Supported";
         case 529: return "Site Overloaded";
         default:
             return "";  // the reason phrase may be empty (RFC 9112 §4); none is made up

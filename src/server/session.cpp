@@ -132,7 +132,7 @@ void Session::drain() {
     // body still arriving) is in flight like one being answered: served, then closed, and the
     // drain waits for it.
     const bool begun = buffer_.size() > 0 || (parser_ && parser_->got_some());
-    if (phase_ == Phase::reading && !begun) {
+    if ((phase_ == Phase::reading && !begun) || phase_ == Phase::lingering) {
         close();
         return;
     }
@@ -300,6 +300,21 @@ void Session::parse_head(std::size_t fresh) {
     }
     error_code ec;
     buffer_.consume(parser_->put(buffer_.data(), ec));
+    if (ec == http::error::bad_version) {
+        // Beast takes only HTTP/1.0 and 1.1, and consumes nothing of a head it refuses.
+        const auto head = buffer_.data();
+        const RequestVersion version = request_line_version(
+            std::string_view(static_cast<const char*>(head.data()), head.size()));
+        if (version.major != 1 || version.minor < 2) {
+            reject_request(refusal_of_version(version));
+            return;
+        }
+        static_cast<char*>(head.data())[version.minor_at] = '1';  // served as HTTP/1.1
+        parser_.reset();
+        headers_.clear();
+        ec = {};
+        buffer_.consume(beast_parser().put(buffer_.data(), ec));
+    }
     if (ec == http::error::need_more || (!ec && !parser_->is_header_done())) {
         read_more_head();
         return;
@@ -702,6 +717,9 @@ constexpr std::uint64_t kLingerMaxBytes = 1ull << 30;
 // answer. Draining 1 MiB at most for 2 s gave such clients a broken pipe instead of the 413.
 void Session::linger_close() {
     log_request();
+    // Answered: a drain does not wait for it (it closes it), nor does the idle memory release.
+    phase_ = Phase::lingering;
+    end_busy();
     error_code ignored;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
     linger_until_ = steady_now() + kLingerTotal;

@@ -38,7 +38,9 @@ public:
 
 private:
     using Clock = std::chrono::steady_clock;
-    enum class Phase { reading, responding, closed };
+    // lingering: answered (a refusal), only draining what the client still sends before the
+    // close; no longer in flight.
+    enum class Phase { reading, responding, lingering, closed };
 
     // Reading and dispatching (session.cpp).
     void read_header();

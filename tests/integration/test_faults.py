@@ -1013,12 +1013,34 @@ class ClientFaultsTest(GatewayCase, harness.SharedGatewayTest):
                      b"GET /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n",
                      b"GET /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n",
                      b"GET /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\n\x01X: a\r\n\r\n",
-                     b"GET /gateway/mock/v1/x HTTP/1.2\r\nHost: x\r\n\r\n",
-                     b"GET /gateway/mock/v1/x\r\n\r\n",  # HTTP/0.9
-                     b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"):
+                     b"GET /gateway/mock/v1/x HTTP/1.10\r\nHost: x\r\n\r\n",  # one digit each
+                     b"GET /gateway/mock/v1/x\r\n\r\n"):  # HTTP/0.9
             with self.subTest(data=data):
                 self.mock.reset()
                 self.assert_rejected_and_closed(data)
+
+    def test_http_1_2_is_served_as_1_1_and_another_major_version_is_505(self):
+        # RFC 9112 §2.3: a higher minor version is served as the highest of that major one;
+        # RFC 9110 §15.6.6: 505 for a major version the server does not serve (nginx answers
+        # both so). Before: 400 "bad version" for both (found by a read-only review).
+        raw, _, _ = exchange_raw(self.gw.port, b"POST /gateway/mock/v1/x HTTP/1.2\r\nHost: x\r\n"
+                                 b"x-mock: digest\r\nContent-Length: 3\r\n\r\nabc"
+                                 b"GET /gateway/mock/v1/y HTTP/1.1\r\nHost: x\r\n"
+                                 b"Connection: close\r\n\r\n", timeout=5)
+        self.assertTrue(raw.startswith(b"HTTP/1.1 200 OK\r\n"), raw[:300])
+        self.assertEqual(raw.count(b"HTTP/1.1 200 OK\r\n"), 2, raw[:2000])  # kept alive
+        self.assertEqual([r["target"] for r in self.mock.requests()], ["/v1/x", "/v1/y"])
+        self.assertIn(b'"body_len": 3', raw)
+        for data, version in ((b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "2.0"),
+                              (b"GET /gateway/mock/v1/x HTTP/3.0\r\nHost: x\r\n\r\n", "3.0")):
+            with self.subTest(version=version):
+                self.mock.reset()
+                raw = self.assert_rejected_and_closed(data, status=505)
+                self.assertTrue(raw.startswith(b"HTTP/1.1 505 HTTP Version Not Supported\r\n"))
+                _, doc = self.assert_gateway_error(raw, 505, "BAD_REQUEST")
+                self.assertEqual(doc["error"]["message"], "HTTP/%s is not supported: the "
+                                 "gateway serves HTTP/1.0 and 1.1" % version)
+        self.assert_serves_next()
 
     # RFC 9112 §2.2: a server should ignore at least one empty line (CRLF) before a request
     # line; nginx ignores them. Before: 400 "bad method" and a close, also after a POST body.
@@ -1237,6 +1259,7 @@ class ClientFaultsTest(GatewayCase, harness.SharedGatewayTest):
                      b"\r\n" * 100 + line(16300) + b"Host: x\r\n\r\n"):  # empty lines count
             with self.subTest(size=len(data)):
                 raw = self.assert_rejected_and_closed(data, status=414)
+                self.assertTrue(raw.startswith(b"HTTP/1.1 414 URI Too Long\r\n"), raw[:100])
                 _, doc = self.assert_gateway_error(raw, 414, "BAD_REQUEST")
                 self.assertIn("request line", doc["error"]["message"])
                 self.assertNotIn(b"aaaa", raw)  # the target is not echoed

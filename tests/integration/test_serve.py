@@ -777,6 +777,37 @@ class ShutdownTest(unittest.TestCase):
             gw.stop()
             mock.stop()
 
+    def test_a_refused_request_whose_body_still_arrives_does_not_hold_the_drain(self):
+        # The 413 is sent and logged; the connection then only drains what the client still
+        # sends (a lingering close). Before, it counted as in flight: SIGTERM waited the whole
+        # drain timeout (and logged in_flight=1), as long as the client kept sending (found by
+        # a read-only review).
+        mock = harness.Mock()
+        gw = harness.Gateway(mock.port, args=("--drain-timeout", "8000"),
+                             extra_toml="[gateway]\nmax_request_bytes = 1000\n")
+        try:
+            s = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+            s.sendall(b"POST /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\nX-Request-Id: linger-1\r\n"
+                      b"Content-Length: 900000\r\n\r\n" + b"x" * 100)
+            self.assertTrue(s.recv(100).startswith(b"HTTP/1.1 413 "))
+            harness.wait_log_line(gw, r"\[linger-1\] \[INFO\] request \| .* status=413 ")
+            start = time.monotonic()
+            gw.proc.send_signal(signal.SIGTERM)
+            while gw.proc.poll() is None and time.monotonic() - start < 6:
+                try:
+                    s.sendall(b"x" * 100)  # the client still sends its body
+                except OSError:
+                    break
+                time.sleep(0.1)
+            self.assertEqual(gw.proc.wait(timeout=10), 0)
+            self.assertLess(time.monotonic() - start, 3)
+            self.assertRegex(gw.log(), r"\[INFO\] draining \| signal=15 in_flight=0 ")
+            self.assertEqual(len(re.findall(r"\[linger-1\] \[INFO\] request", gw.log())), 1)
+            s.close()
+        finally:
+            gw.stop()
+            mock.stop()
+
     def test_second_signal_exits_at_once(self):
         mock, gw, _client = self.sigterm_with_a_request_hanging(30000)
         try:

@@ -117,4 +117,23 @@ TEST_SUITE("server.head_checks") {
         CHECK_FALSE(
             check_request_head("GET /x HTTP/1.1\r\nHost: [::1]:8787\r\n\r\n", kBodyLimit).refusal);
     }
+
+    TEST_CASE("the version of a refused request line: 1.2 to 1.9 mended, another major 505") {
+        using llmgw::server::refusal_of_version;
+        using llmgw::server::request_line_version;
+        const auto v = request_line_version("GET / HTTP/1.2\r\nHost: x\r\n\r\n");
+        CHECK((v.major == 1 && v.minor == 2));
+        CHECK(std::string_view("GET / HTTP/1.2").substr(v.minor_at, 1) == "2");
+        const auto h2 = request_line_version("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+        CHECK((h2.major == 2 && h2.minor == 0));
+        CHECK(refusal_of_version(h2).status == 505);
+        CHECK(refusal_of_version(h2).message.starts_with("HTTP/2.0 is not supported"));
+        for (const std::string_view bad :
+             {"GET / HTTP/1.10\r\n", "GET / HTTP/1\r\n", "GET / HTTP/x.1\r\n", "GET / HTTP/1.1",
+              "GET /HTTP/1.1\r\n", "HTTP/1.1\r\n"}) {
+            CAPTURE(bad);
+            CHECK(request_line_version(bad).major == -1);
+            CHECK(refusal_of_version(request_line_version(bad)).status == 400);
+        }
+    }
 }
