@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "call_command.hpp"
+#include "checked_stdout.hpp"
 #include "common.hpp"
 #include "route_command.hpp"
 #include "serve_command.hpp"
@@ -33,13 +34,11 @@ void hold_closed_standard_descriptors() {
 // Output lost to a full disk or a closed descriptor is a failure, not a success (as coreutils
 // see it): checked once everything was written. (`call` writes its body with write(2) and
 // checks each write itself.)
-int with_stdout_checked(int status) {
-    errno = 0;
+int with_stdout_checked(int status, llmgw::cli::CheckedStdout& out) {
     std::cout.flush();
-    if (std::cout) return status;
-    const int error = errno;
-    std::cerr << "llmgw: cannot write to standard output"
-              << (error != 0 ? std::string(": ") + std::strerror(error) : std::string()) << '\n';
+    out.pubsync();
+    if (out.error() == 0) return status;
+    std::cerr << "llmgw: cannot write to standard output: " << std::strerror(out.error()) << '\n';
     return status == 0 ? llmgw::cli::exit_failure : status;
 }
 
@@ -47,6 +46,7 @@ int with_stdout_checked(int status) {
 
 int main(int argc, char** argv) {
     hold_closed_standard_descriptors();
+    llmgw::cli::CheckedStdout out;
     namespace cli = llmgw::cli;
     CLI::App app;
     cli::setup_app(app);
@@ -70,9 +70,9 @@ int main(int argc, char** argv) {
             std::cerr << app.help();
             return cli::exit_usage;
         }
-        return with_stdout_checked(command());
+        return with_stdout_checked(command(), out);
     } catch (const CLI::ParseError& e) {
-        return with_stdout_checked(cli::report_parse_error(app, e));
+        return with_stdout_checked(cli::report_parse_error(app, e), out);
     } catch (const std::exception& e) {
         cli::print_error(std::cerr, e.what());
         return cli::exit_failure;

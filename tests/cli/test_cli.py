@@ -97,7 +97,16 @@ class TestGeneral(CliTestCase):
                 p = subprocess.run([BINARY, *args], stdout=full, stderr=subprocess.PIPE,
                                    env=self.env, timeout=30)
             self.assertEqual(p.returncode, 1, args)
-            self.assertIn("llmgw: cannot write to standard output", p.stderr.decode(), args)
+            self.assertIn("llmgw: cannot write to standard output: No space left on device",
+                          p.stderr.decode(), args)
+        # A closed stdout (`>&-`) says why too (before: no reason, the failed write's errno
+        # gone by the final flush).
+        for args in (["services"], ["--version"]):
+            p = subprocess.run([BINARY, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env=self.env, timeout=30, preexec_fn=lambda: os.close(1))
+            self.assertEqual(p.returncode, 1, args)
+            self.assertIn("llmgw: cannot write to standard output: Bad file descriptor",
+                          p.stderr.decode(), args)
 
     def test_unknown_command_is_named_as_one(self):
         # Was "The following argument was not expected: serv".
