@@ -5,7 +5,6 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
-#include "server/http_out.hpp"
 #include "util/strings.hpp"
 #include "util/terminal_text.hpp"
 
@@ -37,12 +36,11 @@ std::string head_text(const upstream::ResponseHead& head) {
     std::string out =
         "HTTP/" + (head.http_version.empty() ? std::string("1.1") : head.http_version);
     out += ' ' + std::to_string(head.status);
-    // HTTP/2 and later have no reason phrase, and curl -i prints none.
-    const bool has_reason = head.http_version.empty() || head.http_version.starts_with("1");
-    if (const std::string_view reason = server::reason_phrase(head.status);
-        has_reason && !reason.empty()) {
+    // The reason phrase as the upstream sent it, none when it sent none (as curl -i prints
+    // the status line); HTTP/2 and later have none.
+    if (!head.reason.empty() && (head.http_version.empty() || head.http_version.starts_with("1"))) {
         out += ' ';
-        out += reason;
+        out += head.reason;
     }
     out += "\r\n";
     for (const HeaderField field : head.headers) {

@@ -31,8 +31,10 @@ std::optional<PlainResponse> parse_plain_response(std::string_view buffered, Hea
     if (out.status < 200 || out.status > 599 || out.status == 204 || out.status == 304) {
         return std::nullopt;
     }
-    p = plain::skip_field_text(p + 4, end);
+    const char* const reason = p + 4;
+    p = plain::skip_field_text(reason, end);
     if (end - p < 2 || p[0] != '\r' || p[1] != '\n') return std::nullopt;
+    out.reason = std::string_view(reason, static_cast<std::size_t>(p - reason));
 
     plain::Framing framing;
     p = plain::read_fields(p + 2, end, headers, [&](std::string_view name, std::string_view value) {

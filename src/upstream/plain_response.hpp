@@ -19,6 +19,7 @@ namespace llmgw::upstream {
 
 struct PlainResponse {
     int status = 0;
+    std::string_view reason;  // the status line's reason phrase
     std::uint64_t content_length = 0;
     std::string_view body;   // content_length bytes
     bool keep_alive = true;  // no "Connection: close"

@@ -21,6 +21,7 @@ struct UpstreamRequest {
 struct ResponseHead {
     int status = 0;
     std::string http_version;                 // "1.1", "2"
+    std::string reason;                       // HTTP/1's reason phrase, as sent (may be empty)
     Headers headers;                          // as the upstream sent them
     std::optional<std::uint64_t> content_length;
 };

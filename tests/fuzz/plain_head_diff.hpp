@@ -97,6 +97,7 @@ public:
     }
     int status = 0;
     int version = 0;
+    std::string reason;
     llmgw::Headers fields;
     std::string body;
 
@@ -104,8 +105,9 @@ private:
     using sv = boost::beast::string_view;
     using ec_t = boost::system::error_code;
     void on_request_impl(boost::beast::http::verb, sv, sv, int, ec_t&) override {}
-    void on_response_impl(int code, sv, int v, ec_t&) override {
+    void on_response_impl(int code, sv why, int v, ec_t&) override {
         status = code;
+        reason.assign(why.data(), why.size());
         version = v;
     }
     void on_field_impl(boost::beast::http::field, sv name, sv value, ec_t&) override {
@@ -141,6 +143,7 @@ inline Verdict compare_response(std::string_view bytes) {
     if (auto why = feed_whole(parser, bytes, used); !why.empty()) return disagree(std::move(why));
     if (used != plain->size) return disagree("a different length");
     if (parser.status != plain->status) return disagree("a different status");
+    if (parser.reason != plain->reason) return disagree("a different reason phrase");
     if (parser.version != 11) return disagree("not HTTP/1.1 to Beast");
     if (parser.content_length() != plain->content_length) return disagree("a different Content-Length");
     if ((parser.keep_alive() && !parser.need_eof()) != plain->keep_alive) {

@@ -556,10 +556,18 @@ class CallTest(CallBase):
         self.assertEqual(fields["x-extra"], "yes")
         self.assertEqual(fields["content-length"], str(len(body)))
         json.loads(body)
-        # A status without a standard phrase gets none, not a made-up "Unknown".
-        status, out, _ = self.call("mock", "/v1/x", "-i", "-H", "x-mock: status;code=299;body={}")
-        self.assertEqual(status, 0)
-        self.assertTrue(out.startswith(b"HTTP/1.1 299\r\n"), out[:40])
+        # The status line as the upstream sent it, as curl -i prints it: its own reason phrase
+        # (the mock's "Overloaded" and "Status", not llmgw's table), none when it sent none.
+        # Before: llmgw's phrase for the code, or none (found by a read-only review).
+        for client in ("native", "curl"):
+            env = {"LLMGW_UPSTREAM_CLIENT": client}
+            for mock, line in (("status;code=529;body={}", b"HTTP/1.1 529 Overloaded\r\n"),
+                               ("status;code=299;body={}", b"HTTP/1.1 299 Status\r\n"),
+                               ("no_reason", b"HTTP/1.1 200\r\n")):
+                with self.subTest(client=client, mock=mock):
+                    _, out, _ = self.call("mock", "/v1/x", "-i", "--retries", "0", "-H",
+                                          "x-mock: " + mock, env=env)
+                    self.assertTrue(out.startswith(line), out[:40])
 
     def test_sse_events_reach_a_pipe_as_they_arrive(self):
         proc = self.spawn("mock", "/v1/x", "-H", "x-mock: sse;events=5;interval_ms=200")

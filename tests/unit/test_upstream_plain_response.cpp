@@ -40,6 +40,7 @@ TEST_SUITE("upstream.plain_response") {
         const auto r = parse_plain_response(two, fields);
         REQUIRE(r.has_value());
         CHECK(r->status == 200);
+        CHECK(r->reason == "OK");
         CHECK(r->content_length == 29);
         CHECK(r->body == "{\"id\":\"chatcmpl-1\",\"ok\":true}");
         CHECK(r->keep_alive);
