@@ -211,7 +211,7 @@ void add_call_command(CLI::App& app, Command& selected) {
     sub->add_option("-X,--request", opts->method, "HTTP method (default GET, or POST with -d)")
         ->type_name("METHOD");
     add_header_option(*sub, opts->headers);
-    add_data_option(*sub, opts->body);
+    add_data_options(*sub, opts->body);
     add_config_option(*sub, opts->config);
     sub->add_option("--via", opts->via,
                     "Send through a running gateway, e.g. http://127.0.0.1:8787")
@@ -236,6 +236,10 @@ void add_call_command(CLI::App& app, Command& selected) {
         ->type_name("SECONDS")
         ->transform(seconds_to_milliseconds());
     sub->add_flag("-q,--quiet", opts->quiet, "No notices on stderr (errors are still printed)");
+    sub->add_flag("-s,--silent", opts->quiet,
+                  "As -q, curl's spelling (call has no progress meter)");
+    sub->add_flag("-S,--show-error")
+        ->description("Accepted for curl's -sS: errors are always printed");
     sub->callback([opts, &selected] {
         selected = [opts] {
             FdOutput out(STDOUT_FILENO);

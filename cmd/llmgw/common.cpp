@@ -97,20 +97,52 @@ bool is_common_method(std::string_view word) {
 }
 
 // What CLI11 says in its own words, said about this command line; empty: CLI11's words.
+// What `llmgw call` does in place of a curl option it does not take.
+std::string_view curl_option_hint(std::string_view arg) {
+    const std::string_view name = arg.substr(0, arg.find('='));
+    if (name == "-f" || name == "--fail" || name == "--fail-with-body") {
+        return "call exits 1 on an HTTP error (400 or above) already, with its body printed";
+    }
+    if (name == "-L" || name == "--location") {
+        return "call follows no redirect: a 3xx answer is printed as it is";
+    }
+    if (name == "-o" || name == "--output") {
+        return "the answer goes to standard output: redirect it (> FILE)";
+    }
+    if (name == "-v" || name == "--verbose") {
+        return "-i prints the status line and the headers";
+    }
+    return {};
+}
+
 std::string clearer_message(CLI::App& app, const CLI::ParseError& error) {
     const std::vector<CLI::App*> chosen = app.get_subcommands();
     CLI::App* sub = chosen.empty() ? &app : chosen.back();
     // `-d a -d b`: "--data: At Most 1 required but received 2".
     if (dynamic_cast<const CLI::ArgumentMismatch*>(&error) != nullptr) {
-        if (const CLI::Option* data = sub->get_option_no_throw("--data");
-            data != nullptr && data->count() > 1) {
-            return "-d/--data may be given once (curl would join several with '&', which no JSON "
-                   "body wants): put the whole body in one -d, or in a file for -d @FILE";
+        for (const char* name : {"--data", "--data-raw"}) {
+            if (const CLI::Option* data = sub->get_option_no_throw(name);
+                data != nullptr && data->count() > 1) {
+                return std::string(name == std::string_view("--data") ? "-d/--data" : name) +
+                       " may be given once (curl would join several with '&', which no JSON "
+                       "body wants): put the whole body in one -d, or in a file for -d @FILE";
+            }
         }
+    }
+    if (dynamic_cast<const CLI::ExcludesError*>(&error) != nullptr) {
+        return "give the body once: -d/--data/--data-binary or --data-raw, not both";
     }
     const auto* extras = dynamic_cast<const CLI::ExtrasError*>(&error);
     if (extras == nullptr) return {};
     const std::vector<std::string> rest = sub->remaining();
+    // curl's options that call has no use for, and what it does instead.
+    if (sub->get_name() == "call") {
+        for (const std::string& arg : rest) {
+            if (const std::string_view hint = curl_option_hint(arg); !hint.empty()) {
+                return "'" + arg + "' is curl's; " + std::string(hint);
+            }
+        }
+    }
     // `serve --prot 9000`: "The following arguments were not expected: 9000 --prot".
     for (const std::string& arg : rest) {
         if (!arg.starts_with("--") || arg.size() < 3) continue;
@@ -285,17 +317,22 @@ Result<HeaderArg> parse_header_arg(std::string_view arg) {
     return header;
 }
 
-CLI::Option* add_data_option(CLI::App& sub, BodyArg& body) {
-    return sub
-        .add_option_function<std::string>(
-            "-d,--data",
-            [&body](const std::string& spec) {
-                body.spec = spec;
-                body.given = true;
-            },
-            "Request body: DATA, @FILE (its bytes as they are) or @- (stdin)")
+void add_data_options(CLI::App& sub, BodyArg& body) {
+    // One of the two, once (not CLI11's excludes(), which --help would print in every line).
+    const auto take = [&body](const std::string& spec, bool literal) {
+        if (body.given) throw CLI::ExcludesError(literal ? "--data-raw" : "--data", "the other");
+        body = {spec, true, literal};
+    };
+    sub.add_option_function<std::string>(
+           "-d,--data,--data-binary", [take](const std::string& spec) { take(spec, false); },
+           "Request body: DATA, @FILE (its bytes as they are) or @- (stdin)")
         ->type_name("DATA|@FILE|@-")
         // curl joins several -d with '&', which no JSON body wants: one body, or an error.
+        ->multi_option_policy(CLI::MultiOptionPolicy::Throw);
+    sub.add_option_function<std::string>(
+           "--data-raw", [take](const std::string& spec) { take(spec, true); },
+           "Request body: DATA as it is, an @ at its start too (as curl's)")
+        ->type_name("DATA")
         ->multi_option_policy(CLI::MultiOptionPolicy::Throw);
 }
 
@@ -361,7 +398,8 @@ Result<RequestArgs> read_request_args(const std::vector<std::string>& header_arg
     std::erase_if(args.removed,
                   [&args](const std::string& name) { return args.headers.contains(name); });
     if (body.given) {
-        auto bytes = read_body_arg(body.spec, in, max_body);
+        auto bytes =
+            body.literal ? Result<std::string>(body.spec) : read_body_arg(body.spec, in, max_body);
         if (!bytes) return unexpected(bytes.error());
         args.body = std::move(*bytes);
         args.has_body = true;

@@ -81,10 +81,12 @@ Result<HeaderArg> parse_header_arg(std::string_view arg);
 
 // -d DATA|@FILE|@- as curl spells it.
 struct BodyArg {
-    std::string spec;    // as given
-    bool given = false;  // -d was on the command line (an empty body is still a body)
+    std::string spec;      // as given
+    bool given = false;    // -d was on the command line (an empty body is still a body)
+    bool literal = false;  // --data-raw: the spec is the body, even when it starts with @
 };
-CLI::Option* add_data_option(CLI::App& sub, BodyArg& body);
+// -d/--data (and curl's --data-binary, which it is) and --data-raw, one of them once.
+void add_data_options(CLI::App& sub, BodyArg& body);
 // The body bytes: DATA itself, the whole of FILE (binary-safe), or all of `in` for @-. Of a
 // FILE or stdin longer than `max_bytes` only the first `max_bytes` + 1 bytes are read (so
 // -d @/dev/zero ends): the caller tells a body over the limit by its size.

@@ -294,7 +294,7 @@ void add_route_command(CLI::App& app, Command& selected) {
     sub->add_option("-X,--request", opts->method, "HTTP method, as the first argument may give it")
         ->type_name("METHOD");
     add_header_option(*sub, opts->headers);
-    add_data_option(*sub, opts->body);
+    add_data_options(*sub, opts->body);
     add_config_option(*sub, opts->config);
     sub->add_flag("--json", opts->json, "Print the decision as a JSON object");
     sub->callback([opts, &selected] {

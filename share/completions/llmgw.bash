@@ -47,10 +47,10 @@ _llmgw() {
     local root_opts="-h --help --version"
     local serve_opts="-h --help --config --host -p --port --log-level --log-format --threads --drain-timeout"
     local serve_arg="--config --host -p --port --log-level --log-format --threads --drain-timeout"
-    local call_opts="-h --help -X --request -H --header -d --data --config --via -i --include --text --timeout -m --max-time --retries -q --quiet"
-    local call_arg="-X --request -H --header -d --data --config --via --timeout -m --max-time --retries"
-    local route_opts="-h --help -X --request -H --header -d --data --config --json"
-    local route_arg="-X --request -H --header -d --data --config"
+    local call_opts="-h --help -X --request -H --header -d --data --data-binary --data-raw --config --via -i --include --text --timeout -m --max-time --retries -q --quiet -s --silent -S --show-error"
+    local call_arg="-X --request -H --header -d --data --data-binary --data-raw --config --via --timeout -m --max-time --retries"
+    local route_opts="-h --help -X --request -H --header -d --data --data-binary --data-raw --config --json"
+    local route_arg="-X --request -H --header -d --data --data-binary --data-raw --config"
     local services_opts="-h --help --config --json"
     local services_arg="--config"
 
@@ -102,7 +102,7 @@ _llmgw() {
             _llmgw_add_files "$cur"
             return 0
             ;;
-        -d | --data)
+        -d | --data | --data-binary)
             if [[ $cur == @* ]]; then
                 local IFS=$'\n' f
                 compopt -o filenames 2>/dev/null

@@ -73,7 +73,7 @@ function __llmgw_positionals
             continue
         end
         switch $t
-            case -X --request -H --header -d --data --config --via --timeout -m --max-time --retries \
+            case -X --request -H --header -d --data --data-binary --data-raw --config --via --timeout -m --max-time --retries \
                 --host -p --port --log-level --log-format --threads --drain-timeout
                 set skip_next 1
             case '-*'
@@ -129,6 +129,8 @@ complete -c llmgw -n '__fish_seen_subcommand_from serve' -l drain-timeout -x -d 
 complete -c llmgw -n '__fish_seen_subcommand_from call route' -s X -l request -x -a "$methods" -d 'HTTP method'
 complete -c llmgw -n '__fish_seen_subcommand_from call route' -s H -l header -x -d "Request header 'Name: value' (repeatable)"
 complete -c llmgw -n '__fish_seen_subcommand_from call route' -s d -l data -x -a '(__llmgw_body)' -d 'Request body: DATA, @FILE or @-'
+complete -c llmgw -n '__fish_seen_subcommand_from call route' -l data-binary -x -a '(__llmgw_body)' -d 'Request body, as -d'
+complete -c llmgw -n '__fish_seen_subcommand_from call route' -l data-raw -x -d 'Request body as it is, an @ too'
 complete -c llmgw -n '__fish_seen_subcommand_from call' -l via -x -a 'http://127.0.0.1:8787' -d 'Send through a running gateway'
 complete -c llmgw -n '__fish_seen_subcommand_from call' -s i -l include -d 'Print the status line and headers first'
 complete -c llmgw -n '__fish_seen_subcommand_from call' -l text -d 'Print only the generated text'
@@ -136,6 +138,8 @@ complete -c llmgw -n '__fish_seen_subcommand_from call' -l timeout -x -d 'The la
 complete -c llmgw -n '__fish_seen_subcommand_from call' -s m -l max-time -x -d 'Cap on the whole exchange in seconds'
 complete -c llmgw -n '__fish_seen_subcommand_from call' -l retries -x -d 'Extra attempts after a retryable failure'
 complete -c llmgw -n '__fish_seen_subcommand_from call' -s q -l quiet -d 'No notices on stderr'
+complete -c llmgw -n '__fish_seen_subcommand_from call' -s s -l silent -d "As -q (curl's spelling)"
+complete -c llmgw -n '__fish_seen_subcommand_from call' -s S -l show-error -d "Accepted for curl's -sS"
 complete -c llmgw -n __llmgw_call_wants_service -a '(__llmgw_service_names)' -d Service
 
 # llmgw route

@@ -205,7 +205,21 @@ class TestGeneral(CliTestCase):
                  "'OpenAI' is a service, not an HTTP method: the path names the service "
                  "(llmgw route [METHOD] /gateway/openai/v1/chat/completions?x=1)"),
                 (["route", "-X", "POST", "GET", "/gateway/openai/v1/models"],
-                 "the method is given twice: as -X POST and as 'GET'")):
+                 "the method is given twice: as -X POST and as 'GET'"),
+                # curl's options that call does not take, and what it does instead.
+                (["call", *via, "-sSf", "openai", "/v1/models"],
+                 "'-f' is curl's; call exits 1 on an HTTP error (400 or above) already"),
+                (["call", *via, "--fail", "openai", "/v1/models"], "'--fail' is curl's; "),
+                (["call", *via, "-L", "openai", "/v1/models"],
+                 "'-L' is curl's; call follows no redirect"),
+                (["call", *via, "-o", "out.json", "openai", "/v1/models"],
+                 "'-o' is curl's; the answer goes to standard output"),
+                (["call", *via, "-v", "openai", "/v1/models"],
+                 "'-v' is curl's; -i prints the status line and the headers"),
+                (["call", *via, "--data-raw", "{}", "--data-raw", "{}", "openai", "/v1/models"],
+                 "--data-raw may be given once (curl would join several with '&'"),
+                (["call", *via, "-d", "{}", "--data-raw", "{}", "openai", "/v1/models"],
+                 "give the body once: -d/--data/--data-binary or --data-raw, not both")):
             with self.subTest(args=args):
                 _, out, err = self.run_llmgw(*args, expect=2)
                 self.assertEqual(out, "")

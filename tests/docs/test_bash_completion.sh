@@ -56,14 +56,14 @@ complete_case "claude" llmgw call cl
 complete_case "pplx" llmgw call -H 'Accept: text/plain' pp
 complete_case "" llmgw call openai ""
 complete_case "PATCH POST PUT" llmgw call -X P
-complete_case "--config --data --header --help --include --max-time --quiet --request --retries --text --timeout --via" \
+complete_case "--config --data --data-binary --data-raw --header --help --include --max-time --quiet --request --retries --show-error --silent --text --timeout --via" \
     llmgw call --
 complete_case "PATCH POST PUT" llmgw route P
 complete_case "/gateway/anthropic/" llmgw route /gateway/an
 complete_case "/gateway/ollama/ /gateway/openai/ /gateway/openrouter/" llmgw route POST /gateway/o
 complete_case "/gateway/" llmgw route POST ""
 complete_case "" llmgw route /gateway/openai/v1/models ""
-complete_case "--config --data --header --help --json --request" llmgw route --
+complete_case "--config --data --data-binary --data-raw --header --help --json --request" llmgw route --
 complete_case "warn" llmgw serve --log-level w
 complete_case "json" llmgw serve --log-format = j
 complete_case "--config" llmgw services --c

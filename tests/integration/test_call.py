@@ -486,6 +486,30 @@ class CallTest(CallBase):
         self.assertEqual(json.loads(out), {"sha256": hashlib.sha256(payload).hexdigest(),
                                            "body_len": len(payload)})
 
+    def test_curls_spellings_of_the_body_and_of_silence(self):
+        # Scripts ported from curl (and Chrome's "Copy as cURL", which writes --data-raw):
+        # --data-binary is what -d is (a file's bytes as they are), --data-raw takes an @ as
+        # it is, -sS is taken (call has no progress meter; -s as -q). Before: each was a usage
+        # error, "unknown option" or "argument was not expected" (found by a read-only review).
+        path = os.path.join(self.dir, "body.bin")
+        payload = bytes(range(256)) * 4
+        with open(path, "wb") as f:
+            f.write(payload)
+        status, out, err = self.call("mock", "/v1/x", "--data-binary", "@" + path, "-sS",
+                                     "-H", "x-mock: digest")
+        self.assertEqual(status, 0, err)
+        self.assertEqual(json.loads(out), {"sha256": hashlib.sha256(payload).hexdigest(),
+                                           "body_len": len(payload)})
+        status, out, err = self.call("mock", "/v1/x", "--data-raw", "@" + path, "-s")
+        self.assertEqual(status, 0, err)
+        echo = json.loads(out)
+        self.assertEqual((echo["method"], echo["body"]), ("POST", "@" + path))
+        # -s is -q: the retry notice is not said; the error still is.
+        status, _, err = self.call("mock", "/v1/x", "-s", "--retries", "1",
+                                   "-H", "x-mock: status;code=503")
+        self.assertEqual(status, 1)
+        self.assertNotIn("retrying", err)
+
     def test_data_from_stdin(self):
         status, out, _ = self.call("mock", "/v1/x", "-d", "@-", stdin=b'{"from":"stdin"}')
         self.assertEqual(status, 0)
