@@ -1,5 +1,6 @@
 #include "checked_stdout.hpp"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -24,6 +25,10 @@ void CheckedStdout::write_out(const char* bytes, std::size_t n) {
             n -= static_cast<std::size_t>(written);
         } else if (written < 0 && errno == EINTR) {
             continue;
+        } else if (written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            // An inherited non-blocking descriptor, full for now: wait for room.
+            pollfd out{STDOUT_FILENO, POLLOUT, 0};
+            ::poll(&out, 1, -1);
         } else {
             error_ = written < 0 ? errno : EIO;
         }

@@ -98,8 +98,7 @@ bool is_common_method(std::string_view word) {
 
 // What CLI11 says in its own words, said about this command line; empty: CLI11's words.
 // What `llmgw call` does in place of a curl option it does not take.
-std::string_view curl_option_hint(std::string_view arg) {
-    const std::string_view name = arg.substr(0, arg.find('='));
+std::string_view curl_option_hint(std::string_view name) {
     if (name == "-f" || name == "--fail" || name == "--fail-with-body") {
         return "call exits 1 on an HTTP error (400 or above) already, with its body printed";
     }
@@ -123,9 +122,11 @@ std::string clearer_message(CLI::App& app, const CLI::ParseError& error) {
         for (const char* name : {"--data", "--data-raw"}) {
             if (const CLI::Option* data = sub->get_option_no_throw(name);
                 data != nullptr && data->count() > 1) {
-                return std::string(name == std::string_view("--data") ? "-d/--data" : name) +
+                const bool raw = name != std::string_view("--data");
+                return std::string(raw ? name : "-d/--data") +
                        " may be given once (curl would join several with '&', which no JSON "
-                       "body wants): put the whole body in one -d, or in a file for -d @FILE";
+                       "body wants): put the whole body in one " +
+                       (raw ? "--data-raw" : "-d") + ", or in a file for -d @FILE";
             }
         }
     }
@@ -138,8 +139,16 @@ std::string clearer_message(CLI::App& app, const CLI::ParseError& error) {
     // curl's options that call has no use for, and what it does instead.
     if (sub->get_name() == "call") {
         for (const std::string& arg : rest) {
-            if (const std::string_view hint = curl_option_hint(arg); !hint.empty()) {
-                return "'" + arg + "' is curl's; " + std::string(hint);
+            // --name=value, or a cluster of short ones (-fsSL: each letter).
+            std::vector<std::string> names{arg.substr(0, arg.find('='))};
+            if (arg.size() > 2 && arg[0] == '-' && arg[1] != '-') {
+                names.clear();
+                for (const char c : arg.substr(1)) names.push_back(std::string{'-', c});
+            }
+            for (const std::string& name : names) {
+                if (const std::string_view hint = curl_option_hint(name); !hint.empty()) {
+                    return "'" + name + "' is curl's; " + std::string(hint);
+                }
             }
         }
     }

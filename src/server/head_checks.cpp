@@ -41,20 +41,29 @@ Refusal refusal_of_parse_error(const boost::system::error_code& ec, std::uint64_
 }
 
 RequestVersion request_line_version(std::string_view head) {
-    const std::size_t end = head.find("\r\n");
-    constexpr std::string_view kName = " HTTP/";
-    if (end == std::string_view::npos || end < kName.size() + 3) return {};
-    const std::string_view version = head.substr(end - kName.size() - 3, kName.size() + 3);
-    const auto digit = [](char c) { return c >= '0' && c <= '9'; };
-    if (!version.starts_with(kName) || !digit(version[6]) || version[7] != '.' ||
-        !digit(version[8])) {
+    // The request line alone: METHOD SP TARGET SP HTTP/D.D CRLF, each part without a space,
+    // the line ended by CRLF (a bare LF, a space in the target: malformed, not a version).
+    const std::size_t lf = head.find('\n');
+    if (lf == std::string_view::npos || lf == 0 || head[lf - 1] != '\r') return {};
+    const std::string_view line = head.substr(0, lf - 1);
+    const std::size_t first = line.find(' ');
+    const std::size_t last = line.rfind(' ');
+    if (first == std::string_view::npos || first == 0 || line.find(' ', first + 1) != last ||
+        last == first + 1) {
         return {};
     }
-    return {version[6] - '0', version[8] - '0', end - 1};
+    const std::string_view version = line.substr(last + 1);
+    const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    if (version.size() != 8 || !version.starts_with("HTTP/") || !digit(version[5]) ||
+        version[6] != '.' || !digit(version[7])) {
+        return {};
+    }
+    return {version[5] - '0', version[7] - '0', last + 8};
 }
 
 Refusal refusal_of_version(const RequestVersion& version) {
-    if (version.major < 0) {
+    // A major version other than 1 (0 is none): 505; anything else Beast refused is malformed.
+    if (version.major < 2) {
         return Refusal{400, ErrorType::bad_request, "malformed HTTP request: bad version"};
     }
     return Refusal{505, ErrorType::bad_request,

@@ -49,7 +49,8 @@ Refusal refusal_of_parse_error(const boost::system::error_code& ec, std::uint64_
 // The version of a request line the parser refused with "bad version" (Beast takes only 1.0
 // and 1.1): HTTP/1.2 to HTTP/1.9 are served as HTTP/1.1 (RFC 9112 §2.3), their minor digit at
 // `minor_at` mended and the head parsed again; another major version gets 505 (RFC 9110
-// §15.6.6, as nginx answers). major -1: no "HTTP/" DIGIT "." DIGIT ends the line (400).
+// §15.6.6, as nginx answers). major -1: the head does not start with METHOD SP TARGET SP
+// "HTTP/" DIGIT "." DIGIT CRLF (400, as any other version Beast refuses).
 struct RequestVersion {
     int major = -1;
     int minor = -1;

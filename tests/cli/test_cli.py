@@ -210,6 +210,8 @@ class TestGeneral(CliTestCase):
                 (["call", *via, "-sSf", "openai", "/v1/models"],
                  "'-f' is curl's; call exits 1 on an HTTP error (400 or above) already"),
                 (["call", *via, "--fail", "openai", "/v1/models"], "'--fail' is curl's; "),
+                (["call", *via, "-fsSL", "openai", "/v1/models"], "'-f' is curl's; "),
+                (["call", *via, "-sSLv", "openai", "/v1/models"], "'-L' is curl's; "),
                 (["call", *via, "-L", "openai", "/v1/models"],
                  "'-L' is curl's; call follows no redirect"),
                 (["call", *via, "-o", "out.json", "openai", "/v1/models"],
@@ -217,7 +219,8 @@ class TestGeneral(CliTestCase):
                 (["call", *via, "-v", "openai", "/v1/models"],
                  "'-v' is curl's; -i prints the status line and the headers"),
                 (["call", *via, "--data-raw", "{}", "--data-raw", "{}", "openai", "/v1/models"],
-                 "--data-raw may be given once (curl would join several with '&'"),
+                 "--data-raw may be given once (curl would join several with '&', which no "
+                 "JSON body wants): put the whole body in one --data-raw"),
                 (["call", *via, "-d", "{}", "--data-raw", "{}", "openai", "/v1/models"],
                  "give the body once: -d/--data/--data-binary or --data-raw, not both")):
             with self.subTest(args=args):

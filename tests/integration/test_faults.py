@@ -1014,6 +1014,9 @@ class ClientFaultsTest(GatewayCase, harness.SharedGatewayTest):
                      b"GET /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n",
                      b"GET /gateway/mock/v1/x HTTP/1.1\r\nHost: x\r\n\x01X: a\r\n\r\n",
                      b"GET /gateway/mock/v1/x HTTP/1.10\r\nHost: x\r\n\r\n",  # one digit each
+                     # No request line, though a line ends in a version: 400, not 505.
+                     b"GET /gateway/mock/v1/x?q=a b HTTP/1.1\r\nHost: x\r\n\r\n",
+                     b"GET /gateway/mock/v1/x HTTP/1.1\nX: HTTP/2.0\r\nHost: x\r\n\r\n",
                      b"GET /gateway/mock/v1/x\r\n\r\n"):  # HTTP/0.9
             with self.subTest(data=data):
                 self.mock.reset()

@@ -130,10 +130,16 @@ TEST_SUITE("server.head_checks") {
         CHECK(refusal_of_version(h2).message.starts_with("HTTP/2.0 is not supported"));
         for (const std::string_view bad :
              {"GET / HTTP/1.10\r\n", "GET / HTTP/1\r\n", "GET / HTTP/x.1\r\n", "GET / HTTP/1.1",
-              "GET /HTTP/1.1\r\n", "HTTP/1.1\r\n"}) {
+              "GET /HTTP/1.1\r\n", "HTTP/1.1\r\n", " / HTTP/2.0\r\n", "GET  HTTP/2.0\r\n",
+              // Not the request line's: a space in the target, a bare LF before a field.
+              "GET /x?q=a b HTTP/1.1\r\nHost: x\r\n\r\n", "GET /x HTTP/1.1 HTTP/2.0\r\n",
+              "GET /x HTTP/1.1\nX: HTTP/2.0\r\n\r\n", "GET /x HTTP/1.1\nX: HTTP/1.5\r\n\r\n"}) {
             CAPTURE(bad);
             CHECK(request_line_version(bad).major == -1);
             CHECK(refusal_of_version(request_line_version(bad)).status == 400);
         }
+        // A version Beast refuses for another reason is no version to refuse: 400.
+        CHECK(refusal_of_version(request_line_version("GET / HTTP/1.1\r\n")).status == 400);
+        CHECK(refusal_of_version(request_line_version("GET / HTTP/0.9\r\n")).status == 400);
     }
 }
