@@ -38,10 +38,18 @@ public:
     enum class Step { more, complete, bad, switched };
     Step feed(std::string_view line);
     ResponseHead& head() { return head_; }
-    void reset() { head_ = {}; }
+    void reset() { *this = {}; }
 
-private:
+  private:
+    // A field line that starts with SP or HTAB (obs-fold): joined to the field before it with
+    // one SP, as Beast (the native client) reads it and as a proxy must (RFC 9112 §5.2).
+    Step unfold(std::string_view line);
+    // RFC 9112 §6.3: Content-Length fields that disagree (or one that is no length while
+    // another is) frame no message: 502, as the native client answers.
+    Step note_length(std::string_view value);
+
     ResponseHead head_;
+    bool length_seen_ = false;
 };
 
 }  // namespace llmgw::upstream

@@ -43,6 +43,8 @@ public:
     // Replaces every field of that name with one field (appended if absent).
     void set(std::string_view name, std::string_view value);
     void remove(std::string_view name);
+    // Drops the field added last (its text stays until clear()).
+    void remove_last() { slots_.pop_back(); }
     bool contains(std::string_view name) const { return get(name).has_value(); }
     // First value of that name.
     std::optional<std::string_view> get(std::string_view name) const;

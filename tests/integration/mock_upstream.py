@@ -88,6 +88,9 @@ Connection handling (for test_upstream_client.py):
                             the interim heads listed (103: with a Link header; 101 Switching
                             Protocols: Upgrade: websocket), each `interval_ms` apart, then the
                             200 echo on the same connection (final=close: a clean close instead)
+  odd_head;kind=folded      the echo with a field folded over three lines (obs-fold: "X-Folded:
+                            first", " second", "\tthird"); kind=lengths: two Content-Length
+                            fields that disagree (the echo's length and 5 more), then a close
   te_and_cl                 the echo, chunked, with a Content-Length of 2 as well (RFC 9112 §6.3:
                             the Transfer-Encoding decides; libcurl reads it so, Beast refuses it)
   coding;te=gzip, chunked   the echo, chunked, under that Transfer-Encoding (no gzip applied)
@@ -668,6 +671,18 @@ async def fault_te_and_cl(writer, _opts, echo):
     return True
 
 
+async def fault_odd_head(writer, opts, echo):
+    if opts.get("kind") == "lengths":  # two Content-Length fields that disagree
+        fields = b"Content-Length: %d\r\nContent-Length: %d\r\n" % (len(echo), len(echo) + 5)
+    else:  # folded: a field continued on a line that starts with a space, then a tab
+        fields = (b"X-Folded: first\r\n second\r\n\tthird\r\nContent-Length: %d\r\n"
+                  % len(echo))
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + fields + b"\r\n" +
+                 echo)
+    await writer.drain()
+    return opts.get("kind") != "lengths"
+
+
 async def fault_big_head(writer, opts, echo):
     total = int(opts.get("kib", "100")) * 1024
     lines, size, i = [], 0, 0
@@ -876,7 +891,7 @@ async def conn_trickle(writer, opts, echo):
 FAULTS = {"head_reset": fault_head_reset, "garbage": fault_garbage, "close": fault_close,
           "no_reason": fault_no_reason,
           "lf_head": fault_lf_head,
-          "te_and_cl": fault_te_and_cl, "coding": fault_coding, "http10_te": fault_http10_te,
+          "te_and_cl": fault_te_and_cl, "odd_head": fault_odd_head, "coding": fault_coding, "http10_te": fault_http10_te,
           "big_head": fault_big_head, "head_stall": fault_head_stall, "short_body": fault_short_body,
           "sse_eof": fault_sse_eof, "sse_bad_chunk": fault_sse_bad_chunk, "flood": fault_flood,
           "close_after": conn_close_after, "unasked": conn_unasked, "http10": conn_http10,

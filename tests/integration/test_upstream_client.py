@@ -155,6 +155,27 @@ class RefusedHeadChecks:
                     self.assertEqual(len(self.mock.requests()), 1, "sent again")
 
 
+class HeadFramingChecks:
+    """Heads both clients must read alike (service `mock`): before 12-01 the libcurl client
+    dropped a folded field's continuation lines as junk, and announced the last of two
+    disagreeing Content-Lengths to the client, whatever libcurl read."""
+
+    def test_a_folded_field_is_relayed_joined_with_spaces(self):
+        # RFC 9112 §5.2: a proxy replaces obs-fold with SP before forwarding (Beast does).
+        status, headers, body = self.gw.request("GET", "/gateway/mock/v1/x",
+                                                headers={"x-mock": "odd_head;kind=folded"})
+        self.assertEqual(status, 200, body[:300])
+        self.assertEqual(headers.get("x-folded"), "first second third")
+        json.loads(body)
+
+    def test_content_lengths_that_disagree_are_502(self):
+        # RFC 9112 §6.3: the proxy discards the answer and sends 502.
+        status, _, body = self.gw.request("GET", "/gateway/mock/v1/x",
+                                          headers={"x-mock": "odd_head;kind=lengths"}, timeout=15)
+        self.assertEqual(status, 502, body[:300])
+        self.assertEqual(json.loads(body)["error"]["type"], "NETWORK")
+
+
 class NativeClientCase(harness.SharedGatewayTest):
     """A mock and a one-loop gateway on the native client, shared by the class."""
     gateway_env = harness.NATIVE_CLIENT_ENV
@@ -220,7 +241,7 @@ class NativeClientCase(harness.SharedGatewayTest):
 
 # ---------------------------------------------------------------- 1-8: one connection at a time
 
-class NativeClientTest(RefusedHeadChecks, NativeClientCase):
+class NativeClientTest(RefusedHeadChecks, HeadFramingChecks, NativeClientCase):
     refused_heads = ("interim;codes=101", "coding;te=gzip, chunked", "coding;te=gzip")
 
     # -- 1. keep-alive reuse and the request head --
@@ -1477,7 +1498,7 @@ class BackpressureTest(NativeClientCase):
 
 # ---------------------------------------------------------------- 10. transport choice
 
-class LibcurlRelayTest(RefusedHeadChecks, harness.SharedGatewayTest):
+class LibcurlRelayTest(RefusedHeadChecks, HeadFramingChecks, harness.SharedGatewayTest):
     """Answers libcurl carries (LLMGW_UPSTREAM_CLIENT=curl here; every https:// upstream in
     use), relayed with the gateway's own framing and one head each: checked by a second
     request on the same client connection."""
