@@ -65,6 +65,7 @@ void CallSink::on_head(const upstream::ResponseHead& head) {
     const std::string_view type = head.headers.get("content-type").value_or("");
     textstream::TextStream::Options body;
     body.event_stream = str::icontains(type, "text/event-stream");
+    event_stream_ = body.event_stream && !head.headers.contains("content-encoding");
     body.json_lines = str::icontains(type, "ndjson") || str::icontains(type, "jsonl");
     // An error answer is shown as it is: its text is the error, not generated text.
     body.mode = options_.text && head.status < 400 ? textstream::TextStream::Mode::text
@@ -87,7 +88,15 @@ bool CallSink::on_body(std::string_view chunk) {
     } else {
         pass_body(chunk);
     }
+    if (event_stream_) boundary_.relayed(chunk);
     return output_error_ == 0;  // false pauses the transfer until stop_ cancels it
+}
+
+std::size_t CallSink::take_at_limit(std::string_view allowed) {
+    if (!event_stream_ || output_error_ != 0) return 0;
+    const std::size_t take = boundary_.through_last_event_end(allowed);
+    if (take > 0) on_body(allowed.substr(0, take));
+    return take;
 }
 
 void CallSink::pass_body(std::string_view chunk) {

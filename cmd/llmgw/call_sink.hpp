@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "fd_output.hpp"
+#include "textstream/event_boundary.hpp"
 #include "textstream/text_stream.hpp"
 #include "upstream/exchange.hpp"
 
@@ -41,6 +42,9 @@ class CallSink : public upstream::ExchangeSink {
 
     void on_head(const upstream::ResponseHead& head) override;
     bool on_body(std::string_view chunk) override;
+    // An event stream about to pass its size limit is printed through its last whole event
+    // within it, as serve relays it; any other answer stops where the piece before ended.
+    std::size_t take_at_limit(std::string_view allowed) override;
     void on_end(const upstream::ExchangeOutcome& outcome) override;
     void on_retry(int next_attempt, std::string_view why, std::int64_t delay_ms) override;
 
@@ -63,6 +67,8 @@ class CallSink : public upstream::ExchangeSink {
     std::ostream& err_;
     std::function<void()> stop_;
     std::optional<textstream::TextStream> body_;
+    bool event_stream_ = false;
+    textstream::EventBoundary boundary_;  // where the event stream printed so far stands
     std::string scratch_;
     int http_status_ = 0;
     bool hold_for_gateway_error_ = false;  // --via: a JSON error body may be the gateway's own

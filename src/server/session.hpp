@@ -17,6 +17,7 @@
 #include "server/head_scan.hpp"
 #include "server/loop.hpp"
 #include "server/request_parser.hpp"
+#include "textstream/event_boundary.hpp"
 #include "upstream/exchange.hpp"
 #include "util/lazy_timer.hpp"
 
@@ -167,8 +168,7 @@ private:
     // can follow its last whole event. Compressed, they are no text: only the abort says it.
     bool sse_plain_ = false;
     bool close_delimited_ = false;  // the body ends with the connection (an HTTP/1.0 client)
-    // The last bytes of an event stream relayed so far (at most 4): whether they end an event.
-    std::string sse_tail_;
+    textstream::EventBoundary sse_boundary_;  // where the relayed event stream stands
     bool no_body_ = false;
     bool finishing_ = false;      // everything is queued; finish after the last write
     bool close_after_ = false;    // close once written (Connection: close)

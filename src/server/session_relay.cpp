@@ -18,47 +18,6 @@ using boost::system::error_code;
 
 namespace {
 
-// Keeps the last 4 bytes of what an event stream relayed: enough to tell whether it ended on
-// a blank line.
-void remember_sse_tail(std::string& tail, std::string_view chunk) {
-    constexpr std::size_t kKeep = 4;
-    if (chunk.size() >= kKeep) {
-        tail.assign(chunk.substr(chunk.size() - kKeep));
-    } else {
-        tail.append(chunk);
-        if (tail.size() > kKeep) tail.erase(0, tail.size() - kKeep);
-    }
-}
-
-// Whether an event stream whose last bytes are `tail` stands between two events: nothing yet,
-// or a blank line (two line ends in a row: LF, CR or CRLF each).
-bool ends_an_event(std::string_view tail) {
-    if (tail.empty()) return true;
-    const auto strip_line_end = [](std::string_view& s) {
-        if (s.ends_with("\r\n")) {
-            s.remove_suffix(2);
-        } else if (s.ends_with('\n') || s.ends_with('\r')) {
-            s.remove_suffix(1);
-        } else {
-            return false;
-        }
-        return true;
-    };
-    std::string_view rest = tail;
-    return strip_line_end(rest) && strip_line_end(rest);
-}
-// How many bytes of `more` (relayed after `tail`, the stream's last bytes) reach the end of
-// the last event they end; 0 when they end none.
-std::size_t through_last_event_end(std::string_view tail, std::string_view more) {
-    for (std::size_t i = more.size(); i > 0; --i) {
-        if (more[i - 1] != '\n' && more[i - 1] != '\r') continue;
-        std::string last = i >= 4 ? std::string() : std::string(tail);
-        last.append(more.substr(i >= 4 ? i - 4 : 0, i >= 4 ? 4 : i));
-        if (ends_an_event(last)) return i;
-    }
-    return 0;
-}
-
 // Above this many unsent bytes the upstream transfer pauses; below the low mark it resumes.
 constexpr std::size_t kHighWater = 256 * 1024;
 constexpr std::size_t kLowWater = 64 * 1024;
@@ -141,7 +100,7 @@ void Session::flush_unless_held() {
 std::size_t Session::take_at_limit(std::string_view allowed) {
     if (!sse_plain_ || no_body_ || phase_ == Phase::closed) return 0;
     // Past the high-water mark too: the error event follows them, and the attempt ends.
-    const std::size_t take = through_last_event_end(sse_tail_, allowed);
+    const std::size_t take = sse_boundary_.through_last_event_end(allowed);
     if (take > 0) append_body(allowed.substr(0, take));
     return take;
 }
@@ -166,7 +125,7 @@ void Session::append_body(std::string_view chunk) {
     } else {
         out_pending_.append(chunk);
     }
-    if (sse_plain_ && !chunk.empty()) remember_sse_tail(sse_tail_, chunk);
+    if (sse_plain_) sse_boundary_.relayed(chunk);
     flush_unless_held();
 }
 
@@ -248,7 +207,8 @@ void Session::on_end(const upstream::ExchangeOutcome& outcome) {
         // half event would be delivered as whole (SDKs parse its cut JSON and fail with a
         // SyntaxError before any error event); not ended, the error's lines would join it.
         // The aborted transfer alone says it, as it does to a client of the upstream itself.
-        if (sse_plain_ && !no_body_ && (chunked_ || close_delimited_) && ends_an_event(sse_tail_)) {
+        if (sse_plain_ && !no_body_ && (chunked_ || close_delimited_) &&
+            sse_boundary_.between_events()) {
             const std::string event = "event: error\ndata: " + error_body(e, request_id_) + "\n\n";
             if (chunked_) append_chunk(out_pending_, event);
             else out_pending_ += event;
@@ -356,7 +316,7 @@ void Session::response_done() {
     ++requests_served_;
     finishing_ = false;
     chunked_ = sse_ = sse_plain_ = no_body_ = paused_upstream_ = close_delimited_ = false;
-    sse_tail_.clear();
+    sse_boundary_.clear();
     status_ = 0;
     bytes_out_ = 0;
     outcome_ = {};

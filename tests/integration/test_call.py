@@ -386,6 +386,24 @@ class CallTest(CallBase):
         self.assertLessEqual(len(out), 1000)
         self.gateway_error(err, "SIZE_LIMIT")
 
+    def test_an_event_stream_at_its_size_limit_is_printed_through_its_last_whole_event(self):
+        # 30 events in one piece of ~2 KB, the limit 1000: the events within it are printed
+        # (raw and --text), as serve relays them. Before: the piece crossing the limit was
+        # dropped whole, nothing printed (found by a read-only review).
+        mock = "x-mock: sse;events=30;interval_ms=0;one_chunk=1"
+        status, out, err = self.call("small", "/v1/x", "-H", mock)
+        self.assertEqual(status, 4, err)
+        self.gateway_error(err, "SIZE_LIMIT")
+        events = out.split(b"\n\n")
+        self.assertEqual(events[-1], b"")  # ends with a whole event
+        self.assertGreater(len(events) - 1, 5)
+        self.assertLessEqual(len(out), 1000)
+        for i, event in enumerate(events[:-1]):
+            self.assertEqual(json.loads(event[len(b"data: "):])["i"], i)
+        status, text, err = self.call("small", "/v1/x", "--text", "-H", mock)
+        self.assertEqual(status, 4, err)
+        self.assertEqual(text, b"".join(b"tok%d " % i for i in range(len(events) - 1)) + b"\n")
+
     # ---- exit status 130 ----
     def test_sigint_aborts_the_transfer(self):
         proc = self.spawn("mock", "/v1/sigint", "-H", "x-mock: sse;events=100;interval_ms=100")
