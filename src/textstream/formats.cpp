@@ -1,5 +1,6 @@
 #include "textstream/formats.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include "util/strings.hpp"
@@ -358,9 +359,12 @@ json parse_json(std::string_view text) {
     // Latin-1 é, a character cut by a server's buffer) are what a browser's decoder reads as
     // U+FFFD; nlohmann::json refuses both. The text is taken with U+FFFD for each, rather than
     // lost.
-    const std::string mended = str::with_invalid_utf8_replaced(
-        text.find("\\u") != std::string_view::npos ? with_lone_surrogates_replaced(text)
-                                                   : std::string(text));
+    const bool escapes = text.find("\\u") != std::string_view::npos;
+    const bool past_ascii = std::any_of(
+        text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+    if (!escapes && !past_ascii) return value;  // plain text, "[DONE]": nothing to mend
+    std::string mended = escapes ? with_lone_surrogates_replaced(text) : std::string(text);
+    if (past_ascii) mended = str::with_invalid_utf8_replaced(mended);
     if (mended != text) value = json::parse(mended, nullptr, /*allow_exceptions=*/false);
     return value;
 }
