@@ -65,7 +65,7 @@ void add_serve_command(CLI::App& app, Command& selected) {
         ->type_name("FORMAT");
     sub->add_option_function<int>(
            "--threads", [opts](const int& v) { opts->flags.threads = v; },
-           "Event-loop threads, 0 to 256 (default 0: the number of cores)")
+           "Event-loop threads, 0 to 256 (default 0: the cores it may run on)")
         ->type_name("N")
         ->transform(decimal_digits())
         ->check(CLI::Range(0, 256));

@@ -1,5 +1,8 @@
 #include "server/gateway.hpp"
 
+#include <sched.h>
+
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -15,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "config/rules.hpp"
 #include "server/busy_poll.hpp"
 #include "server/descriptor_table.hpp"
 #include "server/listener.hpp"
@@ -29,10 +33,19 @@ namespace asio = boost::asio;
 
 namespace {
 
+// One per core this process may run on: under taskset or a container's cpuset, the cores of
+// its affinity mask, not the machine's (more threads than cores only take turns).
 int thread_count(const config::Config& config) {
     if (config.gateway.threads > 0) return config.gateway.threads;
+#ifdef __linux__
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    if (::sched_getaffinity(0, sizeof allowed, &allowed) == 0 && CPU_COUNT(&allowed) > 0) {
+        return std::min(CPU_COUNT(&allowed), config::kMaxThreads);
+    }
+#endif
     const unsigned cores = std::thread::hardware_concurrency();
-    return cores == 0 ? 1 : static_cast<int>(cores);
+    return cores == 0 ? 1 : static_cast<int>(std::min<unsigned>(cores, config::kMaxThreads));
 }
 
 class Gateway {

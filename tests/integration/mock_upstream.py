@@ -210,7 +210,8 @@ async def read_request(reader):
 
 
 def response(status, headers, body=b""):
-    reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests",
+    reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
+              429: "Too Many Requests",
               500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
               413: "Content Too Large", 504: "Gateway Timeout",
               529: "Overloaded"}.get(status, "Status")

@@ -538,6 +538,25 @@ class JsonLogTest(unittest.TestCase):
 class LoopSpreadTest(unittest.TestCase):
     """`--threads 2`: which event loop serves a connection, seen in the loops' epoll sets."""
 
+    def test_threads_0_counts_the_cores_the_process_may_run_on(self):
+        # Under taskset or a container's cpuset, the loops are as many as the cores allowed,
+        # not the machine's (before: two threads taking turns on one core).
+        if len(os.sched_getaffinity(0)) < 2:
+            self.skipTest("one core only")
+        mock = harness.Mock()
+        before = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {min(before)})  # the gateway inherits it
+        try:
+            gw = harness.Gateway(mock.port, args=("--threads", "0"))
+        finally:
+            os.sched_setaffinity(0, before)
+        try:
+            line = harness.wait_log_line(gw, r"\[INFO\] .*listening")
+            self.assertRegex(line, r"threads=1\b")
+        finally:
+            gw.stop()
+            mock.stop()
+
     def test_a_loop_takes_16_connections_then_the_least_busy_one_the_next(self):
         mock = harness.Mock()
         gw = harness.Gateway(mock.port, args=("--threads", "2"))
