@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "server/handler.hpp"
 #include "util/strings.hpp"
 #include "util/terminal_text.hpp"
 
@@ -65,7 +66,7 @@ void CallSink::on_head(const upstream::ResponseHead& head) {
     const std::string_view type = head.headers.get("content-type").value_or("");
     textstream::TextStream::Options body;
     body.event_stream = str::icontains(type, "text/event-stream");
-    event_stream_ = body.event_stream && !head.headers.contains("content-encoding");
+    event_stream_ = body.event_stream && !server::has_content_coding(head.headers);
     body.json_lines = str::icontains(type, "ndjson") || str::icontains(type, "jsonl");
     // An error answer is shown as it is: its text is the error, not generated text.
     body.mode = options_.text && head.status < 400 ? textstream::TextStream::Mode::text

@@ -96,7 +96,6 @@ bool is_common_method(std::string_view word) {
     return false;
 }
 
-// What CLI11 says in its own words, said about this command line; empty: CLI11's words.
 // What `llmgw call` does in place of a curl option it does not take.
 std::string_view curl_option_hint(std::string_view name) {
     if (name == "-f" || name == "--fail" || name == "--fail-with-body") {
@@ -114,6 +113,7 @@ std::string_view curl_option_hint(std::string_view name) {
     return {};
 }
 
+// What CLI11 says in its own words, said about this command line; empty: CLI11's words.
 std::string clearer_message(CLI::App& app, const CLI::ParseError& error) {
     const std::vector<CLI::App*> chosen = app.get_subcommands();
     CLI::App* sub = chosen.empty() ? &app : chosen.back();
