@@ -119,7 +119,7 @@ private:
     void on_request_impl(http::verb, boost::string_view, boost::string_view, int, error_code&) override {}
     void on_response_impl(int code, boost::string_view reason, int version, error_code&) override {
         head.status = code;
-        head.reason.assign(reason.data(), reason.size());
+        head.reason = std::string_view(reason.data(), reason.size());  // in the buffer, as fields
         head.http_version = version == 10 ? "1.0" : "1.1";
     }
     void on_field_impl(http::field, boost::string_view name, boost::string_view value, error_code&) override {
@@ -457,7 +457,7 @@ bool H1Attempt::take_plain() {
         return false;
     }
     head.status = plain->status;
-    head.reason.assign(plain->reason);
+    head.reason = plain->reason;
     head.http_version = "1.1";
     head.content_length = plain->content_length;
     plain_done_ = true;

@@ -59,7 +59,10 @@ HeadParser::Step HeadParser::feed(std::string_view line) {
         const auto code = str::parse_u64(line.substr(sp + 1, 3));
         if (!code || *code < 100 || *code > 999) return Step::bad;
         head_.status = static_cast<int>(*code);
-        if (line.size() > sp + 4 && line[sp + 4] == ' ') head_.reason = line.substr(sp + 5);
+        if (line.size() > sp + 4 && line[sp + 4] == ' ') {
+            reason_ = line.substr(sp + 5);
+            head_.reason = reason_;
+        }
         return Step::more;
     }
     if (head_.status == 0) return Step::bad;

@@ -21,7 +21,9 @@ struct UpstreamRequest {
 struct ResponseHead {
     int status = 0;
     std::string http_version;                 // "1.1", "2"
-    std::string reason;                       // HTTP/1's reason phrase, as sent (may be empty)
+    // HTTP/1's reason phrase as sent (may be empty). A view into the bytes read, valid while
+    // on_head() runs only: no copy per answer for what only `call -i` prints.
+    std::string_view reason;
     Headers headers;                          // as the upstream sent them
     std::optional<std::uint64_t> content_length;
 };
@@ -49,6 +51,7 @@ public:
     Step note_length(std::string_view value);
 
     ResponseHead head_;
+    std::string reason_;  // what head_.reason views: libcurl hands the status line over alone
     bool length_seen_ = false;
 };
 
