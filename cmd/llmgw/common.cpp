@@ -262,7 +262,6 @@ void add_config_option(CLI::App& sub, ConfigOptions& opts) {
 
 std::optional<config::Config> load_config_or_report(const ConfigOptions& opts, std::ostream& err) {
     config::LoadOptions load;
-    load.builtin_toml = config::builtin_services_toml();
     if (!opts.config_file.empty()) load.config_flag = opts.config_file;
     load.env = opts.env ? opts.env : config::process_env();
     auto loaded = config::load_config(load);

@@ -82,7 +82,6 @@ void add_serve_command(CLI::App& app, Command& selected) {
 
 int run_serve(const ServeOptions& opts, std::ostream& err) {
     config::LoadOptions load;
-    load.builtin_toml = config::builtin_services_toml();
     if (!opts.config.config_file.empty()) load.config_flag = opts.config.config_file;
     load.env = opts.config.env ? opts.config.env : config::process_env();
     load.flags = opts.flags;

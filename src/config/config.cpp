@@ -15,8 +15,6 @@
 namespace llmgw::config {
 namespace {
 
-constexpr std::string_view kBuiltinFile = "services.toml (built-in)";
-
 // Names and aliases are looked up case-insensitively, so no two may be equal ignoring case.
 MaybeError check_aliases(const std::vector<Service>& services) {
     std::vector<std::pair<std::string, const Service*>> seen;
@@ -69,10 +67,11 @@ Result<Config, ConfigError> finish(Config draft) {
 Result<Config, ConfigError> load(const LoadOptions& options) {
     const EnvLookup env = options.env ? options.env : process_env();
     const FileReader read = options.read_file ? options.read_file : FileReader(read_real_file);
-    const std::string_view builtin =
-        options.builtin_toml.empty() ? builtin_services_toml() : options.builtin_toml;
     Config draft;
-    if (auto e = apply_toml(draft, builtin, {std::string(kBuiltinFile), "built-in"})) {
+    if (options.builtin_toml.empty()) {
+        draft.services = builtin_service_table();
+    } else if (auto e = apply_toml(draft, options.builtin_toml,
+                                   {std::string(kBuiltinFile), "built-in"})) {
         return unexpected(*e);
     }
     auto user = find_user_file(options.config_flag, env, read);

@@ -48,7 +48,7 @@ using EnvLookup = std::function<std::optional<std::string>(std::string_view)>;
 EnvLookup process_env();
 
 struct LoadOptions {
-    std::string_view builtin_toml;            // share/services.toml text; empty: the embedded one
+    std::string_view builtin_toml;  // share/services.toml text; empty: builtin_service_table()
     std::optional<std::string> config_flag;   // --config FILE
     EnvLookup env;                            // environment (process_env() or a fake)
     FlagOverrides flags;
@@ -62,5 +62,10 @@ Result<Config, ConfigError> load_config(const LoadOptions& options);
 
 // The built-in table text compiled into the binary.
 std::string_view builtin_services_toml();
+
+// The services that reading builtin_services_toml() gives, read at build time
+// (builtin_table_gen.cpp): disabled ones kept, in the file's order, as the draft a user file
+// then merges into.
+std::vector<Service> builtin_service_table();
 
 }  // namespace llmgw::config

@@ -10,6 +10,9 @@
 
 namespace llmgw::config {
 
+// The built-in table's name in messages and in Service::aliases_at.
+inline constexpr std::string_view kBuiltinFile = "services.toml (built-in)";
+
 struct TomlSource {
     std::string file;    // for messages: a path, or "services.toml (built-in)"
     std::string origin;  // for Service::origin: the path, or "built-in"

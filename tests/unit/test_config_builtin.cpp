@@ -1,5 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "config/base_url.hpp"
 #include "test_config_fakes.hpp"
 
@@ -123,12 +127,69 @@ TEST_CASE("config: built-in gateway and routing defaults without a user file") {
     CHECK(cfg.routing.large_body_bytes == 1u << 20);
 }
 
-TEST_CASE("config: empty builtin_toml in LoadOptions means the embedded table") {
-    FakeSystem sys;
-    sys.builtin.clear();
-    auto cfg = sys.load();
-    REQUIRE(cfg);
-    CHECK(cfg->services.size() == 23);
+namespace {
+
+// Every field of a service, so that two tables compare field by field with readable failures.
+std::string describe(const config::Service& s) {
+    std::string out = s.name + " aliases=";
+    for (const auto& a : s.aliases) out += a + ",";
+    out += " base_url=" + s.base_url.scheme + "|" + s.base_url.host + "|" +
+           std::to_string(s.base_url.port) + "|" + s.base_url.base_path + "|" + s.base_url.text;
+    out += " headers=";
+    for (const HeaderField f : s.headers)
+        out += std::string(f.name) + ":" + std::string(f.value) + ",";
+    out += " timeout_ms=" + (s.timeout_ms ? std::to_string(*s.timeout_ms) : "unset");
+    out += " max_retries=" + std::to_string(s.max_retries) + " retry_methods=";
+    for (const auto& m : s.retry_methods) out += m + ",";
+    out += " max_response_bytes=" +
+           (s.max_response_bytes ? std::to_string(*s.max_response_bytes) : "unset");
+    out += " streaming=" + std::to_string(s.streaming) + " fallback=" + std::to_string(s.fallback) +
+           " enabled=" + std::to_string(s.enabled) + " description=" + s.description +
+           " auth=" + s.auth.env + "|" + s.auth.header + "|" + s.auth.prefix +
+           " origin=" + s.origin + " aliases_at=" + s.aliases_at;
+    return out;
+}
+
+std::vector<std::string> describe(const std::vector<config::Service>& table) {
+    std::vector<std::string> out;
+    for (const config::Service& s : table) out.push_back(describe(s));
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("config: the generated built-in table is the parse of services.toml") {
+    // The binary starts from builtin_service_table() (empty builtin_toml), made at build time;
+    // the tests above read the embedded text. Both must give the same table, field by field.
+    const std::vector<std::string> generated = describe(config::builtin_service_table());
+    REQUIRE(generated.size() == 23);
+    FakeSystem parsed;
+    FakeSystem from_table;
+    from_table.builtin.clear();
+    const auto a = parsed.load();
+    const auto b = from_table.load();
+    REQUIRE(a);
+    REQUIRE(b);
+    CHECK(describe(a->services) == describe(b->services));
+    CHECK(describe(a->disabled) == describe(b->disabled));
+    CHECK(b->services.size() == 23);
+    // The order is the draft's, as apply_toml leaves it for a user file to merge into.
+    std::vector<std::string> sorted = generated;
+    std::sort(sorted.begin(), sorted.end());
+    CHECK(describe(b->services) == sorted);
+    // A user file merges into either the same way.
+    for (FakeSystem* sys : {&parsed, &from_table}) {
+        sys->files["/u.toml"] =
+            "[services.anthropic]\nheaders = { \"anthropic-version\" = \"\", x = \"1\" }\n"
+            "[services.ollama]\nenabled = false\n[services.new]\nbase_url = \"http://a\"\n";
+    }
+    const auto c = parsed.load({}, "/u.toml");
+    const auto d = from_table.load({}, "/u.toml");
+    REQUIRE(c);
+    REQUIRE(d);
+    CHECK(describe(c->services) == describe(d->services));
+    CHECK(describe(c->disabled) == describe(d->disabled));
+    CHECK(d->find("anthropic")->origin == "built-in + /u.toml");
 }
 
 TEST_CASE("config: errors in the built-in table name it") {
