@@ -222,10 +222,14 @@ void Listener::log_accept_failure(int error) {
     log_line(LogLevel::warn, "", "accept failed", {log_str("reason", std::strerror(error))});
 }
 
-// On `loop`'s thread. The connection stays counted on `loop` while its session lives.
+// On `loop`'s thread. The connection stays counted on `loop`, and in the gateway's count, while
+// its session lives. The gateway's count is taken before it is compared: loops that each read
+// it below the limit in the same instant would otherwise all go on, and pass it together.
 void Listener::serve(Loop& loop, AcceptedFd fd) const {
     const auto& g = loop.shared.config->gateway;
-    if (loop.shared.connections.load(std::memory_order_relaxed) >= g.max_connections) {
+    auto& open = loop.shared.connections;
+    if (open.fetch_add(1, std::memory_order_relaxed) >= g.max_connections) {
+        open.fetch_sub(1, std::memory_order_relaxed);
         // At most one line per loop every 10 s, with the count: a flood of connections (or a
         // steady state at the limit) is not a flood of log lines.
         ++loop.refused_at_limit;
@@ -242,10 +246,11 @@ void Listener::serve(Loop& loop, AcceptedFd fd) const {
     boost::system::error_code ec;
     socket.assign(protocol_, fd.get(), ec);
     if (ec) {
+        open.fetch_sub(1, std::memory_order_relaxed);
         log_line(LogLevel::warn, "", "accept failed", {log_str("reason", ec.message())});
         return;
     }
-    fd.release();  // the socket owns it, and the session gives the count back
+    fd.release();  // the socket owns it, and the session gives both counts back
     std::make_shared<Session>(std::move(socket), loop)->start();
 }
 

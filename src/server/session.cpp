@@ -107,14 +107,13 @@ Session::Session(asio::ip::tcp::socket socket, Loop& loop)
       exchange_timer_(std::make_shared<LazyTimer>(loop.io)),
       queue_timer_(loop.io) {
     buffer_.max_size(kReadBufferLimit);
-    loop_.sessions.insert(this);
-    loop_.shared.connections.fetch_add(1, std::memory_order_relaxed);
+    loop_.sessions.insert(this);  // counted by the listener, in the gateway and on the loop
 }
 
 Session::~Session() {
     loop_.sessions.erase(this);
-    loop_.shared.connections.fetch_sub(1, std::memory_order_relaxed);
-    loop_.connections.fetch_sub(1, std::memory_order_relaxed);  // counted by the listener
+    loop_.shared.connections.fetch_sub(1, std::memory_order_relaxed);  // counted by the listener
+    loop_.connections.fetch_sub(1, std::memory_order_relaxed);
     end_busy();  // whatever path it took, it is in flight no more
     if (exchange_) exchange_->cancel();
     release_slot();

@@ -1459,6 +1459,45 @@ class ConnectionLimitsTest(OwnGatewayCase):
         for s in held + [extra]:
             s.close()
 
+    def test_two_loops_accepting_at_once_do_not_pass_max_connections_together(self):
+        """Past 16 connections a loop (kFill), new ones alternate between the two loops, and
+        both check the limit at the same time. Before: each could read the count below the
+        limit and go on, passing it together (by up to threads - 1)."""
+        self.mock = harness.Mock()
+        self.gw = harness.Gateway(self.mock.port, "[gateway]\nmax_connections = 34\n",
+                                  args=("--threads", "2"))
+        held = [self.served_connection() for _ in range(32)]  # 16 on each loop
+        full_rounds = 0
+        try:
+            for _ in range(25):
+                # Stopped, the gateway accepts nothing: the burst waits in its listen queue and
+                # is then taken in one go, alternately by the two loops.
+                os.kill(self.gw.proc.pid, signal.SIGSTOP)
+                try:
+                    burst = [socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
+                             for _ in range(12)]
+                finally:
+                    os.kill(self.gw.proc.pid, signal.SIGCONT)
+                answered = 0
+                for s in burst:
+                    try:  # an answer's first bytes, or b"" when it is closed unanswered
+                        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                        s.settimeout(5)
+                        raw = s.recv(64)
+                    except OSError:
+                        raw = b""
+                    answered += raw.startswith(b"HTTP/1.1 200")
+                for s in burst:
+                    s.close()
+                self.assertLessEqual(answered, 2, "34 allowed, 32 held: %d of the burst served"
+                                     % answered)
+                full_rounds += answered == 2
+                time.sleep(0.1)  # the burst's sessions end and give their counts back
+        finally:
+            for s in held:
+                s.close()
+        self.assertGreater(full_rounds, 0, "the two free places were never used")
+
     def start_for_1000_connections(self, **gateway_args):
         """A gateway with max_connections = 1000 and two loops that answers /health."""
         self.mock = harness.Mock()
