@@ -1,7 +1,7 @@
 // Build-time tool: reads share/services.toml as load_config reads the built-in table and writes
 // a C++ source defining builtin_service_table(), the services that reading gives. Every llmgw
-// start then copies a finished table instead of parsing the TOML (toml++ took ~1.9 M
-// instructions of the 4.9 M that `llmgw call` to a local upstream costs, callgrind).
+// start then copies a finished table instead of reading the TOML (2.0 M instructions, 1.4 M of
+// them toml++'s parse, of the 4.9 M that `llmgw call` to a local upstream cost, callgrind).
 //   llmgw_builtin_table_gen INPUT.toml OUTPUT.cpp
 // The unit test "config: the generated built-in table is the parse of services.toml" holds the
 // two equal.
@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -26,8 +27,12 @@ using llmgw::config::Config;
 using llmgw::config::Service;
 
 // A C++ string literal holding exactly `text`: printable ASCII as it is, every other byte as a
-// three-digit octal escape (which, unlike \x, cannot run into the character after it).
+// three-digit octal escape (which, unlike \x, cannot run into the character after it). The
+// literals are read as C strings: a NUL would end one early (no field of the table takes one).
 std::string literal(std::string_view text) {
+    if (text.find('\0') != std::string_view::npos) {
+        throw std::runtime_error("a NUL byte in a value of the table");
+    }
     std::string out = "\"";
     for (const char c : text) {
         const auto byte = static_cast<unsigned char>(c);
@@ -102,7 +107,7 @@ int fail(const std::string& message) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     if (argc != 3) return fail("usage: llmgw_builtin_table_gen INPUT.toml OUTPUT.cpp");
     std::ifstream in(argv[1], std::ios::binary);
     std::stringstream text;
@@ -140,4 +145,6 @@ int main(int argc, char** argv) {
     file.close();
     if (!file) return fail(std::string(argv[2]) + ": " + std::strerror(errno));
     return 0;
+} catch (const std::exception& e) {
+    return fail(e.what());
 }

@@ -64,8 +64,8 @@ Result<Config, ConfigError> load_config(const LoadOptions& options);
 std::string_view builtin_services_toml();
 
 // The services that reading builtin_services_toml() gives, read at build time
-// (builtin_table_gen.cpp): disabled ones kept, in the file's order, as the draft a user file
-// then merges into.
+// (builtin_table_gen.cpp): disabled ones kept, in the order apply_toml leaves them (by name, as
+// toml++ holds a table's keys), as the draft a user file then merges into.
 std::vector<Service> builtin_service_table();
 
 }  // namespace llmgw::config

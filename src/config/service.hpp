@@ -28,6 +28,8 @@ struct ApiKeyAuth {
     std::string prefix;         // e.g. "Bearer "
 };
 
+// A new field is also written by builtin_table_gen.cpp's write_service() and compared by
+// describe() in tests/unit/test_config_builtin.cpp.
 struct Service {
     std::string name;
     std::vector<std::string> aliases;
