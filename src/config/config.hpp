@@ -48,7 +48,7 @@ using EnvLookup = std::function<std::optional<std::string>(std::string_view)>;
 EnvLookup process_env();
 
 struct LoadOptions {
-    std::string_view builtin_toml;  // share/services.toml text; empty: builtin_service_table()
+    std::string_view builtin_toml;            // TOML text; empty: builtin_service_table()
     std::optional<std::string> config_flag;   // --config FILE
     EnvLookup env;                            // environment (process_env() or a fake)
     FlagOverrides flags;
