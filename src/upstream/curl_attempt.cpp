@@ -192,6 +192,11 @@ bool CurlAttempt::configure() {
     curl.easy_setopt(easy, CURLOPT_HEADERDATA, this);
     curl.easy_setopt(easy, CURLOPT_WRITEFUNCTION, &CurlAttempt::on_write);
     curl.easy_setopt(easy, CURLOPT_WRITEDATA, this);
+#if LIBCURL_VERSION_NUM >= 0x075000
+    // Asked before each send of the request (7.80.0 and later; an older libcurl ignores it).
+    curl.easy_setopt(easy, CURLOPT_PREREQFUNCTION, &CurlAttempt::on_send);
+    curl.easy_setopt(easy, CURLOPT_PREREQDATA, this);
+#endif
     const CaTrust& trust = ca_trust();
     if (!trust.file.empty()) curl.easy_setopt(easy, CURLOPT_CAINFO, trust.file.c_str());
     if (!trust.directory.empty()) curl.easy_setopt(easy, CURLOPT_CAPATH, trust.directory.c_str());
@@ -283,6 +288,28 @@ std::size_t CurlAttempt::on_write(char* data, std::size_t size, std::size_t n, v
     }
     return 0;
 }
+
+// libcurl sends a request again on a fresh connection when a reused one dies before a byte of
+// the answer: any request, a POST too, up to five times. The native client's rule instead
+// (H1Attempt::replay): once, and only an idempotent request within kReplayWithin of its first
+// send, as a stale connection fails; after a worker that died mid-completion, a second POST
+// would be a second completion, paid for twice. Anything else ends this attempt, and the
+// exchange's retries decide, counted and logged. (libcurl's own count of what was sent is not
+// kept across its retry: a request partly sent is judged as one sent whole.)
+#if LIBCURL_VERSION_NUM >= 0x075000
+int CurlAttempt::on_send(void* self, char*, char*, int, int) {
+    auto* a = static_cast<CurlAttempt*>(self);
+    const auto now = std::chrono::steady_clock::now();
+    if (a->sends_++ == 0) {
+        a->first_send_ = now;
+        return CURL_PREREQFUNC_OK;
+    }
+    if (a->sends_ == 2 && is_idempotent(a->request_) && now - a->first_send_ <= kReplayWithin)
+        return CURL_PREREQFUNC_OK;
+    a->own_error_ = closed_without_answering();
+    return CURL_PREREQFUNC_ABORT;
+}
+#endif
 
 // What one action of the multi brings for this transfer (its head and the body after it, or
 // the chunks of one read) reaches the owner as one batch, closed when the action is over. Not

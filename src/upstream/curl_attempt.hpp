@@ -4,6 +4,7 @@
 // (CURLOPT_RESOLVE), unless a proxy looks it up.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 
@@ -30,6 +31,8 @@ public:
 private:
     static std::size_t on_header_line(char* data, std::size_t size, std::size_t n, void* self);
     static std::size_t on_write(char* data, std::size_t size, std::size_t n, void* self);
+    static int on_send(void* self, char* remote_ip, char* local_ip, int remote_port,
+                       int local_port);
     void on_curl_done(CURLcode result) override;
     void join_batch();
     // Hands the transfer to libcurl; `resolve` ("host:port:addresses") when the name is known.
@@ -56,6 +59,8 @@ private:
     bool in_callback_ = false;  // inside the owner's call from a curl callback
     bool head_delivered_ = false;  // header lines after it are trailers
     bool in_batch_ = false;        // the owner's batch for this action is open
+    int sends_ = 0;                // times libcurl was about to send the request
+    std::chrono::steady_clock::time_point first_send_;
     char error_buffer_[CURL_ERROR_SIZE] = {};
 };
 

@@ -27,9 +27,6 @@ namespace {
 
 constexpr std::size_t kReadSize = 16 * 1024;
 
-// How soon after the request's last byte a reused connection's failure still counts as stale.
-constexpr std::chrono::seconds kReplayWithin{1};
-
 // "HTTP/1.1 200\r\n": a status line without the space before its reason phrase (RFC 9112 §4
 // asks for it even when the phrase is empty), which curl and libcurl accept and Beast 1.74
 // refuses. At the start of a head not yet parsed (Beast waits for the whole head before it
@@ -84,15 +81,6 @@ bool crlf_before_bare_lf(boost::beast::flat_buffer& buffer) {
 
 // Set by a parser callback to stop put() where it is; the attempt's flags say why.
 const error_code kInterrupted = make_error_code(boost::system::errc::operation_canceled);
-
-// Safe to send twice (RFC 9110 §9.2.2): the idempotent methods, or a request that carries a
-// key the server uses to apply it once.
-bool is_idempotent(const UpstreamRequest& request) {
-    const std::string& m = request.method;
-    return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" ||
-           m == "DELETE" || request.headers.contains("Idempotency-Key") ||
-           request.headers.contains("X-Idempotency-Key");
-}
 
 GatewayError network(std::string what) { return {ErrorType::network, "upstream network error: " + what}; }
 GatewayError not_sent(const std::string& why) {
@@ -482,8 +470,7 @@ bool H1Attempt::take_plain() {
 void H1Attempt::at_eof() {
     if (!answered_) {
         if (replay()) return;
-        end(send_error_.empty() ? network("upstream closed the connection without answering")
-                                : not_sent(send_error_));
+        end(send_error_.empty() ? closed_without_answering() : not_sent(send_error_));
         return;
     }
     if (!parser_->got_some()) {  // only interim (1xx) answers came

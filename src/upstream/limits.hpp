@@ -28,6 +28,12 @@ inline GatewayError unsendable_request(std::string_view what) {
                                     " is not a valid HTTP token or value"};
 }
 
+// A connection that ended before a byte of the answer, and the request not sent again.
+inline GatewayError closed_without_answering() {
+    return {ErrorType::network,
+            "upstream network error: upstream closed the connection without answering"};
+}
+
 // 101 Switching Protocols: the gateway never asks for an upgrade (a client's is refused).
 // The upstream answered, with a head the gateway refuses: retry_cannot_help.
 inline GatewayError unasked_protocol_switch() {

@@ -176,6 +176,100 @@ class HeadFramingChecks:
         self.assertEqual(json.loads(body)["error"]["type"], "NETWORK")
 
 
+class ReplayChecks:
+    """A reused connection that dies before a byte of the answer: the request is sent again
+    once, on a fresh connection, only when that cannot do it twice (RFC 9112 §9.3.1): part of
+    it unsent, or an idempotent request (by its method, or an Idempotency-Key) within a second
+    or so, as a stale connection fails. Anything else is this attempt's error, and the
+    exchange's retries decide (service `uc`: none). Both clients: libcurl sent any request
+    again, a POST too, up to five times, before 12-02."""
+
+    def test_replay_happens_at_most_once_and_only_before_any_answer_byte(self):
+        # On a reused connection the upstream takes the request and closes without a byte: the
+        # request is replayed once on a fresh connection (as libcurl does), never twice.
+        r = rid()
+        self.echo_ok("/v1/warm")
+        status, headers, body = self.call("/v1/empty", "close", request_id=r)
+        self.assert_gateway_error(status, headers, body, 502, "NETWORK")
+        recs = self.mock.requests()
+        self.assertEqual([x["target"] for x in recs], ["/v1/warm", "/v1/empty", "/v1/empty"])
+        self.assertEqual(recs[0]["conn"], recs[1]["conn"])  # the reused connection
+        self.assertNotEqual(recs[1]["conn"], recs[2]["conn"])  # the replay, on a fresh one
+        self.assertIn("attempts=1", self.request_line(r))
+        # Once a byte of the answer came, a dead connection is an error, not a replay. (The
+        # head, held for its first body bytes, never reached the client: a 502, not a 200 cut.)
+        self.mock.reset()
+        self.echo_ok("/v1/warm")
+        status, headers, body = self.call("/v1/cut", "head_reset;sse=0")
+        self.assert_gateway_error(status, headers, body, 502, "NETWORK")
+        self.assertEqual([x["target"] for x in self.mock.requests()], ["/v1/warm", "/v1/cut"])
+
+    def test_a_replayed_post_sends_its_whole_body_again(self):
+        # The replay's case with a 70 KB body: the reused connection takes the POST and closes
+        # without a byte; the replay on a fresh connection carries the same body, whole. A
+        # POST is replayed only with an Idempotency-Key (below).
+        r = rid()
+        self.echo_ok("/v1/warm")
+        status, headers, body = self.call("/v1/post", "close", method="POST", body=b"x" * 70000,
+                                          request_id=r,
+                                          headers={"Content-Type": "application/octet-stream",
+                                                   "Idempotency-Key": "key-" + r})
+        self.assert_gateway_error(status, headers, body, 502, "NETWORK")
+        recs = self.mock.requests()
+        self.assertEqual([x["target"] for x in recs], ["/v1/warm", "/v1/post", "/v1/post"])
+        self.assertEqual(recs[0]["conn"], recs[1]["conn"])  # the reused connection
+        self.assertNotEqual(recs[1]["conn"], recs[2]["conn"])  # the replay, on a fresh one
+        self.assertEqual([x["body_len"] for x in recs[1:]], [70000, 70000])
+        self.assertEqual(recs[2]["body"], "x" * 70000)
+        self.assertIn("attempts=1", self.request_line(r))
+
+    def test_no_replay_of_a_post_written_whole_without_an_idempotency_key(self):
+        # The reused connection takes the whole POST and closes without a byte, at once: a
+        # stale connection looks so, and so does a worker that died with the request (found by
+        # a trial with the OpenAI SDK: its POST reached the upstream three times, the log said
+        # two attempts). A POST may not be idempotent (RFC 9112 §9.3.1): not sent again here;
+        # the exchange's retries decide, counted. A GET is.
+        r = rid()
+        self.echo_ok("/v1/warm")
+        status, headers, body = self.call("/v1/post", "close", method="POST", body=b'{"a":1}',
+                                          request_id=r)
+        self.assert_gateway_error(status, headers, body, 502, "NETWORK")
+        self.assertEqual([x["target"] for x in self.mock.requests()], ["/v1/warm", "/v1/post"])
+        self.assertIn("attempts=1", self.request_line(r))
+        for method in ("GET", "PUT", "DELETE"):
+            self.mock.reset()
+            self.echo_ok("/v1/warm")
+            status, headers, body = self.call("/v1/" + method, "close", method=method)
+            self.assert_gateway_error(status, headers, body, 502, "NETWORK")
+            self.assertEqual([x["target"] for x in self.mock.requests()],
+                             ["/v1/warm", "/v1/" + method, "/v1/" + method], method)
+
+    def test_no_replay_of_a_post_the_upstream_held_before_closing(self):
+        # The reused connection takes the POST, and the upstream closes it 1.5 s later without
+        # a byte (a worker killed mid-completion): it may have acted on it, so the POST is not
+        # sent again (RFC 9112 §9.3.1). Before, it was replayed, whatever the time: a second
+        # completion, paid for twice. A stale connection fails within a round trip instead.
+        r = rid()
+        self.echo_ok("/v1/warm")
+        started = time.monotonic()
+        status, headers, body = self.call("/v1/held", "close;ms=1500", method="POST",
+                                          body=b'{"a":1}', request_id=r)
+        self.assert_gateway_error(status, headers, body, 502, "NETWORK")
+        self.assertGreater(time.monotonic() - started, 1.4)
+        self.assertEqual([x["target"] for x in self.mock.requests()], ["/v1/warm", "/v1/held"])
+        self.assertIn("attempts=1", self.request_line(r))
+
+    def test_no_replay_of_an_idempotent_request_the_upstream_held_before_closing(self):
+        # A GET held 1.5 s, then the close: no stale connection fails so late, the upstream
+        # was at work on it. Idempotent or not, not sent again by the client.
+        r = rid()
+        self.echo_ok("/v1/warm")
+        status, headers, body = self.call("/v1/held", "close;ms=1500", request_id=r)
+        self.assert_gateway_error(status, headers, body, 502, "NETWORK")
+        self.assertEqual([x["target"] for x in self.mock.requests()], ["/v1/warm", "/v1/held"])
+        self.assertIn("attempts=1", self.request_line(r))
+
+
 class NativeClientCase(harness.SharedGatewayTest):
     """A mock and a one-loop gateway on the native client, shared by the class."""
     gateway_env = harness.NATIVE_CLIENT_ENV
@@ -241,7 +335,7 @@ class NativeClientCase(harness.SharedGatewayTest):
 
 # ---------------------------------------------------------------- 1-8: one connection at a time
 
-class NativeClientTest(RefusedHeadChecks, HeadFramingChecks, NativeClientCase):
+class NativeClientTest(ReplayChecks, RefusedHeadChecks, HeadFramingChecks, NativeClientCase):
     refused_heads = ("interim;codes=101", "coding;te=gzip, chunked", "coding;te=gzip")
 
     # -- 1. keep-alive reuse and the request head --
@@ -336,81 +430,6 @@ class NativeClientTest(RefusedHeadChecks, HeadFramingChecks, NativeClientCase):
         self.assertEqual(doc["body_len"], 70000)
         self.assertIn("attempts=1", self.request_line(r))
         self.assertEqual(len(self.mock.requests()), 2)
-
-    def test_replay_happens_at_most_once_and_only_before_any_answer_byte(self):
-        # On a reused connection the upstream takes the request and closes without a byte: the
-        # request is replayed once on a fresh connection (as libcurl does), never twice.
-        r = rid()
-        self.echo_ok("/v1/warm")
-        status, headers, body = self.call("/v1/empty", "close", request_id=r)
-        self.assert_gateway_error(status, headers, body, 502, "NETWORK")
-        recs = self.mock.requests()
-        self.assertEqual([x["target"] for x in recs], ["/v1/warm", "/v1/empty", "/v1/empty"])
-        self.assertEqual(recs[0]["conn"], recs[1]["conn"])  # the reused connection
-        self.assertNotEqual(recs[1]["conn"], recs[2]["conn"])  # the replay, on a fresh one
-        self.assertIn("attempts=1", self.request_line(r))
-        # Once a byte of the answer came, a dead connection is an error, not a replay. (The
-        # head, held for its first body bytes, never reached the client: a 502, not a 200 cut.)
-        self.mock.reset()
-        self.echo_ok("/v1/warm")
-        status, headers, body = self.call("/v1/cut", "head_reset;sse=0")
-        self.assert_gateway_error(status, headers, body, 502, "NETWORK")
-        self.assertEqual([x["target"] for x in self.mock.requests()], ["/v1/warm", "/v1/cut"])
-
-    def test_a_replayed_post_sends_its_whole_body_again(self):
-        # The replay's case with a 70 KB body: the reused connection takes the POST and closes
-        # without a byte; the replay on a fresh connection carries the same body, whole. A
-        # POST is replayed only with an Idempotency-Key (below).
-        r = rid()
-        self.echo_ok("/v1/warm")
-        status, headers, body = self.call("/v1/post", "close", method="POST", body=b"x" * 70000,
-                                          request_id=r,
-                                          headers={"Content-Type": "application/octet-stream",
-                                                   "Idempotency-Key": "key-" + r})
-        self.assert_gateway_error(status, headers, body, 502, "NETWORK")
-        recs = self.mock.requests()
-        self.assertEqual([x["target"] for x in recs], ["/v1/warm", "/v1/post", "/v1/post"])
-        self.assertEqual(recs[0]["conn"], recs[1]["conn"])  # the reused connection
-        self.assertNotEqual(recs[1]["conn"], recs[2]["conn"])  # the replay, on a fresh one
-        self.assertEqual([x["body_len"] for x in recs[1:]], [70000, 70000])
-        self.assertEqual(recs[2]["body"], "x" * 70000)
-        self.assertIn("attempts=1", self.request_line(r))
-
-    def test_no_replay_of_a_post_written_whole_without_an_idempotency_key(self):
-        # The reused connection takes the whole POST and closes without a byte, at once: a
-        # stale connection looks so, and so does a worker that died with the request (found by
-        # a trial with the OpenAI SDK: its POST reached the upstream three times, the log said
-        # two attempts). A POST may not be idempotent (RFC 9112 §9.3.1): not sent again here;
-        # the exchange's retries decide, counted. A GET is.
-        r = rid()
-        self.echo_ok("/v1/warm")
-        status, headers, body = self.call("/v1/post", "close", method="POST", body=b'{"a":1}',
-                                          request_id=r)
-        self.assert_gateway_error(status, headers, body, 502, "NETWORK")
-        self.assertEqual([x["target"] for x in self.mock.requests()], ["/v1/warm", "/v1/post"])
-        self.assertIn("attempts=1", self.request_line(r))
-        for method in ("GET", "PUT", "DELETE"):
-            self.mock.reset()
-            self.echo_ok("/v1/warm")
-            status, headers, body = self.call("/v1/" + method, "close", method=method)
-            self.assert_gateway_error(status, headers, body, 502, "NETWORK")
-            self.assertEqual([x["target"] for x in self.mock.requests()],
-                             ["/v1/warm", "/v1/" + method, "/v1/" + method], method)
-
-    def test_no_replay_of_a_post_the_upstream_held_before_closing(self):
-        # The reused connection takes the POST, and the upstream closes it 1.5 s later without
-        # a byte (a worker killed mid-completion): it may have acted on it, so the POST is not
-        # sent again (RFC 9112 §9.3.1). Before, it was replayed, whatever the time: a second
-        # completion, paid for twice. A stale connection fails within a round trip instead.
-        r = rid()
-        self.echo_ok("/v1/warm")
-        started = time.monotonic()
-        status, headers, body = self.call("/v1/held", "close;ms=1500", method="POST",
-                                          body=b'{"a":1}', request_id=r)
-        self.assert_gateway_error(status, headers, body, 502, "NETWORK")
-        self.assertGreater(time.monotonic() - started, 1.4)
-        self.assertEqual([x["target"] for x in self.mock.requests()], ["/v1/warm", "/v1/held"])
-        self.assertIn("attempts=1", self.request_line(r))
 
     def test_a_transfer_coding_other_than_chunked_is_502_network(self):
         # Beast decodes chunked only: "gzip, chunked" reached the client as gzip bytes with no
@@ -1498,12 +1517,11 @@ class BackpressureTest(NativeClientCase):
 
 # ---------------------------------------------------------------- 10. transport choice
 
-class LibcurlRelayTest(RefusedHeadChecks, HeadFramingChecks, harness.SharedGatewayTest):
+class LibcurlRelayTest(ReplayChecks, RefusedHeadChecks, HeadFramingChecks, NativeClientCase):
     """Answers libcurl carries (LLMGW_UPSTREAM_CLIENT=curl here; every https:// upstream in
     use), relayed with the gateway's own framing and one head each: checked by a second
     request on the same client connection."""
     gateway_env = dict(harness.NATIVE_CLIENT_ENV, LLMGW_UPSTREAM_CLIENT="curl")
-    gateway_args = ("--threads", "1")
     refused_heads = ("interim;codes=101",)
 
     def two_on_one_connection(self, behaviour):
