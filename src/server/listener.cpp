@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstring>
@@ -26,6 +27,17 @@ namespace {
 // After accept() ran out of descriptors (or memory), the backlog waits this long: the next try
 // would fail the same way at once.
 constexpr std::chrono::milliseconds kRetryAfter{100};
+
+// One more in `open` unless it holds `limit` already, in one step: loops that each read it
+// below the limit in the same instant cannot pass it together, and a refusal never counts,
+// even for a moment (another loop would refuse at the limit minus one).
+bool take_a_place(std::atomic<int>& open, int limit) {
+    int now = open.load(std::memory_order_relaxed);
+    do {
+        if (now >= limit) return false;
+    } while (!open.compare_exchange_weak(now, now + 1, std::memory_order_relaxed));
+    return true;
+}
 
 }  // namespace
 
@@ -223,13 +235,11 @@ void Listener::log_accept_failure(int error) {
 }
 
 // On `loop`'s thread. The connection stays counted on `loop`, and in the gateway's count, while
-// its session lives. The gateway's count is taken before it is compared: loops that each read
-// it below the limit in the same instant would otherwise all go on, and pass it together.
+// its session lives.
 void Listener::serve(Loop& loop, AcceptedFd fd) const {
     const auto& g = loop.shared.config->gateway;
     auto& open = loop.shared.connections;
-    if (open.fetch_add(1, std::memory_order_relaxed) >= g.max_connections) {
-        open.fetch_sub(1, std::memory_order_relaxed);
+    if (!take_a_place(open, g.max_connections)) {
         // At most one line per loop every 10 s, with the count: a flood of connections (or a
         // steady state at the limit) is not a flood of log lines.
         ++loop.refused_at_limit;
