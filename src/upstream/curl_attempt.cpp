@@ -289,13 +289,15 @@ std::size_t CurlAttempt::on_write(char* data, std::size_t size, std::size_t n, v
     return 0;
 }
 
-// libcurl sends a request again on a fresh connection when a reused one dies before a byte of
-// the answer: any request, a POST too, up to five times. The native client's rule instead
-// (H1Attempt::replay): once, and only an idempotent request within kReplayWithin of its first
-// send, as a stale connection fails; after a worker that died mid-completion, a second POST
-// would be a second completion, paid for twice. Anything else ends this attempt, and the
-// exchange's retries decide, counted and logged. (libcurl's own count of what was sent is not
-// kept across its retry: a request partly sent is judged as one sent whole.)
+// libcurl sends a request again on a fresh connection, any request, up to five times: after a
+// reused connection died before a byte of the answer, and after an HTTP/2 stream the upstream
+// refused (REFUSED_STREAM: never processed, as at its stream limit), two cases this callback
+// cannot tell apart. It allows one resend within kReplayWithin of the first send: a stale
+// connection, or a refused stream, fails within a round trip or so. Later, the upstream was at
+// work on the request (a worker that died mid-completion: a second POST would be a second
+// completion, paid for twice), so this attempt ends and the exchange's retries decide, counted
+// and logged. The native client sees which bytes went out, and does not send a whole POST
+// without an Idempotency-Key again even at once (H1Attempt::replay).
 #if LIBCURL_VERSION_NUM >= 0x075000
 int CurlAttempt::on_send(void* self, char*, char*, int, int) {
     auto* a = static_cast<CurlAttempt*>(self);
@@ -304,8 +306,7 @@ int CurlAttempt::on_send(void* self, char*, char*, int, int) {
         a->first_send_ = now;
         return CURL_PREREQFUNC_OK;
     }
-    if (a->sends_ == 2 && is_idempotent(a->request_) && now - a->first_send_ <= kReplayWithin)
-        return CURL_PREREQFUNC_OK;
+    if (a->sends_ == 2 && now - a->first_send_ <= kReplayWithin) return CURL_PREREQFUNC_OK;
     a->own_error_ = closed_without_answering();
     return CURL_PREREQFUNC_ABORT;
 }

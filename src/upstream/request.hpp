@@ -33,9 +33,9 @@ struct ResponseHead {
 // key the server uses to apply it once (Idempotency-Key, X-Idempotency-Key).
 bool is_idempotent(const UpstreamRequest& request);
 
-// How soon after a request went out a reused connection's failure, before any answer byte,
-// still counts as a stale connection's: an idempotent request is sent again once within it by
-// either client; later, the upstream was at work on it.
+// How soon after a request went out a failure before any answer byte still counts as a stale
+// connection's (or a refused HTTP/2 stream's): within it the request may be sent again once
+// (H1Attempt::replay, CurlAttempt::on_send); later, the upstream was at work on it.
 inline constexpr std::chrono::seconds kReplayWithin{1};
 
 // The first part of `request` that must not be written as it is: "(method)" or a header's

@@ -9,6 +9,9 @@
 //        text/event-stream, N chat.completion.chunk events (default 20), chunk k at t0 + k*D ms,
 //        then "data: [DONE]"; any other body the fixed ~400-byte chat.completion JSON.
 //   GET  /health: 200 "ok".
+// For the tests (tests/integration/test_upstream_tls.py):
+//   ?refuse_once=KEY: the first HTTP/2 request with that KEY is reset with REFUSED_STREAM, as a
+//        server at its stream limit refuses one (it was not processed); later ones answered.
 import http2 from "node:http2";
 import fs from "node:fs";
 
@@ -69,8 +72,16 @@ function stream(res, chunks, delayMs) {
     emit();
 }
 
+const refused = new Set();
+
 function handle(req, res) {
     const url = new URL(req.url, "https://127.0.0.1");
+    const refuse = url.searchParams.get("refuse_once");
+    if (refuse !== null && req.stream && !refused.has(refuse)) {
+        refused.add(refuse);
+        req.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+        return;
+    }
     res.setHeader("x-mock-http-version", req.httpVersion);  // "2.0", or "1.1" (allowHTTP1)
     if (req.method === "GET" && url.pathname === "/health") {
         res.writeHead(200, {"content-type": "text/plain"});

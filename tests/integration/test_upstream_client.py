@@ -178,11 +178,14 @@ class HeadFramingChecks:
 
 class ReplayChecks:
     """A reused connection that dies before a byte of the answer: the request is sent again
-    once, on a fresh connection, only when that cannot do it twice (RFC 9112 §9.3.1): part of
-    it unsent, or an idempotent request (by its method, or an Idempotency-Key) within a second
-    or so, as a stale connection fails. Anything else is this attempt's error, and the
-    exchange's retries decide (service `uc`: none). Both clients: libcurl sent any request
-    again, a POST too, up to five times, before 12-02."""
+    once, on a fresh connection, within a second or so of going out, as a stale connection
+    fails; later, the upstream was at work on it, and this attempt's error lets the exchange's
+    retries decide (service `uc`: none). libcurl sent any request again, a POST too, up to five
+    times and whenever, before 12-02. The native client also keeps a POST written whole
+    without an Idempotency-Key (RFC 9112 §9.3.1); libcurl, which cannot tell a dead connection
+    from a refused HTTP/2 stream (never processed), sends it again at once
+    (`post_sent_again_at_once`)."""
+    post_sent_again_at_once = False
 
     def test_replay_happens_at_most_once_and_only_before_any_answer_byte(self):
         # On a reused connection the upstream takes the request and closes without a byte: the
@@ -227,14 +230,15 @@ class ReplayChecks:
         # The reused connection takes the whole POST and closes without a byte, at once: a
         # stale connection looks so, and so does a worker that died with the request (found by
         # a trial with the OpenAI SDK: its POST reached the upstream three times, the log said
-        # two attempts). A POST may not be idempotent (RFC 9112 §9.3.1): not sent again here;
-        # the exchange's retries decide, counted. A GET is.
+        # two attempts). A POST may not be idempotent (RFC 9112 §9.3.1): not sent again by the
+        # native client; the exchange's retries decide, counted. A GET is. (libcurl: once.)
         r = rid()
         self.echo_ok("/v1/warm")
         status, headers, body = self.call("/v1/post", "close", method="POST", body=b'{"a":1}',
                                           request_id=r)
         self.assert_gateway_error(status, headers, body, 502, "NETWORK")
-        self.assertEqual([x["target"] for x in self.mock.requests()], ["/v1/warm", "/v1/post"])
+        sent = ["/v1/post"] * (2 if self.post_sent_again_at_once else 1)
+        self.assertEqual([x["target"] for x in self.mock.requests()], ["/v1/warm"] + sent)
         self.assertIn("attempts=1", self.request_line(r))
         for method in ("GET", "PUT", "DELETE"):
             self.mock.reset()
@@ -1523,6 +1527,7 @@ class LibcurlRelayTest(ReplayChecks, RefusedHeadChecks, HeadFramingChecks, Nativ
     request on the same client connection."""
     gateway_env = dict(harness.NATIVE_CLIENT_ENV, LLMGW_UPSTREAM_CLIENT="curl")
     refused_heads = ("interim;codes=101",)
+    post_sent_again_at_once = True
 
     def two_on_one_connection(self, behaviour):
         s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)

@@ -512,6 +512,24 @@ max_retries = 0
         self.assertGreaterEqual(sum(gap > 0.075 for gap in gaps), 3, gaps)
         self.assertGreater(arrivals[-1] - arrivals[0], 0.45, gaps)
 
+    def test_a_stream_the_upstream_refused_is_sent_again_at_once(self):
+        # REFUSED_STREAM (RFC 9113 §8.7): the upstream did not process it, as at its stream
+        # limit. libcurl sends it again on a fresh connection, a POST too, and the gateway lets
+        # it (once, within a second: CurlAttempt::on_send); not an error, nor a counted retry
+        # (a review of the first version of that rule found a 502 here).
+        key = uuid.uuid4().hex
+        status, _, body = self.gw.request(
+            "POST", f"/gateway/h2/v1/chat/completions?refuse_once={key}", body=b'{"model":"x"}',
+            headers={"Content-Type": "application/json", "X-Request-Id": "refused-" + key})
+        self.assertEqual(status, 200, body[:300])
+        self.assertEqual(json.loads(body)["object"], "chat.completion")
+        deadline, line = time.monotonic() + 5, ""
+        while not line and time.monotonic() < deadline:  # written once the answer is out
+            line = next((x for x in self.gw.log().splitlines()
+                         if f"[refused-{key}] [INFO] request |" in x), "")
+            time.sleep(0.02)
+        self.assertIn("attempts=1", line, self.gw.log()[-2000:])
+
     def test_a_plain_answer_keeps_its_length(self):
         status, headers, body = self.gw.request("POST", "/gateway/h2/v1/chat/completions",
                                                 body=b'{"model":"x"}',
