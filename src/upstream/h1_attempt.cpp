@@ -82,6 +82,15 @@ bool crlf_before_bare_lf(boost::beast::flat_buffer& buffer) {
 // Set by a parser callback to stop put() where it is; the attempt's flags say why.
 const error_code kInterrupted = make_error_code(boost::system::errc::operation_canceled);
 
+// Safe to send twice (RFC 9110 §9.2.2): the idempotent methods, or a request that carries a
+// key the server uses to apply it once.
+bool is_idempotent(const UpstreamRequest& request) {
+    const std::string& m = request.method;
+    return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" ||
+           m == "DELETE" || request.headers.contains("Idempotency-Key") ||
+           request.headers.contains("X-Idempotency-Key");
+}
+
 GatewayError network(std::string what) { return {ErrorType::network, "upstream network error: " + what}; }
 GatewayError not_sent(const std::string& why) {
     return network("could not send the request: " + why);

@@ -1,6 +1,7 @@
 // Limits and errors every transport applies the same way to an upstream's answer.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 
@@ -11,6 +12,11 @@ namespace llmgw::upstream {
 // Clients (Node, h11, nginx) refuse heads much larger than this; refusing them here gives a
 // clear 502 rather than relaying something the SDK cannot parse.
 inline constexpr std::size_t kMaxResponseHead = 64 * 1024;
+
+// How soon after a request went out a failure before any answer byte still counts as a stale
+// connection's (or a refused HTTP/2 stream's): within it the request may be sent again once
+// (H1Attempt::replay, CurlAttempt::on_send); later, the upstream was at work on it.
+inline constexpr std::chrono::seconds kReplayWithin{1};
 
 inline GatewayError response_head_too_large() {
     return {ErrorType::network,

@@ -4,13 +4,6 @@
 
 namespace llmgw::upstream {
 
-bool is_idempotent(const UpstreamRequest& request) {
-    const std::string& m = request.method;
-    return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" ||
-           m == "DELETE" || request.headers.contains("Idempotency-Key") ||
-           request.headers.contains("X-Idempotency-Key");
-}
-
 std::optional<std::string> unsendable_part(const UpstreamRequest& request) {
     if (!str::is_token(request.method)) return std::string("(method)");
     for (const HeaderField& f : request.headers) {

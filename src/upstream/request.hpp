@@ -1,7 +1,6 @@
 // What one upstream exchange sends and what its answer starts with.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -28,15 +27,6 @@ struct ResponseHead {
     Headers headers;                          // as the upstream sent them
     std::optional<std::uint64_t> content_length;
 };
-
-// Safe to send twice (RFC 9110 §9.2.2): the idempotent methods, or a request that carries a
-// key the server uses to apply it once (Idempotency-Key, X-Idempotency-Key).
-bool is_idempotent(const UpstreamRequest& request);
-
-// How soon after a request went out a failure before any answer byte still counts as a stale
-// connection's (or a refused HTTP/2 stream's): within it the request may be sent again once
-// (H1Attempt::replay, CurlAttempt::on_send); later, the upstream was at work on it.
-inline constexpr std::chrono::seconds kReplayWithin{1};
 
 // The first part of `request` that must not be written as it is: "(method)" or a header's
 // name, when the method or a name is not an HTTP token or a value holds CR, LF or NUL.
