@@ -523,12 +523,8 @@ max_retries = 0
             headers={"Content-Type": "application/json", "X-Request-Id": "refused-" + key})
         self.assertEqual(status, 200, body[:300])
         self.assertEqual(json.loads(body)["object"], "chat.completion")
-        deadline, line = time.monotonic() + 5, ""
-        while not line and time.monotonic() < deadline:  # written once the answer is out
-            line = next((x for x in self.gw.log().splitlines()
-                         if f"[refused-{key}] [INFO] request |" in x), "")
-            time.sleep(0.02)
-        self.assertIn("attempts=1", line, self.gw.log()[-2000:])
+        line = harness.wait_log_line(self.gw, r"\[refused-" + key + r"\] \[INFO\] request \|")
+        self.assertIn("attempts=1", line)
 
     def test_a_plain_answer_keeps_its_length(self):
         status, headers, body = self.gw.request("POST", "/gateway/h2/v1/chat/completions",
