@@ -40,6 +40,14 @@ constexpr std::size_t kReadBufferLimit = 256 * 1024;
 constexpr std::chrono::milliseconds kWatchAfter{20};
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
+// Nothing buffered but empty lines, which RFC 9112 §2.2 lets a client send after a body (and
+// parse_head skips): no byte of a next request head yet.
+bool only_empty_lines(const boost::beast::flat_buffer& buffer) {
+    const auto data = buffer.data();
+    const std::string_view bytes(static_cast<const char*>(data.data()), data.size());
+    return bytes.find_first_not_of("\r\n") == std::string_view::npos;
+}
+
 // What filled the read buffer of a chunked body (its unparsed bytes, from the chunk header
 // Beast is reading): after the last chunk's "0" line, the trailer section; else a size line.
 std::string_view overflowing_part(std::string_view unparsed) {
@@ -130,7 +138,7 @@ void Session::drain() {
     // Idle, without one byte of a next request: closed now. A request begun (its head or its
     // body still arriving) is in flight like one being answered: served, then closed, and the
     // drain waits for it.
-    const bool begun = buffer_.size() > 0 || (parser_ && parser_->got_some());
+    const bool begun = !only_empty_lines(buffer_) || (parser_ && parser_->got_some());
     if ((phase_ == Phase::reading && !begun) || phase_ == Phase::lingering) {
         close();
         return;
@@ -204,7 +212,7 @@ void Session::read_header() {
 bool Session::begin_head() {
     // Draining: no new request, but one already buffered (pipelined behind the last answer)
     // is served; its answer says Connection: close.
-    if (loop_.shared.draining.load(std::memory_order_relaxed) && buffer_.size() == 0) {
+    if (loop_.shared.draining.load(std::memory_order_relaxed) && only_empty_lines(buffer_)) {
         close();
         return false;
     }
@@ -214,7 +222,7 @@ bool Session::begin_head() {
     head_scan_ = HeadScanner();
     // A kept-alive connection may sit idle for keepalive_timeout_ms; once the next head has
     // begun, the rest of it must come within header_timeout_ms, as on a new connection.
-    idle_wait_ = requests_served_ > 0 && buffer_.size() == 0;
+    idle_wait_ = requests_served_ > 0 && only_empty_lines(buffer_);
     set_deadline(std::chrono::milliseconds(idle_wait_ ? config_.gateway.keepalive_timeout_ms
                                                       : config_.gateway.header_timeout_ms),
                  Due::close);
@@ -269,7 +277,9 @@ void Session::parse_head(std::size_t fresh) {
             }
         }
         if (buffered.empty() || buffered == "\r") {
-            read_more_head();
+            // Empty lines only (a CRLF a client may send after a body): a kept-alive
+            // connection is still idle, under keepalive_timeout_ms, no head begun.
+            read_head_bytes();
             return;
         }
         // The first bytes of this request: most requests are all there, and plain. Not after

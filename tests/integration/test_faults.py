@@ -627,6 +627,26 @@ class ClientFaultsTest(GatewayCase, harness.SharedGatewayTest):
         self.assertGreater(closed, 3.5)  # keepalive_timeout_ms = 4000
         self.assertLess(closed, 5.5)
 
+    def test_an_empty_line_after_a_body_leaves_the_connection_idle_for_keepalive(self):
+        # RFC 9112 §2.2: a client may send an extra CRLF after a body; it is skipped, and the
+        # connection is still idle: closed at keepalive_timeout_ms (4 s), as the answer's
+        # Keep-Alive: timeout=4 says. Before: closed at header_timeout_ms (1 s), a next
+        # request's head taken as begun by the empty line.
+        s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
+        s.sendall(b"POST /gateway/mock/v1/first HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+                  b"\r\nhi\r\n")
+        raw = read_response(s)
+        self.assertTrue(raw.startswith(b"HTTP/1.1 200 "), raw[:300])
+        self.assertIn(b"\r\nKeep-Alive: timeout=4\r\n", raw)
+        start = time.monotonic()
+        self.assertFalse(wait_readable(s, 2.0), "closed at header_timeout_ms, not keepalive's")
+        s.sendall(b"\r\n\r\nGET /gateway/mock/v1/second HTTP/1.1\r\nHost: x\r\n\r\n")
+        raw = read_response(s)
+        self.assertTrue(raw.startswith(b"HTTP/1.1 200 "), raw[:300])
+        s.close()
+        self.assertLess(time.monotonic() - start, 3.5)
+        self.assertEqual([r["target"] for r in self.mock.requests()], ["/v1/first", "/v1/second"])
+
     def post_body_slowly(self, fields, count):
         """Sends a POST's head with `fields`, then `count` body bytes, one every 0.2 s."""
         s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
