@@ -48,4 +48,8 @@ ErrorType classify(CURLcode code) {
     }
 }
 
+bool refused_an_answer(CURLcode code) {
+    return code == CURLE_UNSUPPORTED_PROTOCOL || code == CURLE_WEIRD_SERVER_REPLY;
+}
+
 }  // namespace llmgw::upstream

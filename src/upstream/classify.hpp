@@ -9,4 +9,10 @@ namespace llmgw::upstream {
 
 ErrorType classify(CURLcode code);
 
+// libcurl refused what the upstream answered, before any line of it reached the header
+// callback: a status outside 100-999 or under 100 ("Unsupported response code"), bytes that
+// are no HTTP head ("Received HTTP/0.9"), other replies it cannot read. The upstream had the
+// request by then.
+bool refused_an_answer(CURLcode code);
+
 }  // namespace llmgw::upstream

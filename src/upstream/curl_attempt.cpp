@@ -334,6 +334,11 @@ void CurlAttempt::on_curl_done(CURLcode result) {
     if (!error && result != CURLE_OK)
         error = GatewayError{classify(result), describe(result, error_buffer_)};
     if (!error && !head_delivered_) error = malformed_response_head();  // ended with no head
+    // Bytes of a head came (an interim 1xx too) and then it failed: not retried, not fallen
+    // back from, as with the native client (H1Attempt::end).
+    if (error && !head_delivered_ && (head_bytes_ > 0 || refused_an_answer(result))) {
+        error->retry_cannot_help = true;
+    }
     release();
     AttemptOwner* owner = owner_;
     owner_ = nullptr;

@@ -459,6 +459,7 @@ bool H1Attempt::take_plain() {
     head.content_length = plain->content_length;
     plain_done_ = true;
     plain_keep_alive_ = plain->keep_alive;
+    head_given_ = true;
     if (!owner_->on_attempt_head(head)) {
         if (owner_) end_stopped();
         return true;
@@ -532,6 +533,11 @@ bool H1Attempt::replay() {
 void H1Attempt::end_stopped() { end(GatewayError{ErrorType::unknown, "stopped"}); }
 
 void H1Attempt::end(std::optional<GatewayError> error) {
+    // Bytes of an answer came before its head failed (an interim 1xx and then the close, a
+    // head cut, malformed or too large): the upstream has the request and may have acted on
+    // it. Not an error before the answer, which the exchange retries and the background lane
+    // falls back from: a POST sent again would be a second completion, paid for twice.
+    if (error && answered_ && !head_given_) error->retry_cannot_help = true;
     AttemptOwner* owner = owner_;
     owner_ = nullptr;
     stop_race();
@@ -542,6 +548,11 @@ void H1Attempt::end(std::optional<GatewayError> error) {
 void H1Attempt::parsed_head(error_code& ec) {
     const int status = parser_->head.status;
     if (!owner_) {
+        ec = kInterrupted;
+        return;
+    }
+    if (status < 100) {  // Beast takes any three digits: "HTTP/1.1 000" went out as "0"
+        refused_ = malformed_response_head();
         ec = kInterrupted;
         return;
     }
@@ -570,6 +581,7 @@ void H1Attempt::parsed_head(error_code& ec) {
         if (parser_->head.http_version == "1.0") close_after_ = true;
     }
     if (const auto length = parser_->content_length()) parser_->head.content_length = *length;
+    head_given_ = true;
     if (!owner_->on_attempt_head(parser_->head)) {
         stopped_ = true;
         ec = kInterrupted;

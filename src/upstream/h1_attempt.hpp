@@ -81,6 +81,7 @@ private:
     bool eof_ = false;        // the upstream closed its side
     bool close_after_ = false;  // faulty framing (HTTP/1.0 with Transfer-Encoding): not pooled
     bool answered_ = false;   // a byte of an answer (even a 1xx) arrived: never replay then
+    bool head_given_ = false;  // the final head went to the owner
     bool interim_ = false;    // the head being parsed is a 1xx
     bool plain_done_ = false; // the answer was read by the plain pass (parse_plain_response)
     bool plain_keep_alive_ = false;

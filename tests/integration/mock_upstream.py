@@ -215,7 +215,7 @@ def response(status, headers, body=b""):
               500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
               413: "Content Too Large", 504: "Gateway Timeout",
               529: "Overloaded"}.get(status, "Status")
-    out = [f"HTTP/1.1 {status} {reason}"]
+    out = [f"HTTP/1.1 {status:03d} {reason}"]  # status;code=0: "000", which Beast takes
     for k, v in headers:
         out.append(f"{k}: {v}")
     out.append(f"Content-Length: {len(body)}")

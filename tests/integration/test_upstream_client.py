@@ -133,10 +133,16 @@ close_wait_sockets = harness.close_wait_sockets
 
 
 class RefusedHeadChecks:
-    """A head the gateway refuses although the upstream answered with it (service `mock`:
-    max_retries = 1). SPEC §4 retries errors before response headers only: a retry would send
-    a POST the upstream has answered again. `refused_heads`: the x-mock modes."""
-    refused_heads = ()
+    """A head the gateway refuses although the upstream answered with it, or one that failed
+    after bytes of it came (service `mock`: max_retries = 1). SPEC §4 retries errors before
+    response headers only: a retry would send a POST the upstream has answered again. Before
+    12-02 only an unasked 101 and a transfer coding other than chunked were held so; a 102 and
+    then the close, a head with two Content-Lengths or one over 64 KiB sent the POST up to
+    three times (two attempts, then the fallback), and the native client relayed a status
+    under 100 ("000" went out as "HTTP/1.1 0"). `refused_heads`: the x-mock modes."""
+    refused_heads = ("interim;codes=101", "interim;codes=102;final=close",
+                     "odd_head;kind=lengths", "big_head;kib=80", "status;code=0",
+                     "status;code=99")
 
     def test_a_head_refused_after_the_upstream_answered_is_not_retried(self):
         # On the edge lane (a chat completion) and on the background lane (a batch), where
@@ -340,7 +346,7 @@ class NativeClientCase(harness.SharedGatewayTest):
 # ---------------------------------------------------------------- 1-8: one connection at a time
 
 class NativeClientTest(ReplayChecks, RefusedHeadChecks, HeadFramingChecks, NativeClientCase):
-    refused_heads = ("interim;codes=101", "coding;te=gzip, chunked", "coding;te=gzip")
+    refused_heads = RefusedHeadChecks.refused_heads + ("coding;te=gzip, chunked", "coding;te=gzip")
 
     # -- 1. keep-alive reuse and the request head --
     def test_sequential_requests_share_one_upstream_connection(self):
@@ -1526,7 +1532,6 @@ class LibcurlRelayTest(ReplayChecks, RefusedHeadChecks, HeadFramingChecks, Nativ
     use), relayed with the gateway's own framing and one head each: checked by a second
     request on the same client connection."""
     gateway_env = dict(harness.NATIVE_CLIENT_ENV, LLMGW_UPSTREAM_CLIENT="curl")
-    refused_heads = ("interim;codes=101",)
     post_sent_again_at_once = True
 
     def two_on_one_connection(self, behaviour):
