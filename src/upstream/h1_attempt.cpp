@@ -347,7 +347,10 @@ void H1Attempt::read() {
             if (!self->owner_) return;
             const HeldClock clock;  // the answer's times, the pool's, the client's next deadline
             self->conn_->buffer.commit(n);
-            if (n > 0) self->answered_ = true;
+            if (n > 0) {
+                self->answered_ = true;
+                self->conn_->idle_since = steady_now();  // the pool's idle time starts here
+            }
             if (ec == asio::error::eof) {
                 self->eof_ = true;
             } else if (ec) {

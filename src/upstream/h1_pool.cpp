@@ -5,8 +5,6 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "util/held_clock.hpp"
-
 namespace llmgw::upstream {
 
 namespace {
@@ -46,12 +44,7 @@ std::unique_ptr<H1Connection> H1Pool::take(const std::string& origin) {
         std::unique_ptr<H1Connection> c = std::move(list.back());
         list.pop_back();
         const auto idle = now - c->idle_since;
-        // Past the idle timeout: closed, as the sweep would have (the newest is the least idle,
-        // so the rest of the list is older still).
-        if (idle >= limits_.max_idle) {
-            list.clear();
-            break;
-        }
+        if (idle >= limits_.max_idle) continue;  // closed, as the sweep would have
         // Anything the upstream sent while the connection was idle (a close, a "408 goodbye",
         // stray bytes) answers no request of ours: such a connection is dropped, never read.
         if (idle < kCheckAfter || still_open(*c)) return c;
@@ -62,7 +55,6 @@ std::unique_ptr<H1Connection> H1Pool::take(const std::string& origin) {
 void H1Pool::give_back(const std::string& origin, std::unique_ptr<H1Connection> connection) {
     auto& list = idle_[origin];
     if (list.size() >= limits_.keep_idle) return;  // closed here
-    connection->idle_since = steady_now();
     list.push_back(std::move(connection));
     arm_sweep();
 }

@@ -24,6 +24,9 @@ struct H1Connection {
     explicit H1Connection(boost::asio::io_context& io) : socket(io) {}
     boost::asio::ip::tcp::socket socket;
     boost::beast::flat_buffer buffer;  // bytes read and not parsed yet
+    // When the upstream last sent bytes on it (each read stamps it, H1Attempt): idle since
+    // then, as the upstream counts. An answer whose last bytes were read long before it was
+    // taken (held while its client caught up) is not given back looking freshly idle.
     std::chrono::steady_clock::time_point idle_since;
     std::uint64_t requests = 0;        // answered on this connection so far
 };
@@ -54,7 +57,8 @@ public:
 
     // A kept-alive connection to `origin` that still looks open, or null.
     std::unique_ptr<H1Connection> take(const std::string& origin);
-    // A connection whose last response was complete and whose peer allows another.
+    // A connection whose last response was complete and whose peer allows another; its
+    // idle_since says when its last bytes came.
     void give_back(const std::string& origin, std::unique_ptr<H1Connection> connection);
 
     HostLookup& names() { return names_; }
