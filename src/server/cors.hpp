@@ -1,6 +1,7 @@
 // CORS headers (SPEC §5): ALLOWED_ORIGIN is "*" or a comma-separated list of origins.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "util/headers.hpp"
@@ -22,8 +23,12 @@ void add_fixed(Out& out, std::string_view name, std::string_view value) {
 }
 
 // Added to every response, gateway-made or proxied. `Out` is Headers or a HeadWriter.
+// `upstream_exposed`: the names a proxied answer's own Access-Control-Expose-Headers gave
+// (Anthropic's request-id, the x-ratelimit-* fields), exposed too: the upstream's CORS fields
+// are replaced by these, and a browser could read none of them.
 template <class Out>
-void add_cors_headers(Out& out, std::string_view allowed_origin, const Headers& request) {
+void add_cors_headers(Out& out, std::string_view allowed_origin, const Headers& request,
+                      std::string_view upstream_exposed = {}) {
     // x-should-retry, Retry-After and retry-after-ms too: a browser SDK reads them to decide
     // on a retry.
     constexpr std::string_view kExposed =
@@ -39,7 +44,12 @@ void add_cors_headers(Out& out, std::string_view allowed_origin, const Headers& 
             out.add("Access-Control-Allow-Origin", *origin);  // the client's bytes: checked
         }
     }
-    add_fixed(out, "Access-Control-Expose-Headers", kExposed);
+    if (upstream_exposed.empty()) {
+        add_fixed(out, "Access-Control-Expose-Headers", kExposed);
+    } else {
+        out.add("Access-Control-Expose-Headers",  // the upstream's bytes: checked
+                std::string(kExposed) + ", " + std::string(upstream_exposed));
+    }
 }
 // The full answer to a preflight OPTIONS (204).
 Headers preflight_headers(std::string_view allowed_origin, const Headers& request);

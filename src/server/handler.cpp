@@ -168,13 +168,21 @@ std::string_view proxied_response_headers(HeadWriter& out, const config::Config&
     bool has_date = false;
     std::string_view upstream_id;   // the first X-Request-Id
     std::string_view anthropic_id;  // the first Request-Id
+    std::string exposed;            // the upstream's Access-Control-Expose-Headers names
     const routing::ConnectionOptions options(upstream);
     for (const HeaderField& f : upstream) {
         if (routing::is_dropped_response_header(f.name) || str::iequals(f.name, "content-length")) {
             continue;
         }
         if (options.lists(f.name)) continue;
-        if (str::istarts_with(f.name, "access-control-")) continue;  // ours replace them
+        if (str::istarts_with(f.name, "access-control-")) {  // ours replace them
+            if (const auto names = str::trim(f.value);
+                !names.empty() && str::iequals(f.name, "access-control-expose-headers")) {
+                if (!exposed.empty()) exposed += ", ";
+                exposed += names;
+            }
+            continue;
+        }
         if (str::iequals(f.name, "x-request-id")) {
             if (!has_request_id) upstream_id = f.value;
             has_request_id = true;
@@ -201,7 +209,7 @@ std::string_view proxied_response_headers(HeadWriter& out, const config::Config&
     out.add_own("X-Processing-Time", str::fixed2(own.processing_ms));
     if (own.fell_back) out.add_own("X-Fallback", "background");
     if (own.retries_spent) out.add_own("x-should-retry", "false");
-    add_cors_headers(out, config.gateway.allowed_origin, request);
+    add_cors_headers(out, config.gateway.allowed_origin, request, exposed);
     return has_request_id ? upstream_id : anthropic_id;
 }
 

@@ -401,6 +401,23 @@ class PoliciesTest(harness.SharedGatewayTest):
         self.assertEqual(headers["access-control-allow-origin"], "*")
         self.assertIn("X-Request-Id", headers["access-control-expose-headers"])
 
+    def test_cors_exposes_the_names_the_upstream_exposed(self):
+        # The upstream's CORS fields are replaced by the gateway's, but the names it exposed
+        # (Anthropic's request-id, rate-limit fields) stay readable by a browser. Before (found
+        # by a read-only review on 12-02): only the gateway's own names were exposed.
+        mode = ("headers;request-id=req_011abc;x-ratelimit-remaining-requests=99;"
+                "Access-Control-Expose-Headers=request-id, x-ratelimit-remaining-requests;"
+                "Access-Control-Allow-Origin=https://upstream.test")
+        status, headers, _ = self.gw.request("GET", "/gateway/mock/v1/x",
+                                             headers={"Origin": "http://x.test", "x-mock": mode})
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["access-control-allow-origin"], "*")
+        self.assertEqual(headers["request-id"], "req_011abc")
+        exposed = [f.strip() for f in headers["access-control-expose-headers"].split(",")]
+        for name in ("request-id", "x-ratelimit-remaining-requests", "X-Request-Id",
+                     "x-should-retry"):
+            self.assertIn(name, exposed)
+
 
 class RouteAgreesWithServeTest(unittest.TestCase):
     """`llmgw route` prints the policy that `serve` enforces: both come from one routing decision."""
