@@ -127,7 +127,9 @@ void TextStream::finish(std::string& out, Transfer transfer) {
     if (finished_) return;
     finished_ = true;
     if (options_.event_stream) {
-        parser_.finish(events_);
+        // A transfer that failed left its last event unfinished, cut where the bytes stopped:
+        // not an event (its JSON would look broken), and the failure is said already.
+        if (transfer == Transfer::whole) parser_.finish(events_);
         handle_events(out);
         note_unverified_end("event");
         // A body that is no event stream at all is printed as it is, as any of an unknown
@@ -139,7 +141,8 @@ void TextStream::finish(std::string& out, Transfer transfer) {
         }
         if (!raw_ && format_ == Format::unknown) return;
     } else if (options_.json_lines) {
-        if (!skipping_line_) handle_line(out);  // the last line, without its line end
+        // The last line, without its line end; not one a failed transfer cut.
+        if (!skipping_line_ && transfer == Transfer::whole) handle_line(out);
         note_unverified_end("line");
         if (!raw_ && format_ == Format::unknown) {
             if (!error_reported_ && !held_.empty()) {

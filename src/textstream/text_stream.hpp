@@ -48,7 +48,8 @@ class TextStream {
     enum class Transfer { whole, failed };
     // The body ended: appends the rest (a JSON body's text, the newline after the text). An
     // answer without text ends with a newline only when its transfer was whole and it reported
-    // no error: a cut before any text prints nothing, as when the gateway said the cut.
+    // no error: a cut before any text prints nothing, as when the gateway said the cut. A
+    // failed transfer's unfinished last event or line is left out.
     void finish(std::string& out, Transfer transfer = Transfer::whole);
 
     // Warnings and errors since the last call, oldest first.

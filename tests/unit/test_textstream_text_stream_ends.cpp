@@ -35,6 +35,31 @@ std::string gemini_part(std::string_view text, std::string_view extra = "") {
 }  // namespace
 
 TEST_SUITE("textstream.text_stream_ends") {
+    TEST_CASE("a transfer that failed mid-event or mid-line leaves that piece out, with no note") {
+        // Before (found by a read-only review on 12-02): the half event was read as a whole
+        // one, and `call --text` said an event "is not JSON" ahead of the real network error.
+        using Transfer = TextStream::Transfer;
+        const std::string first = R"(data: {"choices":[{"index":0,"delta":{"content":"a"}}]})";
+        for (const std::size_t piece : {std::size_t{0}, std::size_t{3}}) {
+            CAPTURE(piece);
+            const Run sse = llmgw::test::run_text_stream(
+                first + "\n\n" + R"(data: {"choi)", TextStream::Mode::text, true, piece, 1 << 20,
+                false, Transfer::failed);
+            CHECK(sse.out == "a\n");
+            CHECK(sse.errors == 0);
+            CHECK(sse.warnings == 0);
+            const Run lines = llmgw::test::run_text_stream(
+                R"({"message":{"content":"a"},"done":false})" "\n" R"({"mess)",
+                TextStream::Mode::text, false, piece, 1 << 20, true, Transfer::failed);
+            CHECK(lines.out == "a\n");
+            CHECK(lines.errors == 0);
+        }
+        // Whole, a last event without its blank line is still read (servers close right after
+        // "data: [DONE]\n"), and one that is not JSON is said to be.
+        const Run whole = text_sse(first + "\n\n" + R"(data: {"choi)");
+        CHECK(whole.errors == 1);
+    }
+
     TEST_CASE("an error as the first event is an error, not a body of no known format") {
         const std::string_view streams[] = {
             "data: {\"error\":{\"message\":\"The server had an error\",\"type\":\"server_error\"}}"
