@@ -235,8 +235,24 @@ Result<std::string, std::string> as_allowed_origin(std::string_view s) {
     return list;
 }
 
+// The router compares prefixes with the upstream path decoded and without its query, and
+// suffixes with its last segment: anything else in one could never match, and a rule that
+// silently does nothing is refused instead.
 Result<std::string, std::string> as_path_prefix(std::string_view s) {
     if (s.empty() || s.front() != '/') return refuse("a path prefix must start with '/'");
+    if (s.find_first_of("?#%") != std::string_view::npos) {
+        return refuse("a path prefix is compared with the decoded path without its query: no "
+                      "'?', '#' or '%'");
+    }
+    return std::string(s);
+}
+
+Result<std::string, std::string> as_segment_suffix(std::string_view s) {
+    if (s.empty()) return refuse("must not be empty");
+    if (s.find_first_of("/?#%") != std::string_view::npos) {
+        return refuse("a suffix is compared with the decoded last segment of the path: no '/', "
+                      "'?', '#' or '%'");
+    }
     return std::string(s);
 }
 
@@ -254,11 +270,6 @@ Result<std::string, std::string> as_one_line(std::string_view s) {
             return refuse("must be one line, without control characters");
         }
     }
-    return std::string(s);
-}
-
-Result<std::string, std::string> as_non_empty(std::string_view s) {
-    if (s.empty()) return refuse("must not be empty");
     return std::string(s);
 }
 

@@ -29,8 +29,10 @@ Result<std::string, std::string> as_log_format(std::string_view s);    // text |
 // A host name or address: non-empty, no spaces; an IPv6 address may come in brackets.
 Result<std::string, std::string> as_listen_host(std::string_view s);
 Result<std::string, std::string> as_allowed_origin(std::string_view s);
-Result<std::string, std::string> as_path_prefix(std::string_view s);  // starts with '/'
-Result<std::string, std::string> as_non_empty(std::string_view s);
+// [routing] long_prefixes: starts with '/', no '?', '#' or '%'.
+Result<std::string, std::string> as_path_prefix(std::string_view s);
+// [routing] long_suffixes: not empty, no '/', '?', '#' or '%'.
+Result<std::string, std::string> as_segment_suffix(std::string_view s);
 Result<std::string, std::string> as_one_line(std::string_view s);  // no control but tab
 
 // Control characters shown as \xNN, so an error message stays on one line.

@@ -45,7 +45,7 @@ std::vector<TomlKey> gateway_keys(const TomlReader& r, GatewaySettings& g) {
 std::vector<TomlKey> routing_keys(const TomlReader& r, RoutingSettings& s) {
     return {
         {"long_prefixes", set_strings(r, s.long_prefixes, as_path_prefix)},
-        {"long_suffixes", set_strings(r, s.long_suffixes, as_non_empty)},
+        {"long_suffixes", set_strings(r, s.long_suffixes, as_segment_suffix)},
         {"large_body_bytes", set_integer(r, s.large_body_bytes, 0, kNoMax)},
         {"stream_peek_bytes", set_integer(r, s.stream_peek_bytes, 0, kNoMax)},
     };
