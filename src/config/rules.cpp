@@ -241,8 +241,9 @@ Result<std::string, std::string> as_allowed_origin(std::string_view s) {
 Result<std::string, std::string> as_path_prefix(std::string_view s) {
     if (s.empty() || s.front() != '/') return refuse("a path prefix must start with '/'");
     if (s.find_first_of("?#%") != std::string_view::npos) {
-        return refuse("a path prefix is compared with the decoded path without its query: no "
-                      "'?', '#' or '%'");
+        return refuse(
+            "a path prefix is compared with the decoded path without its query: no "
+            "'?', '#' or '%'");
     }
     return std::string(s);
 }
@@ -250,8 +251,9 @@ Result<std::string, std::string> as_path_prefix(std::string_view s) {
 Result<std::string, std::string> as_segment_suffix(std::string_view s) {
     if (s.empty()) return refuse("must not be empty");
     if (s.find_first_of("/?#%") != std::string_view::npos) {
-        return refuse("a suffix is compared with the decoded last segment of the path: no '/', "
-                      "'?', '#' or '%'");
+        return refuse(
+            "a suffix is compared with the decoded last segment of the path: no '/', "
+            "'?', '#' or '%'");
     }
     return std::string(s);
 }

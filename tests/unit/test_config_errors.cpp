@@ -172,16 +172,18 @@ TEST_CASE("config: bad values of checked strings") {
     // Rules that could never match (found by a read-only review on 12-02): the router compares
     // the decoded path without its query, and a suffix with the last segment only.
     for (const char* prefix : {"/v1/chat?x", "/v1/f%69les", "/v1/x#y"}) {
-        CHECK(sys.error_with_file(std::string("[routing]\nlong_prefixes = [\"") + prefix + "\"]\n") ==
-              std::string("/u.toml:2:18: bad long_prefixes '") + prefix +
-                  "' in [routing]: a path prefix is compared with the decoded path without its "
-                  "query: no '?', '#' or '%'");
+        CHECK(
+            sys.error_with_file(std::string("[routing]\nlong_prefixes = [\"") + prefix + "\"]\n") ==
+            std::string("/u.toml:2:18: bad long_prefixes '") + prefix +
+                "' in [routing]: a path prefix is compared with the decoded path without its "
+                "query: no '?', '#' or '%'");
     }
     for (const char* suffix : {"/embeddings", ":x?y", "%3Apredict"}) {
-        CHECK(sys.error_with_file(std::string("[routing]\nlong_suffixes = [\"") + suffix + "\"]\n") ==
-              std::string("/u.toml:2:18: bad long_suffixes '") + suffix +
-                  "' in [routing]: a suffix is compared with the decoded last segment of the "
-                  "path: no '/', '?', '#' or '%'");
+        CHECK(
+            sys.error_with_file(std::string("[routing]\nlong_suffixes = [\"") + suffix + "\"]\n") ==
+            std::string("/u.toml:2:18: bad long_suffixes '") + suffix +
+                "' in [routing]: a suffix is compared with the decoded last segment of the "
+                "path: no '/', '?', '#' or '%'");
     }
     CHECK(sys.error_with_file("[routing]\nlong_suffixes = [\"\"]\n") ==
           "/u.toml:2:18: bad long_suffixes '' in [routing]: must not be empty");

@@ -42,14 +42,16 @@ TEST_SUITE("textstream.text_stream_ends") {
         const std::string first = R"(data: {"choices":[{"index":0,"delta":{"content":"a"}}]})";
         for (const std::size_t piece : {std::size_t{0}, std::size_t{3}}) {
             CAPTURE(piece);
-            const Run sse = llmgw::test::run_text_stream(
-                first + "\n\n" + R"(data: {"choi)", TextStream::Mode::text, true, piece, 1 << 20,
-                false, Transfer::failed);
+            const Run sse = llmgw::test::run_text_stream(first + "\n\n" + R"(data: {"choi)",
+                                                         TextStream::Mode::text, true, piece,
+                                                         1 << 20, false, Transfer::failed);
             CHECK(sse.out == "a\n");
             CHECK(sse.errors == 0);
             CHECK(sse.warnings == 0);
             const Run lines = llmgw::test::run_text_stream(
-                R"({"message":{"content":"a"},"done":false})" "\n" R"({"mess)",
+                R"({"message":{"content":"a"},"done":false})"
+                "\n"
+                R"({"mess)",
                 TextStream::Mode::text, false, piece, 1 << 20, true, Transfer::failed);
             CHECK(lines.out == "a\n");
             CHECK(lines.errors == 0);

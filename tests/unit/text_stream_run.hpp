@@ -21,11 +21,10 @@ struct TextStreamRun {
 
 // Feeds `body` in pieces of `piece` bytes (0: all at once) and finishes (`transfer`: how the
 // body's transfer ended).
-inline TextStreamRun run_text_stream(std::string_view body, textstream::TextStream::Mode mode,
-                                     bool event_stream, std::size_t piece = 0,
-                                     std::size_t max_event = 1 << 20, bool json_lines = false,
-                                     textstream::TextStream::Transfer transfer =
-                                         textstream::TextStream::Transfer::whole) {
+inline TextStreamRun run_text_stream(
+    std::string_view body, textstream::TextStream::Mode mode, bool event_stream,
+    std::size_t piece = 0, std::size_t max_event = 1 << 20, bool json_lines = false,
+    textstream::TextStream::Transfer transfer = textstream::TextStream::Transfer::whole) {
     textstream::TextStream stream({mode, event_stream, max_event, json_lines});
     TextStreamRun r;
     const auto count = [&r, &stream] {
