@@ -5,6 +5,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <csignal>
 #include <iostream>
 #include <memory>
@@ -166,6 +168,9 @@ std::optional<upstream::UpstreamRequest> outgoing_request(const CallOptions& opt
     return out;
 }
 
+// How long a stream's transfer may go on after its end marker: its last chunk comes with it.
+constexpr std::chrono::milliseconds kAfterEndMarker{1000};
+
 // Runs one exchange on its own event loop until it ends, a signal arrives or stdout closes.
 int run_exchange(upstream::UpstreamRequest request, const RequestPolicy& policy,
                  CallSinkOptions sink_options, Output& out, std::ostream& err) {
@@ -177,8 +182,20 @@ int run_exchange(upstream::UpstreamRequest request, const RequestPolicy& policy,
         if (exchange) exchange->cancel();  // closes the upstream connection mid-transfer
         io.stop();
     };
+    // A stream whose end marker came ends there if its transfer has not ended a while after
+    // (an upstream, or a proxy, that keeps it open): the SDKs stop reading at the marker.
+    boost::asio::steady_timer after_marker(io);
+    CallSink* sink_at_marker = nullptr;
+    const auto marker_seen = [&] {
+        after_marker.expires_after(kAfterEndMarker);
+        after_marker.async_wait([&](const boost::system::error_code& ec) {
+            if (!ec && sink_at_marker) sink_at_marker->end_at_marker(kAfterEndMarker);
+        });
+    };
     // The sink may ask from inside a curl callback, where the transfer cannot be removed.
-    CallSink sink(std::move(sink_options), out, err, [&] { boost::asio::post(io, stop); });
+    CallSink sink(
+        std::move(sink_options), out, err, [&] { boost::asio::post(io, stop); }, marker_seen);
+    sink_at_marker = &sink;
     // SIGINT and SIGTERM make the interrupt pipe readable (a copy: the descriptor closes its own).
     boost::asio::posix::stream_descriptor interrupted(io);
     if (const int fd = interrupt_fd(); fd >= 0) {

@@ -54,8 +54,12 @@ std::string head_text(const upstream::ResponseHead& head) {
 }  // namespace
 
 CallSink::CallSink(CallSinkOptions options, Output& out, std::ostream& err,
-                   std::function<void()> stop)
-    : options_(std::move(options)), out_(out), err_(err), stop_(std::move(stop)) {}
+                   std::function<void()> stop, std::function<void()> marker_seen)
+    : options_(std::move(options)),
+      out_(out),
+      err_(err),
+      stop_(std::move(stop)),
+      marker_seen_(std::move(marker_seen)) {}
 
 void CallSink::on_head(const upstream::ResponseHead& head) {
     http_status_ = head.status;
@@ -90,6 +94,10 @@ bool CallSink::on_body(std::string_view chunk) {
         pass_body(chunk);
     }
     if (event_stream_) boundary_.relayed(chunk);
+    if (!marker_told_ && marker_seen_ && body_->reached_end_marker()) {
+        marker_told_ = true;
+        marker_seen_();
+    }
     return output_error_ == 0;  // false pauses the transfer until stop_ cancels it
 }
 
@@ -128,6 +136,7 @@ void CallSink::write_body(std::string& bytes, bool last) {
 }
 
 void CallSink::on_end(const upstream::ExchangeOutcome& outcome) {
+    if (ended_) return;  // at its end marker (end_at_marker)
     ended_ = true;
     if (output_error_ != 0) {
         status_ = output_status();
@@ -166,6 +175,22 @@ void CallSink::on_end(const upstream::ExchangeOutcome& outcome) {
         }
         if (output_error_ != 0) status_ = output_status();
     }
+    stop_();
+}
+
+void CallSink::end_at_marker(std::chrono::milliseconds waited) {
+    if (ended_ || !body_) return;
+    ended_ = true;
+    if (!options_.quiet) {
+        err_ << "llmgw: the upstream kept the stream open " << waited.count()
+             << " ms after its end marker: it ends there\n";
+    }
+    scratch_.clear();
+    body_->finish(scratch_, textstream::TextStream::Transfer::whole);
+    write_body(scratch_, true);
+    print_notes();
+    status_ = http_status_ >= 400 ? 1 : stream_error_ ? static_cast<int>(exit_cut) : 0;
+    if (output_error_ != 0) status_ = output_status();
     stop_();
 }
 

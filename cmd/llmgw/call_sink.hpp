@@ -3,6 +3,7 @@
 // diagnostics to stderr, and decides the exit status.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <iosfwd>
 #include <optional>
@@ -37,8 +38,10 @@ struct CallSinkOptions {
 class CallSink : public upstream::ExchangeSink {
   public:
     // `stop` is called (from the event loop, never inside a curl callback) when the exchange
-    // should be cancelled or has ended and the loop can stop.
-    CallSink(CallSinkOptions options, Output& out, std::ostream& err, std::function<void()> stop);
+    // should be cancelled or has ended and the loop can stop. `marker_seen` is called once,
+    // from inside the transfer, when a stream's end marker came (end_at_marker).
+    CallSink(CallSinkOptions options, Output& out, std::ostream& err, std::function<void()> stop,
+             std::function<void()> marker_seen = {});
 
     void on_head(const upstream::ResponseHead& head) override;
     bool on_body(std::string_view chunk) override;
@@ -46,6 +49,9 @@ class CallSink : public upstream::ExchangeSink {
     // within it, as serve relays it; any other answer stops where the piece before ended.
     std::size_t take_at_limit(std::string_view allowed) override;
     void on_end(const upstream::ExchangeOutcome& outcome) override;
+    // The stream's end marker came a while ago and its transfer has not ended (an upstream
+    // that keeps it open): the answer ends there, whole, as the SDKs read it, with a notice.
+    void end_at_marker(std::chrono::milliseconds waited);
     void on_retry(int next_attempt, std::string_view why, std::int64_t delay_ms) override;
 
     // The exit status once the exchange ended or was stopped.
@@ -79,6 +85,8 @@ class CallSink : public upstream::ExchangeSink {
     bool stream_error_ = false;  // the stream reported an error (an error event)
     int output_error_ = 0;       // why stdout took no more: Output::write()'s errno
     bool ended_ = false;
+    std::function<void()> marker_seen_;
+    bool marker_told_ = false;  // marker_seen_ was called
     int status_ = 1;
 };
 

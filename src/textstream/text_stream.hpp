@@ -63,6 +63,9 @@ class TextStream {
     // without its closing bracket.
     std::string cut_reason() const;
     bool ended_early() const { return !cut_reason().empty(); }
+    // The stream's end marker ([DONE], message_stop, "done": true, …) came: as the SDKs read
+    // it, the answer is whole.
+    bool reached_end_marker() const { return ended_; }
 
   private:
     void feed_part(std::string_view chunk, std::string& out);

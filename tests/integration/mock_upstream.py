@@ -38,7 +38,8 @@ query parameter, as `name;key=value;key=value`:
                             without a Content-Length, in `chunk`-byte pieces (0: whole),
                             `interval_ms` apart; keep=N: only its first N bytes; end=chunked:
                             chunked with its last chunk, end=close: close-delimited, ended by
-                            a FIN, end=reset: chunked, then a reset instead of the last chunk
+                            a FIN, end=reset: chunked, then a reset instead of the last chunk,
+                            end=hold: chunked, then neither the last chunk nor a close
   sse_long;kib=1100;done=1  an OpenAI chat stream: text "A", an event whose content is `kib`
                             KiB of "x", text "B", then [DONE] (done=0: none, a clean end)
 
@@ -379,6 +380,9 @@ async def serve_fixture_stream(writer, opts):
         return False
     if end == "close":
         return False  # the end of the body is the end of the connection
+    if end == "hold":  # no last chunk: the body stays open until the client leaves (an hour)
+        await asyncio.sleep(3600)
+        return False
     writer.write(b"0\r\n\r\n")
     return True
 

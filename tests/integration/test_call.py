@@ -829,6 +829,32 @@ class CallTest(CallBase):
                     self.assertEqual(err, "llmgw: the event stream ended before its end marker: "
                                           "it had no events\n")
 
+    def test_a_stream_held_open_after_its_end_marker_ends_there(self):
+        # An upstream (or a proxy) that sends [DONE], message_stop or "done": true and then
+        # keeps the body open: the SDKs stop reading at the marker, and so does call, a second
+        # after it, exit 0. Before (found by a read-only review on 12-02): it waited for the
+        # stream's idle timeout (120 s), then exited 4 with a TIMEOUT.
+        with open(os.path.join(FIXTURES, "openai_chat.sse"), "rb") as f:
+            raw = f.read()
+        for name in ("openai_chat.sse", "anthropic_messages.sse", "ollama_chat.ndjson"):
+            for text in (True, False):
+                with self.subTest(fixture=name, text=text):
+                    started = time.monotonic()
+                    args = ["mock", "/v1/x", "-m", "20", "-H",
+                            f"x-mock: fixture_stream;name={name};chunk=64;end=hold"]
+                    status, out, err = self.call(*args, *(["--text"] if text else []))
+                    elapsed = time.monotonic() - started
+                    self.assertEqual(status, 0, err)
+                    self.assertLess(elapsed, 8.0)
+                    self.assertIn("kept the stream open 1000 ms after its end marker", err)
+                    if name == "openai_chat.sse":
+                        self.assertEqual(out, TEXT_FIXTURES[name].encode() if text else raw)
+        # -q: no notice; the upstream's connection closed (the mock sees the client leave).
+        status, out, err = self.call("mock", "/v1/held", "-q", "-H",
+                                     "x-mock: fixture_stream;name=openai_chat.sse;end=hold")
+        self.assertEqual((status, err), (0, ""))
+        self.assertTrue(self.wait_closed("/v1/held"))
+
     def test_text_after_an_over_long_event_the_end_marker_still_counts(self):
         # The raw bytes from the long event on, on a line of their own after the text; a
         # missing [DONE] after them exited 0.
