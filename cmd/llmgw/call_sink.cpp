@@ -82,7 +82,7 @@ void CallSink::on_head(const upstream::ResponseHead& head) {
 }
 
 bool CallSink::on_body(std::string_view chunk) {
-    if (output_error_ != 0) return false;
+    if (output_error_ != 0 || ended_) return false;  // ended: at its end marker
     if (hold_for_gateway_error_) {
         held_.append(chunk);
         if (held_.size() > kGatewayErrorMax) {
@@ -160,7 +160,15 @@ void CallSink::on_end(const upstream::ExchangeOutcome& outcome) {
         }
         write_body(scratch_, true);
         print_notes();
-        if (outcome.error) {
+        if (outcome.error && body_ && body_->reached_end_marker()) {
+            // As a stream held open after its marker (end_at_marker): the answer is whole, as
+            // the SDKs read it; how its transfer ended is a notice.
+            if (!options_.quiet) {
+                err_ << "llmgw: the stream's transfer failed after its end marker ("
+                     << safe_line(outcome.error->message) << "): the answer is whole\n";
+            }
+            status_ = http_status_ >= 400 ? 1 : stream_error_ ? static_cast<int>(exit_cut) : 0;
+        } else if (outcome.error) {
             err_ << safe_line(error_body(*outcome.error, options_.request_id)) << '\n';
             status_ = exit_cut;
         } else if (http_status_ >= 400) {

@@ -236,8 +236,8 @@ Result<std::string, std::string> as_allowed_origin(std::string_view s) {
 }
 
 // The router compares prefixes with the upstream path decoded and without its query, and
-// suffixes with its last segment: anything else in one could never match, and a rule that
-// silently does nothing is refused instead.
+// suffixes with its last segment: a query, a fragment or an escape in one would not match as
+// written, and a rule that silently does nothing is refused instead.
 Result<std::string, std::string> as_path_prefix(std::string_view s) {
     if (s.empty() || s.front() != '/') return refuse("a path prefix must start with '/'");
     if (s.find_first_of("?#%") != std::string_view::npos) {

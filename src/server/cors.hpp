@@ -22,18 +22,24 @@ void add_fixed(Out& out, std::string_view name, std::string_view value) {
     }
 }
 
+// The fields a browser may read: x-should-retry, Retry-After and retry-after-ms too, which a
+// browser SDK reads to decide on a retry.
+inline constexpr std::string_view kExposedFields =
+    "X-Request-Id, X-Gateway-Request-Id, X-Processing-Mode, X-Processing-Time, X-Fallback, "
+    "x-should-retry, Retry-After, retry-after-ms";
+
+// Appends to `names` (", "-separated) each name of an upstream's Access-Control-Expose-Headers
+// `value` that neither kExposedFields nor `names` holds yet (in any case).
+void add_exposed_names(std::string& names, std::string_view value);
+
 // Added to every response, gateway-made or proxied. `Out` is Headers or a HeadWriter.
 // `upstream_exposed`: the names a proxied answer's own Access-Control-Expose-Headers gave
-// (Anthropic's request-id, the x-ratelimit-* fields), exposed too: the upstream's CORS fields
-// are replaced by these, and a browser could read none of them.
+// (Anthropic's request-id, the x-ratelimit-* fields; add_exposed_names), exposed too: the
+// upstream's CORS fields are replaced by these, and a browser could read none of them.
 template <class Out>
 void add_cors_headers(Out& out, std::string_view allowed_origin, const Headers& request,
                       std::string_view upstream_exposed = {}) {
-    // x-should-retry, Retry-After and retry-after-ms too: a browser SDK reads them to decide
-    // on a retry.
-    constexpr std::string_view kExposed =
-        "X-Request-Id, X-Gateway-Request-Id, X-Processing-Mode, X-Processing-Time, X-Fallback, "
-        "x-should-retry, Retry-After, retry-after-ms";
+    constexpr std::string_view kExposed = kExposedFields;
     allowed_origin = str::trim(allowed_origin);
     if (allowed_origin == "*") {
         add_fixed(out, "Access-Control-Allow-Origin", "*");

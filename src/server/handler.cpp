@@ -176,10 +176,8 @@ std::string_view proxied_response_headers(HeadWriter& out, const config::Config&
         }
         if (options.lists(f.name)) continue;
         if (str::istarts_with(f.name, "access-control-")) {  // ours replace them
-            if (const auto names = str::trim(f.value);
-                !names.empty() && str::iequals(f.name, "access-control-expose-headers")) {
-                if (!exposed.empty()) exposed += ", ";
-                exposed += names;
+            if (str::iequals(f.name, "access-control-expose-headers")) {
+                add_exposed_names(exposed, f.value);
             }
             continue;
         }

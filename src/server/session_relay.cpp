@@ -186,8 +186,11 @@ void Session::on_end(const upstream::ExchangeOutcome& outcome) {
         }
         Reply reply = error_reply(config_, headers_, request_id_, e.type, e.message);
         // TIMEOUT: the lane's one clock for all attempts ran out (README, "Errors"); an SDK's
-        // retry would start the slow request again, and pay for it again, with a new clock.
-        if (outcome_.attempts > 1 || e.retry_cannot_help || e.type == ErrorType::timeout) {
+        // retry would start the slow request again, and pay for it again, with a new clock. A
+        // head that came whole (and its body failed before a byte went out): the upstream
+        // answered, and acted on the request.
+        if (outcome_.attempts > 1 || e.retry_cannot_help || e.type == ErrorType::timeout ||
+            outcome.head_delivered) {
             reply.headers.add("x-should-retry", "false");
         }
         reply.headers.add("X-Processing-Mode", lane_);

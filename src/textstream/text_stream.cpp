@@ -141,8 +141,11 @@ void TextStream::finish(std::string& out, Transfer transfer) {
         }
         if (!raw_ && format_ == Format::unknown) return;
     } else if (options_.json_lines) {
-        // The last line, without its line end; not one a failed transfer cut.
-        if (!skipping_line_ && transfer == Transfer::whole) handle_line(out);
+        // The last line, without its line end; after a failed transfer only when it is whole
+        // JSON (the cut may have come right before its line end), not a line it cut.
+        if (!skipping_line_ && (transfer == Transfer::whole || json::accept(line_))) {
+            handle_line(out);
+        }
         note_unverified_end("line");
         if (!raw_ && format_ == Format::unknown) {
             if (!error_reported_ && !held_.empty()) {

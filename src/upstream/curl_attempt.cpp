@@ -312,6 +312,16 @@ int CurlAttempt::on_send(void* self, char*, char*, int, int) {
 }
 #endif
 
+// Whether libcurl sent the request (after its connection, and a proxy's CONNECT, were done):
+// a reply refused before that is a proxy's, not the upstream's. Unknown before libcurl 7.80.
+bool CurlAttempt::request_sent() const {
+#if LIBCURL_VERSION_NUM >= 0x075000
+    return sends_ > 0;
+#else
+    return false;
+#endif
+}
+
 // What one action of the multi brings for this transfer (its head and the body after it, or
 // the chunks of one read) reaches the owner as one batch, closed when the action is over. Not
 // outside an action: curl_easy_pause hands held bytes over from inside resume().
@@ -336,7 +346,8 @@ void CurlAttempt::on_curl_done(CURLcode result) {
     if (!error && !head_delivered_) error = malformed_response_head();  // ended with no head
     // Bytes of a head came (an interim 1xx too) and then it failed: not retried, not fallen
     // back from, as with the native client (H1Attempt::end).
-    if (error && !head_delivered_ && (head_bytes_ > 0 || refused_an_answer(result))) {
+    if (error && !head_delivered_ &&
+        (head_bytes_ > 0 || (request_sent() && refused_an_answer(result)))) {
         error->retry_cannot_help = true;
     }
     release();

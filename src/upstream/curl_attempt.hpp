@@ -35,6 +35,7 @@ private:
                        int local_port);
     void on_curl_done(CURLcode result) override;
     void join_batch();
+    bool request_sent() const;
     // Hands the transfer to libcurl; `resolve` ("host:port:addresses") when the name is known.
     void begin(const std::string& resolve);
     void fail_from_loop(GatewayError error);

@@ -849,6 +849,16 @@ class CallTest(CallBase):
                     self.assertIn("kept the stream open 1000 ms after its end marker", err)
                     if name == "openai_chat.sse":
                         self.assertEqual(out, TEXT_FIXTURES[name].encode() if text else raw)
+        # A reset after the marker, in place of the last chunk: whole too, as the SDKs read it
+        # (it exited 4 with the network error, found by a review of the change).
+        for text in (True, False):
+            with self.subTest(end="reset", text=text):
+                status, out, err = self.call(
+                    "mock", "/v1/x", *(["--text"] if text else []), "-H",
+                    "x-mock: fixture_stream;name=openai_chat.sse;end=reset")
+                self.assertEqual(status, 0, err)
+                self.assertIn("the stream's transfer failed after its end marker", err)
+                self.assertEqual(out, TEXT_FIXTURES["openai_chat.sse"].encode() if text else raw)
         # -q: no notice; the upstream's connection closed (the mock sees the client leave).
         status, out, err = self.call("mock", "/v1/held", "-q", "-H",
                                      "x-mock: fixture_stream;name=openai_chat.sse;end=hold")

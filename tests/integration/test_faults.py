@@ -236,7 +236,7 @@ class FaultMatrixTest(GatewayCase):
         self.mock.reset()
 
     # -- errors before any response byte: a JSON error, the connection stays usable --
-    def error_before_headers(self, service, mock, status, type_, max_seconds=4.0):
+    def error_before_headers(self, service, mock, status, type_, max_seconds=4.0, fields=None):
         r = rid()
         s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
         start = time.monotonic()
@@ -250,6 +250,8 @@ class FaultMatrixTest(GatewayCase):
         line = self.wait_log(r"\[" + r + r"\] \[ERROR\] upstream failed \| type=" + type_ + " ")
         self.assertIn("attempts=1", line)
         self.assertIn(f"status={status} ", self.request_line(r))
+        for name, value in (fields or {}).items():
+            self.assertEqual(headers.get(name), value, name)
         self.assert_serves_next(s)  # same keep-alive connection
         return elapsed, doc
 
@@ -360,7 +362,11 @@ class FaultMatrixTest(GatewayCase):
         # Such a head waits for its first body bytes (one write for both): none came, so no
         # byte reached the client, which gets the error with its status. Before: a 200 head,
         # then a cut (found by a review against SPEC §6/§7).
-        self.error_before_headers("faulty", "head_reset;sse=0", 502, "NETWORK")
+        # The upstream answered (its whole head): it had the request, and may have acted on
+        # it, so an SDK is told not to send it again. Before (found by a review on 12-02): no
+        # x-should-retry, while a 1xx and then the close carried one.
+        self.error_before_headers("faulty", "head_reset;sse=0", 502, "NETWORK",
+                                  fields={"x-should-retry": "false"})
 
     def test_reset_mid_stream(self):
         body, _ = self.cut_after_headers("sse_cut;events=3;interval_ms=50", "NETWORK", sse=True)

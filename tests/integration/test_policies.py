@@ -417,6 +417,16 @@ class PoliciesTest(harness.SharedGatewayTest):
         for name in ("request-id", "x-ratelimit-remaining-requests", "X-Request-Id",
                      "x-should-retry"):
             self.assertIn(name, exposed)
+        # Each name once, whatever its case and however often the upstream named it (an
+        # upstream that is a gateway too names the gateway's own).
+        mode = ("headers;Access-Control-Expose-Headers=x-request-id, Request-Id, , request-id, "
+                "X-Processing-Time")
+        _, headers, _ = self.gw.request("GET", "/gateway/mock/v1/x",
+                                        headers={"Origin": "http://x.test", "x-mock": mode})
+        exposed = [f.strip().lower() for f in headers["access-control-expose-headers"].split(",")]
+        self.assertEqual(len(exposed), len(set(exposed)), exposed)
+        self.assertIn("request-id", exposed)
+        self.assertNotIn("", exposed)
 
 
 class RouteAgreesWithServeTest(unittest.TestCase):

@@ -55,6 +55,14 @@ TEST_SUITE("textstream.text_stream_ends") {
                 TextStream::Mode::text, false, piece, 1 << 20, true, Transfer::failed);
             CHECK(lines.out == "a\n");
             CHECK(lines.errors == 0);
+            // A whole last line whose line end never came is still read.
+            const Run last = llmgw::test::run_text_stream(
+                R"({"message":{"content":"a"},"done":false})"
+                "\n"
+                R"({"message":{"content":"b"},"done":true})",
+                TextStream::Mode::text, false, piece, 1 << 20, true, Transfer::failed);
+            CHECK(last.out == "ab\n");
+            CHECK(last.errors == 0);
         }
         // Whole, a last event without its blank line is still read (servers close right after
         // "data: [DONE]\n"), and one that is not JSON is said to be.
