@@ -152,34 +152,18 @@ void CallSink::on_end(const upstream::ExchangeOutcome& outcome) {
     } else if (hold_for_gateway_error_ && report_gateway_error()) {
         // status_ was set from the gateway's error type
     } else {
-        if (!held_.empty()) pass_body(held_);
-        scratch_.clear();
-        if (body_) {
-            using Transfer = textstream::TextStream::Transfer;
-            body_->finish(scratch_, outcome.error ? Transfer::failed : Transfer::whole);
-        }
-        write_body(scratch_, true);
-        print_notes();
-        if (outcome.error && body_ && body_->reached_end_marker()) {
-            // As a stream held open after its marker (end_at_marker): the answer is whole, as
-            // the SDKs read it; how its transfer ended is a notice.
-            if (!options_.quiet) {
+        finish_body(outcome.error ? Transfer::failed : Transfer::whole);
+        if (outcome.error && !(body_ && body_->reached_end_marker())) {
+            err_ << safe_line(error_body(*outcome.error, options_.request_id)) << '\n';
+            status_ = exit_cut;
+        } else {
+            // After its end marker the answer is whole, as the SDKs read it (as a stream held
+            // open after it, end_at_marker); how its transfer ended is a notice.
+            if (outcome.error && !options_.quiet) {
                 err_ << "llmgw: the stream's transfer failed after its end marker ("
                      << safe_line(outcome.error->message) << "): the answer is whole\n";
             }
-            status_ = http_status_ >= 400 ? 1 : stream_error_ ? static_cast<int>(exit_cut) : 0;
-        } else if (outcome.error) {
-            err_ << safe_line(error_body(*outcome.error, options_.request_id)) << '\n';
-            status_ = exit_cut;
-        } else if (http_status_ >= 400) {
-            status_ = 1;
-        } else if (const std::string cut = body_ ? body_->cut_reason() : ""; !cut.empty()) {
-            err_ << "llmgw: " << cut << '\n';
-            status_ = exit_cut;
-        } else if (stream_error_) {
-            status_ = exit_cut;  // the answer is not whole, even with its end marker after
-        } else {
-            status_ = 0;
+            status_ = status_of_answer();
         }
         if (output_error_ != 0) status_ = output_status();
     }
@@ -193,13 +177,31 @@ void CallSink::end_at_marker(std::chrono::milliseconds waited) {
         err_ << "llmgw: the upstream kept the stream open " << waited.count()
              << " ms after its end marker: it ends there\n";
     }
-    scratch_.clear();
-    body_->finish(scratch_, textstream::TextStream::Transfer::whole);
-    write_body(scratch_, true);
-    print_notes();
-    status_ = http_status_ >= 400 ? 1 : stream_error_ ? static_cast<int>(exit_cut) : 0;
+    finish_body(Transfer::whole);
+    status_ = status_of_answer();
     if (output_error_ != 0) status_ = output_status();
     stop_();
+}
+
+// The rest of the body: what was held for a gateway's error, and what finishing the text
+// stream gives (a JSON body's text, the last newline), with its notes.
+void CallSink::finish_body(Transfer transfer) {
+    if (!held_.empty()) pass_body(held_);
+    scratch_.clear();
+    if (body_) body_->finish(scratch_, transfer);
+    write_body(scratch_, true);
+    print_notes();
+}
+
+// The exit status of an answer that came (saying why on stderr when it was cut short).
+int CallSink::status_of_answer() {
+    if (http_status_ >= 400) return 1;
+    if (const std::string cut = body_ ? body_->cut_reason() : ""; !cut.empty()) {
+        err_ << "llmgw: " << cut << '\n';
+        return exit_cut;
+    }
+    if (stream_error_) return exit_cut;  // the answer is not whole, even with its end marker after
+    return 0;
 }
 
 void CallSink::on_retry(int next_attempt, std::string_view why, std::int64_t delay_ms) {

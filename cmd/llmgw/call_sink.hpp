@@ -64,6 +64,9 @@ class CallSink : public upstream::ExchangeSink {
     void write_body(std::string& bytes, bool last);
     int output_status() const;  // the exit status once stdout failed
     void print_notes();
+    using Transfer = textstream::TextStream::Transfer;
+    void finish_body(Transfer transfer);
+    int status_of_answer();
     void pass_body(std::string_view chunk);
     int status_for_error(const GatewayError& error) const;
     bool report_gateway_error();

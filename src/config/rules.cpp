@@ -235,27 +235,32 @@ Result<std::string, std::string> as_allowed_origin(std::string_view s) {
     return list;
 }
 
+namespace {
+
+// `s` with none of `chars`, or `why` it may not hold them.
+Result<std::string, std::string> without_any_of(std::string_view s, std::string_view chars,
+                                                std::string_view why) {
+    if (s.find_first_of(chars) != std::string_view::npos) return refuse(why);
+    return std::string(s);
+}
+
+}  // namespace
+
 // The router compares prefixes with the upstream path decoded and without its query, and
 // suffixes with its last segment: a query, a fragment or an escape in one would not match as
 // written, and a rule that silently does nothing is refused instead.
 Result<std::string, std::string> as_path_prefix(std::string_view s) {
     if (s.empty() || s.front() != '/') return refuse("a path prefix must start with '/'");
-    if (s.find_first_of("?#%") != std::string_view::npos) {
-        return refuse(
-            "a path prefix is compared with the decoded path without its query: no "
-            "'?', '#' or '%'");
-    }
-    return std::string(s);
+    return without_any_of(s, "?#%",
+                          "a path prefix is compared with the decoded path without its query: "
+                          "no '?', '#' or '%'");
 }
 
 Result<std::string, std::string> as_segment_suffix(std::string_view s) {
     if (s.empty()) return refuse("must not be empty");
-    if (s.find_first_of("/?#%") != std::string_view::npos) {
-        return refuse(
-            "a suffix is compared with the decoded last segment of the path: no '/', "
-            "'?', '#' or '%'");
-    }
-    return std::string(s);
+    return without_any_of(s, "/?#%",
+                          "a suffix is compared with the decoded last segment of the path: no "
+                          "'/', '?', '#' or '%'");
 }
 
 // No C0 control but tab, no DEL, and in UTF-8 no C1 control (U+0080 to U+009F, NEL among

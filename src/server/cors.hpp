@@ -39,7 +39,6 @@ void add_exposed_names(std::string& names, std::string_view value);
 template <class Out>
 void add_cors_headers(Out& out, std::string_view allowed_origin, const Headers& request,
                       std::string_view upstream_exposed = {}) {
-    constexpr std::string_view kExposed = kExposedFields;
     allowed_origin = str::trim(allowed_origin);
     if (allowed_origin == "*") {
         add_fixed(out, "Access-Control-Allow-Origin", "*");
@@ -51,10 +50,10 @@ void add_cors_headers(Out& out, std::string_view allowed_origin, const Headers& 
         }
     }
     if (upstream_exposed.empty()) {
-        add_fixed(out, "Access-Control-Expose-Headers", kExposed);
+        add_fixed(out, "Access-Control-Expose-Headers", kExposedFields);
     } else {
         out.add("Access-Control-Expose-Headers",  // the upstream's bytes: checked
-                std::string(kExposed) + ", " + std::string(upstream_exposed));
+                std::string(kExposedFields) + ", " + std::string(upstream_exposed));
     }
 }
 // The full answer to a preflight OPTIONS (204).

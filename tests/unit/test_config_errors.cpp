@@ -1,6 +1,9 @@
 // Every TOML error reads "FILE:LINE:COL: message".
 #include <doctest/doctest.h>
 
+#include <string>
+#include <vector>
+
 #include "config/rules.hpp"
 #include "routing/router.hpp"
 #include "test_config_fakes.hpp"
@@ -171,19 +174,27 @@ TEST_CASE("config: bad values of checked strings") {
           "/u.toml:2:18: bad long_prefixes 'v1/x' in [routing]: a path prefix must start with '/'");
     // Rules that could never match (found by a read-only review on 12-02): the router compares
     // the decoded path without its query, and a suffix with the last segment only.
-    for (const char* prefix : {"/v1/chat?x", "/v1/f%69les", "/v1/x#y"}) {
-        CHECK(
-            sys.error_with_file(std::string("[routing]\nlong_prefixes = [\"") + prefix + "\"]\n") ==
-            std::string("/u.toml:2:18: bad long_prefixes '") + prefix +
-                "' in [routing]: a path prefix is compared with the decoded path without its "
-                "query: no '?', '#' or '%'");
-    }
-    for (const char* suffix : {"/embeddings", ":x?y", "%3Apredict"}) {
-        CHECK(
-            sys.error_with_file(std::string("[routing]\nlong_suffixes = [\"") + suffix + "\"]\n") ==
-            std::string("/u.toml:2:18: bad long_suffixes '") + suffix +
-                "' in [routing]: a suffix is compared with the decoded last segment of the "
-                "path: no '/', '?', '#' or '%'");
+    const struct {
+        const char* key;
+        std::vector<const char*> values;
+        const char* reason;
+    } never_matching[] = {
+        {"long_prefixes",
+         {"/v1/chat?x", "/v1/f%69les", "/v1/x#y"},
+         "a path prefix is compared with the decoded path without its query: no '?', '#' or "
+         "'%'"},
+        {"long_suffixes",
+         {"/embeddings", ":x?y", "%3Apredict"},
+         "a suffix is compared with the decoded last segment of the path: no '/', '?', '#' or "
+         "'%'"},
+    };
+    for (const auto& rule : never_matching) {
+        for (const char* value : rule.values) {
+            CHECK(sys.error_with_file(std::string("[routing]\n") + rule.key + " = [\"" + value +
+                                      "\"]\n") == std::string("/u.toml:2:18: bad ") + rule.key +
+                                                      " '" + value +
+                                                      "' in [routing]: " + rule.reason);
+        }
     }
     CHECK(sys.error_with_file("[routing]\nlong_suffixes = [\"\"]\n") ==
           "/u.toml:2:18: bad long_suffixes '' in [routing]: must not be empty");
